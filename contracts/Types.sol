@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/**
+ * @dev Value types, structs and GS1 helpers shared by the o2ochain identity contracts and their
+ * clients.
+ *
+ * Identifiers are the keccak256 of a GS1 Digital Link path, so anyone can recompute them off
+ * chain from what is printed on the pack:
+ *
+ * - `ItemId = keccak256("/01/" ++ 14 GTIN digits ++ "/21/" ++ serial)`
+ * - `LotId  = keccak256("/01/" ++ 14 GTIN digits ++ "/10/" ++ lot)`
+ *
+ * A GTIN travels as the number of its 14-digit form (`09506000134352` is `9506000134352`); a
+ * serial (GS1 AI 21) or lot code (AI 10) travels as a `bytes32` holding its ASCII bytes left
+ * aligned and zero padded, so its length is 32 minus the number of trailing zero bytes and must
+ * be 1..20. The character set is the client's to check; on chain only the length is checked.
+ */
+
+/// @dev A brand, numbered from 1 in order of registration; 0 is "no brand".
+type BrandId is uint32;
+/// @dev One physical item: keccak256 of its GS1 Digital Link path (see above).
+type ItemId is bytes32;
+/// @dev One production lot of one GTIN: keccak256 of its GS1 Digital Link path (see above).
+type LotId is bytes32;
+
+using {_brandEq as ==, _brandNeq as !=} for BrandId global;
+
+function _brandEq(BrandId a, BrandId b) pure returns (bool) {
+    return BrandId.unwrap(a) == BrandId.unwrap(b);
+}
+
+function _brandNeq(BrandId a, BrandId b) pure returns (bool) {
+    return BrandId.unwrap(a) != BrandId.unwrap(b);
+}
+
+/// @dev Life cycle of an item. Who owns it (`claimedBy`) is kept apart from its status.
+enum ItemStatus {
+    Unregistered,
+    Active,
+    Recalled,
+    Decommissioned
+}
+
+/// @dev Items of one GTIN and one lot, registered explicitly (see IProductRegistry.registerItems).
+struct ItemBatch {
+    uint64 gtin;
+    bytes32 lot;
+    /// YYMMDD as a decimal number (251231 = 31 Dec 2025), 0 = none. DD may be 00 (GS1: end of month).
+    uint32 expiry;
+    bytes32[] serials;
+}
+
+/// @dev An item of a Merkle-committed lot, with its proof (see IProductRegistry.proveItem).
+struct MerkleItem {
+    uint64 gtin;
+    bytes32 serial;
+    bytes32 lot;
+    bytes32 root;
+    bytes32[] proof;
+}
+
+/// @dev What a scan of an item shows. An unknown item has `registered == false` and zeros elsewhere.
+struct ItemView {
+    bool registered;
+    BrandId brand;
+    uint64 gtin;
+    LotId lot;
+    /// The lot code (AI 10), left aligned and zero padded as it was registered.
+    bytes32 lotCode;
+    /// YYMMDD or 0; for a Merkle item the expiry committed with its root.
+    uint32 expiry;
+    ItemStatus status;
+    bool lotRecalled;
+    address claimedBy;
+    /// Block of registration (explicit item), of proof (proven Merkle item) or of the root's
+    /// commitment (Merkle item checked by verifyMerkle but not proven yet).
+    uint64 registeredAt;
+    bool merkle;
+    /// The Merkle root that committed the item, 0 for an explicitly registered item.
+    bytes32 root;
+}
+
+/// @dev A product class (GTIN). `brand == 0` means unknown.
+struct ProductView {
+    BrandId brand;
+    uint64 registeredAt;
+}
+
+/// @dev A brand. `registeredAt == 0` means unknown.
+struct BrandView {
+    string name;
+    string[] prefixes;
+    uint64 registeredAt;
+}
+
+/// @dev A lot known to the registry (it has explicit or proven items, or was recalled).
+struct LotView {
+    bool exists;
+    BrandId brand;
+    uint64 gtin;
+    bytes32 lotCode;
+    /// Expiry fixed when the lot record was created; 0 for a lot first created by a recall.
+    uint32 expiry;
+    bool recalled;
+    uint64 createdAt;
+}
+
+/// @dev A Merkle root committed for a lot. `committedAt == 0` means unknown.
+struct LotRootView {
+    BrandId brand;
+    uint64 gtin;
+    uint32 count;
+    uint32 expiry;
+    uint64 committedAt;
+}
+
+// ------------------------------------------------------------------------------------------------
+// GS1 helpers (free functions: pure, no storage).
+// ------------------------------------------------------------------------------------------------
+
+/// @dev "/01/" in the four most significant bytes of a word.
+uint256 constant GS1_PATH_GTIN = 0x2f30312f << 224;
+/// @dev "/21/" (serial) and "/10/" (lot) at bytes 18..21 of a word, right after "/01/" + 14 digits.
+uint256 constant GS1_PATH_SERIAL = 0x2f32312f << 80;
+uint256 constant GS1_PATH_LOT = 0x2f31302f << 80;
+/// @dev Length of "/01/" + 14 digits + "/21/" (or "/10/"): where the serial or lot code starts.
+uint256 constant GS1_PATH_PREFIX_LENGTH = 22;
+/// @dev One more than the largest GTIN-14.
+uint64 constant GTIN_LIMIT = 1e14;
+
+/**
+ * @dev Whether `gtin` is a GTIN-14 (below 10^14, not zero) with a correct GS1 mod-10 check digit.
+ * Weights 3, 1, 3, ... apply from the digit left of the check digit towards the indicator.
+ */
+function gs1GtinIsValid(uint64 gtin) pure returns (bool) {
+    if (gtin == 0 || gtin >= GTIN_LIMIT) return false;
+    uint256 rest = gtin / 10;
+    uint256 sum;
+    // Safe: at most 13 digits, each weighted at most 3, so `sum` stays below 400.
+    unchecked {
+        for (uint256 weight = 3; rest != 0; weight = 4 - weight) {
+            sum += (rest % 10) * weight;
+            rest /= 10;
+        }
+    }
+    return (10 - (sum % 10)) % 10 == gtin % 10;
+}
+
+/**
+ * @dev The word `"/01/" ++ 14 ASCII digits of gtin` followed by zero bytes: the first 18 bytes of
+ * both paths. OR in {GS1_PATH_SERIAL} or {GS1_PATH_LOT} to get the 22-byte prefix. `gtin` must be
+ * below 10^14 (higher digits would be dropped).
+ */
+function gs1GtinPath(uint64 gtin) pure returns (uint256 word) {
+    assembly ("memory-safe") {
+        // The 7 base-100 digits of `gtin`, one per 16-bit lane, the last two digits in lane 0.
+        let g := gtin
+        let x := mod(g, 100)
+        g := div(g, 100)
+        x := or(x, shl(16, mod(g, 100)))
+        g := div(g, 100)
+        x := or(x, shl(32, mod(g, 100)))
+        g := div(g, 100)
+        x := or(x, shl(48, mod(g, 100)))
+        g := div(g, 100)
+        x := or(x, shl(64, mod(g, 100)))
+        g := div(g, 100)
+        x := or(x, shl(80, mod(g, 100)))
+        g := div(g, 100)
+        x := or(x, shl(96, mod(g, 100)))
+        // In every lane at once, r (< 100) becomes the byte pair (r / 10, r % 10), that is
+        // r + 246 * (r / 10), with r / 10 = (r * 205) >> 11 (exact for r < 100). No lane carries:
+        // r * 205 < 2^15; after the shift each lane's bits 5..15 hold the next lane's low bits,
+        // masked off (r / 10 < 32); 246 * 9 + 99 < 2^16.
+        x := add(x, mul(246, and(shr(11, mul(x, 205)), 0x001f001f001f001f001f001f001f)))
+        // Each byte now holds 0..9; OR-ing 0x30 ('0') into all 14 makes them ASCII. "/01/" goes
+        // in bytes 0..3, the digits in bytes 4..17.
+        word := or(GS1_PATH_GTIN, shl(112, or(x, 0x3030303030303030303030303030)))
+    }
+}
+
+/**
+ * @dev Length in bytes of a serial or lot code held left aligned and zero padded in a `bytes32`,
+ * or 0 when it is not 1..20 bytes long (all zero, or a nonzero byte among the last 12).
+ */
+function gs1CodeLength(bytes32 code) pure returns (uint256 length) {
+    assembly ("memory-safe") {
+        // Valid iff nonzero and bytes 20..31 are zero.
+        if iszero(or(iszero(code), shl(160, code))) {
+            // Count the trailing zero bytes of the first 20 bytes by binary search (16, 8, 4, 2,
+            // 1 bytes). `v` is nonzero, so at most 19 bytes are found.
+            let v := shr(96, code)
+            let z := shl(7, iszero(and(v, 0xffffffffffffffffffffffffffffffff)))
+            v := shr(z, v)
+            let t := shl(6, iszero(and(v, 0xffffffffffffffff)))
+            v := shr(t, v)
+            z := add(z, t)
+            t := shl(5, iszero(and(v, 0xffffffff)))
+            v := shr(t, v)
+            z := add(z, t)
+            t := shl(4, iszero(and(v, 0xffff)))
+            v := shr(t, v)
+            z := add(z, t)
+            z := add(z, shl(3, iszero(and(v, 0xff))))
+            length := sub(20, shr(3, z))
+        }
+    }
+}
+
+/**
+ * @dev keccak256 of the 22-byte path prefix `prefix` (from {gs1GtinPath} OR an AI) followed by
+ * the first `length` bytes of `code`. Uses memory past the free memory pointer as scratch.
+ */
+function gs1PathHash(uint256 prefix, bytes32 code, uint256 length) pure returns (bytes32 hash) {
+    assembly ("memory-safe") {
+        let buf := mload(0x40)
+        mstore(buf, prefix)
+        mstore(add(buf, GS1_PATH_PREFIX_LENGTH), code)
+        hash := keccak256(buf, add(GS1_PATH_PREFIX_LENGTH, length))
+    }
+}
+
+/**
+ * @dev Whether `expiry` is 0 or a plausible YYMMDD: month 1..12, day 0..31 (GS1 uses day 00 for
+ * "end of month").
+ */
+function gs1ExpiryIsValid(uint32 expiry) pure returns (bool valid) {
+    assembly ("memory-safe") {
+        // month - 1 < 12 (unsigned) rules out month 0; the day is expiry % 100.
+        valid := or(
+            iszero(expiry),
+            and(and(lt(expiry, 991232), lt(sub(mod(div(expiry, 100), 100), 1), 12)), lt(mod(expiry, 100), 32))
+        )
+    }
+}
+
+/**
+ * @dev `keccak256(abi.encode(tag, id))` for a string `tag` shorter than 32 bytes, passed left
+ * aligned in a word with its `length`: the encoding is the words [0x40, id, length, tag]. Used for
+ * the per-brand role ids, which sit on every write path.
+ */
+function brandRoleId(bytes32 tag, uint256 length, BrandId id) pure returns (bytes32 role) {
+    assembly ("memory-safe") {
+        let m := mload(0x40)
+        mstore(m, 0x40)
+        mstore(add(m, 0x20), id)
+        mstore(add(m, 0x40), length)
+        mstore(add(m, 0x60), tag)
+        role := keccak256(m, 0x80)
+    }
+}
+
+/**
+ * @dev Key of a GS1 company prefix: its length in bits 64.. and its numeric value below, so that
+ * "0950" and "950" differ. 0 when `prefix` is not 4..12 ASCII digits.
+ */
+function gs1PrefixKey(bytes memory prefix) pure returns (uint256 key) {
+    uint256 length = prefix.length;
+    if (length < 4 || length > 12) return 0;
+    uint256 value;
+    for (uint256 i; i < length; ++i) {
+        uint8 c = uint8(prefix[i]);
+        if (c < 48 || c > 57) return 0;
+        // Safe: at most 12 digits, far below 2^256.
+        unchecked {
+            value = value * 10 + (c - 48);
+        }
+    }
+    return (length << 64) | value;
+}
+
+/// @dev The company prefix held in `key` (see {gs1PrefixKey}) as a zero-padded digit string.
+function gs1PrefixString(uint256 key) pure returns (string memory) {
+    uint256 length = key >> 64;
+    uint256 value = uint64(key);
+    bytes memory out = new bytes(length);
+    // Safe: `i` runs from `length` (at most 12) down to 1.
+    unchecked {
+        for (uint256 i = length; i != 0; --i) {
+            out[i - 1] = bytes1(uint8(48 + (value % 10)));
+            value /= 10;
+        }
+    }
+    return string(out);
+}
