@@ -1,0 +1,59 @@
+"""o2ochain: verifiable product identity and traceability for online-and-offline retail.
+
+import o2ochain
+chain = o2ochain.connect("http://127.0.0.1:8545")
+print(chain.identity.verify("https://id.gs1.org/01/09506000134352/21/ABC123").verdict)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from o2ochain.client import O2OChain, connect
+from o2ochain.deployments import Deployment, load_deployment
+from o2ochain.errors import (
+    ChainError,
+    ConfigError,
+    ContractRevert,
+    InputError,
+    InputErrors,
+    O2OError,
+    TransactionFailed,
+)
+from o2ochain.identity import (
+    BrandAdmin,
+    Consumer,
+    Identity,
+    ItemStatus,
+    MerkleItem,
+    Registrant,
+    RegistrationReport,
+    RegistryAdmin,
+    Seller,
+    Verification,
+)
+
+__all__ = [
+    "BrandAdmin",
+    "ChainError",
+    "ConfigError",
+    "Consumer",
+    "ContractRevert",
+    "Deployment",
+    "Identity",
+    "InputError",
+    "InputErrors",
+    "ItemStatus",
+    "MerkleItem",
+    "O2OChain",
+    "O2OError",
+    "Registrant",
+    "RegistrationReport",
+    "RegistryAdmin",
+    "Seller",
+    "TransactionFailed",
+    "Verification",
+    "__version__",
+    "connect",
+    "load_deployment",
+]

@@ -1,0 +1,129 @@
+"""``connect()``: the entry point of the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from o2ochain.chain import Anvil, http_web3, tester_web3
+from o2ochain.deploy import deploy as _deploy
+from o2ochain.deployments import Deployment, load_deployment
+from o2ochain.errors import ConfigError
+from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
+
+__all__ = ["O2OChain", "connect"]
+
+
+class O2OChain:
+    """A connection to one chain and the o2ochain deployment on it.
+
+    Role objects (``admin``, ``brand``, ``registrant``, ``seller``, ``consumer``) hold a signer;
+    ``identity`` reads without one. Use as a context manager to stop an Anvil it started.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        deployment: Deployment | Path | str | None = None,
+        anvil: Anvil | None = None,
+        accounts: list[LocalAccount] | None = None,
+        lazy: bool = True,
+    ) -> None:
+        self.w3 = w3
+        self.anvil = anvil
+        #: Funded accounts of a local chain (eth-tester or an Anvil we started); empty otherwise.
+        self.accounts: list[LocalAccount] = list(accounts or [])
+        self._deployment_source = deployment
+        self._deployment: Deployment | None = deployment if isinstance(deployment, Deployment) else None
+        self._identity: Identity | None = None
+        self.chain_id = int(w3.eth.chain_id)
+        if not lazy:
+            _ = self.deployment
+
+    @property
+    def deployment(self) -> Deployment:
+        """The checked deployment manifest of this chain (ConfigError when there is none)."""
+        if self._deployment is None:
+            self._deployment = load_deployment(self.w3, self._deployment_source)
+        return self._deployment
+
+    def use(self, deployment: Deployment) -> None:
+        """Switch to ``deployment`` (after deploying, say)."""
+        self._deployment = load_deployment(self.w3, deployment)
+        self._identity = None
+
+    def deploy(self, account: LocalAccount, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
+        """Deploy every contract, use the new deployment, and save its manifest if asked."""
+        deployment = _deploy(self.w3, account, admin=admin)
+        if save_to is not None:
+            path = deployment.save(save_to)
+            deployment = Deployment(**{**deployment.__dict__, "path": path})
+        self.use(deployment)
+        return deployment
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            self._identity = Identity(self.w3, self.deployment)
+        return self._identity
+
+    def admin(self, account: LocalAccount) -> RegistryAdmin:
+        return RegistryAdmin(self.identity, account)
+
+    def brand(self, account: LocalAccount, brand: int) -> BrandAdmin:
+        return BrandAdmin(self.identity, account, brand)
+
+    def registrant(self, account: LocalAccount) -> Registrant:
+        return Registrant(self.identity, account)
+
+    def seller(self, account: LocalAccount) -> Seller:
+        return Seller(self.identity, account)
+
+    def consumer(self, account: LocalAccount) -> Consumer:
+        return Consumer(self.identity, account)
+
+    def close(self) -> None:
+        if self.anvil is not None:
+            self.anvil.stop()
+            self.anvil = None
+
+    def __enter__(self) -> O2OChain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(
+    target: str = "tester",
+    *,
+    deployment: Deployment | Path | str | None = None,
+    timeout: float = 30.0,
+    anvil_options: dict[str, Any] | None = None,
+) -> O2OChain:
+    """Connect to a chain.
+
+    ``target`` is ``"tester"`` (in-process py-evm, the default for tests), ``"anvil"`` (start a
+    local Anvil on a free port; stopped by :meth:`O2OChain.close`), or a JSON-RPC URL.
+    ``deployment`` is a manifest, a file, or a directory of manifests (default: ``deployments/``).
+    """
+    if target == "tester":
+        w3, accounts = tester_web3()
+        return O2OChain(w3, deployment=deployment, accounts=accounts)
+    if target == "anvil":
+        node = Anvil(**(anvil_options or {})).start()
+        from o2ochain.chain import dev_accounts
+
+        return O2OChain(http_web3(node.url, timeout=timeout), deployment=deployment, anvil=node, accounts=dev_accounts(node.accounts))
+    if target.startswith(("http://", "https://")):
+        w3 = http_web3(target, timeout=timeout)
+        try:
+            w3.eth.chain_id  # noqa: B018 - fail here, with the URL in the message
+        except Exception as exc:
+            raise ConfigError(f"cannot reach a node at {target}: {exc}") from exc
+        return O2OChain(w3, deployment=deployment)
+    raise ConfigError(f"unknown chain target {target!r}: use 'tester', 'anvil' or an http(s):// RPC URL")

@@ -1,0 +1,220 @@
+"""The main job: a local chain with the contracts deployed and a realistic sample catalogue.
+
+Three brands under GS1's demonstration prefixes (950…), a dozen products each, 500 items
+registered one record each and 10,000 committed as Merkle lots, QR codes for a handful, one item
+sold, one lot recalled — then instructions to verify them, while the chain keeps running.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import signal
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from o2ochain import gs1
+from o2ochain.catalogue import CatalogueItem, read_catalogue
+from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain.client import O2OChain
+from o2ochain.errors import ConfigError
+
+__all__ = ["SAMPLE_BRANDS", "SampleBrand", "make_catalogue", "run_demo"]
+
+
+@dataclass(frozen=True)
+class SampleBrand:
+    name: str
+    prefix: str
+    products: tuple[str, ...]
+
+
+SAMPLE_BRANDS = (
+    SampleBrand(
+        "Dalian Coast Seafood Snacks",
+        "9506000",
+        (
+            "Snack gift bag 500 g",
+            "Dried squid 200 g",
+            "Seaweed crisps 80 g",
+            "Fish tofu 300 g",
+            "Kelp jerky 120 g",
+            "Scallop floss 100 g",
+            "Shrimp crackers 150 g",
+            "Sea cucumber gift box",
+            "Anchovy nuts 250 g",
+            "Crab roe sauce 180 g",
+            "Oyster sauce 500 ml",
+            "Seafood noodles 5-pack",
+        ),
+    ),
+    SampleBrand(
+        "Jinzhou Orchard Co-op",
+        "9506001",
+        (
+            "Apple juice 1 l",
+            "Pear slices 200 g",
+            "Strawberry jam 340 g",
+            "Blueberry jam 340 g",
+            "Dried apricots 250 g",
+            "Honey 500 g",
+            "Apple cider vinegar 500 ml",
+            "Fruit tea sampler",
+            "Cherry preserve 300 g",
+            "Mixed berries 400 g frozen",
+            "Plum wine 750 ml",
+            "Hawthorn rolls 150 g",
+        ),
+    ),
+    SampleBrand(
+        "Liaoning Leaf Tea House",
+        "9506002",
+        (
+            "Green tea 100 g",
+            "Oolong tea 100 g",
+            "Jasmine tea 100 g",
+            "Black tea 100 g",
+            "Pu-erh cake 357 g",
+            "White tea 50 g",
+            "Tea gift set",
+            "Chrysanthemum tea 50 g",
+            "Barley tea 20 bags",
+            "Ginger tea 20 bags",
+            "Matcha 30 g",
+            "Tea cups, pair",
+        ),
+    ),
+)
+
+
+def gtin_for(prefix: str, item_ref: int) -> str:
+    """The GTIN-14 (indicator digit 0) of item reference ``item_ref`` under a company prefix."""
+    body = "0" + prefix + f"{item_ref:0{12 - len(prefix)}d}"
+    return body + str(gs1.gtin_check_digit(body))
+
+
+def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed: int = 7) -> tuple[Path, Path, dict[str, tuple[int, str]]]:
+    """Write explicit.csv and merkle.csv; returns their paths and {gtin: (brand index, name)}."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    products: dict[str, tuple[int, str]] = {}
+    for b, brand in enumerate(SAMPLE_BRANDS):
+        for n, name in enumerate(brand.products):
+            products[gtin_for(brand.prefix, 10 + n)] = (b, name)
+    gtins = list(products)
+    today = date(2026, 11, 1)
+
+    def write(path: Path, count: int, lot_size: int, tag: str) -> None:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["gtin", "serial", "lot", "expiry"])
+            made = 0
+            lot_no = 0
+            while made < count:
+                gtin = gtins[(lot_no * 5 + (1 if tag == "M" else 0)) % len(gtins)]
+                lot = f"{tag}{today:%y%m}-{lot_no:03d}"
+                expiry = today + timedelta(days=180 + rng.randrange(0, 365))
+                for _ in range(min(lot_size, count - made)):
+                    made += 1
+                    w.writerow([gtin, f"{tag}{made:08d}", lot, expiry.isoformat()])
+                lot_no += 1
+
+    explicit = folder / "explicit.csv"
+    merkle = folder / "merkle.csv"
+    write(explicit, explicit_items, 50, "E")
+    write(merkle, merkle_items, 1_000, "M")
+    return explicit, merkle, products
+
+
+def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int, serve: bool, console: Console) -> None:
+    started = time.monotonic()
+    node = Anvil(port=port, log_path=out_dir / "anvil.log") if port else Anvil(log_path=out_dir / "anvil.log")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        node.start()
+    except Exception as exc:
+        raise ConfigError(f"could not start Anvil on port {port} (in use? pass --port): {exc}") from exc
+    try:
+        accounts = dev_accounts(10)
+        operator, store, buyer = accounts[0], accounts[7], accounts[8]
+        chain = O2OChain(http_web3(node.url), accounts=accounts)
+        console.print(f"[bold]local chain[/] {node.url} (chain id {chain.chain_id})")
+        deployment = chain.deploy(operator, save_to=Path("deployments"))
+        console.print(f"[bold]deployed[/] ProductRegistry at {deployment.address('ProductRegistry')}  manifest {deployment.path}")
+
+        explicit_csv, merkle_csv, products = make_catalogue(out_dir / "catalogue", merkle_items=merkle_items, explicit_items=explicit_items)
+        admin = chain.admin(operator)
+        brand_ids: list[int] = []
+        for b, sample in enumerate(SAMPLE_BRANDS):
+            brand_admin, registrant = accounts[1 + b], accounts[4 + b]
+            brand_id = admin.register_brand(brand_admin.address, sample.name, [sample.prefix])
+            brand_ids.append(brand_id)
+            ba = chain.brand(brand_admin, brand_id)
+            ba.grant_registrant(registrant.address)
+            ba.grant_seller(store.address)
+            for gtin, (owner, name) in products.items():
+                if owner == b:
+                    ba.add_product(gtin, f"o2ochain://product/{gtin}?name={name.replace(' ', '%20')}")
+            console.print(f"  brand {brand_id}: {sample.name} (prefix {sample.prefix}, {len(sample.products)} products)")
+
+        by_brand: dict[int, list[CatalogueItem]] = {}
+        for path, label in ((explicit_csv, "explicit"), (merkle_csv, "merkle")):
+            items = read_catalogue(path)
+            by_brand.clear()
+            for it in items:
+                by_brand.setdefault(products[it.gtin][0], []).append(it)
+            for b, its in sorted(by_brand.items()):
+                line = chain.registrant(accounts[4 + b])
+                if label == "explicit":
+                    report = line.register_items(its)
+                    console.print(
+                        f"  {SAMPLE_BRANDS[b].name}: {report.registered} items registered ({report.transactions} tx, {report.gas_used:,} gas)"
+                    )
+                else:
+                    lots = line.commit_lots(its, proofs_dir=out_dir / "proofs")
+                    console.print(f"  {SAMPLE_BRANDS[b].name}: {len(its)} items committed in {len(lots)} Merkle lot(s)")
+
+        explicit = read_catalogue(explicit_csv)
+        merkle = read_catalogue(merkle_csv)
+        from o2ochain.qr import write_qr_images
+
+        showcase = explicit[:5] + merkle[:5]
+        write_qr_images([(f"{it.gtin}-{it.serial}", it.digital_link(gs1.DEFAULT_RESOLVER).uri()) for it in showcase], out_dir / "qr")
+
+        sold = explicit[1]
+        chain.seller(store).claim(sold.digital_link(gs1.DEFAULT_RESOLVER), buyer.address)
+        recalled = explicit[-1]
+        chain.registrant(accounts[4 + products[recalled.gtin][0]]).recall_lot(recalled.gtin, recalled.lot, reason=1)
+
+        def uri(it: CatalogueItem) -> str:
+            return it.digital_link(gs1.DEFAULT_RESOLVER).uri()
+
+        rpc = "" if port == 8545 else f" --rpc {node.url}"
+        tries = [
+            (f"o2ochain verify '{uri(explicit[0])}'{rpc}", "authentic"),
+            (f"o2ochain verify '{uri(merkle[0])}' --proofs {out_dir}/proofs{rpc}", "authentic, from a Merkle-committed lot"),
+            (f"o2ochain verify '{uri(sold)}'{rpc}", "already sold: a copied QR code shows up"),
+            (f"o2ochain verify '{uri(recalled)}'{rpc}", "its lot was recalled"),
+            (f"o2ochain verify '{gs1.DEFAULT_RESOLVER}/01/{explicit[0].gtin}/21/FAKE0001'{rpc}", "not registered"),
+        ]
+        console.print(
+            f"\n[bold green]ready[/] in {time.monotonic() - started:.0f} s. Try, in another terminal (after `source .venv/bin/activate`):"
+        )
+        for command, meaning in tries:
+            console.print(f"  [dim]# {meaning}[/]")
+            console.print(f"  {command}", soft_wrap=True, highlight=False)
+        console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)
+        if serve:
+            console.print("[dim]The chain keeps running; Ctrl-C stops it.[/]")
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            try:
+                while node.running:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                console.print("stopping the local chain")
+    finally:
+        node.stop()

@@ -1,0 +1,147 @@
+"""Deployment manifests: where our contracts live on each chain.
+
+One JSON file per chain id, ``<dir>/<chainId>.json``, read by the library, the CLI and the
+consumer page::
+
+    {"chainId": 31337, "genesis": "0x…", "deployer": "0x…", "version": "0.1.0",
+     "contracts": {"ProductRegistry": {"address": "0x…", "block": 1, "txHash": "0x…"}}}
+
+The directory is ``$O2O_DEPLOYMENTS`` or ``./deployments``. ``genesis`` (the hash of block 0)
+tells a restarted local chain, which reuses chain id 31337, from the one the manifest was made on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from o2ochain.errors import ConfigError
+
+__all__ = ["ContractDeployment", "Deployment", "default_dir", "load_deployment"]
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("O2O_DEPLOYMENTS", "deployments"))
+
+
+@dataclass(frozen=True)
+class ContractDeployment:
+    address: str
+    block: int
+    tx_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "block": self.block, "txHash": self.tx_hash}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    contracts: dict[str, ContractDeployment]
+    deployer: str
+    version: str
+    genesis: str | None = None
+    path: Path | None = field(default=None, compare=False)
+
+    def address(self, name: str) -> str:
+        try:
+            return self.contracts[name].address
+        except KeyError:
+            raise ConfigError(
+                f"the deployment for chain {self.chain_id} has no {name} "
+                f"(it has: {', '.join(sorted(self.contracts)) or 'nothing'}); deploy it with `o2ochain deploy`"
+            ) from None
+
+    @property
+    def first_block(self) -> int:
+        """The earliest deployment block: where log queries start."""
+        return min((c.block for c in self.contracts.values()), default=0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chainId": self.chain_id,
+            "genesis": self.genesis,
+            "deployer": self.deployer,
+            "version": self.version,
+            "contracts": {k: v.to_json() for k, v in sorted(self.contracts.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, path: Path | None = None) -> Deployment:
+        where = f" in {path}" if path else ""
+        try:
+            return cls(
+                chain_id=int(data["chainId"]),
+                genesis=data.get("genesis"),
+                deployer=str(data["deployer"]),
+                version=str(data.get("version", "")),
+                contracts={
+                    name: ContractDeployment(
+                        address=Web3.to_checksum_address(c["address"]), block=int(c["block"]), tx_hash=str(c["txHash"])
+                    )
+                    for name, c in data["contracts"].items()
+                },
+                path=path,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"malformed deployment manifest{where}: {exc!r}") from exc
+
+    def save(self, directory: Path | str | None = None) -> Path:
+        """Write ``<dir>/<chainId>.json`` atomically."""
+        folder = Path(directory) if directory is not None else default_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{self.chain_id}.json"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.chain_id}.", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(self.to_json(), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, target)
+        return target
+
+
+def load_deployment(w3: Web3, source: Path | str | Deployment | None = None) -> Deployment:
+    """The deployment for the chain ``w3`` is connected to, checked against that chain.
+
+    ``source`` is a manifest file, a directory of manifests, or None for :func:`default_dir`.
+    """
+    chain_id = int(w3.eth.chain_id)
+    if isinstance(source, Deployment):
+        deployment = source
+    else:
+        path = Path(source) if source is not None else default_dir()
+        if path.is_dir() or source is None:
+            path = path / f"{chain_id}.json"
+        if not path.is_file():
+            raise ConfigError(
+                f"no o2ochain deployment for chain {chain_id}: {path} does not exist. "
+                "Deploy with `o2ochain deploy`, or point --deployment / O2O_DEPLOYMENTS at the manifest"
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read deployment manifest {path}: {exc}") from exc
+        deployment = Deployment.from_json(data, path=path)
+    if deployment.chain_id != chain_id:
+        where = f" ({deployment.path})" if deployment.path else ""
+        raise ConfigError(
+            f"wrong chain: the deployment manifest{where} is for chain id {deployment.chain_id}, but the node answers chain id {chain_id}"
+        )
+    genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+    if deployment.genesis and deployment.genesis != genesis:
+        raise ConfigError(
+            f"the deployment manifest {deployment.path or ''} was made on another chain with id {chain_id} "
+            "(its genesis block differs: a local chain was restarted?). Deploy again with `o2ochain deploy`"
+        )
+    for name, c in deployment.contracts.items():
+        if not w3.eth.get_code(Web3.to_checksum_address(c.address)):
+            raise ConfigError(
+                f"no contract at {c.address} ({name}) on chain {chain_id}: the chain was reset or the "
+                "manifest is stale. Deploy again with `o2ochain deploy`"
+            )
+    return deployment
