@@ -1,0 +1,131 @@
+"""Gas of every identity write, measured on a real Anvil: prints a table, writes bench/out/gas.json.
+
+Gas is deterministic for the same contracts, inputs and chain rules, so this is a measurement,
+not a timed test. Each figure is the transaction's total ``gasUsed`` (the 21,000 intrinsic gas
+included); ``per item`` divides it by the items the transaction covers.
+
+    .venv/bin/python bench/gas.py [--out bench/out/gas.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from o2ochain import gs1
+from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain.client import O2OChain
+from o2ochain.identity import CLAIM_TYPES, MerkleItem  # noqa: F401 - documents the claim format
+from o2ochain.merkle import MerkleTree, leaf_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Targets from the foundation issue; None = reported, no target.
+TARGETS: dict[str, int | None] = {
+    "register_item_single": 50_000,
+    "register_items_batch_100": 25_000,  # per item
+    "register_items_merkle_10000": 50_000,  # total
+    "claim_item": None,
+    "recall_lot": None,
+}
+PER_ITEM_TARGET = {"register_items_batch_100"}
+GTIN = "09506000134352"
+URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+
+
+def measure() -> dict[str, dict[str, int]]:
+    results: dict[str, dict[str, int]] = {}
+    with Anvil() as node:
+        accounts = dev_accounts(6)
+        operator, brand_admin, registrant, store, buyer = accounts[:5]
+        chain = O2OChain(http_web3(node.url), accounts=accounts)
+        chain.deploy(operator)
+        reg = chain.registrant(registrant)
+        contract = chain.identity.contract
+
+        def record(name: str, fn: Any, items: int, sender: Any = None) -> Any:
+            receipt = (sender or reg.sender).transact(fn, label=name)
+            results[name] = {"gas": int(receipt["gasUsed"]), "items": items}
+            return receipt
+
+        admin = chain.admin(operator)
+        record("register_brand", contract.functions.registerBrand(brand_admin.address, "Bench Brand", ["9506000"]), 1, admin.sender)
+        brand = 1
+        ba = chain.brand(brand_admin, brand)
+        ba.grant_registrant(registrant.address)
+        ba.grant_seller(store.address)
+        record("register_product", contract.functions.registerProduct(brand, gs1.gtin_to_int(GTIN), "o2ochain://product/" + GTIN), 1)
+        g = gs1.gtin_to_int(GTIN)
+
+        def batch(lot: str, serials: list[str]) -> Any:
+            return contract.functions.registerItems([(g, gs1.to_bytes32(lot), 270531, [gs1.to_bytes32(s) for s in serials])])
+
+        record("register_item_single_new_lot", batch("L0001", ["SN0000000001"]), 1)
+        record("register_item_single", batch("L0001", ["SN0000000002"]), 1)
+        record("register_items_batch_100", batch("L0002", [f"SB{n:010d}" for n in range(1, 101)]), 100)
+        record("register_items_batch_100_open_lot", batch("L0002", [f"SB{n:010d}" for n in range(101, 201)]), 100)
+        record("register_items_batch_500", batch("L0003", [f"SC{n:010d}" for n in range(1, 501)]), 500)
+
+        lot = "M0001"
+        serials = [f"MS{n:010d}" for n in range(10_000)]
+        leaves = [leaf_hash(gs1.item_id(GTIN, s), gs1.lot_id(GTIN, lot)) for s in serials]
+        tree = MerkleTree(leaves)
+        record(
+            "register_items_merkle_10000",
+            contract.functions.commitLot(g, gs1.to_bytes32(lot), 270531, tree.root, len(serials), URI),
+            10_000,
+        )
+
+        item = gs1.item_id(GTIN, "SN0000000001")
+        record("claim_item", contract.functions.claim(item, buyer.address), 1, chain.seller(store).sender)
+        m = MerkleItem(GTIN, serials[0], lot, tree.root, tuple(tree.proof(leaves[0])))
+        prove = contract.encode_abi("proveItem", args=[m.as_struct()])
+        claim = contract.encode_abi("claim", args=[m.item_id, buyer.address])
+        record("claim_item_merkle_with_proof", contract.functions.multicall([prove, claim]), 1, chain.seller(store).sender)
+        record("recall_item", contract.functions.recallItem(gs1.item_id(GTIN, "SN0000000002"), 7, b"\x11" * 32), 1)
+        record("recall_lot", contract.functions.recallLot(g, gs1.to_bytes32("L0003"), 7, b"\x22" * 32), 500)
+        record("decommission_item", contract.functions.decommission(gs1.item_id(GTIN, "SB0000000150"), 3), 1)
+    return results
+
+
+def table(results: dict[str, dict[str, int]], console: Console) -> bool:
+    t = Table(title="o2ochain gas (total gasUsed per transaction, Anvil, solc 0.8.30, optimizer 10,000 runs)")
+    for col in ("operation", "gas", "items", "gas / item", "target", ""):
+        t.add_column(col, justify="right" if col not in {"operation", ""} else "left")
+    ok = True
+    for name, r in results.items():
+        per = r["gas"] / r["items"]
+        target = TARGETS.get(name)
+        measured = per if name in PER_ITEM_TARGET else r["gas"]
+        verdict = ""
+        if target is not None:
+            passed = measured <= target
+            ok &= passed
+            verdict = "[green]ok[/]" if passed else "[red]over[/]"
+        label = "" if target is None else f"{target:,}" + (" / item" if name in PER_ITEM_TARGET else "")
+        t.add_row(name, f"{r['gas']:,}", f"{r['items']:,}", f"{per:,.1f}", label, verdict)
+    console.print(t)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "gas.json")
+    args = parser.parse_args(argv)
+    results = measure()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    ok = table(results, Console(width=130))
+    print(f"wrote {args.out}")
+    if not ok:
+        print("some operations are above their target (see the table)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The o2ochain command line, end to end on a real Anvil: deploy → register → verify → claim → recall."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from o2ochain.chain import Anvil, dev_accounts
+from o2ochain.cli import main
+from tests.conftest import GTIN_A, GTIN_B, PREFIX, sample_rows, write_csv
+
+pytestmark = pytest.mark.e2e
+ACCOUNTS = dev_accounts(8)
+OPERATOR, BRAND_ADMIN, REGISTRANT, SELLER, BUYER, OUTSIDER = ("dev:0", "dev:1", "dev:2", "dev:3", "dev:4", "dev:5")
+
+
+@dataclass
+class Cli:
+    rpc: str
+    deployments: Path
+    runner: CliRunner
+
+    def __call__(self, *args: str, account: str | None = None, expect: int = 0) -> Result:
+        argv = [*args, "--rpc", self.rpc, "--deployment", str(self.deployments)]
+        if account:
+            argv += ["--account", account]
+        result = self.runner.invoke(main, argv, catch_exceptions=False)
+        assert result.exit_code == expect, f"exit {result.exit_code}, wanted {expect}\n{result.output}"
+        return result
+
+    def json(self, *args: str, account: str | None = None, expect: int = 0) -> Any:
+        return json.loads(self(*args, "--json", account=account, expect=expect).stdout)
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    folder = tmp_path_factory.mktemp("cli")
+    with Anvil() as node:
+        c = Cli(node.url, folder / "deployments", CliRunner(mix_stderr=False))
+        c("deploy", account=OPERATOR)
+        c("brand", "add", "Dalian Coast Snacks", "--admin", ACCOUNTS[1].address, "--prefix", PREFIX, account=OPERATOR)
+        c("brand", "grant-registrant", "--brand", "1", ACCOUNTS[2].address, account=BRAND_ADMIN)
+        c("brand", "grant-seller", "--brand", "1", ACCOUNTS[3].address, account=BRAND_ADMIN)
+        c("product", "add", GTIN_A, "--brand", "1", account=BRAND_ADMIN)
+        c("product", "add", GTIN_B, "--brand", "1", account=REGISTRANT)
+        yield c
+
+
+def uri(gtin: str, serial: str) -> str:
+    return f"https://id.gs1.org/01/{gtin}/21/{serial}"
+
+
+def test_register_verify_claim_recall_flow(cli: Cli, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "items.csv", sample_rows(40, lot="FLOW1", prefix="F"))
+    report = cli.json("register", str(csv_path), account=REGISTRANT)
+    assert (report["registered"], report["alreadyRegistered"]) == (40, 0)
+
+    verified = cli.json("verify", uri(GTIN_A, "F000003"))
+    assert verified["verdict"] == "authentic"
+    assert (verified["gtin"], verified["lot"], verified["brandName"]) == (GTIN_A, "FLOW1", "Dalian Coast Snacks")
+
+    cli("claim", uri(GTIN_A, "F000003"), "--owner", ACCOUNTS[4].address, account=SELLER)
+    second = cli("claim", uri(GTIN_A, "F000003"), "--owner", ACCOUNTS[5].address, account=SELLER, expect=1)
+    assert "IdentityItemAlreadyClaimed" in second.stderr
+    assert ACCOUNTS[4].address in second.stderr
+    assert "0x" + "00" * 12 not in second.stderr  # decoded, no raw revert data
+    assert cli.json("verify", uri(GTIN_A, "F000003"))["verdict"] == "claimed"
+
+    cli("recall", "lot", GTIN_A, "FLOW1", "--reason", "3", account=REGISTRANT)
+    recalled = cli.json("verify", uri(GTIN_A, "F000010"))
+    assert recalled["verdict"] == "recalled" and recalled["lotRecalled"]
+
+
+def test_register_rerun_reports_items_already_on_chain(cli: Cli, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "items.csv", sample_rows(12, lot="AGAIN", prefix="R"))
+    assert cli.json("register", str(csv_path), account=REGISTRANT)["registered"] == 12
+    again = cli.json("register", str(csv_path), account=REGISTRANT)
+    assert (again["registered"], again["alreadyRegistered"], again["transactions"]) == (0, 12, 0)
+
+
+def test_register_merkle_writes_proofs_and_qr_codes(cli: Cli, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "lot.csv", sample_rows(300, gtin14=GTIN_B, lot="MK1", prefix="K"))
+    out = cli.json(
+        "register", str(csv_path), "--merkle", "--proofs", str(tmp_path / "proofs"), "--qr", str(tmp_path / "qr"), account=REGISTRANT
+    )
+    assert out["lots"][0]["count"] == 300 and not out["lots"][0]["alreadyCommitted"]
+    assert out["qr"]["count"] == 300
+    assert len(list((tmp_path / "qr").glob("*.png"))) == 300
+    with_proof = cli.json("verify", uri(GTIN_B, "K000007"), "--proofs", str(tmp_path / "proofs"))
+    assert with_proof["verdict"] == "authentic" and with_proof["merkle"]
+    assert cli.json("verify", uri(GTIN_B, "K000007"))["verdict"] == "not registered"
+
+
+def test_verify_proof_for_another_item_is_refused(cli: Cli, tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "lot.csv", sample_rows(4, gtin14=GTIN_B, lot="MK2", prefix="P"))
+    cli("register", str(csv_path), "--merkle", "--proofs", str(tmp_path / "proofs"), account=REGISTRANT)
+    proofs = next((tmp_path / "proofs").glob("*.jsonl"))
+    lines = proofs.read_text().splitlines()
+    record = json.loads(lines[1])
+    record["proof"] = json.loads(lines[2])["proof"]  # the sibling's proof under this item's id
+    proofs.write_text("\n".join([lines[0], json.dumps(record)]) + "\n")
+    result = cli("verify", uri(GTIN_B, record["serial"]), "--proofs", str(proofs), expect=1)
+    assert "IdentityProofInvalid" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"gtin,serial,lot\n09506000134353,A1,L1\n", "items.csv:2, field 'gtin'"),
+        (b"gtin,serial,lot\n" + GTIN_A.encode() + b",A1,L1\n" + GTIN_A.encode() + b",A1,L1\n", "items.csv:3, field 'serial'"),
+        (b"", "empty"),
+        (b"gtin,lot\n" + GTIN_A.encode() + b",L1\n", "serial"),
+        (b"gtin,serial,lot\n" + GTIN_A.encode() + b",A\xff1,L1\n", "items.csv:2"),
+    ],
+    ids=["check-digit", "duplicate-serial", "empty-file", "missing-column", "non-utf8"],
+)
+def test_register_bad_csv_exits_2_and_writes_nothing(cli: Cli, tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "items.csv"
+    path.write_bytes(content)
+    before = cli.json("verify", uri(GTIN_A, "A1"))
+    result = cli("register", str(path), account=REGISTRANT, expect=2)
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert cli.json("verify", uri(GTIN_A, "A1")) == before
+
+
+def test_verify_unknown_item_says_not_registered(cli: Cli) -> None:
+    result = cli("verify", uri(GTIN_A, "NOSUCHITEM"))
+    assert "NOT REGISTERED" in result.stdout
+
+
+def test_verify_garbage_reference_exits_2(cli: Cli) -> None:
+    result = cli("verify", "https://example.com/not-a-digital-link", expect=2)
+    assert "01" in result.stderr
+
+
+def test_wrong_chain_id_manifest_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
+    manifest = json.loads(next(cli.deployments.glob("*.json")).read_text())
+    manifest["chainId"] = 10
+    wrong = tmp_path / "optimism.json"
+    wrong.write_text(json.dumps(manifest))
+    result = cli.runner.invoke(main, ["verify", uri(GTIN_A, "X"), "--rpc", cli.rpc, "--deployment", str(wrong)])
+    assert result.exit_code == 1
+    assert "wrong chain" in result.stderr and "chain id 10" in result.stderr
+
+
+def test_write_without_account_is_a_clear_error(cli: Cli) -> None:
+    result = cli("recall", "item", uri(GTIN_A, "F000001"), "--reason", "1", expect=1)
+    assert "--account" in result.stderr
+
+
+def test_outsider_cannot_register_products(cli: Cli) -> None:
+    result = cli("product", "add", "09506000000121", "--brand", "1", account=OUTSIDER, expect=1)
+    assert "AccessControlUnauthorizedAccount" in result.stderr or "Identity" in result.stderr
+
+
+def test_help_explains_every_command() -> None:
+    runner = CliRunner(mix_stderr=False)
+    top = runner.invoke(main, ["--help"])
+    assert top.exit_code == 0
+    for command in ("deploy", "register", "verify", "claim", "recall", "brand", "product", "demo"):
+        assert command in top.output
+        sub = runner.invoke(main, [command, "--help"])
+        assert sub.exit_code == 0 and len(sub.output) > 200

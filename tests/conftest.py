@@ -1,0 +1,86 @@
+"""Shared fixtures: an in-process chain with o2ochain deployed, a real Anvil, sample catalogues."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+import o2ochain
+from o2ochain import gs1
+from o2ochain.chain import Anvil
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "9506000"
+OTHER_PREFIX = "9506001"
+
+
+def gtin(prefix: str, ref: int) -> str:
+    body = "0" + prefix + f"{ref:0{12 - len(prefix)}d}"
+    return body + str(gs1.gtin_check_digit(body))
+
+
+GTIN_A = gtin(PREFIX, 10)
+GTIN_B = gtin(PREFIX, 11)
+GTIN_OTHER_BRAND = gtin(OTHER_PREFIX, 10)
+
+
+def write_csv(path: Path, rows: list[list[str]], header: tuple[str, ...] = ("gtin", "serial", "lot", "expiry")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def sample_rows(count: int, *, gtin14: str = GTIN_A, lot: str = "L1", prefix: str = "S", start: int = 0) -> list[list[str]]:
+    return [[gtin14, f"{prefix}{n:06d}", lot, "2027-06-30"] for n in range(start, start + count)]
+
+
+@dataclass
+class World:
+    """A deployed registry with one brand set up and named accounts for every role."""
+
+    chain: o2ochain.O2OChain
+    operator: LocalAccount
+    brand_admin: LocalAccount
+    registrant: LocalAccount
+    seller: LocalAccount
+    buyer: LocalAccount
+    outsider: LocalAccount
+    other_admin: LocalAccount
+    brand: int
+    other_brand: int
+
+
+def build_world(chain: o2ochain.O2OChain, deployments: Path) -> World:
+    a = chain.accounts
+    operator, brand_admin, registrant, seller, buyer, outsider, other_admin = a[0], a[1], a[2], a[3], a[4], a[5], a[6]
+    chain.deploy(operator, save_to=deployments)
+    admin = chain.admin(operator)
+    brand = admin.register_brand(brand_admin.address, "Dalian Coast Snacks", [PREFIX])
+    other = admin.register_brand(other_admin.address, "Jinzhou Orchard", [OTHER_PREFIX])
+    ba = chain.brand(brand_admin, brand)
+    ba.grant_registrant(registrant.address)
+    ba.grant_seller(seller.address)
+    ba.add_product(GTIN_A, "o2ochain://product/a")
+    ba.add_product(GTIN_B, "o2ochain://product/b")
+    chain.brand(other_admin, other).add_product(GTIN_OTHER_BRAND)
+    return World(chain, operator, brand_admin, registrant, seller, buyer, outsider, other_admin, brand, other)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    """A fresh in-process chain (eth-tester) with the registry deployed and a brand ready."""
+    return build_world(o2ochain.connect("tester"), tmp_path / "deployments")
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    """One real Anvil for the end-to-end tests of a session."""
+    with Anvil() as node:
+        yield node
