@@ -11,7 +11,7 @@ from web3 import Web3
 from o2ochain.chain import Anvil, http_web3, tester_web3
 from o2ochain.deploy import deploy as _deploy
 from o2ochain.deployments import Deployment, load_deployment
-from o2ochain.errors import ConfigError
+from o2ochain.errors import ChainError, ConfigError
 from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
 
 __all__ = ["O2OChain", "connect"]
@@ -124,6 +124,15 @@ def connect(
         try:
             w3.eth.chain_id  # noqa: B018 - fail here, with the URL in the message
         except Exception as exc:
-            raise ConfigError(f"cannot reach a node at {target}: {exc}") from exc
+            raise ChainError(f"cannot reach a node at {target}: {_reason(exc)}") from exc
         return O2OChain(w3, deployment=deployment)
     raise ConfigError(f"unknown chain target {target!r}: use 'tester', 'anvil' or an http(s):// RPC URL")
+
+
+def _reason(exc: BaseException) -> str:
+    """The root cause of a connection failure, in a few words."""
+    text = str(exc)
+    for words in ("Connection refused", "Name or service not known", "timed out", "No route to host"):
+        if words in text:
+            return words.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
