@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -51,7 +51,7 @@ from o2ochain.gs1 import (
     validate_serial,
 )
 
-__all__ = ["COLUMN_ALIASES", "CatalogueItem", "group_by_lot", "read_catalogue"]
+__all__ = ["COLUMN_ALIASES", "CatalogueItem", "catalogue_from_rows", "group_by_lot", "read_catalogue"]
 
 COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "gtin": ("gtin", "gtin14", "01", "(01)"),
@@ -166,6 +166,30 @@ def read_catalogue(path: str | Path, *, max_errors: int = 1000) -> list[Catalogu
             raise
         errors.errors.append(exc)
     InputErrors.raise_if_any(errors.errors)
+    return items
+
+
+def catalogue_from_rows(rows: Iterable[Sequence[str]], *, source: str = "<rows>", max_errors: int = 1000) -> list[CatalogueItem]:
+    """Validate items given from Python as ``(gtin, serial, lot[, expiry])`` rows.
+
+    The same checks as :func:`read_catalogue`, with errors located as ``source:line`` where
+    line 2 is the first row (line 1 being the implied header), exactly as in a CSV file.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["gtin", "serial", "lot", "expiry"])
+    for row in rows:
+        cells = [str(c) if c is not None else "" for c in row]
+        writer.writerow(cells + [""] * (4 - len(cells)) if len(cells) < 4 else cells)
+    errors = _Collector(source, max_errors)
+    items: list[CatalogueItem] = []
+    try:
+        _parse(buffer.getvalue(), source, errors, items)
+    except _TooManyErrors:
+        pass
+    InputErrors.raise_if_any(errors.errors)
+    if not items:
+        raise InputError("no items given", file=source)
     return items
 
 

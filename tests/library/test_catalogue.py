@@ -258,3 +258,15 @@ def test_read_catalogue_validates_100k_rows_quickly(tmp_path: Path) -> None:
     assert len(items) == 100_000
     assert items[-1].line == 100_001
     assert elapsed < 3.0, f"100,000 rows took {elapsed:.2f}s"
+
+
+def test_catalogue_from_rows_validates_like_a_file() -> None:
+    from o2ochain.catalogue import catalogue_from_rows
+
+    items = catalogue_from_rows([("09506000134352", "A1", "L1"), ("9506000134352", "A2", "L2", "2027-01-31")])
+    assert [(i.gtin, i.serial, i.line) for i in items] == [("09506000134352", "A1", 2), ("09506000134352", "A2", 3)]
+    with pytest.raises(InputErrors) as info:
+        catalogue_from_rows([("09506000134353", "A1", "L1"), ("09506000134352", "A 1", "L1")], source="order 42")
+    assert [(e.file, e.line, e.field) for e in info.value.errors] == [("order 42", 2, "gtin"), ("order 42", 3, "serial")]
+    with pytest.raises(InputError, match="no items"):
+        catalogue_from_rows([])

@@ -250,3 +250,52 @@ def test_dev_key_refused_on_public_chain() -> None:
         load_account("dev:0", chain_id=31337).address
         == Account.from_key("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").address
     )
+
+
+def test_transaction_reverted_on_chain_is_replayed_for_its_reason(world: World, tmp_path: Path) -> None:
+    items = read_catalogue(write_csv(tmp_path / "items.csv", sample_rows(1)))
+    world.chain.registrant(world.registrant).register_items(items)
+    seller = world.chain.seller(world.seller)
+    seller.claim(items[0].item_id, world.buyer.address)
+    # Skip the simulation (an explicit gas limit) so the failing claim is mined with status 0.
+    fn = world.chain.identity.contract.functions.claim(items[0].item_id, world.outsider.address)
+    pending = seller.sender.send(fn, gas=200_000)
+    with pytest.raises(by_name("IdentityItemAlreadyClaimed")) as info:
+        seller.sender.wait([pending])
+    assert info.value.owner == world.buyer.address
+    receipt = world.chain.w3.eth.get_transaction_receipt(pending.tx_hash)
+    assert receipt["status"] == 0
+
+
+def test_with_retries_retries_transient_errors_then_gives_a_clear_error() -> None:
+    import requests
+
+    from o2ochain._tx import with_retries
+    from o2ochain.errors import ChainError
+
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise requests.exceptions.ConnectionError("connection reset")
+        return "ok"
+
+    assert with_retries(flaky, what="eth_blockNumber", base_delay=0.001) == "ok"
+    assert len(calls) == 3
+
+    def down() -> str:
+        raise requests.exceptions.Timeout("read timed out")
+
+    with pytest.raises(ChainError, match="eth_blockNumber failed after 4 attempts"):
+        with_retries(down, what="eth_blockNumber", attempts=4, base_delay=0.001)
+
+
+def test_nonces_are_assigned_locally_without_waiting(world: World) -> None:
+    sender = world.chain.registrant(world.registrant).sender
+    contract = world.chain.identity.contract
+    start = world.chain.w3.eth.get_transaction_count(world.registrant.address)
+    fns = [contract.functions.recallLot(gs1.gtin_to_int(GTIN_A), gs1.to_bytes32(f"N{n}"), 1, b"\x00" * 32) for n in range(5)]
+    pending = [sender.send(fn) for fn in fns]
+    assert [p.nonce for p in pending] == list(range(start, start + 5))
+    assert all(r["status"] == 1 for r in sender.wait(pending))
