@@ -168,3 +168,16 @@ def test_help_explains_every_command() -> None:
         assert command in top.output
         sub = runner.invoke(main, [command, "--help"])
         assert sub.exit_code == 0 and len(sub.output) > 200
+
+
+def test_account_from_encrypted_keystore(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eth_account import Account
+
+    keystore = tmp_path / "registrant.json"
+    keystore.write_text(json.dumps(Account.encrypt(ACCOUNTS[2].key, "correct horse")))
+    monkeypatch.setenv("O2O_PASSWORD", "correct horse")
+    csv_path = write_csv(tmp_path / "items.csv", sample_rows(2, lot="KS1", prefix="KS"))
+    assert cli.json("register", str(csv_path), account=str(keystore))["registered"] == 2
+    monkeypatch.setenv("O2O_PASSWORD", "wrong")
+    result = cli("register", str(csv_path), account=str(keystore), expect=1)
+    assert "wrong password" in result.stderr

@@ -1,0 +1,59 @@
+"""README command 1: the demo loads the sample catalogue and prints commands that work."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from o2ochain.chain import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts(tmp_path: Path) -> None:
+    port = free_port()
+    cli = [sys.executable, "-m", "o2ochain.cli"]
+    demo = subprocess.run(
+        [*cli, "demo", "--port", str(port), "--out", str(tmp_path / "out"), "--items", "3000", "--explicit", "200", "--exit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "items committed" in demo.stdout and "items registered" in demo.stdout
+    assert len(list((tmp_path / "out" / "qr").glob("*.png"))) == 10
+    assert (tmp_path / "deployments" / "31337.json").is_file()
+    commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain verify")]
+    meanings = [line.strip().lstrip("# ") for line in demo.stdout.splitlines() if line.strip().startswith("# ")]
+    assert len(commands) == 5 and len(meanings) == 5
+    # The demo stopped its chain (--exit): run it again, serving, and check each command.
+    server = subprocess.Popen(
+        [*cli, "demo", "--port", str(port), "--out", str(tmp_path / "out"), "--items", "3000", "--explicit", "200"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            if "keeps running" in line:
+                break
+        verdicts = []
+        for command in commands:
+            result = subprocess.run(
+                [*cli, *shlex.split(command)[1:], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+            )
+            assert result.returncode == 0, result.stderr
+            verdicts.append(re.search(r'"verdict": "([a-z ]+)"', result.stdout).group(1))  # type: ignore[union-attr]
+        assert verdicts == ["authentic", "authentic", "claimed", "recalled", "not registered"]
+    finally:
+        server.terminate()
+        server.wait(30)
