@@ -284,3 +284,140 @@ function gs1PrefixString(uint256 key) pure returns (string memory) {
     }
     return string(out);
 }
+
+// ------------------------------------------------------------------------------------------------
+// Traceability (ITraceLedger): chain subjects, entries and actors.
+// ------------------------------------------------------------------------------------------------
+
+/*
+ * A traceability subject is a bytes32 id, the keccak256 of the unescaped GS1 Digital Link path of
+ * what the event is about:
+ *
+ * - item            `keccak256("/01/" ++ 14 GTIN digits ++ "/21/" ++ serial)` (= ItemId)
+ * - lot             `keccak256("/01/" ++ 14 GTIN digits ++ "/10/" ++ lot)`    (= LotId)
+ * - product class   `keccak256("/01/" ++ 14 GTIN digits)`
+ * - container       `keccak256("/00/" ++ 18 SSCC digits)`
+ *
+ * Other ids (locations, assets, transformation ids) are opaque and appear as `related` ids only.
+ */
+
+/// @dev {Binding.kind} of an item: `code` is its serial (AI 21), left aligned and zero padded.
+uint8 constant BINDING_ITEM = 1;
+/// @dev {Binding.kind} of a lot: `code` is its lot code (AI 10), left aligned and zero padded.
+uint8 constant BINDING_LOT = 2;
+/// @dev {Binding.kind} of a product class (GTIN): `code` is 0.
+uint8 constant BINDING_PRODUCT = 3;
+/// @dev {Binding.kind} of a logistic unit (SSCC, AI 00): `code` holds the 18 digits as ASCII,
+/// left aligned and zero padded; `gtin` is 0.
+uint8 constant BINDING_CONTAINER = 4;
+/// @dev {Binding.kind} of any other GS1-identified subject (a returnable or individual asset, a
+/// document, a location…): its id is the keccak256 of its Digital Link path, which can be longer
+/// than one word, so the ledger does not recompute it; `gtin` and `code` are 0. Like a container,
+/// it lives in the recording brand's namespace.
+uint8 constant BINDING_ASSET = 5;
+
+/// @dev Kinds of supply-chain actor: farm or grower.
+uint8 constant ACTOR_GROWER = 1;
+/// @dev Plant or processor.
+uint8 constant ACTOR_PROCESSOR = 2;
+/// @dev Logistics provider (carrier, warehouse, 3PL).
+uint8 constant ACTOR_LOGISTICS = 3;
+/// @dev Store or retailer.
+uint8 constant ACTOR_RETAIL = 4;
+/// @dev Any other actor.
+uint8 constant ACTOR_OTHER = 5;
+
+/**
+ * @dev What a subject is, so that the ledger can recompute its id and check that it belongs to the
+ * recording brand. Read on the first entry of a (brand, subject) chain only; pass zeros later.
+ */
+struct Binding {
+    /// One of BINDING_ITEM, BINDING_LOT, BINDING_PRODUCT, BINDING_CONTAINER.
+    uint8 kind;
+    /// The GTIN of an item, lot or product class (its 14-digit form as a number); 0 for a container.
+    uint64 gtin;
+    /// Serial, lot code or SSCC digits, ASCII left aligned and zero padded; 0 for a product class.
+    bytes32 code;
+}
+
+/**
+ * @dev One traceability entry: an EPCIS 2.0 event as it concerns one subject. The full event stays
+ * off chain; its hash, its what / when / why and its where are anchored here.
+ */
+struct Entry {
+    /// The subject's id (see above).
+    bytes32 subject;
+    /// keccak256 of the full EPCIS event (canonical JSON); never 0.
+    bytes32 content;
+    /// Event type, action, business step, disposition, event time, time zone offset and flags,
+    /// packed by the library; opaque to the ledger.
+    bytes32 meta;
+    /// Id of the read point (derived from its SGLN), 0 when none.
+    bytes32 readPoint;
+    /// Id of the business location (derived from its SGLN), 0 when none.
+    bytes32 bizLocation;
+    /// keccak256 of the EPCIS eventID, 0 when none. An error declaration names here the event it corrects.
+    bytes32 eventId;
+    /// What the subject is: checked on the subject's first entry for the brand, ignored later.
+    Binding binding;
+    /// Children (aggregation), inputs (transformation) or other subjects of the event.
+    bytes32[] related;
+}
+
+/// @dev An actor of a brand. `kind == 0` means never granted.
+struct ActorView {
+    bool active;
+    uint8 kind;
+    /// The actor's location id (derived from its GLN), 0 when none.
+    bytes32 location;
+    /// Block of the latest grant.
+    uint64 grantedAt;
+    /// Block of the revocation that followed the latest grant, 0 while active.
+    uint64 revokedAt;
+}
+
+/// @dev "/00/" (SSCC) in the four most significant bytes of a word.
+uint256 constant GS1_PATH_SSCC = 0x2f30302f << 224;
+
+/// @dev keccak256 of `"/01/" ++ 14 digits of gtin`: the id of a product class. `gtin` < 10^14.
+function gs1ProductPathHash(uint64 gtin) pure returns (bytes32 hash) {
+    uint256 path = gs1GtinPath(gtin);
+    assembly ("memory-safe") {
+        mstore(0x00, path)
+        hash := keccak256(0x00, 18)
+    }
+}
+
+/**
+ * @dev Whether `code` holds an SSCC: 18 ASCII digits, left aligned, the other 14 bytes zero, with
+ * a correct GS1 mod-10 check digit (weights 3, 1, 3, ... from the digit left of the check digit).
+ */
+function gs1SsccIsValid(bytes32 code) pure returns (bool) {
+    uint256 word = uint256(code);
+    if (word << 144 != 0) return false;
+    word >>= 112; // the 18 digits, the check digit in the lowest byte
+    // Safe: a byte below '0' makes `byte - 48` wrap to a huge number, refused by the same test as
+    // a byte above '9'; 17 digits weighted at most 3 keep `sum` below 500.
+    unchecked {
+        uint256 check = (word & 0xff) - 48;
+        if (check > 9) return false;
+        uint256 sum;
+        uint256 weight = 3;
+        for (uint256 i; i < 17; ++i) {
+            word >>= 8;
+            uint256 digit = (word & 0xff) - 48;
+            if (digit > 9) return false;
+            sum += digit * weight;
+            weight = 4 - weight;
+        }
+        return (10 - (sum % 10)) % 10 == check;
+    }
+}
+
+/// @dev keccak256 of `"/00/" ++ the 18 SSCC digits held in code` (see {gs1SsccIsValid}).
+function gs1SsccPathHash(bytes32 code) pure returns (bytes32 hash) {
+    assembly ("memory-safe") {
+        mstore(0x00, or(GS1_PATH_SSCC, shr(32, code)))
+        hash := keccak256(0x00, 22)
+    }
+}

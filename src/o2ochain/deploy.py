@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -11,10 +14,18 @@ from o2ochain._tx import Sender
 from o2ochain.deployments import ContractDeployment, Deployment
 from o2ochain.errors import ChainError
 
-__all__ = ["DEPLOY_ORDER", "deploy"]
+__all__ = ["CONTRACTS", "DEPLOY_ORDER", "deploy"]
+
+#: Constructor arguments of a contract, from the admin's address and the contracts deployed before it.
+ConstructorArgs = Callable[[str, Mapping[str, ContractDeployment]], tuple[Any, ...]]
 
 #: Contracts in deployment order, each with a function giving its constructor arguments.
-DEPLOY_ORDER = ("ProductRegistry",)
+CONTRACTS: tuple[tuple[str, ConstructorArgs], ...] = (
+    ("ProductRegistry", lambda admin, _deployed: (admin,)),
+    ("TraceLedger", lambda _admin, deployed: (deployed["ProductRegistry"].address,)),
+)
+#: The names of :data:`CONTRACTS`, in deployment order.
+DEPLOY_ORDER = tuple(name for name, _ in CONTRACTS)
 
 
 def deploy(w3: Web3, account: LocalAccount, *, admin: str | None = None) -> Deployment:
@@ -26,10 +37,11 @@ def deploy(w3: Web3, account: LocalAccount, *, admin: str | None = None) -> Depl
     sender = Sender(w3, account)
     admin_address = Web3.to_checksum_address(admin or account.address)
     deployed: dict[str, ContractDeployment] = {}
-    for name in DEPLOY_ORDER:
+    for name, constructor_args in CONTRACTS:
         art = artifact(name)
         factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        receipt = sender.transact(factory.constructor(admin_address), label=f"deploying {name}")
+        args = constructor_args(admin_address, deployed)
+        receipt = sender.transact(factory.constructor(*args), label=f"deploying {name}")
         address = receipt.get("contractAddress")
         if not address:
             raise ChainError(f"deploying {name} created no contract (transaction 0x{bytes(receipt['transactionHash']).hex()})")

@@ -304,3 +304,75 @@ def registry(env: Env) -> Contract:
 @pytest.fixture
 def actors(env: Env) -> Actors:
     return env.actors
+
+
+# --------------------------------------------------------------------------------------------
+# TraceLedger: deployed on the session chain, over the registry, with one actor per brand
+# --------------------------------------------------------------------------------------------
+
+TRACE_ARTIFACT = json.loads((ABI_DIR / "TraceLedger.json").read_text())
+# GLN-derived location ids of the two actors (keccak of their SGLN Digital Link paths).
+GROWER_LOCATION = keccak(b"/414/9506000000005/254/0")
+CARRIER_LOCATION = keccak(b"/414/4006381000009/254/0")
+# Actor kinds of ITraceLedger.grantActor.
+GROWER, PROCESSOR, LOGISTICS, RETAIL, OTHER_KIND = 1, 2, 3, 4, 5
+
+
+@dataclass
+class TraceEnv:
+    """The session chain of :class:`Env` with a TraceLedger on its registry.
+
+    ``grower`` is an actor of brand 1 (kind GROWER), ``carrier`` an actor of brand 2 (kind
+    LOGISTICS); the other accounts are those of :class:`Actors`.
+    """
+
+    env: Env
+    ledger: Contract
+    grower: str
+    carrier: str
+
+    @property
+    def abi(self) -> list[dict[str, Any]]:
+        return TRACE_ARTIFACT["abi"]
+
+    @property
+    def actors(self) -> Actors:
+        return self.env.actors
+
+    def send(self, fn: Any, sender: str) -> Any:
+        return self.env.send(fn, sender)
+
+    def record(self, entries: list[Any], sender: str | None = None, brand: int = 1) -> Any:
+        """Record `entries` (ABI tuples) for `brand` from `sender` (the grower) and return the receipt.
+
+        The gas limit is given, which skips eth-tester's gas estimate (a binary search that runs
+        the transaction many times); a failure is then a mined revert, refused here.
+        """
+        tx = self.ledger.functions.record(brand, entries).transact({"from": sender or self.grower, "gas": 15_000_000})
+        receipt = self.env.w3.eth.wait_for_transaction_receipt(tx)
+        assert receipt["status"] == 1
+        return receipt
+
+    def events(self, receipt: Any, name: str) -> list[Any]:
+        from web3.logs import DISCARD
+
+        return [e["args"] for e in getattr(self.ledger.events, name)().process_receipt(receipt, errors=DISCARD)]
+
+
+@pytest.fixture(scope="session")
+def _trace_session(_session_env: Env) -> TraceEnv:
+    env = _session_env
+    accounts = env.w3.eth.accounts
+    grower, carrier = accounts[8], accounts[9]
+    factory = env.w3.eth.contract(abi=TRACE_ARTIFACT["abi"], bytecode=TRACE_ARTIFACT["bytecode"])
+    receipt = env.send(factory.constructor(env.registry.address), env.actors.admin)
+    ledger = env.w3.eth.contract(address=receipt["contractAddress"], abi=TRACE_ARTIFACT["abi"])
+    env.send(ledger.functions.grantActor(1, grower, GROWER, GROWER_LOCATION), env.actors.brand_admin)
+    env.send(ledger.functions.grantActor(2, carrier, LOGISTICS, CARRIER_LOCATION), env.actors.other_admin)
+    return TraceEnv(env=env, ledger=ledger, grower=grower, carrier=carrier)
+
+
+@pytest.fixture
+def trace(_trace_session: TraceEnv, env: Env) -> TraceEnv:
+    """The TraceLedger environment, reverted after the test (through ``env``'s snapshot)."""
+    return _trace_session
