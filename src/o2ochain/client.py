@@ -13,6 +13,7 @@ from o2ochain.deploy import deploy as _deploy
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.errors import ChainError, ConfigError
 from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
+from o2ochain.trace import Actor, Trace, TraceAdmin
 
 __all__ = ["O2OChain", "connect"]
 
@@ -40,6 +41,8 @@ class O2OChain:
         self._deployment_source = deployment
         self._deployment: Deployment | None = deployment if isinstance(deployment, Deployment) else None
         self._identity: Identity | None = None
+        self._trace: Trace | None = None
+        self.store_path: Path | None = None
         self.chain_id = int(w3.eth.chain_id)
         if not lazy:
             _ = self.deployment
@@ -55,6 +58,7 @@ class O2OChain:
         """Switch to ``deployment`` (after deploying, say)."""
         self._deployment = load_deployment(self.w3, deployment)
         self._identity = None
+        self._trace = None
 
     def deploy(self, account: LocalAccount, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
         """Deploy every contract, use the new deployment, and save its manifest if asked."""
@@ -69,7 +73,32 @@ class O2OChain:
     def identity(self) -> Identity:
         if self._identity is None:
             self._identity = Identity(self.w3, self.deployment)
+            if "TraceLedger" in self.deployment.contracts:
+                self._identity.recall_check = lambda brand, subjects: self.trace.recalled(brand, subjects)  # noqa: PLW0108 - the ledger is opened on first use
         return self._identity
+
+    @property
+    def trace(self) -> Trace:
+        """The traceability ledger and the local store of EPCIS events (``store_path``)."""
+        if self._trace is None:
+            from o2ochain.epcis import EventStore
+            from o2ochain.trace import default_store
+
+            self._trace = Trace(self.w3, self.deployment, self.identity, EventStore(self.store_path or default_store()))
+        return self._trace
+
+    def use_store(self, path: Path | str) -> None:
+        """Keep imported EPCIS events under ``path`` (default ``$O2O_STORE`` or ./.o2ochain/events)."""
+        self.store_path = Path(path)
+        self._trace = None
+
+    def actor(self, account: LocalAccount) -> Actor:
+        """A supply-chain actor (farm, plant, logistics, store) recording events."""
+        return Actor(self.trace, account)
+
+    def trace_admin(self, account: LocalAccount, brand: int) -> TraceAdmin:
+        """A brand admin authorising the brand's supply-chain actors."""
+        return TraceAdmin(self.trace, account, brand)
 
     def admin(self, account: LocalAccount) -> RegistryAdmin:
         return RegistryAdmin(self.identity, account)

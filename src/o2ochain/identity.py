@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -103,13 +103,15 @@ class Verification:
     expiry: date | None = None
     root: str | None = None
     digital_link: str | None = None
+    #: A supply-chain event with the CBV disposition "recalled" is on the item's or its lot's chain.
+    recalled_in_trace: bool = False
 
     @property
     def verdict(self) -> str:
         """``authentic``, ``not registered``, ``recalled``, ``decommissioned`` or ``claimed``."""
         if not self.registered:
             return "not registered"
-        if self.status == ItemStatus.RECALLED or self.lot_recalled:
+        if self.status == ItemStatus.RECALLED or self.lot_recalled or self.recalled_in_trace:
             return "recalled"
         if self.status == ItemStatus.DECOMMISSIONED:
             return "decommissioned"
@@ -128,6 +130,7 @@ class Verification:
             "lot": self.lot,
             "status": self.status.name.lower(),
             "lotRecalled": self.lot_recalled,
+            "recalledInTrace": self.recalled_in_trace,
             "claimedBy": self.claimed_by,
             "registeredBlock": self.registered_block,
             "merkle": self.merkle,
@@ -208,6 +211,14 @@ def resolve_ref(ref: str | bytes | gs1.DigitalLink) -> tuple[bytes, gs1.DigitalL
         if len(ref) != 32:
             raise InputError(f"an item id is 32 bytes, got {len(ref)}", field="item")
         return bytes(ref), None
+    if ref.strip().lower().startswith("urn:epc:"):
+        from o2ochain.epcis import parse_identifier
+
+        subject = parse_identifier(ref.strip())
+        if subject.kind != "item" or not subject.gtin or not subject.code:
+            raise InputError(f"this EPC URN names a {subject.kind}, not one item", field="item", value=ref)
+        link = gs1.DigitalLink(gtin=subject.gtin, serial=subject.code)
+        return link.item_id, link
     parsed = gs1.parse_item_reference(ref)
     if isinstance(parsed, gs1.DigitalLink):
         if parsed.serial is None:
@@ -226,6 +237,9 @@ class Identity:
         self.contract: Contract = w3.eth.contract(
             address=Web3.to_checksum_address(self.address), abi=artifact("ProductRegistry")["abi"], decode_tuples=True
         )
+        #: Set by the client when a TraceLedger is deployed: (brand, subjects) -> whether a recall
+        #: disposition was recorded on any of them, so a supply-chain recall shows in verify().
+        self.recall_check: Callable[[int, Sequence[bytes]], bool] | None = None
 
     # -- roles -------------------------------------------------------------------------------
     def brand_admin_role(self, brand: int) -> bytes:
@@ -277,7 +291,14 @@ class Identity:
             view = call_view(self.contract.functions.verifyMerkle(merkle.as_struct()), what="verifying with a Merkle proof")
         else:
             view = call_view(self.contract.functions.verify(item), what="verifying an item")
-        return self._verification(item, view, link)
+        result = self._verification(item, view, link)
+        if self.recall_check is not None and result.brand:
+            subjects = [item] + ([bytes.fromhex(result.lot_id[2:])] if result.lot_id else [])
+            if link is not None and link.lot and result.gtin:
+                subjects.append(gs1.lot_id(result.gtin, link.lot))
+            if self.recall_check(result.brand, list(dict.fromkeys(subjects))):
+                result = replace(result, recalled_in_trace=True)
+        return result
 
     def _verification(self, item: bytes, view: Any, link: gs1.DigitalLink | None) -> Verification:
         registered = bool(view.registered)

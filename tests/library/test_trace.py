@@ -1,0 +1,348 @@
+"""Traceability through the library on an in-process chain: import, history, export, checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import o2ochain
+from o2ochain import epcis, gs1
+from o2ochain.catalogue import catalogue_from_rows
+from o2ochain.errors import InputError, InputErrors
+from o2ochain.revert import by_name
+from tests.conftest import GTIN_A, GTIN_B, OTHER_PREFIX, PREFIX, World, build_world, gtin
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data" / "epcis" / "examples"
+FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
+EXAMPLES = sorted(SHARED.glob("*.jsonld")) if SHARED.is_dir() else []
+RESOLVER = gs1.DEFAULT_RESOLVER
+T0 = datetime(2026, 11, 2, 6, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+@dataclass
+class TraceWorld:
+    world: World
+    farm: Any
+    carrier: Any
+    foreign: Any  # an actor of the other brand
+
+
+def _grant(w: World, store: Path) -> TraceWorld:
+    w.chain.use_store(store)
+    a = w.chain.accounts
+    farm, carrier, foreign = a[7], a[8], a[9]
+    admin = w.chain.trace_admin(w.brand_admin, w.brand)
+    admin.grant(farm.address, "farm")
+    admin.grant(carrier.address, "logistics")
+    w.chain.trace_admin(w.other_admin, w.other_brand).grant(foreign.address, "plant")
+    return TraceWorld(w, farm, carrier, foreign)
+
+
+@pytest.fixture
+def tw(world: World, tmp_path: Path) -> TraceWorld:
+    return _grant(world, tmp_path / "events")
+
+
+def doc(*events: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-20T00:00:00Z",
+        "epcisBody": {"eventList": list(events)},
+    }
+
+
+def when(hours: float) -> dict[str, str]:
+    return {"eventTime": (T0 + timedelta(hours=hours)).isoformat(timespec="milliseconds"), "eventTimeZoneOffset": "+08:00"}
+
+
+def item_uri(serial: str, g: str = GTIN_A) -> str:
+    return f"{RESOLVER}/01/{g}/21/{serial}"
+
+
+def lot_q(lot: str, g: str = GTIN_A, qty: float = 10) -> dict[str, Any]:
+    return {"epcClass": f"{RESOLVER}/01/{g}/10/{lot}", "quantity": qty}
+
+
+def sscc(n: int) -> str:
+    body = "3" + PREFIX + f"{n:09d}"
+    return body + str(gs1.gtin_check_digit(body))
+
+
+def test_import_records_each_event_once_and_history_verifies(tw: TraceWorld) -> None:
+    w = tw.world
+    w.chain.registrant(w.registrant).register_items(catalogue_from_rows([(GTIN_A, "S1", "L1"), (GTIN_A, "S2", "L1")]))
+    d = doc(
+        {
+            "type": "ObjectEvent",
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "disposition": "active",
+            "epcList": [item_uri("S1"), item_uri("S2")],
+            **when(0),
+        },
+        {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "disposition": "in_transit",
+            "quantityList": [lot_q("L1")],
+            **when(1),
+        },
+    )
+    report = w.chain.actor(tw.farm).import_document(d)
+    assert (report.events, report.entries, report.recorded, report.already) == (2, 3, 3, 0)
+    again = w.chain.actor(tw.farm).import_document(d)
+    assert (again.recorded, again.already, again.transactions) == (0, 3, 0)
+
+    history = w.chain.trace.history(item_uri("S1"))
+    assert [(h.biz_step, h.relations) for h in history] == [("commissioning", ["item"]), ("shipping", ["lot"])]
+    assert all(h.verified for h in history)
+    assert history[0].actor == tw.farm.address and history[0].actor_kind == "farm"
+    assert history[0].event is not None and history[0].event["bizStep"] == "commissioning"
+
+
+def test_history_follows_containers_while_packed_and_inputs(tw: TraceWorld) -> None:
+    w = tw.world
+    w.chain.registrant(w.registrant).register_items(catalogue_from_rows([(GTIN_B, "J1", "JAM1"), (GTIN_B, "J2", "JAM1")]))
+    pallet = f"{RESOLVER}/00/{sscc(1)}"
+    w.chain.actor(tw.farm).import_document(
+        doc(
+            {"type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning", "quantityList": [lot_q("BERRY1")], **when(0)},
+            {
+                "type": "TransformationEvent",
+                "inputQuantityList": [lot_q("BERRY1")],
+                "outputQuantityList": [lot_q("JAM1", GTIN_B, 2)],
+                "bizStep": "commissioning",
+                **when(1),
+            },
+            {
+                "type": "AggregationEvent",
+                "action": "ADD",
+                "bizStep": "packing",
+                "parentID": pallet,
+                "childEPCs": [item_uri("J1", GTIN_B)],
+                **when(2),
+            },
+        )
+    )
+    w.chain.actor(tw.carrier).import_document(
+        doc(
+            {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [pallet], **when(3)},
+            {
+                "type": "AggregationEvent",
+                "action": "DELETE",
+                "bizStep": "unpacking",
+                "parentID": pallet,
+                "childEPCs": [item_uri("J1", GTIN_B)],
+                **when(4),
+            },
+            {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "receiving", "epcList": [pallet], **when(5)},  # after unpacking
+        ),
+        brand=w.brand,
+    )
+    steps = [(h.biz_step, tuple(h.relations)) for h in w.chain.trace.history(item_uri("J1", GTIN_B))]
+    assert steps == [
+        ("commissioning", ("input",)),
+        ("commissioning", ("lot",)),
+        ("packing", ("container",)),
+        ("shipping", ("container",)),
+        ("unpacking", ("container",)),
+    ]
+    # J2 was never on the pallet: no container events.
+    assert all("container" not in h.relations for h in w.chain.trace.history(item_uri("J2", GTIN_B)))
+
+
+def test_tampered_offchain_event_is_detected(tw: TraceWorld) -> None:
+    w = tw.world
+    w.chain.actor(tw.farm).import_document(
+        doc({"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [item_uri("T1")], **when(0)})
+    )
+    (h,) = w.chain.trace.history(item_uri("T1"))
+    assert h.verified
+    path = w.chain.trace.store.path_of(bytes.fromhex(h.content_hash[2:]))
+    data = json.loads(path.read_text())
+    data["bizStep"] = "receiving"
+    path.write_text(json.dumps(data))
+    (after,) = w.chain.trace.history(item_uri("T1"))
+    assert after.stored and not after.content_ok and not after.verified
+
+
+def test_chain_check_detects_a_forged_offchain_history(tw: TraceWorld) -> None:
+    w = tw.world
+    w.chain.actor(tw.farm).import_document(
+        doc(
+            {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [item_uri("C1")], **when(0)},
+            {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "receiving", "epcList": [item_uri("C1")], **when(1)},
+        )
+    )
+    trace = w.chain.trace
+    subject = gs1.item_id(GTIN_A, "C1")
+    entries = trace.chain(w.brand, subject)[w.brand]
+    assert trace.check_chain(w.brand, subject, entries).intact
+    entries[0].meta = entries[1].meta  # someone's copy says the first event was a receiving
+    assert not trace.check_chain(w.brand, subject, entries).intact
+    assert not trace.check_chain(w.brand, subject, entries[1:]).intact  # or drops an event
+
+
+def test_actor_of_another_brand_is_refused(tw: TraceWorld) -> None:
+    d = doc({"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [item_uri("X1")], **when(0)})
+    with pytest.raises(InputErrors, match=f"is not an authorised actor of brand {tw.world.brand}"):
+        tw.world.chain.actor(tw.foreign).import_document(d)
+    # Past the library's check, the ledger itself refuses to start a chain on the brand's item.
+    ledger = tw.world.chain.trace.contract
+    entry = (
+        gs1.item_id(GTIN_A, "X1"),
+        b"\x01" * 32,
+        b"\x00" * 32,
+        b"\x00" * 32,
+        b"\x00" * 32,
+        b"\x00" * 32,
+        (1, gs1.gtin_to_int(GTIN_A), gs1.to_bytes32("X1")),
+        [],
+    )
+    sender = tw.world.chain.actor(tw.foreign).sender
+    with pytest.raises(by_name("TraceSubjectNotOfBrand")) as info:
+        sender.transact(ledger.functions.record(tw.world.other_brand, [entry]))
+    assert (info.value.brand, info.value.productBrand) == (tw.world.other_brand, tw.world.brand)
+
+
+def test_import_refuses_malformed_document_and_writes_nothing(tw: TraceWorld, tmp_path: Path) -> None:
+    bad = doc(
+        {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": ["urn:example:thing:1"], **when(0)},
+        {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "epcList": [item_uri("Y1")],
+            "eventTime": "yesterday",
+            "eventTimeZoneOffset": "+08:00",
+        },
+    )
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(InputError) as info:
+        tw.world.chain.actor(tw.farm).import_document(path)
+    text = str(info.value)
+    assert "eventList[0]" in text and "eventList[1].eventTime" in text
+    assert tw.world.chain.trace.head(tw.world.brand, gs1.item_id(GTIN_A, "Y1")) == (b"\x00" * 32, 0)
+    assert not list(tw.world.chain.trace.store.hashes())
+
+
+def test_recall_disposition_shows_in_verify(tw: TraceWorld) -> None:
+    w = tw.world
+    w.chain.registrant(w.registrant).register_items(catalogue_from_rows([(GTIN_A, "R1", "RL1")]))
+    assert w.chain.identity.verify(item_uri("R1")).verdict == "authentic"
+    w.chain.actor(tw.farm).import_document(
+        doc(
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "holding",
+                "disposition": "recalled",
+                "quantityList": [lot_q("RL1")],
+                **when(0),
+            }
+        )
+    )
+    result = w.chain.identity.verify(item_uri("R1"))
+    assert result.recalled_in_trace and result.verdict == "recalled"
+
+
+def test_error_declaration_is_recorded_as_a_correction(tw: TraceWorld) -> None:
+    w = tw.world
+    first = {
+        "type": "ObjectEvent",
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "epcList": [item_uri("E1")],
+        "eventID": "urn:uuid:5e7a2c1e-0d5f-4c1e-9b0e-000000000001",
+        **when(0),
+    }
+    w.chain.actor(tw.farm).import_document(doc(first))
+    correction = {**first, "errorDeclaration": {"declarationTime": (T0 + timedelta(hours=2)).isoformat(), "reason": "incorrect_data"}}
+    w.chain.actor(tw.farm).import_document(doc(correction))
+    history = w.chain.trace.history(item_uri("E1"))
+    assert [h.correction for h in history] == [False, True]
+    assert history[0].event_id == history[1].event_id
+
+
+def test_export_validates_and_carries_what_was_imported(tw: TraceWorld) -> None:
+    w = tw.world
+    events = [
+        {
+            "type": "ObjectEvent",
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "epcList": [item_uri("X9")],
+            "example:note": "kept",
+            **when(0),
+        },
+        {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [item_uri("X9")], **when(1)},
+    ]
+    w.chain.actor(tw.farm).import_document(doc(*events))
+    exported = w.chain.trace.export(item_uri("X9"))
+    epcis.validate_document(exported, source="export")
+    back = epcis.parse_document(exported, source="export")
+    assert [e.content_hash for e in back.events] == [epcis.content_hash(e) for e in events]
+
+
+# -- every shared GS1 example: import, then export each item's history (round trip) -------------
+def _examples() -> list[Path]:
+    return EXAMPLES or sorted(FIXTURES.glob("*.jsonld"))
+
+
+@pytest.fixture(scope="module")
+def example_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TraceWorld, dict[str, int]]]:
+    """One chain whose test brand owns every company prefix the examples use."""
+    gtins: set[str] = set()
+    for path in _examples():
+        for event in epcis.load_document(path).events:
+            for s in (*event.primary_subjects(), *event.related_subjects()):
+                if s.gtin:
+                    gtins.add(s.gtin)
+    prefixes = sorted({g[1:8] for g in gtins})
+    # A real Anvil: 23 documents and their histories make thousands of log queries, which
+    # eth-tester answers by scanning every block.
+    chain = o2ochain.connect("anvil")
+    folder = tmp_path_factory.mktemp("examples")
+    w = build_world(chain, folder / "deployments")
+    a = chain.accounts
+    brand = chain.admin(w.operator).register_brand(a[6].address, "GS1 examples", [p for p in prefixes if p not in {PREFIX, OTHER_PREFIX}])
+    ba = chain.brand(a[6], brand)
+    for g in sorted(gtins):
+        ba.add_product(g)
+    tw = _grant(w, folder / "events")
+    chain.trace_admin(a[6], brand).grant(tw.farm.address, "other")
+    yield tw, {"brand": brand}
+    chain.close()
+
+
+@pytest.mark.parametrize("path", _examples(), ids=lambda p: p.stem)
+def test_every_example_imports_and_exports_round_trip(example_world: tuple[TraceWorld, dict[str, int]], path: Path) -> None:
+    tw, info = example_world
+    document = epcis.load_document(path)
+    report = tw.world.chain.actor(tw.farm).import_document(path, brand=info["brand"])
+    assert report.events == len(document.events)
+    assert report.recorded + report.already == report.entries > 0
+    items = {s.uri: s for e in document.events for s in e.primary_subjects() if s.kind == "item"}
+    for uri in list(items)[:3]:
+        exported = tw.world.chain.trace.export(uri)
+        epcis.validate_document(exported, source=f"export of {uri}")
+        exported_hashes = {epcis.content_hash(e) for e in exported["epcisBody"]["eventList"]}
+        imported = {e.content_hash for e in document.events if any(s.uri == uri for s in e.primary_subjects())}
+        assert imported <= exported_hashes
+
+
+def test_actor_kinds_are_named(tw: TraceWorld) -> None:
+    with pytest.raises(InputError, match="actor kind must be one of"):
+        tw.world.chain.trace_admin(tw.world.brand_admin, tw.world.brand).grant(tw.farm.address, "wizard")
+    assert tw.world.chain.trace.actor_kind(tw.world.brand, tw.carrier.address) == "logistics"
+    assert gtin(PREFIX, 1)  # the helper builds valid GTINs under the brand's prefix
