@@ -65,7 +65,7 @@ SAMPLE_BRANDS = (
             "Apple cider vinegar 500 ml",
             "Fruit tea sampler",
             "Cherry preserve 300 g",
-            "Mixed berries 400 g frozen",
+            "Fresh strawberries 10 kg crate",
             "Plum wine 750 ml",
             "Hawthorn rolls 150 g",
         ),
@@ -132,16 +132,17 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
 
 def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int, serve: bool, console: Console) -> None:
     started = time.monotonic()
-    node = Anvil(port=port, log_path=out_dir / "anvil.log") if port else Anvil(log_path=out_dir / "anvil.log")
+    node = Anvil(port=port or None, accounts=12, log_path=out_dir / "anvil.log")
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         node.start()
     except Exception as exc:
         raise ConfigError(f"could not start Anvil on port {port} (in use? pass --port): {exc}") from exc
     try:
-        accounts = dev_accounts(10)
+        accounts = dev_accounts(12)
         operator, store, buyer = accounts[0], accounts[7], accounts[8]
         chain = O2OChain(http_web3(node.url), accounts=accounts)
+        chain.use_store(out_dir / "events")
         console.print(f"[bold]local chain[/] {node.url} (chain id {chain.chain_id})")
         deployment = chain.deploy(operator, save_to=Path("deployments"))
         console.print(f"[bold]deployed[/] ProductRegistry at {deployment.address('ProductRegistry')}  manifest {deployment.path}")
@@ -190,6 +191,28 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
         recalled = explicit[-1]
         chain.registrant(accounts[4 + products[recalled.gtin][0]]).recall_lot(recalled.gtin, recalled.lot, reason=1)
 
+        from o2ochain.demo_trace import run_supply_chain
+
+        coop = SAMPLE_BRANDS[1]
+        supply = run_supply_chain(
+            chain,
+            brand=brand_ids[1],
+            prefix=coop.prefix,
+            brand_admin=accounts[2],
+            registrant=accounts[5],
+            farm=accounts[9],
+            plant=accounts[5],
+            carrier=accounts[10],
+            store=store,
+            jam_gtin=gtin_for(coop.prefix, 10 + coop.products.index("Strawberry jam 340 g")),
+            strawberry_gtin=gtin_for(coop.prefix, 10 + coop.products.index("Fresh strawberries 10 kg crate")),
+            sugar_gtin=gtin_for("6901234", 1),
+        )
+        console.print(
+            f"  supply chain: farm -> plant -> carrier -> store, {supply.events} EPCIS events anchored as {supply.entries} chain entries "
+            f"(events kept in {out_dir}/events)"
+        )
+
         def uri(it: CatalogueItem) -> str:
             return it.digital_link(gs1.DEFAULT_RESOLVER).uri()
 
@@ -201,10 +224,26 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             (f"o2ochain verify '{uri(recalled)}'{rpc}", "its lot was recalled"),
             (f"o2ochain verify '{gs1.DEFAULT_RESOLVER}/01/{explicit[0].gtin}/21/FAKE0001'{rpc}", "not registered"),
         ]
+        store_opt = f" --store {out_dir}/events"
+        traces = [
+            (
+                f"o2ochain trace show '{uri(supply.good_items[0])}'{store_opt}{rpc}",
+                "a jar of jam: farm, plant, pallet, carrier, store, each event verified",
+            ),
+            (
+                f"o2ochain trace show '{uri(supply.recalled_items[0])}' --responsibility{store_opt}{rpc}",
+                "a recalled jar: who had custody at each step",
+            ),
+            (f"o2ochain trace export '{uri(supply.good_items[0])}'{store_opt}{rpc}", "its history as an EPCIS 2.0 document"),
+        ]
         console.print(
             f"\n[bold green]ready[/] in {time.monotonic() - started:.0f} s. Try, in another terminal (after `source .venv/bin/activate`):"
         )
         for command, meaning in tries:
+            console.print(f"  [dim]# {meaning}[/]")
+            console.print(f"  {command}", soft_wrap=True, highlight=False)
+        console.print("Supply-chain history:")
+        for command, meaning in traces:
             console.print(f"  [dim]# {meaning}[/]")
             console.print(f"  {command}", soft_wrap=True, highlight=False)
         console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)

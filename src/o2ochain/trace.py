@@ -136,6 +136,9 @@ class HistoryEvent:
     chain_ok: bool
     correction: bool
     event: dict[str, Any] | None = None
+    #: The locations as the stored event names them (a GLN Digital Link or SGLN URN).
+    read_point_uri: str | None = None
+    biz_location_uri: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -164,6 +167,8 @@ class HistoryEvent:
             "contentMatches": self.content_ok,
             "chainIntact": self.chain_ok,
             "correction": self.correction,
+            "readPointUri": self.read_point_uri,
+            "bizLocationUri": self.biz_location_uri,
             "event": self.event,
         }
 
@@ -359,6 +364,7 @@ class Trace:
         f = entry.fields
         stored = self.store.has(entry.content)
         content_ok = stored and self.store.verify(entry.content)
+        event = self.store.get(entry.content) if content_ok else None
         return HistoryEvent(
             time=f["event_time"],
             event_type=f["event_type"],
@@ -379,7 +385,9 @@ class Trace:
             content_ok=content_ok,
             chain_ok=chain_ok,
             correction=bool(f["flags"] & 1),
-            event=self.store.get(entry.content) if include and stored else None,
+            event=event if include else None,
+            read_point_uri=_location_uri(event, "readPoint"),
+            biz_location_uri=_location_uri(event, "bizLocation"),
         )
 
     def recalled(self, brand: int, subjects: Sequence[bytes]) -> bool:
@@ -409,12 +417,17 @@ class Trace:
                     "disposition": h.disposition,
                     "recordedBy": h.actor,
                     "actorKind": h.actor_kind,
-                    "location": h.biz_location or h.read_point,
+                    "location": h.biz_location_uri or h.read_point_uri or h.biz_location or h.read_point,
                     "via": h.relations,
                     "verified": h.verified,
                 }
             )
         return rows
+
+
+def _location_uri(event: dict[str, Any] | None, key: str) -> str | None:
+    value = (event or {}).get(key)
+    return str(value["id"]) if isinstance(value, dict) and "id" in value else None
 
 
 def _assemble(

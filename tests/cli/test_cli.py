@@ -31,7 +31,7 @@ class Cli:
         if account:
             argv += ["--account", account]
         result = self.runner.invoke(main, argv, catch_exceptions=False)
-        assert result.exit_code == expect, f"exit {result.exit_code}, wanted {expect}\n{result.output}"
+        assert result.exit_code == expect, f"exit {result.exit_code}, wanted {expect}\n{result.output}\n{result.stderr}"
         return result
 
     def json(self, *args: str, account: str | None = None, expect: int = 0) -> Any:
@@ -181,3 +181,94 @@ def test_account_from_encrypted_keystore(cli: Cli, tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("O2O_PASSWORD", "wrong")
     result = cli("register", str(csv_path), account=str(keystore), expect=1)
     assert "wrong password" in result.stderr
+
+
+# -- traceability -----------------------------------------------------------------------------
+def _epcis(*events: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-11-20T00:00:00Z",
+            "epcisBody": {"eventList": list(events)},
+        }
+    )
+
+
+def test_trace_import_show_export_record(cli: Cli, tmp_path: Path) -> None:
+    store = str(tmp_path / "events")
+    cli(
+        "trace", "actor", "grant", ACCOUNTS[6].address, "--brand", "1", "--kind", "logistics", "--gln", "9506000000015", account=BRAND_ADMIN
+    )
+    item = uri(GTIN_A, "TRC1")
+    document = tmp_path / "events.jsonld"
+    document.write_text(
+        _epcis(
+            {
+                "type": "ObjectEvent",
+                "action": "ADD",
+                "bizStep": "commissioning",
+                "epcList": [item],
+                "eventTime": "2026-11-02T06:00:00.000+08:00",
+                "eventTimeZoneOffset": "+08:00",
+            },
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "shipping",
+                "disposition": "in_transit",
+                "epcList": [item],
+                "readPoint": {"id": "urn:epc:id:sgln:9506000.00001.0"},
+                "eventTime": "2026-11-02T09:00:00.000+08:00",
+                "eventTimeZoneOffset": "+08:00",
+            },
+        )
+    )
+    report = cli.json("trace", "import", str(document), "--store", store, account="dev:6")
+    assert (report["events"], report["recorded"]) == (2, 2)
+    assert cli.json("trace", "import", str(document), "--store", store, account="dev:6")["alreadyRecorded"] == 2
+
+    cli.json("trace", "record", item, "--biz-step", "receiving", "--disposition", "in_progress", "--store", store, account="dev:6")
+    history = cli.json("trace", "show", item, "--store", store)
+    assert [h["bizStep"] for h in history] == ["commissioning", "shipping", "receiving"]
+    assert all(h["verified"] for h in history)
+    assert history[1]["readPointUri"] == "urn:epc:id:sgln:9506000.00001.0"
+    shown = cli("trace", "show", item, "--store", store)
+    assert "shipping" in shown.stdout and "yes" in shown.stdout
+
+    exported = tmp_path / "export.jsonld"
+    cli("trace", "export", item, "--store", store, "-o", str(exported))
+    from o2ochain import epcis
+
+    assert len(epcis.load_document(exported).events) == 3
+
+    cli("trace", "actor", "revoke", ACCOUNTS[6].address, "--brand", "1", account=BRAND_ADMIN)
+    refused = cli("trace", "record", item, "--biz-step", "shipping", "--store", store, account="dev:6", expect=2)
+    assert "not an authorised actor of brand 1" in refused.stderr
+
+
+def test_trace_import_bad_document_names_json_paths(cli: Cli, tmp_path: Path) -> None:
+    document = tmp_path / "bad.jsonld"
+    document.write_text(
+        _epcis(
+            {
+                "type": "ObjectEvent",
+                "action": "SHOUT",
+                "epcList": [uri(GTIN_A, "B1")],
+                "eventTime": "2026-11-02T06:00:00Z",
+                "eventTimeZoneOffset": "+08:00",
+            },
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "epcList": ["urn:vendor:thing:9"],
+                "eventTime": "2026-13-02T06:00:00Z",
+                "eventTimeZoneOffset": "+25:00",
+            },
+        )
+    )
+    result = cli("trace", "import", str(document), "--store", str(tmp_path / "events"), account="dev:6", expect=2)
+    for path in ("$.epcisBody.eventList[0].action", "$.epcisBody.eventList[1].eventTime", "$.epcisBody.eventList[1].epcList[0]"):
+        assert path in result.stderr, result.stderr
+    assert not (tmp_path / "events").exists() or not any((tmp_path / "events").rglob("*.json"))

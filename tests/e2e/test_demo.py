@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -31,8 +32,8 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     assert len(list((tmp_path / "out" / "qr").glob("*.png"))) == 10
     assert (tmp_path / "deployments" / "31337.json").is_file()
     commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain verify")]
-    meanings = [line.strip().lstrip("# ") for line in demo.stdout.splitlines() if line.strip().startswith("# ")]
-    assert len(commands) == 5 and len(meanings) == 5
+    traces = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain trace")]
+    assert len(commands) == 5 and len(traces) == 3
     # The demo stopped its chain (--exit): run it again, serving, and check each command.
     server = subprocess.Popen(
         [*cli, "demo", "--port", str(port), "--out", str(tmp_path / "out"), "--items", "3000", "--explicit", "200"],
@@ -54,6 +55,32 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
             assert result.returncode == 0, result.stderr
             verdicts.append(re.search(r'"verdict": "([a-z ]+)"', result.stdout).group(1))  # type: ignore[union-attr]
         assert verdicts == ["authentic", "authentic", "claimed", "recalled", "not registered"]
+        show, responsibility, export = (shlex.split(c)[1:] for c in traces)
+        history = json.loads(
+            subprocess.run([*cli, *show, "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True).stdout
+        )
+        assert [h["bizStep"] for h in history] == [
+            "commissioning",
+            "shipping",
+            "receiving",
+            "commissioning",
+            "commissioning",
+            "packing",
+            "shipping",
+            "receiving",
+            "unpacking",
+            "stocking",
+        ]
+        assert all(h["verified"] for h in history)
+        rows = json.loads(
+            subprocess.run([*cli, *responsibility, "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True).stdout
+        )
+        assert rows[-1]["disposition"] == "recalled" and rows[-1]["actorKind"] == "plant"
+        assert {r["actorKind"] for r in rows} >= {"farm", "plant"}
+        document = subprocess.run([*cli, *export], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True).stdout
+        from o2ochain import epcis
+
+        epcis.validate_document(json.loads(document), source="demo export")
     finally:
         server.terminate()
         server.wait(30)
