@@ -243,7 +243,12 @@ class Sender:
     ) -> PendingTx:
         """Simulate (unless ``gas`` is given), sign and broadcast; do not wait."""
         if gas is None:
-            gas = min(int(self.simulate(fn, value=value) * self.gas_margin) + 10_000, TX_GAS_CAP)
+            needed = self.simulate(fn, value=value)
+            if needed > TX_GAS_CAP:
+                raise ChainError(
+                    f"{label or _name(fn)} needs {needed:,} gas, above the {TX_GAS_CAP:,} per-transaction cap: send it in smaller batches"
+                )
+            gas = min(int(needed * self.gas_margin) + 10_000, TX_GAS_CAP)
         params: TxParams = {
             "from": self.address,
             "gas": gas,
