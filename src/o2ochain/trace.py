@@ -29,7 +29,7 @@ from web3.types import LogReceipt
 from o2ochain import epcis, gs1
 from o2ochain._artifacts import artifact
 from o2ochain._logs import get_logs
-from o2ochain._tx import TX_GAS_CAP, PendingTx, Sender, call_view
+from o2ochain._tx import PendingTx, Sender, call_view
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError, InputErrors
 from o2ochain.identity import Identity, resolve_ref
