@@ -105,6 +105,12 @@ contract TraceLedger is ITraceLedger, ERC165 {
         emit ActorRevoked(brand, account, msg.sender);
     }
 
+    /// @inheritdoc ITraceLedger
+    function setRepository(BrandId brand, string calldata uri) external {
+        if (_actors[brand][msg.sender] & ACTOR_ACTIVE == 0) revert TraceNotActor(brand, msg.sender);
+        emit RepositorySet(brand, msg.sender, uri);
+    }
+
     // --------------------------------------------------------------------------------------------
     // Recording
     // --------------------------------------------------------------------------------------------

@@ -105,6 +105,10 @@ interface ITraceLedger {
     /// child, an input or another subject). Filter by `related` to find the containers an item was
     /// packed in or the outputs made from a lot.
     event Linked(bytes32 indexed related, bytes32 indexed subject, BrandId indexed brand, bytes32 content);
+    /// @notice `actor` publishes the full EPCIS events it records for `brand` under `uri`: the
+    /// event whose content hash is `h` is at `uri` followed by the 0x-prefixed hex of `h`. The
+    /// latest such event of an actor is in force; no storage is used.
+    event RepositorySet(BrandId indexed brand, address indexed actor, string uri);
 
     // --------------------------------------------------------------------------------------------
     // Actors
@@ -128,6 +132,14 @@ interface ITraceLedger {
      * be active ({TraceNotActor}). Emits {ActorRevoked}.
      */
     function revokeActor(BrandId brand, address account) external;
+
+    /**
+     * @notice Names where the caller publishes the full EPCIS events it records for `brand` (the
+     * URI of an event is `uri` + the 0x-hex of its content hash), so that anyone can fetch an
+     * event and check it against the hash on chain.
+     * @dev Only an active actor of `brand` ({TraceNotActor}). Emits {RepositorySet}.
+     */
+    function setRepository(BrandId brand, string calldata uri) external;
 
     // --------------------------------------------------------------------------------------------
     // Recording

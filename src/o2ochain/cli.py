@@ -563,6 +563,18 @@ def trace_actor_revoke(address: str, brand_id: int, **kwargs: Any) -> None:
         ctx.emit({"brand": brand_id, "actor": address, "revoked": True}, lambda: out.print(f"{address} revoked for brand {brand_id}"))
 
 
+@trace_actor.command("repository")
+@common
+@click.argument("uri")
+@click.option("--brand", "brand_id", type=int, required=True, help="Brand id.")
+def trace_actor_repository(uri: str, brand_id: int, **kwargs: Any) -> None:
+    """Announce URI as where this actor publishes its full EPCIS events (URI + content hash)."""
+    ctx = make_context(kwargs)
+    with handled(ctx.as_json):
+        ctx.chain().actor(ctx.account()).set_repository(brand_id, uri)
+        ctx.emit({"brand": brand_id, "repository": uri}, lambda: out.print(f"events for brand {brand_id} are published under {uri}"))
+
+
 @trace.command("import")
 @common
 @store_option

@@ -140,6 +140,8 @@ class HistoryEvent:
     #: The locations as the stored event names them (a GLN Digital Link or SGLN URN).
     read_point_uri: str | None = None
     biz_location_uri: str | None = None
+    #: Where the recording actor publishes the full event (its repository + the content hash).
+    uri: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -170,6 +172,7 @@ class HistoryEvent:
             "correction": self.correction,
             "readPointUri": self.read_point_uri,
             "bizLocationUri": self.biz_location_uri,
+            "uri": self.uri,
             "event": self.event,
         }
 
@@ -244,6 +247,19 @@ class Trace:
         if key not in self._actor_cache:
             view = call_view(self.contract.functions.actor(brand, Web3.to_checksum_address(account)))
             self._actor_cache[key] = _KIND_NAMES.get(int(view.kind)) if int(view.grantedAt) else None
+        return self._actor_cache[key]
+
+    def repository(self, brand: int, account: str) -> str | None:
+        """Where ``account`` publishes the full events it records for ``brand`` (its latest RepositorySet)."""
+        key = (brand, "repo:" + account)
+        if key not in self._actor_cache:
+            logs = get_logs(
+                self.w3,
+                address=self.address,
+                topics=[self.contract.events.RepositorySet().topic, self._topic(brand), "0x" + account[2:].lower().rjust(64, "0")],
+                from_block=self._from_block,
+            )
+            self._actor_cache[key] = str(self.contract.events.RepositorySet().process_log(logs[-1])["args"]["uri"]) if logs else None
         return self._actor_cache[key]
 
     def _topic(self, value: bytes | int | None) -> str | None:
@@ -387,6 +403,7 @@ class Trace:
             chain_ok=chain_ok,
             correction=bool(f["flags"] & 1),
             event=event if include else None,
+            uri=(repository + _hex(entry.content)) if (repository := self.repository(entry.brand, entry.actor)) else None,
             read_point_uri=_location_uri(event, "readPoint"),
             biz_location_uri=_location_uri(event, "bizLocation"),
         )
@@ -524,6 +541,12 @@ class Actor:
         self.account = account
         self.address = account.address
         self.sender = Sender(trace.w3, account)
+
+    def set_repository(self, brand: int, uri: str) -> None:
+        """Announce where this actor publishes its full events for ``brand`` (``uri`` + content hash)."""
+        if not uri.startswith(("https://", "http://", "ipfs://", "ar://")):
+            raise InputError("a repository is an https://, http://, ipfs:// or ar:// URI", field="uri", value=uri)
+        self.sender.transact(self.trace.contract.functions.setRepository(brand, uri), label="setRepository")
 
     def import_document(
         self,

@@ -229,11 +229,13 @@ def test_trace_import_show_export_record(cli: Cli, tmp_path: Path) -> None:
     assert (report["events"], report["recorded"]) == (2, 2)
     assert cli.json("trace", "import", str(document), "--store", store, account="dev:6")["alreadyRecorded"] == 2
 
+    cli("trace", "actor", "repository", "https://epcis.carrier.example/events/", "--brand", "1", account="dev:6")
     cli.json("trace", "record", item, "--biz-step", "receiving", "--disposition", "in_progress", "--store", store, account="dev:6")
     history = cli.json("trace", "show", item, "--store", store)
     assert [h["bizStep"] for h in history] == ["commissioning", "shipping", "receiving"]
     assert all(h["verified"] for h in history)
     assert history[1]["readPointUri"] == "urn:epc:id:sgln:9506000.00001.0"
+    assert history[2]["uri"] == "https://epcis.carrier.example/events/" + history[2]["contentHash"]
     shown = cli("trace", "show", item, "--store", store)
     assert "shipping" in shown.stdout and "yes" in shown.stdout
 

@@ -46,6 +46,7 @@ COUNT_MASK = (1 << 64) - 1
 INTERFACE_FUNCTIONS = [
     "grantActor(uint32,address,uint8,bytes32)",
     "revokeActor(uint32,address)",
+    "setRepository(uint32,string)",
     "record(uint32,(bytes32,bytes32,bytes32,bytes32,bytes32,bytes32,(uint8,uint64,bytes32),bytes32[])[])",
     "head(uint32,bytes32)",
     "heads(uint32,bytes32[])",
@@ -220,9 +221,23 @@ def test_registry_is_the_constructor_argument(trace: TraceEnv) -> None:
     assert trace.ledger.functions.registry().call() == trace.env.registry.address
 
 
-def test_only_grant_revoke_and_record_write_nothing_edits_past_entries() -> None:
+def test_only_grant_revoke_record_and_repository_write_nothing_edits_past_entries() -> None:
     writers = {e["name"] for e in TRACE_ARTIFACT["abi"] if e.get("type") == "function" and e["stateMutability"] not in ("view", "pure")}
-    assert writers == {"grantActor", "revokeActor", "record"}
+    assert writers == {"grantActor", "revokeActor", "record", "setRepository"}
+
+
+def test_set_repository_emits_for_an_active_actor_only(trace: TraceEnv) -> None:
+    tx = trace.ledger.functions.setRepository(1, "https://epcis.farm.example/events/").transact({"from": trace.grower})
+    receipt = trace.env.w3.eth.get_transaction_receipt(tx)
+    (log,) = trace.ledger.events.RepositorySet().process_receipt(receipt)
+    assert dict(log["args"]) == {"brand": 1, "actor": trace.grower, "uri": "https://epcis.farm.example/events/"}
+    expect_revert(
+        trace.abi,
+        lambda: trace.ledger.functions.setRepository(1, "https://x.example/").transact({"from": trace.actors.outsider}),
+        "TraceNotActor",
+        brand=1,
+        account=trace.actors.outsider,
+    )
 
 
 def test_trace_errors_ship_in_the_error_abi() -> None:

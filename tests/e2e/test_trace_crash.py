@@ -30,18 +30,46 @@ def test_trace_import_sigkill_midrun_then_rerun_anchors_each_event_once(tmp_path
         chain.brand(accounts[1], brand).add_product(GTIN_A)
         chain.trace_admin(accounts[1], brand).grant(accounts[2].address, "logistics")
         events = [
-            {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [f"{gs1.DEFAULT_RESOLVER}/01/{GTIN_A}/21/K{n:06d}"],
-             "eventTime": f"2026-11-02T06:{n // 60 % 60:02d}:{n % 60:02d}.000+08:00", "eventTimeZoneOffset": "+08:00"}
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "shipping",
+                "epcList": [f"{gs1.DEFAULT_RESOLVER}/01/{GTIN_A}/21/K{n:06d}"],
+                "eventTime": f"2026-11-02T06:{n // 60 % 60:02d}:{n % 60:02d}.000+08:00",
+                "eventTimeZoneOffset": "+08:00",
+            }
             for n in range(EVENTS)
         ]
         document = tmp_path / "events.jsonld"
-        document.write_text(json.dumps({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
-                                        "schemaVersion": "2.0", "creationDate": "2026-11-20T00:00:00Z", "epcisBody": {"eventList": events}}))
+        document.write_text(
+            json.dumps(
+                {
+                    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                    "type": "EPCISDocument",
+                    "schemaVersion": "2.0",
+                    "creationDate": "2026-11-20T00:00:00Z",
+                    "epcisBody": {"eventList": events},
+                }
+            )
+        )
         subjects = [gs1.item_id(GTIN_A, f"K{n:06d}") for n in range(EVENTS)]
         probes = subjects[::100]
         command = [
-            sys.executable, "-m", "o2ochain.cli", "trace", "import", str(document), "--store", str(tmp_path / "events"),
-            "--rpc", node.url, "--deployment", str(tmp_path / "deployments"), "--account", "dev:2", "--json",
+            sys.executable,
+            "-m",
+            "o2ochain.cli",
+            "trace",
+            "import",
+            str(document),
+            "--store",
+            str(tmp_path / "events"),
+            "--rpc",
+            node.url,
+            "--deployment",
+            str(tmp_path / "deployments"),
+            "--account",
+            "dev:2",
+            "--json",
         ]
         proc = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 180
