@@ -3,90 +3,55 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-import o2ochain
 from o2ochain import gs1
-from o2ochain.chain import Anvil, dev_accounts, http_web3
-from tests.conftest import GTIN_A, PREFIX
+from tests.conftest import GTIN_A
+from tests.e2e.conftest import FreshBrand, kill_midrun
 
 pytestmark = pytest.mark.e2e
 EVENTS = 3_000
 
 
-def test_trace_import_sigkill_midrun_then_rerun_anchors_each_event_once(tmp_path: Path) -> None:
-    accounts = dev_accounts(4)
-    with Anvil() as node:
-        chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
-        chain.deploy(accounts[0], save_to=tmp_path / "deployments")
-        brand = chain.admin(accounts[0]).register_brand(accounts[1].address, "Crash Test Foods", [PREFIX])
-        chain.brand(accounts[1], brand).add_product(GTIN_A)
-        chain.trace_admin(accounts[1], brand).grant(accounts[2].address, "logistics")
-        events = [
+def test_trace_import_sigkill_midrun_then_rerun_anchors_each_event_once(fresh_brand: FreshBrand, tmp_path: Path) -> None:
+    chain, brand = fresh_brand.chain, fresh_brand.brand
+    chain.trace_admin(fresh_brand.accounts[1], brand).grant(fresh_brand.accounts[2].address, "logistics")
+    events = [
+        {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "epcList": [f"{gs1.DEFAULT_RESOLVER}/01/{GTIN_A}/21/K{n:06d}"],
+            "eventTime": f"2026-11-02T06:{n // 60 % 60:02d}:{n % 60:02d}.000+08:00",
+            "eventTimeZoneOffset": "+08:00",
+        }
+        for n in range(EVENTS)
+    ]
+    document = tmp_path / "events.jsonld"
+    document.write_text(
+        json.dumps(
             {
-                "type": "ObjectEvent",
-                "action": "OBSERVE",
-                "bizStep": "shipping",
-                "epcList": [f"{gs1.DEFAULT_RESOLVER}/01/{GTIN_A}/21/K{n:06d}"],
-                "eventTime": f"2026-11-02T06:{n // 60 % 60:02d}:{n % 60:02d}.000+08:00",
-                "eventTimeZoneOffset": "+08:00",
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-11-20T00:00:00Z",
+                "epcisBody": {"eventList": events},
             }
-            for n in range(EVENTS)
-        ]
-        document = tmp_path / "events.jsonld"
-        document.write_text(
-            json.dumps(
-                {
-                    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-                    "type": "EPCISDocument",
-                    "schemaVersion": "2.0",
-                    "creationDate": "2026-11-20T00:00:00Z",
-                    "epcisBody": {"eventList": events},
-                }
-            )
         )
-        subjects = [gs1.item_id(GTIN_A, f"K{n:06d}") for n in range(EVENTS)]
-        probes = subjects[::100]
-        command = [
-            sys.executable,
-            "-m",
-            "o2ochain.cli",
-            "trace",
-            "import",
-            str(document),
-            "--store",
-            str(tmp_path / "events"),
-            "--rpc",
-            node.url,
-            "--deployment",
-            str(tmp_path / "deployments"),
-            "--account",
-            "dev:2",
-            "--json",
-        ]
-        proc = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            started = sum(1 for word in chain.trace.heads(brand, probes) if any(word))
-            if started >= 4:
-                break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-        assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
-        partial = sum(1 for word in chain.trace.heads(brand, subjects) if any(word))
-        assert 0 < partial < EVENTS, f"killed with {partial} of {EVENTS} events anchored: not mid-run"
+    )
+    subjects = [gs1.item_id(GTIN_A, f"K{n:06d}") for n in range(EVENTS)]
+    probes = subjects[::100]
+    command = fresh_brand.cli("trace", "import", str(document), "--store", str(tmp_path / "events"))
+    kill_midrun(command, lambda: sum(1 for word in chain.trace.heads(brand, probes) if any(word)), 4)
+    partial = sum(1 for word in chain.trace.heads(brand, subjects) if any(word))
+    assert 0 < partial < EVENTS, f"killed with {partial} of {EVENTS} events anchored: not mid-run"
 
-        rerun = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-        assert rerun.returncode == 0, rerun.stderr
-        report = json.loads(rerun.stdout)
-        assert report["recorded"] + report["alreadyRecorded"] == EVENTS
-        counts = [int.from_bytes(word[24:], "big") for word in chain.trace.heads(brand, subjects)]
-        assert counts == [1] * EVENTS
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["recorded"] + report["alreadyRecorded"] == EVENTS
+    counts = [int.from_bytes(word[24:], "big") for word in chain.trace.heads(brand, subjects)]
+    assert counts == [1] * EVENTS

@@ -1,0 +1,69 @@
+"""End-to-end fixtures: a fresh Anvil with one brand set up, and killing a CLI run mid-way."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+import o2ochain
+from o2ochain.chain import Anvil, dev_accounts, http_web3
+from tests.conftest import GTIN_A, PREFIX
+
+
+@dataclass
+class FreshBrand:
+    """A fresh Anvil: registry operator dev:0, brand admin dev:1, brand 1 owning GTIN_A."""
+
+    node: Anvil
+    chain: o2ochain.O2OChain
+    accounts: list[LocalAccount]
+    brand: int
+    deployments: Path
+
+    def cli(self, *args: str, account: str = "dev:2") -> list[str]:
+        """An ``o2ochain`` command line against this chain."""
+        return [
+            sys.executable,
+            "-m",
+            "o2ochain.cli",
+            *args,
+            "--rpc",
+            self.node.url,
+            "--deployment",
+            str(self.deployments),
+            "--account",
+            account,
+            "--json",
+        ]
+
+
+@pytest.fixture
+def fresh_brand(tmp_path: Path) -> Iterator[FreshBrand]:
+    accounts = dev_accounts(4)
+    with Anvil() as node:
+        chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
+        chain.deploy(accounts[0], save_to=tmp_path / "deployments")
+        brand = chain.admin(accounts[0]).register_brand(accounts[1].address, "Crash Test Foods", [PREFIX])
+        chain.brand(accounts[1], brand).add_product(GTIN_A)
+        yield FreshBrand(node, chain, accounts, brand, tmp_path / "deployments")
+
+
+def kill_midrun(command: list[str], progress: Callable[[], int], target: int, timeout: float = 180) -> None:
+    """Start ``command``; SIGKILL it once ``progress()`` reaches ``target``; insist it was killed."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if progress() >= target:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
