@@ -421,3 +421,101 @@ function gs1SsccPathHash(bytes32 code) pure returns (bytes32 hash) {
         hash := keccak256(0x00, 22)
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Consent (IConsentRegistry): purposes, personal-data categories, terms and data-use receipts.
+// ------------------------------------------------------------------------------------------------
+
+/*
+ * Purposes and categories are bit numbers in a uint64 mask, in the spirit of ISO/IEC TS 27560
+ * (consent records) and the W3C Data Privacy Vocabulary: a consent covers purpose `p` when bit `p`
+ * of its `purposes` is set, and category `c` when bit `c` of its `categories` is set. Only the
+ * bits below are known; a grant with any other bit set is refused, so that a later version can
+ * give them a meaning without old consents silently covering it.
+ */
+
+/// @dev Purpose: fulfilling the consumer's order (payment, invoicing, after-sales).
+uint8 constant PURPOSE_ORDER_FULFILMENT = 0;
+/// @dev Purpose: delivering the goods (to a home address, a locker or a store).
+uint8 constant PURPOSE_DELIVERY = 1;
+/// @dev Purpose: personalised recommendations.
+uint8 constant PURPOSE_PERSONALISED_RECOMMENDATIONS = 2;
+/// @dev Purpose: direct marketing.
+uint8 constant PURPOSE_MARKETING = 3;
+/// @dev Purpose: analytics (service improvement, statistics).
+uint8 constant PURPOSE_ANALYTICS = 4;
+/// @dev Purpose: sharing the data with third parties.
+uint8 constant PURPOSE_THIRD_PARTY_SHARING = 5;
+/// @dev Mask of the known purpose bits (0..5).
+uint64 constant PURPOSES_KNOWN = 0x3f;
+
+/// @dev Category: contact details (e-mail, phone).
+uint8 constant CATEGORY_CONTACT = 0;
+/// @dev Category: postal address.
+uint8 constant CATEGORY_POSTAL_ADDRESS = 1;
+/// @dev Category: purchase history.
+uint8 constant CATEGORY_PURCHASE_HISTORY = 2;
+/// @dev Category: location.
+uint8 constant CATEGORY_LOCATION = 3;
+/// @dev Category: payment details.
+uint8 constant CATEGORY_PAYMENT = 4;
+/// @dev Category: demographics (age band, gender).
+uint8 constant CATEGORY_DEMOGRAPHICS = 5;
+/// @dev Category: preferences and interests.
+uint8 constant CATEGORY_PREFERENCES = 6;
+/// @dev Category: device identifiers.
+uint8 constant CATEGORY_DEVICE_IDENTIFIERS = 7;
+/// @dev Mask of the known category bits (0..7).
+uint64 constant CATEGORIES_KNOWN = 0xff;
+
+/**
+ * @dev The terms of a consent of `consumer` to `dataUser`, as granted directly or signed (EIP-712
+ * `Grant`, see IConsentRegistry). `notice`, `language` and `dataHash` are logged, not stored.
+ */
+struct Terms {
+    /// The consumer: the data subject, identified by their address.
+    address consumer;
+    /// The data user (a retailer) the consent is given to.
+    address dataUser;
+    /// Mask of purpose bits (PURPOSE_*), nonzero, known bits only.
+    uint64 purposes;
+    /// Mask of category bits (CATEGORY_*), nonzero, known bits only.
+    uint64 categories;
+    /// Unix time (seconds) from which the consent is no longer live; after now, below 2^40.
+    uint64 expiry;
+    /// keccak256 of the privacy notice the consumer was shown.
+    bytes32 notice;
+    /// BCP 47 language tag of the notice, ASCII, left aligned, zero padded ("zh-CN").
+    bytes8 language;
+    /// Commitment to the encrypted personal data handed over with the consent, 0 when none.
+    bytes32 dataHash;
+}
+
+/// @dev One use of a consumer's data, recorded by the data user (see IConsentRegistry.recordUses).
+struct DataUse {
+    address consumer;
+    /// Purpose bit number (PURPOSE_*).
+    uint8 purpose;
+    /// Category bit number (CATEGORY_*).
+    uint8 category;
+    /// keccak256 of the data user's request (off chain), binding the receipt to it.
+    bytes32 requestHash;
+}
+
+/// @dev The consent of a consumer to a data user as stored. `grantedAt == 0` means never granted.
+struct ConsentView {
+    /// Purpose mask of the latest grant (kept after a revocation, for the record).
+    uint64 purposes;
+    /// Category mask of the latest grant.
+    uint64 categories;
+    /// Expiry of the latest grant (unix seconds).
+    uint64 expiry;
+    /// Number of grants and revocations of the pair so far; a signature must carry this value.
+    uint32 nonce;
+    /// Revoked since the latest grant (may be true with `grantedAt == 0`: a revocation before any grant).
+    bool revoked;
+    /// Block of the latest grant, 0 when never granted.
+    uint64 grantedAt;
+    /// Granted, not revoked and `expiry` after the current block's timestamp.
+    bool live;
+}

@@ -25,7 +25,7 @@ EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 10_000
 REMAPPINGS = ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"]
 # Contracts whose artifacts ship (deployables); every other ABI contributes only its errors.
-DEPLOYABLES = ("ProductRegistry", "TraceLedger")
+DEPLOYABLES = ("ProductRegistry", "TraceLedger", "ConsentRegistry")
 
 
 def standard_input() -> dict[str, Any]:

@@ -376,3 +376,134 @@ def _trace_session(_session_env: Env) -> TraceEnv:
 def trace(_trace_session: TraceEnv, env: Env) -> TraceEnv:
     """The TraceLedger environment, reverted after the test (through ``env``'s snapshot)."""
     return _trace_session
+
+
+# --------------------------------------------------------------------------------------------
+# ConsentRegistry: deployed on the session chain; a consumer, two data users and a delegate
+# --------------------------------------------------------------------------------------------
+
+CONSENT_ARTIFACT = json.loads((ABI_DIR / "ConsentRegistry.json").read_text())
+CONSENT_DOMAIN_NAME = "o2ochain ConsentRegistry"
+GRANT_FIELDS = [
+    {"name": "consumer", "type": "address"},
+    {"name": "dataUser", "type": "address"},
+    {"name": "purposes", "type": "uint64"},
+    {"name": "categories", "type": "uint64"},
+    {"name": "expiry", "type": "uint64"},
+    {"name": "notice", "type": "bytes32"},
+    {"name": "language", "type": "bytes8"},
+    {"name": "dataHash", "type": "bytes32"},
+    {"name": "nonce", "type": "uint64"},
+    {"name": "deadline", "type": "uint64"},
+]
+REVOKE_FIELDS = [
+    {"name": "consumer", "type": "address"},
+    {"name": "dataUser", "type": "address"},
+    {"name": "nonce", "type": "uint64"},
+    {"name": "deadline", "type": "uint64"},
+]
+TERMS_NAMES = ("consumer", "dataUser", "purposes", "categories", "expiry", "notice", "language", "dataHash")
+EIP712_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+@dataclass
+class ConsentEnv:
+    """The session chain of :class:`Env` with a ConsentRegistry.
+
+    ``consumer`` grants to ``data_user`` (a retailer) or ``other_data_user``; ``delegate`` is an
+    account the consumer may name as delegate (none is named at the start); ``outsider`` is nobody.
+    """
+
+    env: Env
+    registry: Contract
+    consumer: str
+    data_user: str
+    other_data_user: str
+    delegate: str
+    outsider: str
+
+    @property
+    def abi(self) -> list[dict[str, Any]]:
+        return CONSENT_ARTIFACT["abi"]
+
+    @property
+    def w3(self) -> Web3:
+        return self.env.w3
+
+    def send(self, fn: Any, sender: str) -> Any:
+        return self.env.send(fn, sender)
+
+    def events(self, receipt: Any, name: str) -> list[Any]:
+        from web3.logs import DISCARD
+
+        return [e["args"] for e in getattr(self.registry.events, name)().process_receipt(receipt, errors=DISCARD)]
+
+    def now(self) -> int:
+        return self.env.now()
+
+    def advance(self, seconds: int) -> int:
+        """Mine a block ``seconds`` after the latest one and return its timestamp."""
+        target = self.now() + seconds
+        self.env.tester.time_travel(target)
+        return target
+
+    def domain(self, *, chain_id: int | None = None, contract: str | None = None) -> dict[str, Any]:
+        return {
+            "name": CONSENT_DOMAIN_NAME,
+            "version": "1",
+            "chainId": self.w3.eth.chain_id if chain_id is None else chain_id,
+            "verifyingContract": contract or self.registry.address,
+        }
+
+    def _sign(self, key: bytes, primary: str, fields: list[dict[str, str]], message: dict[str, Any], **domain: Any) -> bytes:
+        from eth_account import Account
+        from eth_account.messages import encode_typed_data
+
+        typed = {
+            "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, primary: fields},
+            "primaryType": primary,
+            "domain": self.domain(**domain),
+            "message": message,
+        }
+        return bytes(Account.sign_message(encode_typed_data(full_message=typed), key).signature)
+
+    def key(self, signer: str | bytes) -> bytes:
+        return signer if isinstance(signer, bytes) else self.env.actors.keys[to_checksum_address(signer)]
+
+    def sign_grant(self, signer: str | bytes, terms: tuple[Any, ...], nonce: int, deadline: int, **domain: Any) -> bytes:
+        """EIP-712 signature of a ``Grant`` by ``signer`` (an account of the chain, or a private key)."""
+        message = dict(zip(TERMS_NAMES, terms, strict=True)) | {"nonce": nonce, "deadline": deadline}
+        return self._sign(self.key(signer), "Grant", GRANT_FIELDS, message, **domain)
+
+    def sign_revoke(self, signer: str | bytes, consumer: str, data_user: str, nonce: int, deadline: int, **domain: Any) -> bytes:
+        message = {"consumer": consumer, "dataUser": data_user, "nonce": nonce, "deadline": deadline}
+        return self._sign(self.key(signer), "Revoke", REVOKE_FIELDS, message, **domain)
+
+
+@pytest.fixture(scope="session")
+def _consent_session(_session_env: Env) -> ConsentEnv:
+    env = _session_env
+    accounts = env.w3.eth.accounts
+    factory = env.w3.eth.contract(abi=CONSENT_ARTIFACT["abi"], bytecode=CONSENT_ARTIFACT["bytecode"])
+    receipt = env.send(factory.constructor(), env.actors.admin)
+    registry = env.w3.eth.contract(address=receipt["contractAddress"], abi=CONSENT_ARTIFACT["abi"])
+    return ConsentEnv(
+        env=env,
+        registry=registry,
+        consumer=env.actors.consumer,
+        data_user=env.actors.seller,
+        other_data_user=env.actors.other_seller,
+        delegate=accounts[8],
+        outsider=env.actors.outsider,
+    )
+
+
+@pytest.fixture
+def consent(_consent_session: ConsentEnv, env: Env) -> ConsentEnv:
+    """The ConsentRegistry environment, reverted after the test (through ``env``'s snapshot)."""
+    return _consent_session
