@@ -37,6 +37,9 @@ TARGETS: dict[str, int | None] = {
     "trace_events_batch_50": 15_000,  # per event
     "trace_event_pallet_1000_items": None,  # within 5% of trace_event_single: checked below
     "aggregation_pack_100": None,
+    "consent_grant_signed": 80_000,
+    "consent_revoke_signed": 60_000,
+    "data_use_receipt": 40_000,
 }
 PER_ITEM_TARGET = {"register_items_batch_100", "trace_events_batch_50"}
 GTIN = "09506000134352"
@@ -96,7 +99,34 @@ def measure() -> dict[str, dict[str, int]]:
         record("recall_lot", contract.functions.recallLot(g, gs1.to_bytes32("L0003"), 7, b"\x22" * 32), 500)
         record("decommission_item", contract.functions.decommission(gs1.item_id(GTIN, "SB0000000150"), 3), 1)
         measure_trace(chain, brand_admin, accounts[5], record)
+        if "ConsentRegistry" in chain.deployment.contracts:
+            measure_consent(chain, accounts, record)
     return results
+
+
+def measure_consent(chain: O2OChain, accounts: list[Any], record: Any) -> None:
+    """Gas of consent: signed grants relayed by the data user, a signed revocation, data-use receipts."""
+    consumer = chain.consumer_consent(accounts[4])
+    shop, other = chain.data_user(accounts[3]), chain.data_user(accounts[1])
+    contract = chain.consent.contract
+
+    def relay(name: str, signed: Any, user: Any) -> None:
+        record(name, contract.functions.grantWithSignature(signed.terms(), signed.nonce, signed.deadline, signed.signature), 1, user.sender)
+
+    terms = {"notice": "Privacy notice v3, 2026-11-01", "language": "zh-CN", "data_hash": b"\x5a" * 32}
+    relay(
+        "consent_grant_signed", consumer.sign_grant(shop.address, ["delivery", "marketing"], ["contact", "postal_address"], **terms), shop
+    )
+    relay("consent_grant_signed_second_data_user", consumer.sign_grant(other.address, ["analytics"], ["purchase_history"], **terms), other)
+    relay("consent_regrant_signed", consumer.sign_grant(shop.address, ["delivery"], ["contact", "postal_address"], **terms), shop)
+    record("data_use_receipt", contract.functions.recordUse(consumer.address, 1, 0, b"\x77" * 32), 1, shop.sender)
+    uses = [(consumer.address, 1, 1, bytes([n]) * 32) for n in range(50)]
+    record("data_use_receipts_batch_50", contract.functions.recordUses(uses), 50, shop.sender)
+    revocation = consumer.sign_revoke(shop.address)
+    fn = contract.functions.revokeWithSignature(
+        revocation.consumer, revocation.data_user, revocation.nonce, revocation.deadline, revocation.signature
+    )
+    record("consent_revoke_signed", fn, 1, shop.sender)
 
 
 def sscc(n: int) -> str:

@@ -9,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from o2ochain.chain import Anvil, http_web3, tester_web3
+from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser
 from o2ochain.deploy import deploy as _deploy
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.errors import ChainError, ConfigError
@@ -42,6 +43,7 @@ class O2OChain:
         self._deployment: Deployment | None = deployment if isinstance(deployment, Deployment) else None
         self._identity: Identity | None = None
         self._trace: Trace | None = None
+        self._consent: ConsentReader | None = None
         self.store_path: Path | None = None
         self.chain_id = int(w3.eth.chain_id)
         if not lazy:
@@ -59,6 +61,7 @@ class O2OChain:
         self._deployment = load_deployment(self.w3, deployment)
         self._identity = None
         self._trace = None
+        self._consent = None
 
     def deploy(self, account: LocalAccount, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
         """Deploy every contract, use the new deployment, and save its manifest if asked."""
@@ -99,6 +102,21 @@ class O2OChain:
     def trace_admin(self, account: LocalAccount, brand: int) -> TraceAdmin:
         """A brand admin authorising the brand's supply-chain actors."""
         return TraceAdmin(self.trace, account, brand)
+
+    @property
+    def consent(self) -> ConsentReader:
+        """Consents and data-use receipts (read-only)."""
+        if self._consent is None:
+            self._consent = ConsentReader(self.w3, self.deployment)
+        return self._consent
+
+    def consumer_consent(self, account: LocalAccount) -> ConsumerConsent:
+        """A consumer granting, revoking and auditing the use of their data."""
+        return ConsumerConsent(self.consent, account)
+
+    def data_user(self, account: LocalAccount) -> DataUser:
+        """A retailer relaying signed consents, checking them and recording each use of data."""
+        return DataUser(self.consent, account)
 
     def admin(self, account: LocalAccount) -> RegistryAdmin:
         return RegistryAdmin(self.identity, account)

@@ -16,7 +16,7 @@ from o2ochain.cli import main
 from tests.conftest import GTIN_A, GTIN_B, PREFIX, sample_rows, write_csv
 
 pytestmark = pytest.mark.e2e
-ACCOUNTS = dev_accounts(8)
+ACCOUNTS = dev_accounts(10)
 OPERATOR, BRAND_ADMIN, REGISTRANT, SELLER, BUYER, OUTSIDER = ("dev:0", "dev:1", "dev:2", "dev:3", "dev:4", "dev:5")
 
 
@@ -274,3 +274,83 @@ def test_trace_import_bad_document_names_json_paths(cli: Cli, tmp_path: Path) ->
     for path in ("$.epcisBody.eventList[0].action", "$.epcisBody.eventList[1].eventTime", "$.epcisBody.eventList[1].epcList[0]"):
         assert path in result.stderr, result.stderr
     assert not (tmp_path / "events").exists() or not any((tmp_path / "events").rglob("*.json"))
+
+
+# -- consent ----------------------------------------------------------------------------------
+def test_consent_sign_relay_use_revoke(cli: Cli, tmp_path: Path) -> None:
+    consumer, retailer = "dev:7", "dev:3"
+    key = cli.json("consent", "key", account=retailer)["publicKey"]
+    personal = tmp_path / "me.json"
+    personal.write_text(json.dumps({"name": "Zhang Xiao-Hong", "phone": "+86 139 0041 2277"}))
+    sealed = tmp_path / "sealed.json"
+    grant_file = tmp_path / "grant.json"
+    cli(
+        "consent",
+        "grant",
+        ACCOUNTS[3].address,
+        "--purpose",
+        "delivery",
+        "--category",
+        "contact",
+        "--category",
+        "postal_address",
+        "--language",
+        "zh-CN",
+        "--seal",
+        str(personal),
+        "--to",
+        key,
+        "--sealed-out",
+        str(sealed),
+        "--sign",
+        "-o",
+        str(grant_file),
+        account=consumer,
+    )
+    cli("consent", "relay", str(grant_file), account=retailer)
+    opened = cli("consent", "open", str(sealed), account=retailer)
+    assert json.loads(opened.stdout)["phone"] == "+86 139 0041 2277"
+    cli(
+        "consent",
+        "use",
+        ACCOUNTS[7].address,
+        "--purpose",
+        "delivery",
+        "--category",
+        "contact",
+        "--request",
+        "order 7781 courier",
+        account=retailer,
+    )
+    refused = cli(
+        "consent",
+        "use",
+        ACCOUNTS[7].address,
+        "--purpose",
+        "marketing",
+        "--category",
+        "contact",
+        "--request",
+        "promo",
+        account=retailer,
+        expect=1,
+    )
+    assert "ConsentNotCovered" in refused.stderr
+    uses = cli.json("consent", "uses", "--consumer", ACCOUNTS[7].address)
+    assert [(u["purpose"], u["category"]) for u in uses] == [("delivery", "contact")]
+    cli("consent", "revoke", ACCOUNTS[3].address, account=consumer)
+    after = cli(
+        "consent",
+        "use",
+        ACCOUNTS[7].address,
+        "--purpose",
+        "delivery",
+        "--category",
+        "contact",
+        "--request",
+        "order 7782",
+        account=retailer,
+        expect=1,
+    )
+    assert "ConsentWithdrawn" in after.stderr
+    assert [row["event"] for row in cli.json("consent", "list", "--consumer", ACCOUNTS[7].address)] == ["granted", "revoked"]
