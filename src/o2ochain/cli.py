@@ -150,11 +150,13 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="o2ochain")
 def main() -> None:
-    """o2ochain: verifiable product identity for online-and-offline retail.
+    """o2ochain: verifiable product identity, traceability and consent for online-and-offline retail.
 
     Brands register their goods (GTIN + serial) on an Ethereum-compatible chain; anyone can
     then verify an item from the GS1 Digital Link in its QR code, see whether it was recalled,
-    and whether it was already sold to someone else (a copied QR code).
+    and whether it was already sold to someone else (a copied QR code). Supply-chain actors
+    anchor GS1 EPCIS 2.0 events (`trace`), and consumers grant, revoke and audit the use of
+    their personal data (`consent`).
 
     Typical flow on a local chain (see `o2ochain demo` for all of it at once):
 
