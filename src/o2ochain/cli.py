@@ -875,30 +875,35 @@ def consent_use(consumer: str, purpose: str, category: str, request: str, **kwar
         ctx.emit({"tx": tx, "consumer": consumer, "purpose": purpose, "category": category}, lambda: out.print(f"use recorded ({tx})"))
 
 
-@consent.command("list")
-@common
-@click.option("--consumer", default=None, help="Only this consumer's grants [default: the --account's, if given].")
-@click.option("--data-user", default=None, help="Only grants to this data user.")
-def consent_list(consumer: str | None, data_user: str | None, **kwargs: Any) -> None:
-    """Every grant and revocation (oldest first)."""
-    ctx = make_context(kwargs)
-    with handled(ctx.as_json):
-        who = consumer or (ctx.account().address if ctx.account_spec else None)
-        rows = ctx.chain().consent.grants(consumer=who, data_user=data_user)
-        ctx.emit(rows, lambda: out.print_json(data=rows))
+def _consent_rows(what: str) -> Callable[..., None]:
+    """``consent list`` and ``consent uses``: the same filters over grants or uses."""
+
+    def command(consumer: str | None, data_user: str | None, **kwargs: Any) -> None:
+        ctx = make_context(kwargs)
+        with handled(ctx.as_json):
+            who = consumer or (ctx.account().address if ctx.account_spec else None)
+            reader = ctx.chain().consent
+            rows = (
+                reader.grants(consumer=who, data_user=data_user)
+                if what == "grants"
+                else [u.to_json() for u in reader.uses(consumer=who, data_user=data_user)]
+            )
+            ctx.emit(rows, lambda: out.print_json(data=rows))
+
+    return command
 
 
-@consent.command("uses")
-@common
-@click.option("--consumer", default=None, help="Only uses of this consumer's data [default: the --account's, if given].")
-@click.option("--data-user", default=None, help="Only uses by this data user.")
-def consent_uses(consumer: str | None, data_user: str | None, **kwargs: Any) -> None:
-    """Every recorded use of data (oldest first)."""
-    ctx = make_context(kwargs)
-    with handled(ctx.as_json):
-        who = consumer or (ctx.account().address if ctx.account_spec else None)
-        rows = [u.to_json() for u in ctx.chain().consent.uses(consumer=who, data_user=data_user)]
-        ctx.emit(rows, lambda: out.print_json(data=rows))
+for _name, _what, _doc in (
+    ("list", "grants", "Every grant and revocation (oldest first)."),
+    ("uses", "uses", "Every recorded use of data (oldest first)."),
+):
+    consent.command(_name, help=_doc)(
+        common(
+            click.option("--consumer", default=None, help=f"Only this consumer's {_what} [default: the --account's, if given].")(
+                click.option("--data-user", default=None, help=f"Only {_what} of this data user.")(_consent_rows(_what))
+            )
+        )
+    )
 
 
 @consent.command("key")

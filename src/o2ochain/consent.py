@@ -16,10 +16,10 @@ itself travels sealed (ECIES) to the data user's public key, see :mod:`o2ochain.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -119,90 +119,95 @@ class DataUse:
 
 
 @dataclass(frozen=True)
-class SignedGrant:
-    """A consumer's signed grant, for the data user to relay (JSON-serialisable)."""
+class _Signed:
+    """What every relayed consent message carries: who, to whom, the pair's nonce, a deadline."""
 
+    kind: ClassVar[str] = ""
     consumer: str
     data_user: str
-    purposes: int
-    categories: int
-    expiry: int
-    notice: bytes
-    language: bytes
-    data_hash: bytes
     nonce: int
     deadline: int
     signature: bytes
+
+    def _envelope(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "consumer": self.consumer,
+            "dataUser": self.data_user,
+            "nonce": self.nonce,
+            "deadline": self.deadline,
+            "signature": _hex(self.signature),
+        }
+
+    @classmethod
+    def _parse(cls, data: dict[str, Any], **extra: Callable[[dict[str, Any]], Any]) -> Any:
+        """An instance from JSON: the common fields, plus ``extra`` fields read by their parsers."""
+        try:
+            fields: dict[str, Any] = {
+                "consumer": Web3.to_checksum_address(data["consumer"]),
+                "data_user": Web3.to_checksum_address(data["dataUser"]),
+                "nonce": int(data["nonce"]),
+                "deadline": int(data["deadline"]),
+                "signature": bytes(HexBytes(data["signature"])),
+            }
+            fields |= {name: read(data) for name, read in extra.items()}
+            return cls(**fields)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"not a signed {cls.kind.rsplit('.', 1)[-1]} message: {exc}", field=cls.kind) from exc
+
+
+@dataclass(frozen=True)
+class SignedGrant(_Signed):
+    """A consumer's signed grant, for the data user to relay (JSON-serialisable)."""
+
+    kind: ClassVar[str] = "o2ochain.consent.grant"
+    purposes: int = 0
+    categories: int = 0
+    expiry: int = 0
+    notice: bytes = _ZERO
+    language: bytes = b"\x00" * 8
+    data_hash: bytes = _ZERO
 
     def terms(self) -> tuple[Any, ...]:
         return (self.consumer, self.data_user, self.purposes, self.categories, self.expiry, self.notice, self.language, self.data_hash)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "type": "o2ochain.consent.grant",
-            "consumer": self.consumer,
-            "dataUser": self.data_user,
+        return self._envelope() | {
             "purposes": list(privacy.names_of_purposes(self.purposes)),
             "categories": list(privacy.names_of_categories(self.categories)),
             "expiry": self.expiry,
             "notice": _hex(self.notice),
             "language": privacy.language_from_bytes8(self.language),
             "dataHash": _hex(self.data_hash),
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-            "signature": _hex(self.signature),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SignedGrant:
-        try:
-            return cls(
-                consumer=Web3.to_checksum_address(data["consumer"]),
-                data_user=Web3.to_checksum_address(data["dataUser"]),
-                purposes=privacy.purpose_mask(data["purposes"]),
-                categories=privacy.category_mask(data["categories"]),
-                expiry=int(data["expiry"]),
-                notice=bytes(HexBytes(data["notice"])),
-                language=privacy.language_bytes8(data["language"]),
-                data_hash=bytes(HexBytes(data["dataHash"])),
-                nonce=int(data["nonce"]),
-                deadline=int(data["deadline"]),
-                signature=bytes(HexBytes(data["signature"])),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"not a signed consent grant: {exc}", field="grant") from exc
+        grant: SignedGrant = cls._parse(
+            data,
+            purposes=lambda d: privacy.purpose_mask(d["purposes"]),
+            categories=lambda d: privacy.category_mask(d["categories"]),
+            expiry=lambda d: int(d["expiry"]),
+            notice=lambda d: bytes(HexBytes(d["notice"])),
+            language=lambda d: privacy.language_bytes8(d["language"]),
+            data_hash=lambda d: bytes(HexBytes(d["dataHash"])),
+        )
+        return grant
 
 
 @dataclass(frozen=True)
-class SignedRevoke:
-    consumer: str
-    data_user: str
-    nonce: int
-    deadline: int
-    signature: bytes
+class SignedRevoke(_Signed):
+    """A consumer's signed revocation: anyone may relay it."""
+
+    kind: ClassVar[str] = "o2ochain.consent.revoke"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "type": "o2ochain.consent.revoke",
-            "consumer": self.consumer,
-            "dataUser": self.data_user,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-            "signature": _hex(self.signature),
-        }
+        return self._envelope()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SignedRevoke:
-        try:
-            return cls(
-                consumer=Web3.to_checksum_address(data["consumer"]),
-                data_user=Web3.to_checksum_address(data["dataUser"]),
-                nonce=int(data["nonce"]),
-                deadline=int(data["deadline"]),
-                signature=bytes(HexBytes(data["signature"])),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"not a signed consent revocation: {exc}", field="revoke") from exc
+        revoke: SignedRevoke = cls._parse(data)
+        return revoke
 
 
 class ConsentReader:
