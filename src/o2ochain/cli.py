@@ -645,17 +645,26 @@ def trace_record(
 
 
 def _print_history(events: list[Any], title: str) -> None:
-    table = Table(title=title, show_lines=False)
-    for col in ("time", "event", "step", "disposition", "via", "actor", "verified"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=title, title_justify="left")
+    table.add_column("when", no_wrap=True)
+    table.add_column("event", no_wrap=True)
+    table.add_column("step / disposition", no_wrap=True)
+    table.add_column("via")
+    table.add_column("recorded by")
+    table.add_column("ok", no_wrap=True)
     for h in events:
         mark = "[green]yes[/]" if h.verified else "[red]NO[/]" if h.stored else "[yellow]no copy[/]"
-        actor = f"{h.actor[:10]}… ({h.actor_kind})" if h.actor_kind else h.actor[:12] + "…"
-        kind = h.event_type.removesuffix("Event") + (f" {h.action}" if h.action else "") + (" (correction)" if h.correction else "")
-        table.add_row(
-            h.time.strftime("%Y-%m-%d %H:%M %z"), kind, h.biz_step or "", h.disposition or "", ", ".join(h.relations), actor, mark
-        )
+        who = f"{h.actor_kind or 'actor'} {h.actor[:6]}…{h.actor[-4:]}"
+        kind = h.event_type.removesuffix("Event") + (f"\n{h.action}" if h.action else "") + ("\n(correction)" if h.correction else "")
+        step = (h.biz_step or "-") + (f"\n{h.disposition}" if h.disposition else "")
+        table.add_row(h.time.strftime("%m-%d %H:%M"), kind, step, ", ".join(h.relations), who, mark)
     out.print(table)
+    if events:
+        first = events[0].time
+        out.print(
+            f"[dim]{len(events)} event(s) from {first:%Y-%m-%d} (times in each event's own zone, {first:%z}); "
+            f"{sum(1 for h in events if h.verified)} verified against the chain[/]"
+        )
 
 
 @trace.command("show")

@@ -324,10 +324,14 @@ class Trace:
 
         def take(entries: Iterable[ChainEntry], relation: str) -> None:
             for entry in entries:
-                key = entry.content + entry.subject
+                # One EPCIS event anchored on several chains (an item and its lot) is one line of
+                # history: its relations merge, and it is verified only if every chain is intact.
+                key = entry.content
                 ok = checks.get((entry.brand, entry.subject), False)
                 if key in collected:
-                    collected[key][1].add(relation)
+                    first, relations, was_ok = collected[key]
+                    relations.add(relation)
+                    collected[key] = (first, relations, was_ok and ok)
                 else:
                     collected[key] = (entry, {relation}, ok)
 

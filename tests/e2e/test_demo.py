@@ -64,7 +64,6 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
             "shipping",
             "receiving",
             "commissioning",
-            "commissioning",
             "packing",
             "shipping",
             "receiving",
@@ -72,6 +71,7 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
             "stocking",
         ]
         assert all(h["verified"] for h in history)
+        assert sorted(history[3]["relations"]) == ["item", "lot"]  # one transformation, anchored on the jar and on its lot
         rows = json.loads(
             subprocess.run([*cli, *responsibility, "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True).stdout
         )
