@@ -129,12 +129,6 @@ def measure_consent(chain: O2OChain, accounts: list[Any], record: Any) -> None:
     record("consent_revoke_signed", fn, 1, shop.sender)
 
 
-def sscc(n: int) -> str:
-    """An SSCC (extension digit 3, company prefix 9506000) with its check digit."""
-    body = f"39506000{n:09d}"
-    return body + str(gs1.gtin_check_digit(body))
-
-
 def measure_trace(chain: O2OChain, brand_admin: Any, actor: Any, record: Any) -> None:
     """Gas of TraceLedger entries: realistic, nonzero 32-byte hashes and packed metadata."""
     import os
@@ -163,10 +157,19 @@ def measure_trace(chain: O2OChain, brand_admin: Any, actor: Any, record: Any) ->
     actor_sender.transact(ledger.functions.record(1, [entry(s, b) for s, b in subjects]))
     record("trace_events_batch_50", ledger.functions.record(1, [entry(s) for s, _ in subjects]), 50, actor_sender)
     children = [item(n)[0] for n in range(1000, 2000)]
-    pallet = sscc(1)
+    pallet = gs1.make_sscc("9506000", 1)
     record(
         "aggregation_pack_100",
-        ledger.functions.record(1, [entry(gs1.keccak256(f"/00/{sscc(2)}".encode()), (4, 0, gs1.to_bytes32(sscc(2))), children[:100])]),
+        ledger.functions.record(
+            1,
+            [
+                entry(
+                    gs1.keccak256(f"/00/{gs1.make_sscc('9506000', 2)}".encode()),
+                    (4, 0, gs1.to_bytes32(gs1.make_sscc("9506000", 2))),
+                    children[:100],
+                )
+            ],
+        ),
         100,
         actor_sender,
     )

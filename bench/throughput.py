@@ -30,13 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "9506000"
 
 
-def gtin_for(ref: int) -> str:
-    body = "0" + PREFIX + f"{ref:05d}"
-    return body + str(gs1.gtin_check_digit(body))
-
-
 def write_catalogue(path: Path, items: int, lot_size: int) -> list[str]:
-    gtins = [gtin_for(100 + n) for n in range(10)]
+    gtins = [gs1.make_gtin(PREFIX, 100 + n) for n in range(10)]
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["gtin", "serial", "lot", "expiry"])

@@ -19,9 +19,7 @@ PREFIX = "9506000"
 OTHER_PREFIX = "9506001"
 
 
-def gtin(prefix: str, ref: int) -> str:
-    body = "0" + prefix + f"{ref:0{12 - len(prefix)}d}"
-    return body + str(gs1.gtin_check_digit(body))
+gtin = gs1.make_gtin
 
 
 GTIN_A = gtin(PREFIX, 10)

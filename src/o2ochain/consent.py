@@ -31,6 +31,7 @@ from o2ochain import privacy
 from o2ochain._artifacts import artifact
 from o2ochain._logs import get_logs
 from o2ochain._tx import PendingTx, Sender, call_view
+from o2ochain._util import address_topic, hex0x
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError
 
@@ -60,10 +61,6 @@ REVOKE_TYPES = {
         {"name": "deadline", "type": "uint64"},
     ]
 }
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
 
 
 @dataclass(frozen=True)
@@ -136,7 +133,7 @@ class _Signed:
             "dataUser": self.data_user,
             "nonce": self.nonce,
             "deadline": self.deadline,
-            "signature": _hex(self.signature),
+            "signature": hex0x(self.signature),
         }
 
     @classmethod
@@ -176,9 +173,9 @@ class SignedGrant(_Signed):
             "purposes": list(privacy.names_of_purposes(self.purposes)),
             "categories": list(privacy.names_of_categories(self.categories)),
             "expiry": self.expiry,
-            "notice": _hex(self.notice),
+            "notice": hex0x(self.notice),
             "language": privacy.language_from_bytes8(self.language),
-            "dataHash": _hex(self.data_hash),
+            "dataHash": hex0x(self.data_hash),
         }
 
     @classmethod
@@ -253,7 +250,7 @@ class ConsentReader:
 
     def _logs(self, event: str, consumer: str | None, data_user: str | None) -> list[Any]:
         topic = self.contract.events[event]().topic
-        topics: list[Any] = [topic, _addr_topic(consumer), _addr_topic(data_user)]
+        topics: list[Any] = [topic, address_topic(consumer), address_topic(data_user)]
         logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block)
         return [self.contract.events[event]().process_log(log) for log in logs]
 
@@ -271,16 +268,16 @@ class ConsentReader:
                     "by": a.get("by"),
                     "block": int(log["blockNumber"]),
                     "logIndex": int(log["logIndex"]),
-                    "txHash": _hex(log["transactionHash"]),
+                    "txHash": hex0x(log["transactionHash"]),
                 }
                 if name == "ConsentGranted":
                     row |= {
                         "purposes": list(privacy.names_of_purposes(int(a["purposes"]))),
                         "categories": list(privacy.names_of_categories(int(a["categories"]))),
                         "expiry": int(a["expiry"]),
-                        "notice": _hex(a["notice"]),
+                        "notice": hex0x(a["notice"]),
                         "language": privacy.language_from_bytes8(bytes(a["language"])),
-                        "dataHash": _hex(a["dataHash"]),
+                        "dataHash": hex0x(a["dataHash"]),
                     }
                 out.append(row)
         out.sort(key=lambda r: (r["block"], r["logIndex"]))
@@ -294,17 +291,13 @@ class ConsentReader:
                 data_user=log["args"]["dataUser"],
                 purpose=privacy.PURPOSES[int(log["args"]["purpose"])],
                 category=privacy.CATEGORIES[int(log["args"]["category"])],
-                request_hash=_hex(log["args"]["requestHash"]),
+                request_hash=hex0x(log["args"]["requestHash"]),
                 consent_nonce=int(log["args"]["consentNonce"]),
                 block=int(log["blockNumber"]),
-                tx_hash=_hex(log["transactionHash"]),
+                tx_hash=hex0x(log["transactionHash"]),
             )
             for log in self._logs("DataUsed", consumer, data_user)
         ]
-
-
-def _addr_topic(address: str | None) -> str | None:
-    return None if address is None else "0x" + Web3.to_checksum_address(address)[2:].lower().rjust(64, "0")
 
 
 class ConsumerConsent:
@@ -361,7 +354,7 @@ class ConsumerConsent:
         """Grant consent directly (the consumer pays the gas)."""
         terms = self._terms(data_user, purposes, categories, valid_for=valid_for, notice=notice, language=language, data_hash=data_hash)
         receipt = self.sender.transact(self.reader.contract.functions.grant(terms[1], terms), label="grant consent")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def sign_grant(
         self,
@@ -401,7 +394,7 @@ class ConsumerConsent:
 
     def revoke(self, data_user: str) -> str:
         receipt = self.sender.transact(self.reader.contract.functions.revoke(Web3.to_checksum_address(data_user)), label="revoke consent")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def sign_revoke(self, data_user: str, *, deadline_in: int = 3_600) -> SignedRevoke:
         """A revocation signed off chain, as easy as granting: anyone may relay it."""
@@ -437,13 +430,13 @@ class DataUser:
 
     def relay_grant(self, signed: SignedGrant) -> str:
         fn = self.reader.contract.functions.grantWithSignature(signed.terms(), signed.nonce, signed.deadline, signed.signature)
-        return _hex(self.sender.transact(fn, label="relay signed consent")["transactionHash"])
+        return hex0x(self.sender.transact(fn, label="relay signed consent")["transactionHash"])
 
     def relay_revoke(self, signed: SignedRevoke) -> str:
         fn = self.reader.contract.functions.revokeWithSignature(
             signed.consumer, signed.data_user, signed.nonce, signed.deadline, signed.signature
         )
-        return _hex(self.sender.transact(fn, label="relay signed revocation")["transactionHash"])
+        return hex0x(self.sender.transact(fn, label="relay signed revocation")["transactionHash"])
 
     def check(self, consumer: str, purpose: str, category: str) -> bool:
         return self.reader.is_live(consumer, self.address, purpose, category)
@@ -454,7 +447,7 @@ class DataUser:
         c = privacy.CATEGORIES.index(privacy.category_name(category))
         request_hash = _request_hash(request)
         fn = self.reader.contract.functions.recordUse(Web3.to_checksum_address(consumer), p, c, request_hash)
-        return _hex(self.sender.transact(fn, label="record data use")["transactionHash"])
+        return hex0x(self.sender.transact(fn, label="record data use")["transactionHash"])
 
     def record_uses(self, uses: Sequence[tuple[str, str, str, bytes | str]], *, batch: int = 200) -> list[str]:
         """Record many uses, pipelined in batches."""
@@ -470,7 +463,7 @@ class DataUser:
                 for consumer, purpose, category, request in uses[start : start + batch]
             ]
             pending.append(self.sender.send(self.reader.contract.functions.recordUses(rows), label=f"record {len(rows)} data uses"))
-        return [_hex(r["transactionHash"]) for r in self.sender.wait(pending)]
+        return [hex0x(r["transactionHash"]) for r in self.sender.wait(pending)]
 
     def open(self, sealed: privacy.Sealed) -> dict[str, Any]:
         """Decrypt personal data sealed to this data user's key and check its commitment."""

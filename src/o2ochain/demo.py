@@ -91,12 +91,6 @@ SAMPLE_BRANDS = (
 )
 
 
-def gtin_for(prefix: str, item_ref: int) -> str:
-    """The GTIN-14 (indicator digit 0) of item reference ``item_ref`` under a company prefix."""
-    body = "0" + prefix + f"{item_ref:0{12 - len(prefix)}d}"
-    return body + str(gs1.gtin_check_digit(body))
-
-
 def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed: int = 7) -> tuple[Path, Path, dict[str, tuple[int, str]]]:
     """Write explicit.csv and merkle.csv; returns their paths and {gtin: (brand index, name)}."""
     rng = random.Random(seed)
@@ -104,7 +98,7 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
     products: dict[str, tuple[int, str]] = {}
     for b, brand in enumerate(SAMPLE_BRANDS):
         for n, name in enumerate(brand.products):
-            products[gtin_for(brand.prefix, 10 + n)] = (b, name)
+            products[gs1.make_gtin(brand.prefix, 10 + n)] = (b, name)
     gtins = list(products)
     today = date(2026, 11, 1)
 
@@ -204,9 +198,9 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             plant=accounts[5],
             carrier=accounts[10],
             store=store,
-            jam_gtin=gtin_for(coop.prefix, 10 + coop.products.index("Strawberry jam 340 g")),
-            strawberry_gtin=gtin_for(coop.prefix, 10 + coop.products.index("Fresh strawberries 10 kg crate")),
-            sugar_gtin=gtin_for("6901234", 1),
+            jam_gtin=gs1.make_gtin(coop.prefix, 10 + coop.products.index("Strawberry jam 340 g")),
+            strawberry_gtin=gs1.make_gtin(coop.prefix, 10 + coop.products.index("Fresh strawberries 10 kg crate")),
+            sugar_gtin=gs1.make_gtin("6901234", 1),
         )
         console.print(
             f"  supply chain: farm -> plant -> carrier -> store, {supply.events} EPCIS events anchored as {supply.entries} chain entries "

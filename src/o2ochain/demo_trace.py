@@ -18,25 +18,11 @@ from o2ochain import gs1
 from o2ochain.catalogue import CatalogueItem, catalogue_from_rows
 from o2ochain.client import O2OChain
 
-__all__ = ["SupplyChain", "gln_for", "run_supply_chain", "sscc_for"]
+__all__ = ["SupplyChain", "run_supply_chain"]
 
 RESOLVER = gs1.DEFAULT_RESOLVER
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CST = timezone(timedelta(hours=8))
-
-
-def _check(body: str) -> str:
-    return body + str(gs1.gtin_check_digit(body))
-
-
-def gln_for(prefix: str, location: int) -> str:
-    """A GLN (13 digits) for a location reference under a company prefix."""
-    return _check(prefix + f"{location:0{12 - len(prefix)}d}")
-
-
-def sscc_for(prefix: str, serial: int) -> str:
-    """An SSCC (18 digits, extension digit 3) under a company prefix."""
-    return _check("3" + prefix + f"{serial:0{16 - len(prefix)}d}")
 
 
 @dataclass
@@ -97,7 +83,7 @@ def run_supply_chain(
 ) -> SupplyChain:
     """Grant the actors, register two jam lots, and record their whole journey."""
     t = start or datetime(2026, 11, 2, 6, 0, tzinfo=CST)
-    farm_gln, plant_gln, dock_gln, dc_gln, store_gln = (gln_for(prefix, n) for n in (101, 201, 202, 301, 401))
+    farm_gln, plant_gln, dock_gln, dc_gln, store_gln = (gs1.make_gln(prefix, n) for n in (101, 201, 202, 301, 401))
     admin = chain.trace_admin(brand_admin, brand)
     from o2ochain.epcis import location_id
 
@@ -112,7 +98,7 @@ def run_supply_chain(
     jars = catalogue_from_rows([(jam_gtin, f"J{n:06d}", "JAM2611-01", "2027-11-30") for n in range(1, 25)], source="demo jam lot 1")
     bad_jars = catalogue_from_rows([(jam_gtin, f"J{n:06d}", "JAM2611-02", "2027-11-30") for n in range(101, 113)], source="demo jam lot 2")
     chain.registrant(registrant).register_items(jars + bad_jars)
-    pallet = sscc_for(prefix, 1)
+    pallet = gs1.make_sscc(prefix, 1)
     events = 0
     entries = 0
 

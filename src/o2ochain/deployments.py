@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 
+from o2ochain._util import write_atomic
 from o2ochain.errors import ConfigError
 
 __all__ = ["ContractDeployment", "Deployment", "default_dir", "load_deployment"]
@@ -97,11 +97,7 @@ class Deployment:
         folder = Path(directory) if directory is not None else default_dir()
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{self.chain_id}.json"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.chain_id}.", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, target)
+        write_atomic(target, (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8"))
         return target
 
 

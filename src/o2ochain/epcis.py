@@ -50,7 +50,6 @@ import json
 import os
 import re
 import struct
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from o2ochain import gs1
+from o2ochain._util import write_atomic
 from o2ochain.errors import InputError, InputErrors
 
 __all__ = [
@@ -1847,17 +1847,7 @@ class EventStore:
         target = self.path_of(digest)
         if target.exists() and self.verify(digest):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data)
         return digest
 
     def get(self, digest: bytes) -> dict[str, Any] | None:

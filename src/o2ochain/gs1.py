@@ -50,6 +50,9 @@ __all__ = [
     "item_id",
     "keccak256",
     "lot_id",
+    "make_gln",
+    "make_gtin",
+    "make_sscc",
     "normalize_gtin",
     "parse_digital_link",
     "parse_expiry",
@@ -114,6 +117,25 @@ keccak256: Final[Callable[[bytes], bytes]] = _pick_keccak()
 
 # --------------------------------------------------------------------------------------------
 # GTIN
+
+
+def _with_check_digit(body: str) -> str:
+    return body + str(gtin_check_digit(body))
+
+
+def make_gtin(prefix: str, item_ref: int) -> str:
+    """The GTIN-14 (indicator digit 0) of item reference ``item_ref`` under a GS1 company prefix."""
+    return _with_check_digit("0" + prefix + f"{item_ref:0{12 - len(prefix)}d}")
+
+
+def make_gln(prefix: str, location_ref: int) -> str:
+    """The GLN (13 digits) of location reference ``location_ref`` under a GS1 company prefix."""
+    return _with_check_digit(prefix + f"{location_ref:0{12 - len(prefix)}d}")
+
+
+def make_sscc(prefix: str, serial_ref: int, extension: int = 3) -> str:
+    """The SSCC (18 digits) of serial reference ``serial_ref`` under a GS1 company prefix."""
+    return _with_check_digit(str(extension) + prefix + f"{serial_ref:0{16 - len(prefix)}d}")
 
 
 def gtin_check_digit(body: str) -> int:

@@ -29,6 +29,7 @@ from web3.logs import DISCARD
 from o2ochain import gs1
 from o2ochain._artifacts import artifact
 from o2ochain._tx import PendingTx, Sender, call_view
+from o2ochain._util import hex0x
 from o2ochain.catalogue import CatalogueItem, group_by_lot
 from o2ochain.deployments import Deployment
 from o2ochain.errors import ConfigError, ContractRevert, InputError, InputErrors
@@ -199,10 +200,6 @@ class LotCommitment:
         }
 
 
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
-
-
 def resolve_ref(ref: str | bytes | gs1.DigitalLink) -> tuple[bytes, gs1.DigitalLink | None]:
     """An item reference (Digital Link URI, 0x item id, DigitalLink) as (item id, link)."""
     if isinstance(ref, gs1.DigitalLink):
@@ -287,7 +284,7 @@ class Identity:
         item, link = resolve_ref(ref)
         if merkle is not None:
             if merkle.item_id != item:
-                raise InputError(f"the proof given is for item {_hex(merkle.item_id)}, not {_hex(item)}", field="proof")
+                raise InputError(f"the proof given is for item {hex0x(merkle.item_id)}, not {hex0x(item)}", field="proof")
             view = call_view(self.contract.functions.verifyMerkle(merkle.as_struct()), what="verifying with a Merkle proof")
         else:
             view = call_view(self.contract.functions.verify(item), what="verifying an item")
@@ -306,11 +303,11 @@ class Identity:
         lot_id = bytes(view.lot)
         claimed = str(view.claimedBy)
         return Verification(
-            item_id=_hex(item),
+            item_id=hex0x(item),
             registered=registered,
             brand=int(view.brand),
             gtin=f"{gtin_int:014d}" if registered and gtin_int else (link.gtin if link else None),
-            lot_id=_hex(lot_id) if registered and any(lot_id) else None,
+            lot_id=hex0x(lot_id) if registered and any(lot_id) else None,
             lot=(link.lot if link else None) or (_lot_text(view) if registered else None),
             status=ItemStatus(int(view.status)),
             lot_recalled=bool(view.lotRecalled),
@@ -318,7 +315,7 @@ class Identity:
             registered_block=int(view.registeredAt) if registered else None,
             merkle=bool(view.merkle),
             expiry=_expiry(int(view.expiry)),
-            root=_hex(bytes(view.root)) if any(bytes(view.root)) else None,
+            root=hex0x(bytes(view.root)) if any(bytes(view.root)) else None,
             digital_link=link.uri() if link else None,
         )
 
@@ -384,7 +381,7 @@ class _BrandOps(_Role):
     def recall_item(self, ref: str | bytes | gs1.DigitalLink, reason: int, document: bytes = b"\x00" * 32) -> str:
         item, _ = resolve_ref(ref)
         receipt = self.sender.transact(self.contract.functions.recallItem(item, reason, document), label="recallItem")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def recall_lot(self, gtin: str, lot: str, reason: int, document: bytes = b"\x00" * 32) -> str:
         g = gs1.normalize_gtin(gtin)
@@ -392,17 +389,17 @@ class _BrandOps(_Role):
         receipt = self.sender.transact(
             self.contract.functions.recallLot(gs1.gtin_to_int(g), gs1.to_bytes32(lot), reason, document), label=f"recallLot({g}, {lot})"
         )
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def decommission(self, ref: str | bytes | gs1.DigitalLink, reason: int) -> str:
         item, _ = resolve_ref(ref)
         receipt = self.sender.transact(self.contract.functions.decommission(item, reason), label="decommission")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def prove(self, merkle: MerkleItem) -> str:
         """Write a Merkle-committed item into item storage (needed before recalling it alone)."""
         receipt = self.sender.transact(self.contract.functions.proveItem(merkle.as_struct()), label="proveItem")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
 
 class BrandAdmin(_BrandOps):
@@ -542,7 +539,7 @@ class Registrant(_BrandOps):
         for n, ((gtin, lot), lot_items) in enumerate(groups.items()):
             leaves = [leaf_hash(it.item_id, it.lot_id) for it in lot_items]
             tree = MerkleTree(leaves)
-            uri = uri_template.format(root=_hex(tree.root), gtin=gtin, lot=lot)
+            uri = uri_template.format(root=hex0x(tree.root), gtin=gtin, lot=lot)
             path = folder / f"{gtin}-{_safe(lot)}.proofs.jsonl"
             write_proofs(path, tree, lot_items, resolver=resolver)
             expiry = lot_items[0].expiry
@@ -614,7 +611,7 @@ class Seller(_Role):
         else:
             fn = self.contract.functions.claim(item, owner)
         receipt = self.sender.transact(fn, label="claim")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def sign_claim(self, ref: str | bytes | gs1.DigitalLink, owner: str, *, valid_for: int = 86_400) -> dict[str, Any]:
         """An EIP-712 claim the buyer submits (paying the gas): ``{item, owner, deadline, signature}``."""
@@ -629,7 +626,7 @@ class Seller(_Role):
         }
         signable = encode_typed_data(domain_data=domain, message_types=CLAIM_TYPES, message_data=message)
         signed = self.account.sign_message(signable)
-        return {"item": _hex(item), "owner": message["owner"], "deadline": deadline, "signature": _hex(signed.signature)}
+        return {"item": hex0x(item), "owner": message["owner"], "deadline": deadline, "signature": hex0x(signed.signature)}
 
 
 class Consumer(_Role):
@@ -647,7 +644,7 @@ class Consumer(_Role):
         else:
             fn = self.contract.functions.claimWithSignature(*args)
         receipt = self.sender.transact(fn, label="claimWithSignature")
-        return _hex(receipt["transactionHash"])
+        return hex0x(receipt["transactionHash"])
 
     def verify(self, ref: str | bytes | gs1.DigitalLink, *, merkle: MerkleItem | None = None) -> Verification:
         return self.identity.verify(ref, merkle=merkle)
@@ -668,7 +665,7 @@ def find_proof(source: Any, item: bytes) -> MerkleItem | None:
 
     path = Path(source)
     files = sorted(path.glob("*.proofs.jsonl")) if path.is_dir() else [path]
-    wanted = _hex(item)
+    wanted = hex0x(item)
     for file in files:
         header, records = read_proofs(file)
         for record in records:

@@ -21,13 +21,11 @@ and read in constant memory and a printing line can take one item at a time; see
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, TextIO, TypedDict, cast
+from typing import Any, Final, TypedDict, cast
 
+from o2ochain._util import atomic_file, hex0x
 from o2ochain.catalogue import CatalogueItem
 from o2ochain.errors import InputError
 from o2ochain.gs1 import DEFAULT_RESOLVER, check_resolver, keccak256, render_uri
@@ -185,10 +183,6 @@ class ProofRecord(TypedDict):
     digital_link: str
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
 def _json_string(text: str) -> str:
     """JSON string literal for a GS1 value; set 82 has no backslash or control character."""
     return f'"{text}"' if '"' not in text else json.dumps(text)
@@ -247,8 +241,8 @@ def write_proofs(
     common_lot = next(iter(lots)) if len(lots) == 1 else None
     header: ProofsHeader = {
         "format": PROOFS_FORMAT,
-        "root": _hex(tree.root),
-        "lot_id": _hex(items[0].lot_id) if common_lot is not None else None,
+        "root": hex0x(tree.root),
+        "lot_id": hex0x(items[0].lot_id) if common_lot is not None else None,
         "count": len(items),
         "leaf": "keccak256(bytes.concat(keccak256(abi.encode(bytes32 itemId, bytes32 lotId))))",
         "tree": "OpenZeppelin StandardMerkleTree (sorted leaves, sorted-pair keccak256)",
@@ -259,7 +253,7 @@ def write_proofs(
     index_of = tree._index
     written = bytearray(len(tree._tree))  # one byte per node: bounded, unlike a set of leaves
     quote = _json_string
-    with _atomic_text(target) as out:
+    with atomic_file(target, text=True) as out:
         out.write(json.dumps(header, separators=(",", ":")) + "\n")
         lot_ids: dict[tuple[str, str], tuple[bytes, str]] = {}
         for item in items:
@@ -319,24 +313,3 @@ def read_proofs(path: str | Path) -> tuple[ProofsHeader, Iterator[ProofRecord]]:
                 yield record
 
     return cast(ProofsHeader, header), records()
-
-
-@contextmanager
-def _atomic_text(target: Path) -> Iterator[TextIO]:
-    """A text file that appears at ``target`` only if the ``with`` block completes.
-
-    It is written under a temporary name in the same directory (same file system, so the final
-    ``os.replace`` is atomic) and flushed to disk before the rename.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes 0600; proofs are meant to be shared
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)

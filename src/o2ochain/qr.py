@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 import segno
 
+from o2ochain._util import write_atomic
 from o2ochain.errors import InputError
 
 __all__ = ["PRINT_DPI", "TARGET_WIDTH_MM", "qr_png_bytes", "safe_file_stem", "write_qr_images"]
@@ -99,20 +98,5 @@ def write_qr_images(links: Iterable[tuple[str, str]], directory: str | Path) -> 
     images = [qr_png_bytes(uri) for _name, uri in pairs]
     folder.mkdir(parents=True, exist_ok=True)
     for target, image in zip(targets, images, strict=True):
-        _atomic_write_bytes(target, image)
+        write_atomic(target, image)
     return targets
-
-
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` via a temporary file in the same directory and a rename."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ from o2ochain import epcis, gs1
 from o2ochain._artifacts import artifact
 from o2ochain._logs import get_logs
 from o2ochain._tx import PendingTx, Sender, call_view
+from o2ochain._util import address_topic, hex0x
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError, InputErrors
 from o2ochain.identity import Identity, resolve_ref
@@ -57,10 +58,6 @@ _GAS_PER_ENTRY = 16_000  # an entry on a chain that exists (measured: ~13,500 in
 _GAS_PER_FIRST_ENTRY = 90_000  # a chain's first entry: a new storage slot, maybe a registry lookup
 _GAS_PER_RELATED = 3_000  # one Linked log and its calldata (measured: ~2,700)
 _ZERO = b"\x00" * 32
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
 
 
 def default_store() -> Path:
@@ -256,7 +253,7 @@ class Trace:
             logs = get_logs(
                 self.w3,
                 address=self.address,
-                topics=[self.contract.events.RepositorySet().topic, self._topic(brand), "0x" + account[2:].lower().rjust(64, "0")],
+                topics=[self.contract.events.RepositorySet().topic, self._topic(brand), address_topic(account)],
                 from_block=self._from_block,
             )
             self._actor_cache[key] = str(self.contract.events.RepositorySet().process_log(logs[-1])["args"]["uri"]) if logs else None
@@ -267,7 +264,7 @@ class Trace:
             return None
         if isinstance(value, int):
             return "0x" + value.to_bytes(32, "big").hex()
-        return _hex(value)
+        return hex0x(value)
 
     def chain(self, brand: int | None, subject: bytes) -> dict[int, list[ChainEntry]]:
         """Every entry on ``subject``'s chains (one per brand, or only ``brand``), in order."""
@@ -278,7 +275,7 @@ class Trace:
         found: dict[tuple[int, bytes], list[ChainEntry]] = {}
         unique = list(dict.fromkeys(subjects))
         for start in range(0, len(unique), 200):
-            topics = [_hex(x) for x in unique[start : start + 200]]
+            topics = [hex0x(x) for x in unique[start : start + 200]]
             recorded = get_logs(
                 self.w3, address=self.address, topics=[self._recorded_topic, topics, self._topic(brand)], from_block=self._from_block
             )
@@ -299,7 +296,7 @@ class Trace:
 
     def containers_of(self, subject: bytes) -> list[tuple[int, bytes]]:
         """The (brand, container) chains naming ``subject`` as related (child or input)."""
-        logs = get_logs(self.w3, address=self.address, topics=[self._linked_topic, _hex(subject)], from_block=self._from_block)
+        logs = get_logs(self.w3, address=self.address, topics=[self._linked_topic, hex0x(subject)], from_block=self._from_block)
         found: dict[tuple[int, bytes], None] = {}
         for log in logs:
             args = self.contract.events.Linked().process_log(log)["args"]
@@ -393,13 +390,13 @@ class Trace:
             biz_step=f["biz_step"],
             disposition=f["disposition"],
             relations=sorted(relations),
-            subject=_hex(entry.subject),
+            subject=hex0x(entry.subject),
             actor=entry.actor,
             actor_kind=self.actor_kind(entry.brand, entry.actor),
-            read_point=_hex(entry.read_point) if any(entry.read_point) else None,
-            biz_location=_hex(entry.biz_location) if any(entry.biz_location) else None,
-            content_hash=_hex(entry.content),
-            event_id=_hex(entry.event_id) if any(entry.event_id) else None,
+            read_point=hex0x(entry.read_point) if any(entry.read_point) else None,
+            biz_location=hex0x(entry.biz_location) if any(entry.biz_location) else None,
+            content_hash=hex0x(entry.content),
+            event_id=hex0x(entry.event_id) if any(entry.event_id) else None,
             block=entry.block,
             tx_hash=entry.tx_hash,
             stored=stored,
@@ -407,7 +404,7 @@ class Trace:
             chain_ok=chain_ok,
             correction=bool(f["flags"] & 1),
             event=event if include else None,
-            uri=(repository + _hex(entry.content)) if (repository := self.repository(entry.brand, entry.actor)) else None,
+            uri=(repository + hex0x(entry.content)) if (repository := self.repository(entry.brand, entry.actor)) else None,
             read_point_uri=_location_uri(event, "readPoint"),
             biz_location_uri=_location_uri(event, "bizLocation"),
         )
@@ -479,7 +476,7 @@ def _assemble(
                 event_id=bytes(a["eventId"]),
                 related=[],
                 block=block,
-                tx_hash=_hex(log["transactionHash"]),
+                tx_hash=hex0x(log["transactionHash"]),
                 log_index=index,
             )
             chains[(entry.brand, entry.subject)].append(entry)
@@ -487,7 +484,7 @@ def _assemble(
         else:
             a = link_event.process_log(log)["args"]
             owner = last.get((int(a["brand"]), bytes(a["subject"])))
-            if owner is not None and owner.content == bytes(a["content"]) and owner.tx_hash == _hex(log["transactionHash"]):
+            if owner is not None and owner.content == bytes(a["content"]) and owner.tx_hash == hex0x(log["transactionHash"]):
                 owner.related.append(bytes(a["related"]))
     return dict(chains)
 

@@ -47,8 +47,13 @@ SCHEMA_DIR = Path(str(resources.files("o2ochain").joinpath("epcis_schema")))
 
 FIXTURE_FILES = sorted(FIXTURES.glob("*.jsonld"))
 SHARED_FILES = sorted(SHARED_EXAMPLES.glob("*.jsonld")) if SHARED_EXAMPLES.is_dir() else []
-needs_shared = pytest.mark.skipif(not SHARED_FILES, reason="../shared/data/epcis is not present")
-shared_params = [pytest.param(p, id=p.name) for p in SHARED_FILES] or [pytest.param(None, id="no-shared", marks=needs_shared)]
+# Where ../shared is absent (a bare clone), the example tests run on the committed copies instead.
+EXAMPLE_FILES = SHARED_FILES or FIXTURE_FILES
+needs_shared = pytest.mark.skipif(
+    not SHARED_FILES,
+    reason="../shared/data/epcis is absent, so the committed copies have no original to be compared with (CI has it beside main)",
+)
+shared_params = [pytest.param(p, id=p.name) for p in EXAMPLE_FILES]
 fixture_params = [pytest.param(p, id=p.name) for p in FIXTURE_FILES]
 
 
@@ -198,9 +203,8 @@ def test_validate_document_accepts_only_what_gs1s_schema_accepts() -> None:
         validate_document(example(name), source=name)
 
 
-@needs_shared
 def test_parse_document_output_is_valid_for_gs1s_schema_for_every_shared_example() -> None:
-    for path in SHARED_FILES:
+    for path in EXAMPLE_FILES:
         assert REFERENCE.is_valid(load_document(path).raw), path.name
 
 

@@ -10,6 +10,7 @@ from eth_hash.auto import keccak as reference_keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from o2ochain import gs1
 from o2ochain.errors import InputError
 from o2ochain.gs1 import (
     DEFAULT_RESOLVER,
@@ -448,3 +449,11 @@ def test_parse_item_reference_accepts_element_string() -> None:
 def test_parse_item_reference_rejects_unknown_forms(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         parse_item_reference(text)
+
+
+def test_make_gtin_gln_sscc_give_gs1s_example_keys() -> None:
+    # GS1 General Specifications examples: SSCC 106141412345678908 and GTIN 00614141123452.
+    assert gs1.make_sscc("0614141", 234567890, extension=1) == "106141412345678908"
+    assert gs1.make_gtin("0614141", 12345) == "00614141123452"
+    gln = gs1.make_gln("0614141", 33333)
+    assert len(gln) == 13 and gln.startswith("061414133333") and int(gln[-1]) == gs1.gtin_check_digit(gln[:-1])

@@ -73,8 +73,7 @@ def lot_q(lot: str, g: str = GTIN_A, qty: float = 10) -> dict[str, Any]:
 
 
 def sscc(n: int) -> str:
-    body = "3" + PREFIX + f"{n:09d}"
-    return body + str(gs1.gtin_check_digit(body))
+    return gs1.make_sscc(PREFIX, n)
 
 
 def test_import_records_each_event_once_and_history_verifies(tw: TraceWorld) -> None:

@@ -1,0 +1,54 @@
+"""Small helpers shared by the library's modules: atomic file writes and hex rendering."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["address_topic", "atomic_file", "hex0x", "write_atomic"]
+
+
+def hex0x(value: bytes) -> str:
+    """``0x`` followed by the lower-case hex of ``value``."""
+    return "0x" + bytes(value).hex()
+
+
+def address_topic(address: str | None) -> str | None:
+    """An address as a 32-byte log topic (``None`` matches any)."""
+    return None if address is None else "0x" + address.removeprefix("0x").lower().rjust(64, "0")
+
+
+@contextmanager
+def atomic_file(target: Path, *, text: bool = False) -> Iterator[IO[Any]]:
+    """A file that appears at ``target`` only if the ``with`` block completes, whole and on disk.
+
+    It is written under a temporary name in the same directory (same file system, so the final
+    ``os.replace`` is atomic), fsynced, made world-readable (mkstemp gives 0600) and renamed.
+    A crash at any point leaves either the old file or the new one, never half of one.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temp = Path(name)
+    try:
+        if text:
+            handle: IO[Any] = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
+        else:
+            handle = os.fdopen(fd, "wb")
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(target) as handle:
+        handle.write(data)
