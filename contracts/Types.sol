@@ -519,3 +519,236 @@ struct ConsentView {
     /// Granted, not revoked and `expiry` after the current block's timestamp.
     bool live;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Price guarantee (IPriceGuarantee): retailers, channels, policies, offers, purchases and the pool.
+// ------------------------------------------------------------------------------------------------
+
+/*
+ * Amounts (prices, compensation, pool balances) are in base units of the retailer's one currency:
+ * wei for the native coin (`currency == address(0)`), the token's smallest unit for an ERC-20.
+ * Times are unix seconds (block timestamps) in 40 bits.
+ */
+
+/// @dev A retailer, numbered from 1 in order of registration; 0 is "no retailer".
+type RetailerId is uint32;
+/// @dev A sales channel of a retailer (online shop, store, marketplace, app), numbered from 1
+/// across all retailers; 0 is "no channel".
+type ChannelId is uint32;
+/// @dev A guarantee policy record, numbered from 1 across all retailers; 0 is "no policy".
+type PolicyId is uint32;
+/// @dev One sale: `keccak256(abi.encode(uint32 retailer, bytes32 receiptHash))`.
+type PurchaseId is bytes32;
+
+using {_retailerEq as ==, _retailerNeq as !=} for RetailerId global;
+using {_channelEq as ==, _channelNeq as !=} for ChannelId global;
+
+function _retailerEq(RetailerId a, RetailerId b) pure returns (bool) {
+    return RetailerId.unwrap(a) == RetailerId.unwrap(b);
+}
+
+function _retailerNeq(RetailerId a, RetailerId b) pure returns (bool) {
+    return RetailerId.unwrap(a) != RetailerId.unwrap(b);
+}
+
+function _channelEq(ChannelId a, ChannelId b) pure returns (bool) {
+    return ChannelId.unwrap(a) == ChannelId.unwrap(b);
+}
+
+function _channelNeq(ChannelId a, ChannelId b) pure returns (bool) {
+    return ChannelId.unwrap(a) != ChannelId.unwrap(b);
+}
+
+/// @dev Channel kind: an online shop (the retailer's own web site).
+uint8 constant CHANNEL_ONLINE_SHOP = 1;
+/// @dev Channel kind: a physical store.
+uint8 constant CHANNEL_STORE = 2;
+/// @dev Channel kind: a shop on a third-party marketplace.
+uint8 constant CHANNEL_MARKETPLACE = 3;
+/// @dev Channel kind: the retailer's mobile app.
+uint8 constant CHANNEL_APP = 4;
+
+/*
+ * Price types are numbers 0..4; a policy excludes a set of them by the mask of their bits
+ * (`1 << type`), so that a clearance sale or a declared price error need not be matched.
+ */
+
+/// @dev Price type: the regular shelf price.
+uint8 constant PRICE_REGULAR = 0;
+/// @dev Price type: a promotion (a time-limited discount).
+uint8 constant PRICE_PROMOTION = 1;
+/// @dev Price type: clearance (end of line, damaged packaging).
+uint8 constant PRICE_CLEARANCE = 2;
+/// @dev Price type: a limited-quantity offer (while stocks last).
+uint8 constant PRICE_LIMITED_QUANTITY = 3;
+/// @dev Price type: a price error, as declared by the retailer (IPriceGuarantee.declarePriceError)
+/// or signed as such.
+uint8 constant PRICE_ERROR = 4;
+/// @dev Mask of the known price types (bits 0..4).
+uint8 constant PRICE_TYPES_KNOWN = 0x1f;
+
+/// @dev Longest guarantee window a policy may set: 366 days.
+uint32 constant MAX_WINDOW = 366 days;
+/// @dev How long after an offer's start the retailer may declare it a price error: 1 day.
+uint40 constant PRICE_ERROR_DECLARATION_PERIOD = 1 days;
+
+/**
+ * @dev The terms of a guarantee policy (one storage word). A purchase is compensated for a
+ * qualifying offer at `price` when `unitPrice - price` exceeds
+ * `max(toleranceAmount, unitPrice * toleranceBps / 10_000)`, with at most `maxPayout` in all.
+ */
+struct PolicyTerms {
+    /// Seconds after the purchase during which lower offers count and claims are accepted; at
+    /// most MAX_WINDOW. 0 means "no guarantee" for the scope of the policy.
+    uint32 window;
+    /// Tolerance as a fraction of the price paid, in basis points (at most 10,000).
+    uint16 toleranceBps;
+    /// Tolerance as an amount; the larger of the two tolerances applies.
+    uint96 toleranceAmount;
+    /// Most that one purchase is compensated in all; nonzero when `window` is.
+    uint96 maxPayout;
+    /// Mask of excluded price types (`1 << PRICE_*`), within PRICE_TYPES_KNOWN.
+    uint8 excludedPriceTypes;
+}
+
+/// @dev A sale recorded by a channel key (IPriceGuarantee.recordPurchase); the channel, the time
+/// and the policy come from the transaction.
+struct Sale {
+    /// Who is compensated: the consumer's address, never 0.
+    address buyer;
+    uint64 gtin;
+    /// Number of units, at least 1.
+    uint32 quantity;
+    /// Price paid per unit, nonzero.
+    uint96 unitPrice;
+    /// keccak256 of the till receipt or order number (never personal data), unique per retailer.
+    bytes32 receiptHash;
+}
+
+/**
+ * @dev A sale as signed by a channel key live at `purchasedAt` (EIP-712 `Receipt`), which anyone
+ * registers (IPriceGuarantee.registerPurchase): the consumer's proof of purchase.
+ */
+struct Receipt {
+    RetailerId retailer;
+    ChannelId channel;
+    address buyer;
+    uint64 gtin;
+    uint32 quantity;
+    uint96 unitPrice;
+    /// When the sale was made (unix seconds); not in the future.
+    uint40 purchasedAt;
+    bytes32 receiptHash;
+}
+
+/**
+ * @dev A recorded purchase, as logged by {PurchaseRecorded}: what a claim passes. Its id is
+ * `keccak256(abi.encode(retailer, receiptHash))`; the contract keeps only a 160-bit hash of the
+ * whole struct, so every field is bound.
+ */
+struct Purchase {
+    RetailerId retailer;
+    /// The channel the sale was made on (offers of any channel of the retailer count).
+    ChannelId channel;
+    /// The policy in effect for the sale's GTIN when it was made, 0 when none.
+    PolicyId policy;
+    address buyer;
+    uint64 gtin;
+    uint32 quantity;
+    uint96 unitPrice;
+    uint40 purchasedAt;
+    bytes32 receiptHash;
+}
+
+/**
+ * @dev An offer signed by a channel key live at `validFrom` (EIP-712 `Quote`): a price shown to
+ * shoppers (a web page, an app screen, a shelf label) from `validFrom` until `validUntil`
+ * (exclusive). It cannot be withdrawn; `nonce` only makes it unique.
+ */
+struct Quote {
+    RetailerId retailer;
+    ChannelId channel;
+    uint64 gtin;
+    /// The retailer's currency (address(0) for the native coin).
+    address currency;
+    uint96 price;
+    /// One of PRICE_*.
+    uint8 priceType;
+    uint40 validFrom;
+    uint40 validUntil;
+    uint64 nonce;
+}
+
+/// @dev A price-signing key. A key serves one channel, once: `retailer == 0` means never used.
+struct ChannelKey {
+    RetailerId retailer;
+    ChannelId channel;
+    /// When the key became the channel's key.
+    uint40 activeFrom;
+    /// When it was replaced or revoked (exclusive), 0 while it is the channel's key.
+    uint40 revokedAt;
+}
+
+/// @dev A channel. `retailer == 0` means unknown; `key == 0` a channel without a key.
+struct ChannelView {
+    RetailerId retailer;
+    address key;
+    /// One of CHANNEL_*.
+    uint8 kind;
+}
+
+/// @dev A policy record. `retailer == 0` means unknown.
+struct PolicyView {
+    RetailerId retailer;
+    /// The product class it applies to, 0 for the retailer's default.
+    uint64 gtin;
+    /// From when it applies (to purchases made at or after `since`).
+    uint40 since;
+    /// The record it replaced in the same (retailer, gtin) scope, 0 when none.
+    PolicyId previous;
+    PolicyTerms terms;
+}
+
+/// @dev A price published on chain, keyed by (channel, gtin, validFrom).
+struct PriceView {
+    bool published;
+    uint96 price;
+    /// One of PRICE_*; PRICE_ERROR once declared so.
+    uint8 priceType;
+    uint40 validUntil;
+    /// When it was ended early (exclusive), 0 when not.
+    uint40 endedAt;
+}
+
+/// @dev Compensation owed to `buyer` for `purchase`, waiting in the retailer's queue.
+struct OwedEntry {
+    PurchaseId purchase;
+    address buyer;
+    /// What is still owed on the entry; 0 for a settled position.
+    uint96 amount;
+}
+
+/// @dev A retailer's pool and settings.
+struct RetailerView {
+    /// address(0) for the native coin, else the ERC-20 it prices and pays in.
+    address currency;
+    /// Largest window of any policy it ever set: the delay of a withdrawal.
+    uint32 maxWindow;
+    /// Funds available for compensation.
+    uint128 available;
+    /// Compensation recognised but not paid yet, the sum of the queue's entries.
+    uint128 owed;
+    /// Position of the first unsettled queue entry.
+    uint64 queueHead;
+    /// Position after the last queue entry (the queue is empty when equal to `queueHead`).
+    uint64 queueTail;
+    /// Amount of the announced withdrawal, 0 when none is pending.
+    uint128 withdrawalAmount;
+    address withdrawalTo;
+    /// When the announced withdrawal may be executed, 0 when none is pending.
+    uint40 withdrawalAt;
+    /// All funds ever received.
+    uint128 funded;
+    /// All compensation ever paid out of the pool (transferred or credited to buyers).
+    uint128 paid;
+}
