@@ -20,6 +20,7 @@ from o2ochain.errors import (
     O2OError,
     TransactionFailed,
 )
+from o2ochain.guarantee import Buyer, ChannelKey, Entitlement, GuaranteeReader, Offer, Policy, Purchase, RetailerAdmin
 from o2ochain.identity import (
     BrandAdmin,
     Consumer,
@@ -32,24 +33,34 @@ from o2ochain.identity import (
     Seller,
     Verification,
 )
+from o2ochain.keeper import Keeper
 
 __all__ = [
     "BrandAdmin",
+    "Buyer",
     "ChainError",
+    "ChannelKey",
     "ConfigError",
     "Consumer",
     "ContractRevert",
     "Deployment",
+    "Entitlement",
+    "GuaranteeReader",
     "Identity",
     "InputError",
     "InputErrors",
     "ItemStatus",
+    "Keeper",
     "MerkleItem",
     "O2OChain",
     "O2OError",
+    "Offer",
+    "Policy",
+    "Purchase",
     "Registrant",
     "RegistrationReport",
     "RegistryAdmin",
+    "RetailerAdmin",
     "Seller",
     "TransactionFailed",
     "Verification",

@@ -939,5 +939,10 @@ def consent_open(sealed_file: Path, **kwargs: Any) -> None:
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
 
 
+# The price guarantee's commands live in their own module; importing it attaches them to `main`.
+from o2ochain import cli_guarantee  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from o2ochain.cli import main as _main  # the module's own `main`, which holds every command
+
+    _main()

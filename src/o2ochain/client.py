@@ -13,7 +13,9 @@ from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser
 from o2ochain.deploy import deploy as _deploy
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.errors import ChainError, ConfigError
+from o2ochain.guarantee import Buyer, ChannelKey, GuaranteeReader, RetailerAdmin
 from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
+from o2ochain.keeper import Keeper
 from o2ochain.trace import Actor, Trace, TraceAdmin
 
 __all__ = ["O2OChain", "connect"]
@@ -44,6 +46,7 @@ class O2OChain:
         self._identity: Identity | None = None
         self._trace: Trace | None = None
         self._consent: ConsentReader | None = None
+        self._guarantee: GuaranteeReader | None = None
         self.store_path: Path | None = None
         self.chain_id = int(w3.eth.chain_id)
         if not lazy:
@@ -62,6 +65,7 @@ class O2OChain:
         self._identity = None
         self._trace = None
         self._consent = None
+        self._guarantee = None
 
     def deploy(self, account: LocalAccount, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
         """Deploy every contract, use the new deployment, and save its manifest if asked."""
@@ -117,6 +121,33 @@ class O2OChain:
     def data_user(self, account: LocalAccount) -> DataUser:
         """A retailer relaying signed consents, checking them and recording each use of data."""
         return DataUser(self.consent, account)
+
+    @property
+    def guarantee(self) -> GuaranteeReader:
+        """The cross-channel price guarantee (read-only; the rule in :func:`o2ochain.guarantee.evaluate`)."""
+        if self._guarantee is None:
+            self._guarantee = GuaranteeReader(self.w3, self.deployment)
+        return self._guarantee
+
+    def retailer(self, account: LocalAccount, retailer: int) -> RetailerAdmin:
+        """A retailer's admin: channels and keys, policy, the compensation pool."""
+        return RetailerAdmin(self.guarantee, account, retailer)
+
+    def register_retailer(self, account: LocalAccount, *, currency: str = "0x" + "00" * 20, uri: str = "") -> RetailerAdmin:
+        """Register a new retailer (anyone may) pricing and paying in ``currency`` (native coin by default)."""
+        return RetailerAdmin.register(self.guarantee, account, currency=currency, uri=uri)
+
+    def channel(self, account: LocalAccount) -> ChannelKey:
+        """A channel's price-signing key: prices, quotes, sales, receipts."""
+        return ChannelKey(self.guarantee, account)
+
+    def buyer(self, account: LocalAccount) -> Buyer:
+        """A consumer: purchases, what is owed and why, claims."""
+        return Buyer(self.guarantee, account)
+
+    def keeper(self, account: LocalAccount, **options: Any) -> Keeper:
+        """The keeper that pays owed compensation automatically (see :class:`o2ochain.keeper.Keeper`)."""
+        return Keeper(self.guarantee, account, **options)
 
     def admin(self, account: LocalAccount) -> RegistryAdmin:
         return RegistryAdmin(self.identity, account)

@@ -24,6 +24,7 @@ CONTRACTS: tuple[tuple[str, ConstructorArgs], ...] = (
     ("ProductRegistry", lambda admin, _deployed: (admin,)),
     ("TraceLedger", lambda _admin, deployed: (deployed["ProductRegistry"].address,)),
     ("ConsentRegistry", lambda _admin, _deployed: ()),
+    ("PriceGuarantee", lambda _admin, _deployed: ()),
 )
 #: The names of :data:`CONTRACTS`, in deployment order.
 DEPLOY_ORDER = tuple(name for name, _ in CONTRACTS)
