@@ -1,4 +1,4 @@
-"""Gas of every identity write, measured on a real Anvil: prints a table, writes bench/out/gas.json.
+"""Gas of every write (identity, traceability, consent, price guarantee), measured on a real Anvil: prints a table, writes bench/out/gas.json.
 
 Gas is deterministic for the same contracts, inputs and chain rules, so this is a measurement,
 not a timed test. Each figure is the transaction's total ``gasUsed`` (the 21,000 intrinsic gas
@@ -40,6 +40,9 @@ TARGETS: dict[str, int | None] = {
     "consent_grant_signed": 80_000,
     "consent_revoke_signed": 60_000,
     "data_use_receipt": 40_000,
+    "publish_price": 50_000,
+    "record_purchase": 60_000,
+    "guarantee_payout": 80_000,
 }
 PER_ITEM_TARGET = {"register_items_batch_100", "trace_events_batch_50"}
 GTIN = "09506000134352"
@@ -56,8 +59,8 @@ def measure() -> dict[str, dict[str, int]]:
         reg = chain.registrant(registrant)
         contract = chain.identity.contract
 
-        def record(name: str, fn: Any, items: int, sender: Any = None) -> Any:
-            receipt = (sender or reg.sender).transact(fn, label=name)
+        def record(name: str, fn: Any, items: int, sender: Any = None, value: int = 0) -> Any:
+            receipt = (sender or reg.sender).transact(fn, label=name, value=value)
             results[name] = {"gas": int(receipt["gasUsed"]), "items": items}
             return receipt
 
@@ -101,7 +104,57 @@ def measure() -> dict[str, dict[str, int]]:
         measure_trace(chain, brand_admin, accounts[5], record)
         if "ConsentRegistry" in chain.deployment.contracts:
             measure_consent(chain, accounts, record)
+        if "PriceGuarantee" in chain.deployment.contracts:
+            measure_guarantee(chain, dev_accounts(10), record)
     return results
+
+
+def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> None:
+    """Gas of the price guarantee: a price change, a sale, a payout in the native coin.
+
+    The paper's case: a gift bag sold at 188 on the store channel while the web shop offers it
+    at 133; the buyer (an existing account) is paid 55 from the pool.
+    """
+    from o2ochain.guarantee import Policy
+
+    retailer_admin, shop_key, store_key, buyer, keeper = accounts[5], accounts[6], accounts[7], accounts[8], accounts[9]
+    unit = 10**15  # prices in thousandths of a coin
+    contract = chain.guarantee.contract
+    admin = chain.register_retailer(retailer_admin)
+    record(
+        "register_retailer",
+        contract.functions.registerRetailer(retailer_admin.address, "0x" + "00" * 20, "https://shop.example/r"),
+        1,
+        admin.sender,
+    )
+    record("add_channel", contract.functions.addChannel(admin.retailer, 1, shop_key.address, "web shop"), 1, admin.sender)
+    admin.add_channel("store", store_key.address, "store 12")
+    policy = Policy(window=30 * 86_400, tolerance_amount=50 * unit, max_payout=1_000 * unit)
+    record("set_policy", contract.functions.setPolicy(admin.retailer, 0, policy.as_struct()), 1, admin.sender)
+    record("fund_pool", contract.functions.fund(admin.retailer, 10**18), 1, admin.sender, value=10**18)
+    shop, store = chain.channel(shop_key), chain.channel(store_key)
+    g = gs1.gtin_to_int(GTIN)
+    g2 = gs1.gtin_to_int("09506000134369")
+    record("publish_price_first", contract.functions.publishPrice(g, 190 * unit, 0, 2**40 - 1), 1, shop.sender)
+    record("publish_price", contract.functions.publishPrice(g2, 188 * unit, 0, 2**40 - 1), 1, shop.sender)
+    store.publish_price(GTIN, 188 * unit)
+    sale = (buyer.address, g, 1, 188 * unit, b"\x01" * 32)
+    receipt = record("record_purchase", contract.functions.recordPurchase(sale), 1, store.sender)
+    (log,) = contract.events.PurchaseRecorded().process_receipt(receipt)
+    sales = [(buyer.address, g, 1, 188 * unit, bytes([2, n]) + b"\x00" * 30) for n in range(50)]
+    record("record_purchases_batch_50", contract.functions.recordPurchases(sales), 50, store.sender)
+    offer = shop.publish_price(GTIN, 133 * unit)
+    record("end_price", contract.functions.endPrice(g2, chain.guarantee.published_prices(gtin=g2)[0].valid_from), 1, shop.sender)
+    purchase = chain.guarantee._purchase(log)
+    keeper_sender = chain.buyer(keeper).sender
+    record("guarantee_payout", contract.functions.claimWithPrice(purchase.as_struct(), offer.channel, offer.valid_from), 1, keeper_sender)
+    quote = shop.sign_quote(GTIN, 120 * unit, valid_from=offer.valid_from, valid_for=86_400)
+    record(
+        "guarantee_payout_quote_top_up",
+        contract.functions.claimWithQuote(purchase.as_struct(), quote.as_quote_struct(), quote.signature),
+        1,
+        keeper_sender,
+    )
 
 
 def measure_consent(chain: O2OChain, accounts: list[Any], record: Any) -> None:

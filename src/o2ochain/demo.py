@@ -2,7 +2,9 @@
 
 Three brands under GS1's demonstration prefixes (950…), a dozen products each, 500 items
 registered one record each and 10,000 committed as Merkle lots, QR codes for a handful, one item
-sold, one lot recalled — then instructions to verify them, while the chain keeps running.
+sold, one lot recalled, a supply chain (:mod:`o2ochain.demo_trace`) and a retailer's price
+guarantee (:mod:`o2ochain.demo_guarantee`) — then instructions to try them, while the chain keeps
+running.
 """
 
 from __future__ import annotations
@@ -126,14 +128,14 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
 
 def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int, serve: bool, console: Console) -> None:
     started = time.monotonic()
-    node = Anvil(port=port or None, accounts=12, log_path=out_dir / "anvil.log")
+    node = Anvil(port=port or None, accounts=16, log_path=out_dir / "anvil.log")
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         node.start()
     except Exception as exc:
         raise ConfigError(f"could not start Anvil on port {port} (in use? pass --port): {exc}") from exc
     try:
-        accounts = dev_accounts(12)
+        accounts = dev_accounts(16)
         operator, store, buyer = accounts[0], accounts[7], accounts[8]
         chain = O2OChain(http_web3(node.url), accounts=accounts)
         chain.use_store(out_dir / "events")
@@ -207,6 +209,26 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             f"(events kept in {out_dir}/events)"
         )
 
+        from o2ochain.demo_guarantee import MILLI, run_price_guarantee
+
+        seafood = SAMPLE_BRANDS[0]
+        gift_bag = gs1.make_gtin(seafood.prefix, 10)  # "Snack gift bag 500 g"
+        guarantee = run_price_guarantee(
+            chain,
+            admin=accounts[11],
+            store_key=accounts[12],
+            web_key=accounts[13],
+            market_key=accounts[14],
+            keeper=accounts[15],
+            buyer=buyer,
+            gift_bag=gift_bag,
+            others=[gs1.make_gtin(seafood.prefix, 10 + n) for n in range(1, 6)],
+        )
+        console.print(
+            f"  price guarantee: {guarantee.sales} store sales; the web shop sells the gift bag at 0.133 (0.188 in the store): "
+            f"the keeper paid {guarantee.paid_buyers} buyers {guarantee.paid_total / MILLI / 1000:g} in all"
+        )
+
         def uri(it: CatalogueItem) -> str:
             return it.digital_link(gs1.DEFAULT_RESOLVER).uri()
 
@@ -230,6 +252,12 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             ),
             (f"o2ochain trace export '{uri(supply.good_items[0])}'{store_opt}{rpc}", "its history as an EPCIS 2.0 document"),
         ]
+        guarantees = [
+            (f"o2ochain guarantee price list {gift_bag}{rpc}", "the gift bag's prices on the retailer's three channels"),
+            (f"o2ochain guarantee owed --account dev:8{rpc}", "what a buyer of the gift bag was owed, and why"),
+            (f"o2ochain guarantee retailer show {guarantee.retailer}{rpc}", "the retailer's pool: funded, paid, owed"),
+            (f"o2ochain keeper --account dev:15{rpc}", "the keeper that pays compensation as prices drop (Ctrl-C stops it)"),
+        ]
         console.print(
             f"\n[bold green]ready[/] in {time.monotonic() - started:.0f} s. Try, in another terminal (after `source .venv/bin/activate`):"
         )
@@ -238,6 +266,10 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             console.print(f"  {command}", soft_wrap=True, highlight=False)
         console.print("Supply-chain history:")
         for command, meaning in traces:
+            console.print(f"  [dim]# {meaning}[/]")
+            console.print(f"  {command}", soft_wrap=True, highlight=False)
+        console.print("Price guarantee:")
+        for command, meaning in guarantees:
             console.print(f"  [dim]# {meaning}[/]")
             console.print(f"  {command}", soft_wrap=True, highlight=False)
         console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)

@@ -33,7 +33,9 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     assert (tmp_path / "deployments" / "31337.json").is_file()
     commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain verify")]
     traces = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain trace")]
-    assert len(commands) == 5 and len(traces) == 3
+    guarantees = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain guarantee")]
+    assert len(commands) == 5 and len(traces) == 3 and len(guarantees) == 3
+    assert re.search(r"the keeper paid (\d+) buyers", demo.stdout)
     # The demo stopped its chain (--exit): run it again, serving, and check each command.
     server = subprocess.Popen(
         [*cli, "demo", "--port", str(port), "--out", str(tmp_path / "out"), "--items", "3000", "--explicit", "200"],
@@ -81,6 +83,20 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
         from o2ochain import epcis
 
         epcis.validate_document(json.loads(document), source="demo export")
+
+        prices, owed, pool = (
+            json.loads(
+                subprocess.run(
+                    [*cli, *shlex.split(c)[1:], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True
+                ).stdout
+            )
+            for c in guarantees
+        )
+        assert sorted({p["channel"] for p in prices}) == [1, 2, 3] and min(int(p["price"]) for p in prices) == 133 * 10**15
+        assert [(o["due"], o["compensated"], o["reason"]) for o in owed] == [
+            ("0", str(55 * 10**15), "already compensated for this price or a lower one")
+        ]
+        assert int(pool["paid"]) > 0 and pool["owed"] == "0"
     finally:
         server.terminate()
         server.wait(30)

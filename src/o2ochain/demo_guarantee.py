@@ -1,0 +1,82 @@
+"""The demo's price guarantee: the paper's gift bag, sold at 188 in the store and at 133 online.
+
+A retailer with three channels (a store, a web shop, a marketplace shop) prices in the native
+coin (amounts in thousandths: 188 means 0.188), sets a 30-day guarantee with a 5% tolerance and
+funds its pool. The store sells gift bags and other goods to a few dozen buyers; then the web shop
+drops the gift bag to 133 and puts another product on clearance (excluded by the policy). One
+keeper round pays every gift-bag buyer the difference, and nothing for the clearance.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from o2ochain.client import O2OChain
+from o2ochain.guarantee import Policy, Sale, receipt_hash
+
+__all__ = ["GuaranteeDemo", "run_price_guarantee"]
+
+MILLI = 10**15  # prices in thousandths of the native coin
+
+
+@dataclass
+class GuaranteeDemo:
+    """What the demo's price guarantee did, for the printed instructions and the tests."""
+
+    retailer: int
+    gift_bag: str
+    sales: int
+    paid_buyers: int
+    paid_total: int
+    buyer: str
+
+
+def run_price_guarantee(
+    chain: O2OChain,
+    *,
+    admin: LocalAccount,
+    store_key: LocalAccount,
+    web_key: LocalAccount,
+    market_key: LocalAccount,
+    keeper: LocalAccount,
+    buyer: LocalAccount,
+    gift_bag: str,
+    others: list[str],
+    seed: int = 11,
+) -> GuaranteeDemo:
+    rng = random.Random(seed)
+    retailer = chain.register_retailer(admin, uri="https://dalian-coast.example/retail")
+    retailer.add_channel("store", store_key.address, "Dalian Coast, Zhongshan Road store")
+    retailer.add_channel("online-shop", web_key.address, "Dalian Coast web shop")
+    retailer.add_channel("marketplace", market_key.address, "Dalian Coast on a marketplace")
+    retailer.set_policy(Policy(window=30 * 86_400, tolerance_bps=500, max_payout=500 * MILLI))
+    retailer.fund(5 * 10**18)
+    store, web, market = chain.channel(store_key), chain.channel(web_key), chain.channel(market_key)
+    prices = {gift_bag: 188} | {g: rng.randrange(20, 120) for g in others}
+    for key in (store, web, market):
+        for gtin, price in prices.items():
+            key.publish_price(gtin, price * MILLI)
+
+    sales: list[Sale] = [Sale(buyer.address, int(gift_bag), 1, 188 * MILLI, receipt_hash("ZS-12/2026-12-01/0001"))]
+    for n in range(2, 41):
+        gtin = gift_bag if n % 3 == 0 else rng.choice(others)
+        who = Account.create().address  # shoppers are addresses, nothing personal
+        sales.append(Sale(who, int(gtin), rng.randint(1, 3), prices[gtin] * MILLI, receipt_hash(f"ZS-12/2026-12-01/{n:04d}")))
+    store.record_sales(sales, batch=20)
+
+    web.publish_price(gift_bag, 133 * MILLI)  # 55 below the store: more than 5% of 188 (9.4)
+    market.publish_price(others[0], prices[others[0]] * MILLI // 2, price_type="clearance")  # excluded by the policy
+    actions = chain.keeper(keeper).run_once()
+    paid = [a for a in actions if a.kind == "paid"]
+    return GuaranteeDemo(
+        retailer=retailer.retailer,
+        gift_bag=gift_bag,
+        sales=len(sales),
+        paid_buyers=len(paid),
+        paid_total=sum(a.amount for a in paid),
+        buyer=buyer.address,
+    )
