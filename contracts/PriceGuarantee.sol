@@ -619,6 +619,11 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /// @inheritdoc IPriceGuarantee
+    function purchaseDigest(PurchaseId purchase) external view returns (uint160) {
+        return uint160(_purchases[purchase]);
+    }
+
+    /// @inheritdoc IPriceGuarantee
     function owedEntries(RetailerId retailer_, uint64 start, uint64 length)
         external
         view

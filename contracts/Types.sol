@@ -752,3 +752,118 @@ struct RetailerView {
     /// All compensation ever paid out of the pool (transferred or credited to buyers).
     uint128 paid;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Reviews (IReviewBoard): verified-buyer reviews of products and merchants, and merchant profiles.
+// ------------------------------------------------------------------------------------------------
+
+/// @dev A review: `keccak256(abi.encode(bytes32 ticket, uint8 subject))`, where the ticket is the
+/// proof of buying it was posted with (a PurchaseId or an ItemId), so one ticket gives one review
+/// per subject.
+type ReviewId is bytes32;
+
+/// @dev Review subject: the product class (GTIN) bought.
+uint8 constant SUBJECT_PRODUCT = 1;
+/// @dev Review subject: the merchant (the PriceGuarantee channel) the purchase was made on.
+uint8 constant SUBJECT_MERCHANT = 2;
+
+/// @dev Report reason: spam or advertising.
+uint8 constant REPORT_SPAM = 1;
+/// @dev Report reason: offensive or abusive content.
+uint8 constant REPORT_OFFENSIVE = 2;
+/// @dev Report reason: not about the product or merchant reviewed.
+uint8 constant REPORT_OFF_TOPIC = 3;
+/// @dev Report reason: a fake or paid review.
+uint8 constant REPORT_FAKE = 4;
+/// @dev Report reason: anything else.
+uint8 constant REPORT_OTHER = 5;
+
+/// @dev A review is folded (shown collapsed, never deleted) from this many reports on.
+uint64 constant FOLD_REPORTS = 3;
+/// @dev ... or when its not-helpful votes reach its helpful votes plus this margin.
+uint64 constant FOLD_MARGIN = 3;
+
+/// @dev A review as the board shows it. An unknown review has `posted == false` and zeros elsewhere.
+struct ReviewView {
+    bool posted;
+    address author;
+    /// 1..5, of the latest version.
+    uint8 rating;
+    /// 1 when posted, one more per edit.
+    uint16 version;
+    /// SUBJECT_PRODUCT or SUBJECT_MERCHANT.
+    uint8 subject;
+    /// The channel the ticket's purchase was made on; 0 for a review of a claimed item.
+    ChannelId merchant;
+    /// When it was first posted (unix seconds); edits do not change it.
+    uint32 postedAt;
+    uint64 helpful;
+    uint64 notHelpful;
+    uint64 reports;
+    /// `reports >= FOLD_REPORTS || notHelpful >= helpful + FOLD_MARGIN`.
+    bool folded;
+}
+
+/// @dev A merchant's public profile (a shop's location is business data, not personal data).
+/// `updatedAt == 0` means none was set. The profile document's `uri` is only logged.
+struct MerchantProfile {
+    /// The merchant channel's retailer when the profile was set.
+    RetailerId retailer;
+    /// keccak256 of the profile document (name, hours, photos...).
+    bytes32 profileHash;
+    /// GS1 Global Location Number of the shop (13 digits), 0 for none.
+    uint64 gln;
+    /// WGS 84 latitude and longitude in millionths of a degree.
+    int32 latitudeE6;
+    int32 longitudeE6;
+    /// When the profile was last set (unix seconds).
+    uint40 updatedAt;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Coupons (ICouponBook): campaigns and one-time vouchers redeemed in the shop.
+// ------------------------------------------------------------------------------------------------
+
+/// @dev Voucher kind: an amount off, `value` in base units of the retailer's currency.
+uint8 constant VOUCHER_AMOUNT_OFF = 1;
+/// @dev Voucher kind: a percentage off, `value` in basis points (1..10,000).
+uint8 constant VOUCHER_PERCENT_OFF = 2;
+/// @dev Most vouchers one campaign may issue.
+uint32 constant MAX_VOUCHERS = 1_000_000;
+
+/**
+ * @dev A voucher, signed off chain (EIP-712 `Voucher`) by a key of the campaign's merchant channel
+ * and shown by the consumer as a QR code. Redeemable once, by a shop of the same retailer.
+ */
+struct Voucher {
+    /// The campaign it belongs to.
+    uint32 campaign;
+    /// Its number in the campaign, 0..issued-1.
+    uint32 index;
+    /// VOUCHER_AMOUNT_OFF or VOUCHER_PERCENT_OFF.
+    uint8 kind;
+    /// The amount (base units) or the percentage (basis points) off.
+    uint96 value;
+    /// The product class it applies to, 0 for the whole store.
+    uint64 gtin;
+    /// First and last second (both inclusive) it may be redeemed; only within the campaign's.
+    uint40 validFrom;
+    uint40 validUntil;
+}
+
+/// @dev A campaign. `merchant == 0` means unknown.
+struct CampaignView {
+    /// The channel whose keys sign its vouchers.
+    ChannelId merchant;
+    /// The merchant's retailer: any of its channels may redeem the vouchers.
+    RetailerId retailer;
+    /// Number of vouchers it may sign: numbers 0..issued-1.
+    uint32 issued;
+    /// Number of vouchers redeemed so far (counted from the redemption bitmap by the view).
+    uint32 redeemed;
+    /// First and last second (both inclusive) its vouchers may be redeemed.
+    uint40 validFrom;
+    uint40 validUntil;
+    /// keccak256 of the campaign's terms document.
+    bytes32 termsHash;
+}

@@ -31,7 +31,15 @@ EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 10_000
 REMAPPINGS = ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"]
 # Contracts whose artifacts ship (deployables); every other ABI contributes only its errors.
-DEPLOYABLES = ("ProductRegistry", "TraceLedger", "ConsentRegistry", "PriceGuarantee", "TestStablecoin")
+DEPLOYABLES = (
+    "ProductRegistry",
+    "TraceLedger",
+    "ConsentRegistry",
+    "PriceGuarantee",
+    "ReviewBoard",
+    "CouponBook",
+    "TestStablecoin",
+)
 
 
 def standard_input() -> dict[str, Any]:

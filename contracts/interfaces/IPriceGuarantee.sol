@@ -520,6 +520,14 @@ interface IPriceGuarantee {
     /// @notice Whether `purchase` was recorded, and the compensation recognised for it so far.
     function purchaseState(PurchaseId purchase) external view returns (bool recorded, uint96 compensated);
 
+    /**
+     * @notice The low 160 bits of `keccak256(abi.encode(p))`, `p` the {Purchase} recorded as
+     * `purchase`; 0 when `purchase` was not recorded.
+     * @dev Lets another contract check a Purchase passed to it in calldata (as a claim does):
+     * `uint160(uint256(keccak256(abi.encode(p)))) == purchaseDigest(id)` with a nonzero digest.
+     */
+    function purchaseDigest(PurchaseId purchase) external view returns (uint160 digest);
+
     /// @notice Up to `length` queue entries of `retailer` from absolute position `start`, not past
     /// `queueTail`; positions before `queueHead` are settled and read as zeros.
     function owedEntries(RetailerId retailer, uint64 start, uint64 length) external view returns (OwedEntry[] memory);

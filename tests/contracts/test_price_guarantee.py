@@ -14,6 +14,7 @@ from functools import reduce
 from typing import Any
 
 import pytest
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import function_signature_to_4byte_selector, keccak
@@ -112,6 +113,7 @@ INTERFACE_FUNCTIONS = [
     "price(uint32,uint64,uint40)",
     "purchaseId(uint32,bytes32)",
     "purchaseState(bytes32)",
+    "purchaseDigest(bytes32)",
     "owedEntries(uint32,uint64,uint64)",
     "credit(address,address)",
     f"quoteDigest({QUOTE_T})",
@@ -212,6 +214,20 @@ def test_role_and_purchase_id_formulas(pg: PriceEnv) -> None:
     assert pg.f.purchaseId(NATIVE, r).call() == purchase_id(NATIVE, r)
     assert pg.f.purchaseId(TOKEN, r).call() != purchase_id(NATIVE, r)
     assert pg.f.purchaseState(purchase_id(NATIVE, r)).call() == [False, 0]
+
+
+def test_purchase_digest_is_the_low_160_bits_of_the_recorded_purchase(pg: PriceEnv) -> None:
+    types = ["uint32", "uint32", "uint32", "address", "uint64", "uint32", "uint96", "uint40", "bytes32"]
+    r = keccak(b"order 2025-0002")
+    assert pg.f.purchaseDigest(purchase_id(NATIVE, r)).call() == 0
+    purchase, valid_from = paper_case(pg)
+    pid = purchase_id(NATIVE, purchase[8])
+    digest = int.from_bytes(keccak(abi_encode(types, list(purchase)))[12:])
+    assert pg.f.purchaseDigest(pid).call() == digest != 0
+    # A claim records the compensation beside it; the digest stays.
+    pg.claim(purchase, ONLINE, valid_from)
+    assert pg.compensated(purchase) > 0
+    assert pg.f.purchaseDigest(pid).call() == digest
 
 
 # --------------------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def test_deploy_routine_deploys_the_ledger_on_the_registry() -> None:
 
     w3, accounts = tester_web3()
     deployment = deploy(w3, accounts[0])
-    assert DEPLOY_ORDER == ("ProductRegistry", "TraceLedger", "ConsentRegistry", "PriceGuarantee")
+    assert DEPLOY_ORDER == ("ProductRegistry", "TraceLedger", "ConsentRegistry", "PriceGuarantee", "ReviewBoard", "CouponBook")
     ledger = w3.eth.contract(address=deployment.address("TraceLedger"), abi=TRACE_ARTIFACT["abi"])
     assert ledger.functions.registry().call() == deployment.address("ProductRegistry")
 
