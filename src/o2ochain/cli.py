@@ -10,6 +10,7 @@ output. Errors are one clear message on stderr and a non-zero exit: 2 for bad in
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -939,8 +940,34 @@ def consent_open(sealed_file: Path, **kwargs: Any) -> None:
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
 
 
-# The price guarantee's commands live in their own module; importing it attaches them to `main`.
-from o2ochain import cli_guarantee  # noqa: E402, F401
+# -- values shared by the price-guarantee and O2O-loop commands ----------------------------
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(text: str, field: str) -> int:
+    """``30d``, ``12h``, ``90m``, ``3600`` (seconds) as seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise InputError(f"{text!r} is not a duration: use e.g. 30d, 12h, 90m or seconds", field=field, value=text)
+    return int(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def parse_percent(text: str, field: str) -> int:
+    """``5%`` or ``2.5%`` as basis points."""
+    body = text.strip().removesuffix("%")
+    try:
+        bps = round(float(body) * 100)
+    except ValueError:
+        raise InputError(f"{text!r} is not a percentage: use e.g. 5%", field=field, value=text) from None
+    if not 0 <= bps <= 10_000:
+        raise InputError("a tolerance is between 0% and 100%", field=field, value=text)
+    return bps
+
+
+# The price guarantee's and the O2O loop's commands live in their own modules; importing them
+# attaches them to `main`.
+from o2ochain import cli_guarantee, cli_loop  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     from o2ochain.cli import main as _main  # the module's own `main`, which holds every command

@@ -7,7 +7,6 @@ the commands convert them to base units with the currency's decimals.
 from __future__ import annotations
 
 import json
-import re
 import signal
 import threading
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from o2ochain.cli import Context, common, err, handled, main, make_context, out, progress_bar
+from o2ochain.cli import Context, common, err, handled, main, make_context, out, parse_duration, parse_percent, progress_bar
 from o2ochain.errors import InputError
 from o2ochain.guarantee import (
     CHANNEL_KINDS,
@@ -32,29 +31,6 @@ from o2ochain.guarantee import (
     load_quotes,
     read_sales_csv,
 )
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
-
-
-def parse_duration(text: str, field: str) -> int:
-    """``30d``, ``12h``, ``90m``, ``3600`` (seconds) as seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise InputError(f"{text!r} is not a duration: use e.g. 30d, 12h, 90m or seconds", field=field, value=text)
-    return int(match.group(1)) * _SECONDS[match.group(2)]
-
-
-def parse_percent(text: str, field: str) -> int:
-    """``5%`` or ``2.5%`` as basis points."""
-    body = text.strip().removesuffix("%")
-    try:
-        bps = round(float(body) * 100)
-    except ValueError:
-        raise InputError(f"{text!r} is not a percentage: use e.g. 5%", field=field, value=text) from None
-    if not 0 <= bps <= 10_000:
-        raise InputError("a tolerance is between 0% and 100%", field=field, value=text)
-    return bps
 
 
 def _when(ts: int) -> str:

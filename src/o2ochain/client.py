@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,14 @@ from web3 import Web3
 
 from o2ochain.chain import Anvil, http_web3, tester_web3
 from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser
+from o2ochain.coupons import CouponBookReader, CouponIssuer, Shop
 from o2ochain.deploy import deploy as _deploy
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.errors import ChainError, ConfigError
 from o2ochain.guarantee import Buyer, ChannelKey, GuaranteeReader, RetailerAdmin
 from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
 from o2ochain.keeper import Keeper
+from o2ochain.reviews import ContentStore, MerchantDesk, ReviewBoardReader, Reviewer
 from o2ochain.trace import Actor, Trace, TraceAdmin
 
 __all__ = ["O2OChain", "connect"]
@@ -47,6 +50,10 @@ class O2OChain:
         self._trace: Trace | None = None
         self._consent: ConsentReader | None = None
         self._guarantee: GuaranteeReader | None = None
+        self._reviews: ReviewBoardReader | None = None
+        self._coupons: CouponBookReader | None = None
+        #: Where review texts and merchant profiles are kept (``$O2O_CONTENT`` or ./.o2ochain/content).
+        self.content_path = Path(os.environ.get("O2O_CONTENT", ".o2ochain/content"))
         self.store_path: Path | None = None
         self.chain_id = int(w3.eth.chain_id)
         if not lazy:
@@ -66,6 +73,8 @@ class O2OChain:
         self._trace = None
         self._consent = None
         self._guarantee = None
+        self._reviews = None
+        self._coupons = None
 
     def deploy(self, account: LocalAccount, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
         """Deploy every contract, use the new deployment, and save its manifest if asked."""
@@ -148,6 +157,41 @@ class O2OChain:
     def keeper(self, account: LocalAccount, **options: Any) -> Keeper:
         """The keeper that pays owed compensation automatically (see :class:`o2ochain.keeper.Keeper`)."""
         return Keeper(self.guarantee, account, **options)
+
+    def use_content(self, path: Path | str) -> None:
+        """Keep review texts and merchant profiles under ``path``."""
+        self.content_path = Path(path)
+        self._reviews = None
+
+    @property
+    def reviews(self) -> ReviewBoardReader:
+        """Verified-buyer reviews, replies and merchant profiles (read-only), ranked by usefulness."""
+        if self._reviews is None:
+            self._reviews = ReviewBoardReader(self.w3, self.deployment, ContentStore(self.content_path))
+        return self._reviews
+
+    def reviewer(self, account: LocalAccount) -> Reviewer:
+        """A buyer writing, editing, voting on and reporting reviews."""
+        return Reviewer(self.reviews, account)
+
+    def merchant_desk(self, account: LocalAccount) -> MerchantDesk:
+        """A merchant's profile (as the retailer's admin) and replies (as its key or admin)."""
+        return MerchantDesk(self.reviews, account)
+
+    @property
+    def coupons(self) -> CouponBookReader:
+        """Coupon campaigns and their figures (read-only)."""
+        if self._coupons is None:
+            self._coupons = CouponBookReader(self.w3, self.deployment, self.guarantee)
+        return self._coupons
+
+    def coupon_issuer(self, account: LocalAccount) -> CouponIssuer:
+        """A retailer's admin opening campaigns, or a merchant's key signing vouchers."""
+        return CouponIssuer(self.coupons, account)
+
+    def shop(self, account: LocalAccount) -> Shop:
+        """A shop's till (a channel key) redeeming vouchers."""
+        return Shop(self.coupons, account)
 
     def admin(self, account: LocalAccount) -> RegistryAdmin:
         return RegistryAdmin(self.identity, account)

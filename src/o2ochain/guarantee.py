@@ -65,6 +65,7 @@ __all__ = [
     "SignedReceipt",
     "evaluate",
     "events_in",
+    "gtin_number",
     "read_sales_csv",
     "receipt_hash",
 ]
@@ -155,7 +156,8 @@ def receipt_hash(receipt: str | bytes) -> bytes:
     return gs1.keccak256(text.encode("utf-8"))
 
 
-def _gtin(value: str | int, *, file: str | None = None, line: int | None = None) -> int:
+def gtin_number(value: str | int, *, file: str | None = None, line: int | None = None) -> int:
+    """A GTIN (8 to 14 digits, check digit checked, or its number) as the number the contracts take."""
     text = f"{value:014d}" if isinstance(value, int) else value
     return gs1.gtin_to_int(gs1.normalize_gtin(text, file=file, line=line))
 
@@ -354,7 +356,7 @@ class Offer:
             return cls(
                 retailer=int(data["retailer"]),
                 channel=int(data["channel"]),
-                gtin=_gtin(str(data["gtin"]), file=where),
+                gtin=gtin_number(str(data["gtin"]), file=where),
                 currency=Web3.to_checksum_address(data["currency"]),
                 price=int(data["price"]),
                 price_type=price_type_number(data["priceType"] if not str(data["priceType"]).isdigit() else int(data["priceType"])),
@@ -409,7 +411,7 @@ class SignedReceipt:
                 retailer=int(data["retailer"]),
                 channel=int(data["channel"]),
                 buyer=Web3.to_checksum_address(data["buyer"]),
-                gtin=_gtin(str(data["gtin"]), file=where),
+                gtin=gtin_number(str(data["gtin"]), file=where),
                 quantity=int(data["quantity"]),
                 unit_price=int(data["unitPrice"]),
                 purchased_at=int(data["purchasedAt"]),
@@ -690,7 +692,7 @@ class GuaranteeReader:
 
     def policy_for(self, retailer: int, gtin: str | int, at: int | None = None) -> int:
         moment = self.now() if at is None else at
-        return int(call_view(self.contract.functions.policyFor(retailer, _gtin(gtin), moment)))
+        return int(call_view(self.contract.functions.policyFor(retailer, gtin_number(gtin), moment)))
 
     # -- purchases ---------------------------------------------------------------------------
     def purchase_id(self, retailer: int, receipt: str | bytes) -> bytes:
@@ -704,7 +706,7 @@ class GuaranteeReader:
     def purchases(self, *, buyer: str | None = None, gtin: str | int | None = None, from_block: int | None = None) -> list[Purchase]:
         """Recorded purchases (of ``buyer``, of a GTIN), oldest first."""
         event = self.contract.events.PurchaseRecorded()
-        topics = [event.topic, None, address_topic(buyer), None if gtin is None else "0x" + f"{_gtin(gtin):064x}"]
+        topics = [event.topic, None, address_topic(buyer), None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"]
         logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block if from_block is None else from_block)
         return [self._purchase(event.process_log(log)) for log in logs]
 
@@ -745,7 +747,7 @@ class GuaranteeReader:
         """Every price published on chain (for a GTIN, a channel), oldest first, with its end if ended."""
         published = self.contract.events.PricePublished()
         ended = self.contract.events.PriceEnded()
-        g = None if gtin is None else "0x" + f"{_gtin(gtin):064x}"
+        g = None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"
         c = None if channel is None else "0x" + f"{channel:064x}"
         start = self.from_block if from_block is None else from_block
         ends: dict[tuple[int, int, int], int] = {}
@@ -938,13 +940,13 @@ class RetailerAdmin(_Role):
 
     def set_policy(self, policy: Policy, *, gtin: str | int | None = None) -> int:
         """Set the default policy (or one product class's); it applies to purchases from now on."""
-        fn = self.contract.functions.setPolicy(self.retailer, 0 if gtin is None else _gtin(gtin), policy.as_struct())
+        fn = self.contract.functions.setPolicy(self.retailer, 0 if gtin is None else gtin_number(gtin), policy.as_struct())
         receipt = self.sender.transact(fn, label="set guarantee policy")
         (log,) = events_in(self.contract, "PolicySet", receipt)
         return int(log["args"]["policy"])
 
     def declare_price_error(self, channel: int, gtin: str | int, valid_from: int) -> str:
-        fn = self.contract.functions.declarePriceError(channel, _gtin(gtin), valid_from)
+        fn = self.contract.functions.declarePriceError(channel, gtin_number(gtin), valid_from)
         return hex0x(self.sender.transact(fn, label="declare a price error")["transactionHash"])
 
     def fund(self, amount: int) -> str:
@@ -1009,7 +1011,7 @@ class ChannelKey(_Role):
         A published price stands until ``valid_until`` or until it is ended, so raising a price
         means ending the lower one: left alone, it would still count for the buyers.
         """
-        g = _gtin(gtin)
+        g = gtin_number(gtin)
         if not 0 < price < _U96:
             raise InputError("a price must be positive", field="price", value=price)
         pending: list[PendingTx] = []
@@ -1076,7 +1078,7 @@ class ChannelKey(_Role):
         offer = Offer(
             retailer=self.retailer,
             channel=self.channel,
-            gtin=_gtin(gtin),
+            gtin=gtin_number(gtin),
             currency=self.currency,
             price=price,
             price_type=price_type_number(price_type),
@@ -1098,7 +1100,7 @@ class ChannelKey(_Role):
             retailer=self.retailer,
             channel=self.channel,
             buyer=Web3.to_checksum_address(buyer),
-            gtin=_gtin(gtin),
+            gtin=gtin_number(gtin),
             quantity=quantity,
             unit_price=unit_price,
             purchased_at=self.reader.now() if purchased_at is None else purchased_at,
@@ -1209,7 +1211,7 @@ def _sale(buyer: str, gtin: str | int, quantity: int, unit_price: int, receipt: 
         raise InputError("the quantity must be at least 1", field="quantity", value=quantity)
     if not 0 < unit_price < _U96:
         raise InputError("the unit price must be positive", field="unit_price", value=unit_price)
-    return Sale(Web3.to_checksum_address(buyer), _gtin(gtin), quantity, unit_price, receipt_hash(receipt))
+    return Sale(Web3.to_checksum_address(buyer), gtin_number(gtin), quantity, unit_price, receipt_hash(receipt))
 
 
 def read_sales_csv(path: Path, to_units: Callable[[str], int]) -> list[Sale]:
@@ -1249,7 +1251,7 @@ def read_sales_csv(path: Path, to_units: Callable[[str], int]) -> list[Sale]:
                 unit_price = to_units((row.get("unit_price") or "").strip())
             except InputError as exc:
                 raise InputError(exc.message, file=name, line=line, field="unit_price") from None
-            gtin = _gtin((row.get("gtin") or "").strip(), file=name, line=line)
+            gtin = gtin_number((row.get("gtin") or "").strip(), file=name, line=line)
             sale = _sale((row.get("buyer") or "").strip(), gtin, int(quantity_text), unit_price, (row.get("receipt") or "").strip())
         except InputErrors as exc:
             errors.extend(exc.errors)

@@ -1,0 +1,160 @@
+"""``o2ochain merchant | review | coupon`` end to end on a real Anvil: the O2O loop from the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from o2ochain.chain import Anvil, dev_accounts
+from tests.cli.test_cli import Cli
+from tests.conftest import GTIN_A
+
+pytestmark = pytest.mark.e2e
+ACCOUNTS = dev_accounts(10)
+RETAILER, BUYER, OTHER, STORE_KEY, WEB_KEY, OUTSIDER = ("dev:1", "dev:4", "dev:5", "dev:6", "dev:7", "dev:8")
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    folder = tmp_path_factory.mktemp("loop-cli")
+    with Anvil() as node:
+        c = Cli(node.url, folder / "deployments", CliRunner(mix_stderr=False, env={"O2O_CONTENT": str(folder / "content")}))
+        c("deploy", account="dev:0")
+        c("guarantee", "retailer", "register", account=RETAILER)
+        c(
+            "guarantee",
+            "channel",
+            "add",
+            "--retailer",
+            "1",
+            "--kind",
+            "store",
+            "--key",
+            ACCOUNTS[6].address,
+            "--name",
+            "store",
+            account=RETAILER,
+        )
+        c(
+            "guarantee",
+            "channel",
+            "add",
+            "--retailer",
+            "1",
+            "--kind",
+            "online-shop",
+            "--key",
+            ACCOUNTS[7].address,
+            "--name",
+            "web",
+            account=RETAILER,
+        )
+        for who, receipt in ((ACCOUNTS[4].address, "R-1"), (ACCOUNTS[5].address, "R-2")):
+            c("guarantee", "sale", "record", "--buyer", who, "--gtin", GTIN_A, "--price", "0.188", "--receipt", receipt, account=STORE_KEY)
+        yield c
+
+
+def _purchase(cli: Cli, account: str) -> str:
+    (row,) = cli.json("guarantee", "purchases", account=account)
+    return str(row["purchase"])
+
+
+def test_reviews_votes_replies_and_a_merchant_page(cli: Cli) -> None:
+    cli(
+        "merchant",
+        "profile",
+        "1",
+        "--name",
+        "Zhongshan Road store",
+        "--gln",
+        "9506000000015",
+        "--lat",
+        "38.914",
+        "--lon",
+        "121.6147",
+        account=RETAILER,
+    )
+    mine = cli.json(
+        "review",
+        "write",
+        "--purchase",
+        _purchase(cli, BUYER),
+        "--rating",
+        "5",
+        "--text",
+        "Fresh and crisp; good value for a gift.",
+        account=BUYER,
+    )
+    cli.json(
+        "review",
+        "write",
+        "--purchase",
+        _purchase(cli, BUYER),
+        "--subject",
+        "merchant",
+        "--rating",
+        "4",
+        "--text",
+        "Friendly staff.",
+        account=BUYER,
+    )
+    again = cli("review", "write", "--purchase", _purchase(cli, BUYER), "--rating", "1", "--text", "again", account=BUYER, expect=1)
+    assert "ReviewAlreadyPosted" in again.stderr
+    stranger = cli(
+        "review", "write", "--purchase", _purchase(cli, BUYER), "--rating", "1", "--text", "never bought", account=OUTSIDER, expect=1
+    )
+    assert "ReviewNotBuyer" in stranger.stderr and ACCOUNTS[8].address in stranger.stderr
+    cli("review", "vote", mine["review"], "--helpful", account=OTHER)
+    assert "ReviewAlreadyVoted" in cli("review", "vote", mine["review"], "--not-helpful", account=OTHER, expect=1).stderr
+    cli("review", "report", mine["review"], "--reason", "spam", account=OUTSIDER)
+    cli("review", "edit", mine["review"], "--rating", "4", "--text", "Fresh and crisp; one bag was a little stale.", account=BUYER)
+    (listed,) = cli.json("review", "list", "--gtin", GTIN_A)
+    assert (listed["rating"], listed["version"], listed["helpful"], listed["reports"]) == (4, 2, 1, 1)
+    assert listed["text"] == "Fresh and crisp; one bag was a little stale."
+    merchant_review = cli.json("review", "list", "--merchant", "1")[0]["review"]
+    cli("review", "reply", merchant_review, "--text", "Thank you!", account=STORE_KEY)
+    page = cli.json("merchant", "show", "1")
+    assert page["profile"]["details"]["name"] == "Zhongshan Road store" and page["profile"]["gln"] == "9506000000015"
+    assert page["rating"] == {"merchant": 1, "average": 4.0, "count": 1}
+    assert page["reviews"][0]["replies"][0]["text"] == "Thank you!"
+    text = cli("merchant", "show", "1").stdout
+    assert "4.0 / 5 from 1 verified buyer" in text and "Friendly staff." in text
+    bad = cli("review", "vote", "0x1234", account=OTHER, expect=2)
+    assert "not a review id" in bad.stderr
+
+
+def test_coupon_campaign_issue_redeem_once_and_conversion(cli: Cli, tmp_path: Path) -> None:
+    campaign = cli.json(
+        "coupon", "campaign", "--merchant", "2", "--vouchers", "100", "--for", "7d", "--terms", "10% off", account=RETAILER
+    )["campaign"]
+    vouchers = tmp_path / "vouchers.jsonl"
+    issued = cli.json(
+        "coupon",
+        "issue",
+        str(campaign),
+        "--count",
+        "4",
+        "--percent",
+        "10%",
+        "-o",
+        str(vouchers),
+        "--qr",
+        str(tmp_path / "qr"),
+        account=WEB_KEY,
+    )
+    assert issued["vouchers"] == 4 and len(list((tmp_path / "qr").glob("*.png"))) == 4
+    payloads = [json.loads(line)["payload"] for line in vouchers.read_text().splitlines()]
+    cli("coupon", "redeem", payloads[0], "--receipt", "R-77", account=STORE_KEY)
+    twice = cli("coupon", "redeem", payloads[0], account=STORE_KEY, expect=1)
+    assert "CouponAlreadyRedeemed" in twice.stderr
+    not_shop = cli("coupon", "redeem", payloads[1], account=OUTSIDER, expect=1)
+    assert "CouponNotShop" in not_shop.stderr
+    assert "damaged" in cli("coupon", "redeem", "o2ochain:voucher:xyz", account=STORE_KEY, expect=2).stderr
+    cli("coupon", "redeem", str(vouchers), account=STORE_KEY, expect=1)  # the file's first voucher: already used
+    cli("coupon", "redeem", payloads[2], account=WEB_KEY)
+    stats = cli.json("coupon", "stats", str(campaign))
+    assert (stats["issued"], stats["redeemed"], stats["conversion"], stats["merchant"]) == (100, 2, 0.02, 2)
