@@ -43,6 +43,8 @@ TARGETS: dict[str, int | None] = {
     "publish_price": 50_000,
     "record_purchase": 60_000,
     "guarantee_payout": 80_000,
+    "review_post": 60_000,
+    "coupon_redeem": 50_000,
 }
 PER_ITEM_TARGET = {"register_items_batch_100", "trace_events_batch_50"}
 GTIN = "09506000134352"
@@ -105,11 +107,13 @@ def measure() -> dict[str, dict[str, int]]:
         if "ConsentRegistry" in chain.deployment.contracts:
             measure_consent(chain, accounts, record)
         if "PriceGuarantee" in chain.deployment.contracts:
-            measure_guarantee(chain, dev_accounts(10), record)
+            purchase = measure_guarantee(chain, dev_accounts(10), record)
+            if "ReviewBoard" in chain.deployment.contracts:
+                measure_loop(chain, dev_accounts(10), record, purchase)
     return results
 
 
-def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> None:
+def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> Any:
     """Gas of the price guarantee: a price change, a sale, a payout in the native coin.
 
     The paper's case: a gift bag sold at 188 on the store channel while the web shop offers it
@@ -155,6 +159,46 @@ def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> None
         1,
         keeper_sender,
     )
+    return purchase
+
+
+def measure_loop(chain: O2OChain, accounts: list[Any], record: Any, purchase: Any) -> None:
+    """Gas of the O2O loop: a verified buyer's review, a vote, a coupon redeemed in the shop."""
+    import tempfile
+
+    retailer_admin, shop_key, store_key, buyer, voter = accounts[5], accounts[6], accounts[7], accounts[8], accounts[9]
+    chain.use_content(tempfile.mkdtemp(prefix="o2o-bench-content-"))
+    board = chain.reviews.contract
+    content, uri = chain.reviews.content.put({"type": "o2ochain.review", "text": "Crisp and fresh; the bag reseals well.", "photos": []})
+    desk = chain.merchant_desk(retailer_admin)
+    record(
+        "merchant_profile",
+        board.functions.setMerchantProfile(2, content, "https://dalian-coast.example/stores/zhongshan", 9506000000015, 38914000, 121614700),
+        1,
+        desk.sender,
+    )
+    writer = chain.reviewer(buyer)
+    receipt = record("review_post", board.functions.reviewPurchase(purchase.as_struct(), 1, 5, content, uri), 1, writer.sender)
+    (log,) = board.events.ReviewPosted().process_receipt(receipt)
+    review = bytes(log["args"]["review"])
+    record("review_post_merchant", board.functions.reviewPurchase(purchase.as_struct(), 2, 4, content, uri), 1, writer.sender)
+    record("review_edit", board.functions.editReview(review, 4, content, uri), 1, writer.sender)
+    record("review_vote", board.functions.vote(review, True), 1, chain.reviewer(voter).sender)
+    record("review_reply", board.functions.reply(review, content, uri), 1, chain.merchant_desk(store_key).sender)
+
+    book = chain.coupons.contract
+    issuer = chain.coupon_issuer(retailer_admin)
+    start = chain.guarantee.now()
+    record(
+        "coupon_campaign_1000",
+        book.functions.createCampaign(1, 1000, start, start + 30 * 86_400, b"\x01" * 32, "https://dalian-coast.example/c/1"),
+        1000,
+        issuer.sender,
+    )
+    vouchers = chain.coupon_issuer(shop_key).sign(1, range(3), amount=10 * 10**15)
+    till = chain.shop(store_key)
+    record("coupon_redeem_first", book.functions.redeem(vouchers[0].as_struct(), vouchers[0].signature, b"\x02" * 32), 1, till.sender)
+    record("coupon_redeem", book.functions.redeem(vouchers[1].as_struct(), vouchers[1].signature, b"\x03" * 32), 1, till.sender)
 
 
 def measure_consent(chain: O2OChain, accounts: list[Any], record: Any) -> None:

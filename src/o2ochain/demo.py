@@ -3,7 +3,8 @@
 Three brands under GS1's demonstration prefixes (950…), a dozen products each, 500 items
 registered one record each and 10,000 committed as Merkle lots, QR codes for a handful, one item
 sold, one lot recalled, a supply chain (:mod:`o2ochain.demo_trace`) and a retailer's price
-guarantee (:mod:`o2ochain.demo_guarantee`) — then instructions to try them, while the chain keeps
+guarantee (:mod:`o2ochain.demo_guarantee`), merchant pages, reviews and a coupon campaign
+(:mod:`o2ochain.demo_loop`) — then instructions to try them, while the chain keeps
 running.
 """
 
@@ -128,17 +129,18 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
 
 def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int, serve: bool, console: Console) -> None:
     started = time.monotonic()
-    node = Anvil(port=port or None, accounts=16, log_path=out_dir / "anvil.log")
+    node = Anvil(port=port or None, accounts=24, log_path=out_dir / "anvil.log")
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         node.start()
     except Exception as exc:
         raise ConfigError(f"could not start Anvil on port {port} (in use? pass --port): {exc}") from exc
     try:
-        accounts = dev_accounts(16)
+        accounts = dev_accounts(24)
         operator, store, buyer = accounts[0], accounts[7], accounts[8]
         chain = O2OChain(http_web3(node.url), accounts=accounts)
         chain.use_store(out_dir / "events")
+        chain.use_content(out_dir / "content")
         console.print(f"[bold]local chain[/] {node.url} (chain id {chain.chain_id})")
         deployment = chain.deploy(operator, save_to=Path("deployments"))
         console.print(f"[bold]deployed[/] ProductRegistry at {deployment.address('ProductRegistry')}  manifest {deployment.path}")
@@ -223,10 +225,28 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             buyer=buyer,
             gift_bag=gift_bag,
             others=[gs1.make_gtin(seafood.prefix, 10 + n) for n in range(1, 6)],
+            shoppers=accounts[16:21],
         )
         console.print(
             f"  price guarantee: {guarantee.sales} store sales; the web shop sells the gift bag at 0.133 (0.188 in the store): "
             f"the keeper paid {guarantee.paid_buyers} buyers {guarantee.paid_total / MILLI / 1000:g} in all"
+        )
+
+        from o2ochain.demo_loop import run_loop
+
+        loop = run_loop(
+            chain,
+            admin=accounts[11],
+            store_key=accounts[12],
+            web_key=accounts[13],
+            shoppers=accounts[16:21],
+            voters=accounts[21:24],
+            gift_bag=gift_bag,
+            out_dir=out_dir,
+        )
+        console.print(
+            f"  O2O loop: 3 merchant pages, {loop.reviews} verified-buyer reviews, {loop.votes} votes; coupon campaign {loop.campaign}: "
+            f"{loop.redeemed} of {loop.issued} vouchers redeemed in the store"
         )
 
         def uri(it: CatalogueItem) -> str:
@@ -268,8 +288,25 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
         for command, meaning in traces:
             console.print(f"  [dim]# {meaning}[/]")
             console.print(f"  {command}", soft_wrap=True, highlight=False)
+        content_opt = f" --content {out_dir}/content"
+        loops = [
+            (
+                f"o2ochain merchant show {loop.store_channel}{content_opt}{rpc}",
+                "the store's page: profile, rating, reviews ranked by usefulness",
+            ),
+            (f"o2ochain review list --gtin {gift_bag}{content_opt}{rpc}", "what verified buyers say about the gift bag"),
+            (f"o2ochain coupon stats {loop.campaign}{rpc}", "the coupon campaign's conversion, from the chain"),
+            (
+                f"o2ochain coupon redeem {loop.coupon_dir}/vouchers.jsonl --account dev:12{rpc}",
+                f"the store's till redeems a voucher (QR codes in {loop.coupon_dir}/qr)",
+            ),
+        ]
         console.print("Price guarantee:")
         for command, meaning in guarantees:
+            console.print(f"  [dim]# {meaning}[/]")
+            console.print(f"  {command}", soft_wrap=True, highlight=False)
+        console.print("O2O loop:")
+        for command, meaning in loops:
             console.print(f"  [dim]# {meaning}[/]")
             console.print(f"  {command}", soft_wrap=True, highlight=False)
         console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)

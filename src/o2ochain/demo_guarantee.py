@@ -10,6 +10,7 @@ keeper round pays every gift-bag buyer the difference, and nothing for the clear
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_account import Account
@@ -46,6 +47,7 @@ def run_price_guarantee(
     buyer: LocalAccount,
     gift_bag: str,
     others: list[str],
+    shoppers: Sequence[LocalAccount] = (),
     seed: int = 11,
 ) -> GuaranteeDemo:
     rng = random.Random(seed)
@@ -62,6 +64,8 @@ def run_price_guarantee(
             key.publish_price(gtin, price * MILLI)
 
     sales: list[Sale] = [Sale(buyer.address, int(gift_bag), 1, 188 * MILLI, receipt_hash("ZS-12/2026-12-01/0001"))]
+    for n, shopper in enumerate(shoppers):  # shoppers with a funded key: they review later
+        sales.append(Sale(shopper.address, int(gift_bag), 1, 188 * MILLI, receipt_hash(f"ZS-12/2026-12-01/S{n:03d}")))
     for n in range(2, 41):
         gtin = gift_bag if n % 3 == 0 else rng.choice(others)
         who = Account.create().address  # shoppers are addresses, nothing personal

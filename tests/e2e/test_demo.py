@@ -34,7 +34,12 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain verify")]
     traces = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain trace")]
     guarantees = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain guarantee")]
-    assert len(commands) == 5 and len(traces) == 3 and len(guarantees) == 3
+    loops = [
+        line.strip()
+        for line in demo.stdout.splitlines()
+        if line.strip().startswith(("o2ochain merchant", "o2ochain review", "o2ochain coupon"))
+    ]
+    assert len(commands) == 5 and len(traces) == 3 and len(guarantees) == 3 and len(loops) == 4
     assert re.search(r"the keeper paid (\d+) buyers", demo.stdout)
     # The demo stopped its chain (--exit): run it again, serving, and check each command.
     server = subprocess.Popen(
@@ -97,6 +102,25 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
             ("0", str(55 * 10**15), "already compensated for this price or a lower one")
         ]
         assert int(pool["paid"]) > 0 and pool["owed"] == "0"
+
+        page, reviews, stats, redeem = (
+            subprocess.run([*cli, *shlex.split(c)[1:], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+            for c in loops
+        )
+        assert page.returncode == reviews.returncode == stats.returncode == redeem.returncode == 0, (
+            page.stderr + reviews.stderr + redeem.stderr
+        )
+        page_data = json.loads(page.stdout)
+        assert page_data["profile"]["details"]["name"] == "Dalian Coast, Zhongshan Road store"
+        assert page_data["rating"]["count"] == 2 and all(r["verifiedBuyer"] for r in page_data["reviews"])
+        ranked = json.loads(reviews.stdout)
+        assert len(ranked) == 5 and ranked[0]["text"] and ranked[-1]["folded"]  # "Fine." and "Too salty" sink
+        assert [r["usefulness"] for r in ranked if not r["folded"]] == sorted(
+            (r["usefulness"] for r in ranked if not r["folded"]), reverse=True
+        )
+        figures = json.loads(stats.stdout)
+        assert (figures["issued"], figures["redeemed"]) == (500, 12)
+        assert json.loads(redeem.stdout)["index"] == 0
     finally:
         server.terminate()
         server.wait(30)
