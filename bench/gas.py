@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2ochain import gs1
+from o2ochain.catalogue import CatalogueItem
 from o2ochain.chain import Anvil, dev_accounts, http_web3
 from o2ochain.client import O2OChain
 from o2ochain.identity import CLAIM_TYPES, MerkleItem  # noqa: F401 - documents the claim format
@@ -79,20 +82,42 @@ def measure() -> dict[str, dict[str, int]]:
             return contract.functions.registerItems([(g, gs1.to_bytes32(lot), 270531, [gs1.to_bytes32(s) for s in serials])])
 
         record("register_item_single_new_lot", batch("L0001", ["SN0000000001"]), 1)
-        record("register_item_single", batch("L0001", ["SN0000000002"]), 1)
+        record("register_item_single_batch", batch("L0001", ["SN0000000002"]), 1)
         record("register_items_batch_100", batch("L0002", [f"SB{n:010d}" for n in range(1, 101)]), 100)
         record("register_items_batch_100_open_lot", batch("L0002", [f"SB{n:010d}" for n in range(101, 201)]), 100)
         record("register_items_batch_500", batch("L0003", [f"SC{n:010d}" for n in range(1, 501)]), 500)
 
-        lot = "M0001"
-        serials = [f"MS{n:010d}" for n in range(10_000)]
-        leaves = [leaf_hash(gs1.item_id(GTIN, s), gs1.lot_id(GTIN, lot)) for s in serials]
-        tree = MerkleTree(leaves)
-        record(
-            "register_items_merkle_10000",
-            contract.functions.commitLot(g, gs1.to_bytes32(lot), 270531, tree.root, len(serials), URI),
-            10_000,
-        )
+        # A production line: the key's first line (not measured), then the next lot of the run,
+        # a new one (its two lot records are created, the previous line is closed), then one
+        # item as Registrant.register_one sends it, then a line on a lot that already exists.
+        expiry = date(2027, 5, 31)
+        reg.open_line(GTIN, "L0001", expiry)
+        record("open_line", contract.functions.openLine(g, gs1.to_bytes32("L0004"), 270531), 1)
+        single = reg.register_one("SN0000000003")
+        results["register_item_single"] = {"gas": single.gas_used, "items": 1}
+        record("open_line_existing_lot", contract.functions.openLine(g, gs1.to_bytes32("L0001"), 270531), 1)
+
+        # Merkle lots of 10,000 items, committed by Registrant.commit_lots as it runs: from the
+        # key's open line when the lot is the line's (commitLineRoot), else by commitLot.
+        def merkle_lot(lot: str, prefix: str) -> tuple[list[str], MerkleTree, list[bytes]]:
+            serials = [f"{prefix}{n:010d}" for n in range(10_000)]
+            leaves = [leaf_hash(gs1.item_id(GTIN, s), gs1.lot_id(GTIN, lot)) for s in serials]
+            return serials, MerkleTree(leaves), leaves
+
+        def commit(name: str, lot: str, serials: list[str]) -> Any:
+            items = [CatalogueItem(GTIN, s, lot, expiry, n + 2) for n, s in enumerate(serials)]
+            (done,) = reg.commit_lots(items, proofs_dir=Path(tempfile.mkdtemp(prefix="o2o-bench-proofs-")), uri_template=URI)
+            receipt = chain.w3.eth.get_transaction_receipt(done.tx_hash)
+            results[name] = {"gas": int(receipt["gasUsed"]), "items": len(serials)}
+            return done
+
+        lot = "M0001"  # no line on it: commitLot, and no lot record until its first proof
+        serials, tree, leaves = merkle_lot(lot, "MS")
+        assert not commit("register_items_merkle_10000_commit_lot", lot, serials).via_line
+        reg.open_line(GTIN, "M0002", expiry)  # what the line's lot costs is open_line above
+        line_serials, line_tree, _ = merkle_lot("M0002", "MT")
+        done = commit("register_items_merkle_10000", "M0002", line_serials)
+        assert done.via_line and done.root == line_tree.root
 
         item = gs1.item_id(GTIN, "SN0000000001")
         record("claim_item", contract.functions.claim(item, buyer.address), 1, chain.seller(store).sender)

@@ -106,6 +106,17 @@ struct LotView {
     uint64 createdAt;
 }
 
+/// @dev The production line a registrant key has open (see IProductRegistry.openLine).
+/// `open == false` (and zeros elsewhere) when the key has none.
+struct LineView {
+    bool open;
+    BrandId brand;
+    uint64 gtin;
+    LotId lot;
+    bytes32 lotCode;
+    uint32 expiry;
+}
+
 /// @dev A Merkle root committed for a lot. `committedAt == 0` means unknown.
 struct LotRootView {
     BrandId brand;
@@ -238,13 +249,15 @@ function gs1ExpiryIsValid(uint32 expiry) pure returns (bool valid) {
 /**
  * @dev `keccak256(abi.encode(tag, id))` for a string `tag` shorter than 32 bytes, passed left
  * aligned in a word with its `length`: the encoding is the words [0x40, id, length, tag]. Used for
- * the per-brand role ids, which sit on every write path.
+ * the per-brand role ids, which sit on every write path. `id` is masked to its 32 bits: Solidity
+ * does not promise clean high bits of a narrow value in assembly (a `uint32(word >> 48)` may
+ * arrive as the whole shifted word).
  */
 function brandRoleId(bytes32 tag, uint256 length, BrandId id) pure returns (bytes32 role) {
     assembly ("memory-safe") {
         let m := mload(0x40)
         mstore(m, 0x40)
-        mstore(add(m, 0x20), id)
+        mstore(add(m, 0x20), and(id, 0xffffffff))
         mstore(add(m, 0x40), length)
         mstore(add(m, 0x60), tag)
         role := keccak256(m, 0x80)

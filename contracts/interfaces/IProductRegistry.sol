@@ -8,6 +8,7 @@ import {
     ItemId,
     ItemStatus,
     ItemView,
+    LineView,
     LotId,
     LotRootView,
     LotView,
@@ -22,11 +23,12 @@ import {
  * Items are registered in two ways:
  *
  * - explicitly, in batches ({registerItems}): one storage slot per item, for up to thousands of
- *   items per transaction;
- * - by Merkle root ({commitLot}): one storage slot for a whole lot of up to 2^20 items. An item
- *   of such a lot is then shown authentic by its proof ({verifyMerkle}, free) and written to
- *   item storage by anyone who holds the proof ({proveItem}), after which it behaves like an
- *   explicit item. Leaves are OpenZeppelin StandardMerkleTree leaves of
+ *   items per transaction; or one at a time from a production line ({openLine}, then
+ *   {registerItem} per item), where what a batch checks is checked once when the line opens;
+ * - by Merkle root ({commitLot}, or {commitLineRoot} from a line): one storage slot for a whole
+ *   lot of up to 2^20 items. An item of such a lot is then shown authentic by its proof
+ *   ({verifyMerkle}, free) and written to item storage by anyone who holds the proof
+ *   ({proveItem}), after which it behaves like an explicit item. Leaves are OpenZeppelin StandardMerkleTree leaves of
  *   `(bytes32 item, bytes32 lot)`: `keccak256(bytes.concat(keccak256(abi.encode(item, lot))))`.
  *
  * Roles (OpenZeppelin AccessControl; role ids from {brandAdminRole}, {registrantRole},
@@ -36,7 +38,8 @@ import {
  * - brand admin of brand `b`: registers products, recalls, decommissions, and grants or revokes
  *   the registrant and seller roles of `b` with the plain `grantRole` / `revokeRole`;
  * - registrant of `b` (production line, co-packer): registers products and items, commits lots,
- *   recalls, decommissions, claims;
+ *   opens lines, recalls, decommissions, claims. Revoking or renouncing the role closes the
+ *   key's open line of `b`, so a revoked key can register nothing more;
  * - seller of `b` (store, till): claims items for their first buyer, directly or by signing an
  *   EIP-712 `Claim` that the buyer submits ({claimWithSignature}).
  *
@@ -109,6 +112,8 @@ interface IProductRegistry {
     error IdentitySignatureExpired(uint256 deadline, uint256 now);
     /// @notice `signer` signed a claim but is not a seller of `brand`.
     error IdentitySignerNotSeller(address signer, BrandId brand);
+    /// @notice `account` has no open production line ({openLine}).
+    error IdentityNoOpenLine(address account);
 
     // --------------------------------------------------------------------------------------------
     // Events
@@ -120,9 +125,11 @@ interface IProductRegistry {
     event CompanyPrefixAssigned(BrandId indexed brand, string prefix);
     /// @notice `brand` registered product class `gtin`, described at `uri`.
     event ProductRegistered(uint64 indexed gtin, BrandId indexed brand, string uri);
-    /// @notice `item` was registered explicitly. Emitted once per item; the batch's
-    /// {ItemsRegistered}, which carries the lot, follows the batch's items in the same
-    /// transaction. (The lot is not a topic here: 375 gas per item, see the gas report.)
+    /// @notice `item` was registered explicitly. Emitted once per item. For an item of a batch
+    /// ({registerItems}), the batch's {ItemsRegistered}, which carries the lot, follows the
+    /// batch's items in the same transaction; for an item of a line ({registerItem}), the lot is
+    /// the one of the sender's last {LineOpened}, and {verify} shows it. (The lot is not a topic
+    /// here: 375 gas per item, see the gas report.)
     event ItemRegistered(ItemId indexed item);
     /// @notice `count` items of `gtin` were registered by `brand` in `lot` (code `lotCode`,
     /// expiry `expiry`). Emitted once per batch, after that batch's {ItemRegistered} events.
@@ -141,6 +148,15 @@ interface IProductRegistry {
         uint32 count,
         string uri
     );
+    /// @notice `registrant` opened a production line for `lot` (code `lotCode`, expiry `expiry`)
+    /// of product `gtin` of `brand`: its {registerItem} and {commitLineRoot} calls go to that lot.
+    event LineOpened(
+        address indexed registrant, BrandId indexed brand, LotId indexed lot, uint64 gtin, bytes32 lotCode, uint32 expiry
+    );
+    /// @notice The production line of `registrant` for `lot` of `brand` was closed: by the
+    /// registrant ({closeLine}), by opening another ({openLine}), or because the registrant role
+    /// of `brand` was revoked or renounced (the same transaction then has OpenZeppelin's `RoleRevoked`).
+    event LineClosed(address indexed registrant, BrandId indexed brand, LotId indexed lot);
     /// @notice `item` was proven under `root` and written to item storage.
     event ItemProven(ItemId indexed item, bytes32 indexed root);
     /// @notice `item` was claimed for its first buyer `owner`, authorised by seller or registrant `by`.
@@ -221,6 +237,46 @@ interface IProductRegistry {
      */
     function commitLot(uint64 gtin, bytes32 lot, uint32 expiry, bytes32 root, uint32 count, string calldata uri)
         external;
+
+    /**
+     * @notice Opens a production line: the caller's key registers items of `lot` of `gtin` with
+     * `expiry` one at a time ({registerItem}) or commits Merkle roots for it ({commitLineRoot}),
+     * with everything a batch of {registerItems} checks checked here, once.
+     * @dev Caller must hold {registrantRole} of the product's brand ({IdentityProductUnknown},
+     * `AccessControlUnauthorizedAccount`). `expiry` must be 0 or YYMMDD ({IdentityExpiryInvalid})
+     * and `lot` 1..20 bytes ({IdentityLotCodeInvalid}). Like a first batch, creates the lot
+     * record when the lot has none; otherwise the lot must not be recalled
+     * ({IdentityLotRecalled}) and `expiry` must be the lot's ({IdentityLotExpiryMismatch}).
+     * One line per key: a line already open is closed first ({LineClosed}). Emits {LineOpened}.
+     * The line stays open until {closeLine}, the next {openLine}, or the revocation of the key's
+     * registrant role of the brand.
+     */
+    function openLine(uint64 gtin, bytes32 lot, uint32 expiry) external;
+
+    /**
+     * @notice Registers item `serial` of the caller's open line (its GTIN and lot), one storage
+     * slot, as {registerItems} would.
+     * @dev Reads the line ({IdentityNoOpenLine}) and the lot's record: an item of a lot recalled
+     * after the line opened is refused ({IdentityLotRecalled}), as a batch's would be. The role is
+     * not read again: revoking it closes the line. `serial` must be 1..20 bytes
+     * ({IdentitySerialInvalid}) and new ({IdentityItemAlreadyRegistered}). Emits {ItemRegistered}
+     * (the item's id is {itemId} of the line's GTIN and `serial`).
+     */
+    function registerItem(bytes32 serial) external;
+
+    /**
+     * @notice Commits `count` items of the caller's open line (its GTIN, lot and expiry) by the
+     * Merkle `root` of their leaves, published at `uri`: the record and event of {commitLot}.
+     * @dev Reads the line ({IdentityNoOpenLine}) and the lot's record in place of the product and
+     * the role (revoking the role closes the line); refuses what {commitLot} refuses
+     * ({IdentityLotEmpty}, {IdentityLotTooLarge}, {IdentityRootInvalid},
+     * {IdentityRootAlreadyCommitted}). Like {commitLot}, possible for a lot recalled after the
+     * line opened; its items then show `lotRecalled` and cannot be claimed. Emits {LotCommitted}.
+     */
+    function commitLineRoot(bytes32 root, uint32 count, string calldata uri) external;
+
+    /// @notice Closes the caller's open line ({IdentityNoOpenLine} when none). Emits {LineClosed}.
+    function closeLine() external;
 
     /**
      * @notice Writes a Merkle-committed item to item storage, so that it can be claimed,
@@ -322,8 +378,11 @@ interface IProductRegistry {
     /// @notice The commitment of Merkle `root`; `committedAt == 0` when unknown.
     function lotRoot(bytes32 root) external view returns (LotRootView memory);
 
+    /// @notice The production line `account` has open; `open == false` when none.
+    function line(address account) external view returns (LineView memory);
+
     /// @notice The record of `lot`; `exists == false` when the registry has none (a lot with
-    /// Merkle roots only gets a record on its first proof or recall).
+    /// Merkle roots only gets a record on its first proof, its recall or a line opened on it).
     function lotInfo(LotId lot) external view returns (LotView memory);
 
     /// @notice The id of item `serial` of `gtin`. Reverts with {IdentityGtinInvalid} or

@@ -5,7 +5,8 @@ object holding a signer:
 
 * :class:`RegistryAdmin` registers brands and assigns GS1 company prefixes;
 * :class:`BrandAdmin` grants registrant and seller keys, registers product classes, recalls;
-* :class:`Registrant` registers items (explicit batches or Merkle-committed lots) and recalls;
+* :class:`Registrant` registers items (explicit batches, one at a time from a production line,
+  or Merkle-committed lots) and recalls;
 * :class:`Seller` binds an item to its buyer at the till, or signs a claim the buyer submits;
 * :class:`Consumer` submits a store-signed claim and verifies items.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "ItemStatus",
     "LotCommitment",
     "MerkleItem",
+    "ProductionLine",
     "Registrant",
     "RegistrationReport",
     "RegistryAdmin",
@@ -175,8 +177,43 @@ class RegistrationReport:
 
 
 @dataclass(frozen=True)
+class ProductionLine:
+    """The production line a registrant key has open: the lot its single items and roots go to.
+
+    ``expiry_yymmdd`` is the expiry as the contract holds it (``YYMMDD``, 0 for none), kept
+    beside the date so that a lot is matched exactly as the chain matches it.
+    """
+
+    registrant: str
+    brand: int
+    gtin: str
+    lot: str
+    lot_id: str
+    expiry: date | None
+    expiry_yymmdd: int
+
+    def is_for(self, gtin: str, lot: str, expiry_yymmdd: int) -> bool:
+        """Whether this line registers items of ``gtin`` in ``lot`` with that expiry."""
+        return (self.gtin, self.lot, self.expiry_yymmdd) == (gtin, lot, expiry_yymmdd)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registrant": self.registrant,
+            "brand": self.brand,
+            "gtin": self.gtin,
+            "lot": self.lot,
+            "lotId": self.lot_id,
+            "expiry": self.expiry.isoformat() if self.expiry else None,
+        }
+
+
+@dataclass(frozen=True)
 class LotCommitment:
-    """One Merkle-committed lot: its root and where its proofs were written."""
+    """One Merkle-committed lot: its root and where its proofs were written.
+
+    ``via_line`` says the root was committed from the signer's open production line
+    (``commitLineRoot``) rather than by ``commitLot``.
+    """
 
     gtin: str
     lot: str
@@ -186,6 +223,7 @@ class LotCommitment:
     already: bool
     tx_hash: str | None
     proofs_path: str | None
+    via_line: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -197,6 +235,7 @@ class LotCommitment:
             "alreadyCommitted": self.already,
             "txHash": self.tx_hash,
             "proofs": self.proofs_path,
+            "viaLine": self.via_line,
         }
 
 
@@ -271,6 +310,23 @@ class Identity:
             if progress:
                 progress(len(out), len(item_ids))
         return out
+
+    def line(self, account: str) -> ProductionLine | None:
+        """The production line ``account`` has open, or None."""
+        registrant = Web3.to_checksum_address(account)
+        view = call_view(self.contract.functions.line(registrant), what="reading a production line")
+        if not view.open:
+            return None
+        expiry = int(view.expiry)
+        return ProductionLine(
+            registrant=registrant,
+            brand=int(view.brand),
+            gtin=f"{int(view.gtin):014d}",
+            lot=gs1.from_bytes32(bytes(view.lotCode)),
+            lot_id=hex0x(bytes(view.lot)),
+            expiry=_expiry(expiry),
+            expiry_yymmdd=expiry,
+        )
 
     def root_committed(self, root: bytes) -> bool:
         record = call_view(self.contract.functions.lotRoot(root))
@@ -482,6 +538,68 @@ class Registrant(_BrandOps):
         report.seconds = time.monotonic() - started
         return report
 
+    # -- production lines --------------------------------------------------------------------
+    def open_line(self, gtin: str, lot: str, expiry: date | str | None = None) -> ProductionLine:
+        """Open this key's production line for ``lot`` of ``gtin``: the chain checks once what a
+        batch checks (role, product, lot code, expiry, not recalled), then takes single items
+        (:meth:`register_one`) and Merkle roots (:meth:`commit_lots`) of that lot cheaply.
+
+        A key has one line; opening another closes it. It stays open until :meth:`close_line`,
+        the next ``open_line``, or the revocation of the key's registrant role.
+        """
+        g, code, yymmdd = _line_args(gtin, lot, expiry)
+        self.sender.transact(
+            self.contract.functions.openLine(gs1.gtin_to_int(g), gs1.to_bytes32(code), yymmdd), label=f"openLine({g}, {code})"
+        )
+        line = self.identity.line(self.address)
+        if line is None:  # pragma: no cover - the transaction succeeded, so the line is open
+            raise ConfigError(f"openLine succeeded but no line is open for {self.address}")
+        return line
+
+    def close_line(self) -> str:
+        """Close this key's production line; returns the transaction hash."""
+        receipt = self.sender.transact(self.contract.functions.closeLine(), label="closeLine")
+        return hex0x(receipt["transactionHash"])
+
+    def register_one(
+        self, serial: str, *, gtin: str | None = None, lot: str | None = None, expiry: date | str | None = None
+    ) -> RegistrationReport:
+        """Register one item, as a production line does when the item leaves it.
+
+        Without ``gtin`` and ``lot`` the item goes to the line this key has open; with them, to
+        that lot, opening a line for it first when the open line is another (or none). An item
+        already on chain is reported as ``already`` and nothing is sent, so a rerun after a crash
+        registers it exactly once.
+        """
+        started = time.monotonic()
+        serial = gs1.validate_serial(serial)
+        report = RegistrationReport(total=1)
+        # A transaction of a process that died may still be pending: let it land first.
+        self.sender.wait_until_settled()
+        self.sender.resync_nonce()
+        line = self.identity.line(self.address)
+        if gtin is not None or lot is not None:
+            if gtin is None or lot is None:
+                raise InputError(
+                    "give both gtin and lot to choose the line, or neither to use the open one", field="lot" if lot is None else "gtin"
+                )
+            g, code, yymmdd = _line_args(gtin, lot, expiry)
+            if line is None or not line.is_for(g, code, yymmdd):
+                line = self.open_line(g, code, expiry)
+        elif line is None:
+            raise InputError(f"{self.address} has no production line open: open one (open_line) or give gtin and lot")
+        item = gs1.item_id(line.gtin, serial)
+        if self.identity.registered([item])[0]:
+            report.already = 1
+        else:
+            fn = self.contract.functions.registerItem(gs1.to_bytes32(serial))
+            receipt = self.sender.transact(fn, label=f"registerItem({serial})")
+            report.registered = report.transactions = 1
+            report.gas_used = int(receipt["gasUsed"])
+            report.tx_hashes.append(hex0x(receipt["transactionHash"]))
+        report.seconds = time.monotonic() - started
+        return report
+
     def _check_products(self, items: Sequence[CatalogueItem]) -> None:
         first_line: dict[str, CatalogueItem] = {}
         for it in items:
@@ -522,7 +640,10 @@ class Registrant(_BrandOps):
         """Commit each lot of ``items`` as one Merkle root; write every item's proof first.
 
         The tree of a lot is a pure function of its items, so a rerun rebuilds the same root and
-        skips a lot whose root is already on chain.
+        skips a lot whose root is already on chain. The lot this key has its production line open
+        on (same GTIN, lot and expiry) is committed from the line (``commitLineRoot``, which reads
+        the line in place of the product and the role); any other lot by ``commitLot``. No line is
+        opened here: opening one to commit a single root costs more than it saves.
         """
         from pathlib import Path
 
@@ -536,32 +657,40 @@ class Registrant(_BrandOps):
         results: list[LotCommitment] = []
         pending: list[tuple[int, PendingTx]] = []
         groups = group_by_lot(items)
+        line = self.identity.line(self.address)
         for n, ((gtin, lot), lot_items) in enumerate(groups.items()):
             leaves = [leaf_hash(it.item_id, it.lot_id) for it in lot_items]
             tree = MerkleTree(leaves)
             uri = uri_template.format(root=hex0x(tree.root), gtin=gtin, lot=lot)
             path = folder / f"{gtin}-{_safe(lot)}.proofs.jsonl"
             write_proofs(path, tree, lot_items, resolver=resolver)
-            expiry = lot_items[0].expiry
+            expiry = gs1.expiry_to_yymmdd(lot_items[0].expiry)
             already = self.identity.root_committed(tree.root)
+            via_line = line is not None and line.is_for(gtin, lot, expiry)
             tx_hash = None
             if not already:
-                fn = self.contract.functions.commitLot(
-                    gs1.gtin_to_int(gtin),
-                    gs1.to_bytes32(lot),
-                    gs1.expiry_to_yymmdd(expiry) if expiry else 0,
-                    tree.root,
-                    len(lot_items),
-                    uri,
-                )
-                tx = self.sender.send(fn, label=f"commitLot({gtin}, {lot})")
+                if via_line:
+                    fn = self.contract.functions.commitLineRoot(tree.root, len(lot_items), uri)
+                    label = f"commitLineRoot({gtin}, {lot})"
+                else:
+                    args = (gs1.gtin_to_int(gtin), gs1.to_bytes32(lot), expiry, tree.root, len(lot_items), uri)
+                    fn, label = self.contract.functions.commitLot(*args), f"commitLot({gtin}, {lot})"
+                tx = self.sender.send(fn, label=label)
                 pending.append((len(results), tx))
                 tx_hash = tx.hash_hex
-            results.append(LotCommitment(gtin, lot, tree.root, len(lot_items), uri, already, tx_hash, str(path)))
+            results.append(LotCommitment(gtin, lot, tree.root, len(lot_items), uri, already, tx_hash, str(path), via_line and not already))
             if progress:
                 progress(n + 1, len(groups))
         self.sender.wait([tx for _, tx in pending])
         return results
+
+
+def _line_args(gtin: str, lot: str, expiry: date | str | None) -> tuple[str, str, int]:
+    """GTIN-14, lot code and ``YYMMDD`` expiry (0 for none) of a line, checked as a CSV row is."""
+    g = gs1.normalize_gtin(gtin)
+    code = gs1.validate_lot(lot)
+    when = gs1.parse_expiry(expiry) if isinstance(expiry, str) else expiry
+    return g, code, gs1.expiry_to_yymmdd(when)
 
 
 def _safe(text: str) -> str:

@@ -45,6 +45,10 @@ INTERFACE_FUNCTIONS = [
     "registerProduct(uint32,uint64,string)",
     "registerItems((uint64,bytes32,uint32,bytes32[])[])",
     "commitLot(uint64,bytes32,uint32,bytes32,uint32,string)",
+    "openLine(uint64,bytes32,uint32)",
+    "registerItem(bytes32)",
+    "commitLineRoot(bytes32,uint32,string)",
+    "closeLine()",
     "proveItem((uint64,bytes32,bytes32,bytes32,bytes32[]))",
     "claim(bytes32,address)",
     "claimWithSignature(bytes32,address,uint256,bytes)",
@@ -59,6 +63,7 @@ INTERFACE_FUNCTIONS = [
     "brandCount()",
     "brandOfPrefix(string)",
     "lotRoot(bytes32)",
+    "line(address)",
     "lotInfo(bytes32)",
     "itemId(uint64,bytes32)",
     "lotId(uint64,bytes32)",
@@ -887,6 +892,411 @@ def test_multicall_proves_and_claims_with_signature_in_one_transaction(env: Env)
     (claimed,) = env.events(receipt, "ItemClaimed")
     assert dict(claimed) == {"item": item, "owner": env.actors.consumer, "by": env.actors.seller}
     assert verify(env, item)["claimedBy"] == env.actors.consumer
+
+
+# --------------------------------------------------------------------------------------------
+# Production lines: openLine, registerItem, commitLineRoot, closeLine, line
+# --------------------------------------------------------------------------------------------
+
+
+def open_line(env: Env, lot: str = "LN1", gtin: int = GTIN, expiry: int = EXPIRY, sender: str | None = None) -> Any:
+    return env.send(env.registry.functions.openLine(gtin, code(lot), expiry), sender or env.actors.registrant)
+
+
+def line_of(env: Env, account: str) -> dict[str, Any]:
+    return as_dict("line", env.registry.functions.line(account).call())
+
+
+def register_on_line(env: Env, serial: str, sender: str | None = None) -> Any:
+    return env.send(env.registry.functions.registerItem(code(serial)), sender or env.actors.registrant)
+
+
+NO_LINE = {"open": False, "brand": 0, "gtin": 0, "lot": ZERO32, "lotCode": ZERO32, "expiry": 0}
+
+
+def test_open_line_creates_the_lot_stores_the_line_and_emits(env: Env) -> None:
+    receipt = open_line(env, "LN1")
+    (event,) = env.events(receipt, "LineOpened")
+    assert dict(event) == {
+        "registrant": env.actors.registrant,
+        "brand": 1,
+        "lot": lot_id(GTIN, "LN1"),
+        "gtin": GTIN,
+        "lotCode": code("LN1"),
+        "expiry": EXPIRY,
+    }
+    assert env.events(receipt, "LineClosed") == []
+    assert line_of(env, env.actors.registrant) == {
+        "open": True,
+        "brand": 1,
+        "gtin": GTIN,
+        "lot": lot_id(GTIN, "LN1"),
+        "lotCode": code("LN1"),
+        "expiry": EXPIRY,
+    }
+    # Like a first batch, the line created the lot's record with its expiry.
+    info = env.registry.functions.lotInfo(lot_id(GTIN, "LN1")).call()
+    assert info == (True, 1, GTIN, code("LN1"), EXPIRY, False, receipt["blockNumber"])
+
+
+def test_open_line_on_an_existing_lot_reuses_its_record(env: Env) -> None:
+    first = env.register(GTIN, "L1", ["A"])
+    open_line(env, "L1")
+    register_on_line(env, "B")
+    assert verify(env, item_id(GTIN, "B"))["lot"] == verify(env, item_id(GTIN, "A"))["lot"] == lot_id(GTIN, "L1")
+    assert env.registry.functions.lotInfo(lot_id(GTIN, "L1")).call()[6] == first["blockNumber"]
+
+
+def test_open_line_on_a_merkle_lot_after_its_first_proof(env: Env) -> None:
+    tree, serials = merkle_lot(env)
+    env.send(env.registry.functions.proveItem(merkle_item(tree, GTIN, "M1", serials[0])), env.actors.outsider)
+    open_line(env, "M1")
+    register_on_line(env, "EXTRA")
+    assert verify(env, item_id(GTIN, "EXTRA"))["lot"] == lot_id(GTIN, "M1")
+
+
+def test_open_line_closes_the_line_open_before(env: Env) -> None:
+    open_line(env, "LN1")
+    receipt = open_line(env, "LN2", gtin=GTIN_2, expiry=0)
+    (closed,) = env.events(receipt, "LineClosed")
+    assert dict(closed) == {"registrant": env.actors.registrant, "brand": 1, "lot": lot_id(GTIN, "LN1")}
+    (opened,) = env.events(receipt, "LineOpened")
+    assert (opened["lot"], opened["gtin"], opened["expiry"]) == (lot_id(GTIN_2, "LN2"), GTIN_2, 0)
+    register_on_line(env, "X")
+    view = verify(env, item_id(GTIN_2, "X"))
+    assert (view["gtin"], view["lot"], view["expiry"]) == (GTIN_2, lot_id(GTIN_2, "LN2"), 0)
+    assert not verify(env, item_id(GTIN, "X"))["registered"]
+
+
+def test_open_line_refused_to_outsider(env: Env) -> None:
+    for sender in (env.actors.outsider, env.actors.brand_admin, env.actors.seller):
+        expect_revert(
+            env.abi,
+            lambda s=sender: env.registry.functions.openLine(GTIN, code("LN1"), EXPIRY).transact({"from": s}),
+            "AccessControlUnauthorizedAccount",
+            account=sender,
+            neededRole=brand_role("registrant", 1),
+        )
+
+
+def test_open_line_refused_for_another_brands_product(env: Env) -> None:
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.openLine(OTHER_GTIN, code("LN1"), 0).transact({"from": env.actors.registrant}),
+        "AccessControlUnauthorizedAccount",
+        account=env.actors.registrant,
+        neededRole=brand_role("registrant", 2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("gtin", "lot", "expiry", "error", "args"),
+    [
+        (GTIN + 10, code("LN1"), 0, "IdentityProductUnknown", {"gtin": GTIN + 10}),
+        (GTIN, code("LN1"), 251300, "IdentityExpiryInvalid", {"expiry": 251300}),
+        (GTIN, ZERO32, 0, "IdentityLotCodeInvalid", {"lot": ZERO32}),
+        (GTIN, b"L" * 21 + b"\0" * 11, 0, "IdentityLotCodeInvalid", {"lot": b"L" * 21 + b"\0" * 11}),
+    ],
+)
+def test_open_line_reverts_on_invalid_input(env: Env, gtin: int, lot: bytes, expiry: int, error: str, args: dict[str, Any]) -> None:
+    expect_revert(
+        env.abi, lambda: env.registry.functions.openLine(gtin, lot, expiry).transact({"from": env.actors.registrant}), error, **args
+    )
+
+
+def test_open_line_reverts_on_expiry_mismatch_or_recalled_lot(env: Env) -> None:
+    env.register(GTIN, "L1", ["A"], expiry=250101)
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.openLine(GTIN, code("L1"), 250102).transact({"from": env.actors.registrant}),
+        "IdentityLotExpiryMismatch",
+        lot=lot_id(GTIN, "L1"),
+        expiry=250101,
+        given=250102,
+    )
+    env.send(env.registry.functions.recallLot(GTIN, code("L1"), 1, ZERO32), env.actors.brand_admin)
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.openLine(GTIN, code("L1"), 250101).transact({"from": env.actors.registrant}),
+        "IdentityLotRecalled",
+        lot=lot_id(GTIN, "L1"),
+    )
+    assert line_of(env, env.actors.registrant) == NO_LINE
+
+
+def test_register_item_registers_as_a_batch_would_and_emits_item_registered_only(env: Env) -> None:
+    open_line(env, "LN1")
+    receipt = register_on_line(env, "SN0000000001")
+    item = item_id(GTIN, "SN0000000001")
+    assert [e["item"] for e in env.events(receipt, "ItemRegistered")] == [item]
+    assert len(receipt["logs"]) == 1  # no ItemsRegistered: the lot is the line's (LineOpened)
+    env.register(GTIN, "LN1", ["SN0000000002"])
+    by_line, by_batch = verify(env, item), verify(env, item_id(GTIN, "SN0000000002"))
+    assert by_line["registeredAt"] == receipt["blockNumber"]
+    assert {**by_line, "registeredAt": 0} == {**by_batch, "registeredAt": 0}
+    assert by_line == {
+        "registered": True,
+        "brand": 1,
+        "gtin": GTIN,
+        "lot": lot_id(GTIN, "LN1"),
+        "lotCode": code("LN1"),
+        "expiry": EXPIRY,
+        "status": ACTIVE,
+        "lotRecalled": False,
+        "claimedBy": ZERO_ADDRESS,
+        "registeredAt": receipt["blockNumber"],
+        "merkle": False,
+        "root": ZERO32,
+    }
+    assert env.registry.functions.registered([item]).call() == [True]
+
+
+@settings(max_examples=25, deadline=None)
+@given(serial=st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-./_", min_size=1, max_size=20))
+def test_register_item_writes_the_id_anyone_recomputes(_session_env: Env, serial: str) -> None:
+    env = _session_env
+    snapshot = env.tester.take_snapshot()
+    try:
+        open_line(env, "HYP")
+        receipt = register_on_line(env, serial)
+        (event,) = env.events(receipt, "ItemRegistered")
+        assert event["item"] == item_id(GTIN, serial) == env.registry.functions.itemId(GTIN, code(serial)).call()
+        assert verify(env, item_id(GTIN, serial))["lot"] == lot_id(GTIN, "HYP")
+    finally:
+        env.tester.revert_to_snapshot(snapshot)
+
+
+def test_register_item_reverts_without_an_open_line(env: Env) -> None:
+    for sender in (env.actors.registrant, env.actors.outsider):
+        expect_revert(
+            env.abi,
+            lambda s=sender: env.registry.functions.registerItem(code("A")).transact({"from": s}),
+            "IdentityNoOpenLine",
+            account=sender,
+        )
+
+
+def test_register_item_reverts_when_item_already_registered(env: Env) -> None:
+    env.register(GTIN, "LN1", ["A"])
+    open_line(env, "LN1")
+    register_on_line(env, "B")
+    for serial in ("A", "B"):
+        expect_revert(
+            env.abi,
+            lambda s=serial: env.registry.functions.registerItem(code(s)).transact({"from": env.actors.registrant}),
+            "IdentityItemAlreadyRegistered",
+            item=item_id(GTIN, serial),
+        )
+    # The batch path refuses an item of the line the same way.
+    batch = (GTIN, code("LN1"), EXPIRY, [code("B")])
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.registerItems([batch]).transact({"from": env.actors.registrant}),
+        "IdentityItemAlreadyRegistered",
+        item=item_id(GTIN, "B"),
+    )
+
+
+@pytest.mark.parametrize("serial", [ZERO32, b"S" * 21 + b"\0" * 11, b"S" + b"\0" * 30 + b"\x01"])
+def test_register_item_reverts_on_invalid_serial(env: Env, serial: bytes) -> None:
+    open_line(env)
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.registerItem(serial).transact({"from": env.actors.registrant}),
+        "IdentitySerialInvalid",
+        gtin=GTIN,
+        serial=serial,
+    )
+
+
+def test_register_item_reverts_once_the_lot_is_recalled(env: Env) -> None:
+    """A recall after the line opened stops the line, as it stops batches: the lot is read per item."""
+    open_line(env, "LN1")
+    register_on_line(env, "BEFORE")
+    env.send(env.registry.functions.recallLot(GTIN, code("LN1"), 4, ZERO32), env.actors.brand_admin)
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.registerItem(code("AFTER")).transact({"from": env.actors.registrant}),
+        "IdentityLotRecalled",
+        lot=lot_id(GTIN, "LN1"),
+    )
+    assert verify(env, item_id(GTIN, "BEFORE"))["lotRecalled"] is True
+    assert not verify(env, item_id(GTIN, "AFTER"))["registered"]
+    # The line itself stays open (a root may still be committed for the lot, as commitLot allows).
+    assert line_of(env, env.actors.registrant)["open"] is True
+
+
+def test_register_item_gas_meets_target(env: Env) -> None:
+    open_line(env, "L0001")
+    receipt = register_on_line(env, "SN0000000002")
+    assert receipt["gasUsed"] <= 50_000, receipt["gasUsed"]
+    # The longest serial (20 bytes, all nonzero) stays within the target too.
+    receipt = register_on_line(env, "S" * 20)
+    assert receipt["gasUsed"] <= 50_000, receipt["gasUsed"]
+
+
+def test_register_item_through_multicall_registers_several(env: Env) -> None:
+    open_line(env)
+    f = env.registry.functions
+    calls = [f.registerItem(code(s))._encode_transaction_data() for s in ("M1", "M2", "M3")]
+    receipt = env.send(f.multicall(calls), env.actors.registrant)
+    assert [e["item"] for e in env.events(receipt, "ItemRegistered")] == [item_id(GTIN, s) for s in ("M1", "M2", "M3")]
+
+
+def test_lines_are_per_key(env: Env) -> None:
+    f = env.registry.functions
+    env.send(f.grantRole(brand_role("registrant", 1), env.actors.outsider), env.actors.brand_admin)
+    open_line(env, "LA")
+    open_line(env, "LB", gtin=GTIN_2, sender=env.actors.outsider)
+    register_on_line(env, "X")
+    register_on_line(env, "X", sender=env.actors.outsider)
+    assert verify(env, item_id(GTIN, "X"))["lot"] == lot_id(GTIN, "LA")
+    assert verify(env, item_id(GTIN_2, "X"))["lot"] == lot_id(GTIN_2, "LB")
+
+
+def test_revoke_registrant_role_closes_the_line(env: Env) -> None:
+    f = env.registry.functions
+    open_line(env, "LN1")
+    role = brand_role("registrant", 1)
+    receipt = env.send(f.revokeRole(role, env.actors.registrant), env.actors.brand_admin)
+    (closed,) = env.events(receipt, "LineClosed")
+    assert dict(closed) == {"registrant": env.actors.registrant, "brand": 1, "lot": lot_id(GTIN, "LN1")}
+    assert line_of(env, env.actors.registrant) == NO_LINE
+    for fn in (f.registerItem(code("A")), f.commitLineRoot(keccak(b"r"), 1, URI)):
+        expect_revert(
+            env.abi, lambda fn=fn: fn.transact({"from": env.actors.registrant}), "IdentityNoOpenLine", account=env.actors.registrant
+        )
+    # Granting the role again does not bring the line back: the key must open one.
+    env.send(f.grantRole(role, env.actors.registrant), env.actors.brand_admin)
+    assert line_of(env, env.actors.registrant)["open"] is False
+
+
+def test_renounce_registrant_role_closes_the_line(env: Env) -> None:
+    open_line(env, "LN1")
+    role = brand_role("registrant", 1)
+    receipt = env.send(env.registry.functions.renounceRole(role, env.actors.registrant), env.actors.registrant)
+    assert len(env.events(receipt, "LineClosed")) == 1
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.registerItem(code("A")).transact({"from": env.actors.registrant}),
+        "IdentityNoOpenLine",
+        account=env.actors.registrant,
+    )
+
+
+def test_revoking_another_role_keeps_the_line(env: Env) -> None:
+    f = env.registry.functions
+    env.send(f.grantRole(brand_role("registrant", 2), env.actors.registrant), env.actors.other_admin)
+    env.send(f.grantRole(brand_role("seller", 1), env.actors.registrant), env.actors.brand_admin)
+    open_line(env, "LN1")
+    for role, admin in ((brand_role("registrant", 2), env.actors.other_admin), (brand_role("seller", 1), env.actors.brand_admin)):
+        receipt = env.send(f.revokeRole(role, env.actors.registrant), admin)
+        assert env.events(receipt, "LineClosed") == []
+    # Revoking a role the key does not hold changes nothing either.
+    receipt = env.send(f.revokeRole(brand_role("registrant", 1), env.actors.outsider), env.actors.brand_admin)
+    assert env.events(receipt, "LineClosed") == []
+    register_on_line(env, "STILL")
+    assert verify(env, item_id(GTIN, "STILL"))["registered"]
+
+
+def test_close_line_deletes_the_line_and_emits(env: Env) -> None:
+    open_line(env, "LN1")
+    receipt = env.send(env.registry.functions.closeLine(), env.actors.registrant)
+    (closed,) = env.events(receipt, "LineClosed")
+    assert dict(closed) == {"registrant": env.actors.registrant, "brand": 1, "lot": lot_id(GTIN, "LN1")}
+    assert line_of(env, env.actors.registrant) == NO_LINE
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.registerItem(code("A")).transact({"from": env.actors.registrant}),
+        "IdentityNoOpenLine",
+        account=env.actors.registrant,
+    )
+
+
+def test_close_line_reverts_without_an_open_line(env: Env) -> None:
+    for sender in (env.actors.registrant, env.actors.outsider):
+        expect_revert(
+            env.abi,
+            lambda s=sender: env.registry.functions.closeLine().transact({"from": s}),
+            "IdentityNoOpenLine",
+            account=sender,
+        )
+
+
+def test_line_of_an_account_without_a_line_is_empty(registry: Any, actors: Any) -> None:
+    assert as_dict("line", registry.functions.line(actors.outsider).call()) == NO_LINE
+
+
+def test_commit_line_root_records_and_emits_as_commit_lot(env: Env) -> None:
+    open_line(env, "M1")
+    serials = [f"MK{i:04d}" for i in range(6)]
+    tree = MerkleTree([merkle_leaf(item_id(GTIN, s), lot_id(GTIN, "M1")) for s in serials])
+    receipt = env.send(env.registry.functions.commitLineRoot(tree.root, 6, URI), env.actors.registrant)
+    (event,) = env.events(receipt, "LotCommitted")
+    assert dict(event) == {
+        "brand": 1,
+        "lot": lot_id(GTIN, "M1"),
+        "root": tree.root,
+        "gtin": GTIN,
+        "lotCode": code("M1"),
+        "expiry": EXPIRY,
+        "count": 6,
+        "uri": URI,
+    }
+    assert env.registry.functions.lotRoot(tree.root).call() == (1, GTIN, 6, EXPIRY, receipt["blockNumber"])
+    # Its items are proven and verified exactly as those of a root committed by commitLot.
+    m = merkle_item(tree, GTIN, "M1", serials[2])
+    assert as_dict("verifyMerkle", env.registry.functions.verifyMerkle(m).call())["registered"] is True
+    env.send(env.registry.functions.proveItem(m), env.actors.outsider)
+    view = verify(env, item_id(GTIN, serials[2]))
+    assert (view["merkle"], view["root"], view["lot"], view["expiry"]) == (True, tree.root, lot_id(GTIN, "M1"), EXPIRY)
+    # Several roots may be committed from one line.
+    env.send(env.registry.functions.commitLineRoot(keccak(b"second"), 1, URI), env.actors.registrant)
+    assert env.registry.functions.lotRoot(keccak(b"second")).call()[1] == GTIN
+
+
+def test_commit_line_root_is_cheaper_than_commit_lot(env: Env) -> None:
+    by_lot = env.send(env.registry.functions.commitLot(GTIN, code("M0001"), EXPIRY, keccak(b"a"), 10_000, URI), env.actors.registrant)
+    open_line(env, "M0001")
+    by_line = env.send(env.registry.functions.commitLineRoot(keccak(b"b"), 10_000, URI), env.actors.registrant)
+    assert by_line["gasUsed"] < by_lot["gasUsed"], (by_line["gasUsed"], by_lot["gasUsed"])
+
+
+@pytest.mark.parametrize(
+    ("root", "count", "error", "args"),
+    [
+        (keccak(b"r"), MAX_LOT_ITEMS + 1, "IdentityLotTooLarge", {"count": MAX_LOT_ITEMS + 1, "max": MAX_LOT_ITEMS}),
+        (keccak(b"r"), 0, "IdentityLotEmpty", {"root": keccak(b"r")}),
+        (ZERO32, 5, "IdentityRootInvalid", {"root": ZERO32}),
+        (keccak(b"taken"), 5, "IdentityRootAlreadyCommitted", {"root": keccak(b"taken")}),
+    ],
+)
+def test_commit_line_root_reverts_on_invalid_input(env: Env, root: bytes, count: int, error: str, args: dict[str, Any]) -> None:
+    env.send(env.registry.functions.commitLot(GTIN_2, code("OTHER"), 0, keccak(b"taken"), 1, URI), env.actors.registrant)
+    open_line(env, "M1")
+    expect_revert(
+        env.abi, lambda: env.registry.functions.commitLineRoot(root, count, URI).transact({"from": env.actors.registrant}), error, **args
+    )
+
+
+def test_commit_line_root_reverts_without_an_open_line(env: Env) -> None:
+    for sender in (env.actors.registrant, env.actors.outsider):
+        expect_revert(
+            env.abi,
+            lambda s=sender: env.registry.functions.commitLineRoot(keccak(b"r"), 1, URI).transact({"from": s}),
+            "IdentityNoOpenLine",
+            account=sender,
+        )
+
+
+def test_commit_line_root_for_a_recalled_lot_commits_items_shown_recalled(env: Env) -> None:
+    """As commitLot: committing a root for a recalled lot is possible; its items cannot be claimed."""
+    open_line(env, "M1")
+    env.send(env.registry.functions.recallLot(GTIN, code("M1"), 1, ZERO32), env.actors.brand_admin)
+    tree = MerkleTree([merkle_leaf(item_id(GTIN, "R1"), lot_id(GTIN, "M1"))])
+    env.send(env.registry.functions.commitLineRoot(tree.root, 1, URI), env.actors.registrant)
+    view = as_dict("verifyMerkle", env.registry.functions.verifyMerkle(merkle_item(tree, GTIN, "M1", "R1")).call())
+    assert (view["registered"], view["lotRecalled"]) == (True, True)
 
 
 # --------------------------------------------------------------------------------------------
