@@ -488,7 +488,8 @@ def decommission(item: str, reason: int, **kwargs: Any) -> None:
 @click.option("--items", "merkle_items", type=int, default=10_000, show_default=True, help="Merkle-registered sample items.")
 @click.option("--explicit", "explicit_items", type=int, default=500, show_default=True, help="Explicitly registered sample items.")
 @click.option("--exit", "exit_after", is_flag=True, help="Stop the chain and exit when loaded, instead of serving until Ctrl-C.")
-def demo(port: int, out_dir: Path, merkle_items: int, explicit_items: int, exit_after: bool) -> None:
+@click.option("--web-port", type=int, default=8080, show_default=True, help="Port for the consumer page (a free one if taken).")
+def demo(port: int, out_dir: Path, merkle_items: int, explicit_items: int, exit_after: bool, web_port: int) -> None:
     """The main job: a local chain, the contracts, a realistic sample catalogue.
 
     Starts Anvil on localhost, deploys, registers a few brands with dozens of products,
@@ -498,7 +499,15 @@ def demo(port: int, out_dir: Path, merkle_items: int, explicit_items: int, exit_
     with handled(False):
         from o2ochain.demo import run_demo
 
-        run_demo(port=port, out_dir=out_dir, merkle_items=merkle_items, explicit_items=explicit_items, serve=not exit_after, console=out)
+        run_demo(
+            port=port,
+            out_dir=out_dir,
+            merkle_items=merkle_items,
+            explicit_items=explicit_items,
+            serve=not exit_after,
+            console=out,
+            web_port=web_port,
+        )
 
 
 # -- traceability ---------------------------------------------------------------------------

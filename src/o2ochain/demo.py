@@ -127,7 +127,9 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
     return explicit, merkle, products
 
 
-def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int, serve: bool, console: Console) -> None:
+def run_demo(
+    *, port: int, out_dir: Path, merkle_items: int, explicit_items: int, serve: bool, console: Console, web_port: int = 8080
+) -> None:
     started = time.monotonic()
     node = Anvil(port=port or None, accounts=24, log_path=out_dir / "anvil.log")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -311,6 +313,28 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
             console.print(f"  {command}", soft_wrap=True, highlight=False)
         console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)
         if serve:
+            from o2ochain.web import PageServer, page_url
+
+            site = PageServer(
+                rpc_url=node.url,
+                deployment=deployment,
+                events=out_dir / "events",
+                content=out_dir / "content",
+                proofs=out_dir / "proofs",
+                port=web_port,
+            ).start()
+            pages = [
+                (uri(explicit[0]), "authentic"),
+                (uri(merkle[0]), "authentic, from a Merkle-committed lot (its proof checked on chain)"),
+                (uri(sold), "already sold to someone else: a copied QR code shows up"),
+                (uri(recalled), "recalled"),
+                (f"{gs1.DEFAULT_RESOLVER}/01/{explicit[0].gtin}/21/FAKE0001", "not registered"),
+                (uri(supply.good_items[0]), "a jar of jam with its supply-chain history"),
+            ]
+            console.print(f"[bold]Consumer page:[/] {page_url(site.url)}  (scan a QR image from {out_dir}/qr/)", soft_wrap=True)
+            for item, meaning in pages:
+                console.print(f"  [dim]# {meaning}[/]")
+                console.print(f"  {page_url(site.url, item)}", soft_wrap=True, highlight=False)
             console.print("[dim]The chain keeps running; Ctrl-C stops it.[/]")
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             try:
@@ -318,5 +342,7 @@ def run_demo(*, port: int, out_dir: Path, merkle_items: int, explicit_items: int
                     time.sleep(1)
             except KeyboardInterrupt:
                 console.print("stopping the local chain")
+            finally:
+                site.stop()
     finally:
         node.stop()

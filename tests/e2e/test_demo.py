@@ -43,7 +43,20 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     assert re.search(r"the keeper paid (\d+) buyers", demo.stdout)
     # The demo stopped its chain (--exit): run it again, serving, and check each command.
     server = subprocess.Popen(
-        [*cli, "demo", "--port", str(port), "--out", str(tmp_path / "out"), "--items", "3000", "--explicit", "200"],
+        [
+            *cli,
+            "demo",
+            "--port",
+            str(port),
+            "--web-port",
+            str(free_port()),
+            "--out",
+            str(tmp_path / "out"),
+            "--items",
+            "3000",
+            "--explicit",
+            "200",
+        ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -51,9 +64,19 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     )
     try:
         assert server.stdout is not None
+        served: list[str] = []
         for line in server.stdout:
+            served.append(line)
             if "keeps running" in line:
                 break
+        # The consumer page is served, with its config and a page URL per sample item.
+        page = re.search(r"Consumer page: (http://127\.0\.0\.1:\d+)/", "".join(served))
+        assert page, "".join(served)
+        assert len(re.findall(r"^\s+http://127\.0\.0\.1:\d+/\?item=https", "".join(served), re.M)) == 6
+        from urllib.request import urlopen
+
+        with urlopen(page.group(1) + "/config.json", timeout=10) as response:
+            assert json.load(response)["deployment"]["chainId"] == 31337
         verdicts = []
         for command in commands:
             result = subprocess.run(

@@ -1,0 +1,67 @@
+// Drives the product page in Debian's Chromium through playwright-core and prints what it shows
+// as JSON, for tests/e2e/test_frontend.py to assert on. A screenshot of each state goes to
+// <out>/<case>.png.
+//
+//   node frontend/e2e/product.mjs '{"base": "http://127.0.0.1:8080", "out": "test-output",
+//     "cases": [{"name": "authentic", "item": "https://id.gs1.org/01/…"}, {"name": "scan", "qr": "x.png"}]}'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+
+const spec = JSON.parse(process.argv[2])
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
+mkdirSync(spec.out, { recursive: true })
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+})
+const results = []
+try {
+  for (const c of spec.cases) {
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
+    const page = await context.newPage()
+    const consoleErrors = []
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text())
+    })
+    page.on('pageerror', (e) => consoleErrors.push(String(e)))
+    const started = Date.now()
+    if (c.qr) {
+      await page.goto(spec.base + '/')
+      await page.waitForSelector('body[data-state="idle"]', { timeout: 15000 })
+      await page.setInputFiles('#qr-file', c.qr)
+    } else {
+      await page.goto(`${spec.base}/?item=${encodeURIComponent(c.item)}`)
+    }
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30000 })
+    const elapsedMs = Date.now() - started
+    const shown = await page.evaluate(() => {
+      const text = (sel) => document.querySelector(sel)?.textContent?.trim() ?? null
+      const facts = {}
+      for (const div of document.querySelectorAll('[data-fact]')) facts[div.dataset.fact] = div.querySelector('dd')?.textContent ?? ''
+      return {
+        state: document.body.dataset.state,
+        verdict: document.querySelector('[data-verdict]')?.getAttribute('data-verdict') ?? null,
+        verdictTitle: text('#verdict-title'),
+        error: document.getElementById('lookup-error')?.hidden ? null : text('#lookup-error'),
+        input: document.getElementById('item-input')?.value ?? null,
+        facts,
+        timelineSummary: text('.timeline .summary'),
+        events: [...document.querySelectorAll('.timeline .event')].map((li) => ({
+          step: li.dataset.step,
+          verified: li.dataset.verified === 'true',
+          text: li.textContent,
+        })),
+        scrollWidth: document.documentElement.scrollWidth,
+      }
+    })
+    const screenshot = join(spec.out, `${c.name}.png`)
+    await page.screenshot({ path: screenshot, fullPage: true })
+    results.push({ name: c.name, ...shown, consoleErrors, elapsedMs, screenshot })
+    await context.close()
+  }
+} finally {
+  await browser.close()
+}
+process.stdout.write(JSON.stringify(results) + '\n')

@@ -1,0 +1,66 @@
+/**
+ * The page's configuration, served as config.json next to index.html by whoever serves the page
+ * (`o2ochain demo` locally): the RPC URL, the deployment manifest (src/o2ochain/deployments.py)
+ * and where the off-chain content lives. The chain is the source of truth; the server only says
+ * where to find it.
+ */
+import { getAddress, type Address } from 'viem'
+
+export interface ContractDeployment {
+  address: Address
+  block: bigint
+  txHash: string
+}
+
+export interface Deployment {
+  chainId: number
+  genesis?: string | null
+  contracts: Record<string, ContractDeployment>
+}
+
+export interface Config {
+  rpcUrl: string
+  deployment: Deployment
+  /** Base URL of the EPCIS event store: `<events>/<2 hex>/<64 hex>.json`. */
+  events?: string
+  /** Base URL of the content store (reviews, merchant pages). */
+  content?: string
+  /** Base URL of Merkle proofs by item id: `<proofs><0x item id>.json` (checked on chain). */
+  proofs?: string
+}
+
+interface RawConfig {
+  rpcUrl: string
+  deployment: {
+    chainId: number
+    genesis?: string | null
+    contracts: Record<string, { address: string; block: number; txHash: string }>
+  }
+  events?: string
+  content?: string
+  proofs?: string
+}
+
+export async function loadConfig(url = './config.json'): Promise<Config> {
+  const response = await fetch(url, { cache: 'no-store' })
+  if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status}`)
+  const raw = (await response.json()) as RawConfig
+  if (!raw.rpcUrl || !raw.deployment?.contracts) throw new Error(`${url} has no rpcUrl or deployment`)
+  const contracts: Record<string, ContractDeployment> = {}
+  for (const [name, c] of Object.entries(raw.deployment.contracts)) {
+    contracts[name] = { address: getAddress(c.address), block: BigInt(c.block), txHash: c.txHash }
+  }
+  return {
+    rpcUrl: raw.rpcUrl,
+    deployment: { chainId: Number(raw.deployment.chainId), genesis: raw.deployment.genesis, contracts },
+    events: raw.events,
+    content: raw.content,
+    proofs: raw.proofs,
+  }
+}
+
+export function contractOf(config: Config, name: string): ContractDeployment {
+  const found = config.deployment.contracts[name]
+  if (!found) throw new Error(`the deployment for chain ${config.deployment.chainId} has no ${name}`)
+  return found
+}

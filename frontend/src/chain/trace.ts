@@ -1,0 +1,222 @@
+/**
+ * An item's traceability history, assembled as src/o2ochain/trace.py `Trace.history` does: the
+ * TraceLedger entries anchored on the item, its lot and its product class, on the containers it
+ * was packed in (while packed), and on the inputs of the transformations that made it. Each
+ * event's full EPCIS document is fetched from the event store and checked against the hash the
+ * chain anchored.
+ */
+import { getAbiItem, keccak256, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
+import { traceLedgerAbi } from './abi'
+import { contractOf, type Config } from './config'
+import { lotId, productId } from './gs1'
+
+const EVENT_TYPES = ['ObjectEvent', 'AggregationEvent', 'TransformationEvent', 'TransactionEvent', 'AssociationEvent']
+const ACTIONS = [undefined, 'ADD', 'OBSERVE', 'DELETE']
+const recordedEvent = getAbiItem({ abi: traceLedgerAbi, name: 'Recorded' }) as AbiEvent
+const linkedEvent = getAbiItem({ abi: traceLedgerAbi, name: 'Linked' }) as AbiEvent
+
+export type Relation = 'item' | 'lot' | 'product' | 'container' | 'input'
+
+interface Entry {
+  brand: bigint
+  subject: Hex
+  actor: Address
+  content: Hex
+  meta: Hex
+  related: Hex[]
+  block: bigint
+  logIndex: number
+  txHash: Hex
+  eventType: string
+  action?: string
+  timeMs: number
+}
+
+export interface TimelineEvent {
+  time: Date
+  eventType: string
+  action?: string
+  relations: Relation[]
+  actor: Address
+  contentHash: Hex
+  block: bigint
+  txHash: Hex
+  /** The full EPCIS event, when the store has it and it matches the chain's hash. */
+  event?: Record<string, unknown>
+  /** The stored file hashes to the anchored content hash. */
+  verified: boolean
+  /** Why it is not verified, when it is not. */
+  problem?: string
+}
+
+function unpackMeta(meta: Hex): { eventType: string; action?: string; timeMs: number } {
+  const bytes = meta.slice(2)
+  const byte = (i: number) => parseInt(bytes.slice(i * 2, i * 2 + 2), 16)
+  return {
+    eventType: EVENT_TYPES[byte(0)] ?? `type ${byte(0)}`,
+    action: ACTIONS[byte(1)],
+    timeMs: Number(BigInt('0x' + bytes.slice(12, 28))),
+  }
+}
+
+export class TraceReader {
+  private readonly address: Address
+  private readonly fromBlock: bigint
+
+  constructor(
+    private readonly client: PublicClient,
+    private readonly config: Config,
+  ) {
+    const ledger = contractOf(config, 'TraceLedger')
+    this.address = ledger.address
+    this.fromBlock = ledger.block
+  }
+
+  /** Entries per "brand:subject" chain, each with the related ids of its Linked logs. */
+  async chains(subjects: Hex[], brand?: bigint): Promise<Map<string, Entry[]>> {
+    const found = new Map<string, Entry[]>()
+    if (subjects.length === 0) return found
+    const args = brand ? { subject: subjects, brand } : { subject: subjects }
+    const [recorded, linked] = await Promise.all([
+      this.client.getLogs({ address: this.address, event: recordedEvent, args, fromBlock: this.fromBlock }),
+      this.client.getLogs({ address: this.address, event: linkedEvent, args, fromBlock: this.fromBlock }),
+    ])
+    type Log = (typeof recorded)[number]
+    const merged: Array<[Log, boolean]> = [...recorded.map((l): [Log, boolean] => [l, true]), ...linked.map((l): [Log, boolean] => [l, false])]
+    merged.sort(([a], [b]) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : a.blockNumber! < b.blockNumber! ? -1 : 1))
+    const last = new Map<string, Entry>()
+    for (const [log, isRecorded] of merged) {
+      const a = (log as unknown as { args: Record<string, unknown> }).args
+      const key = `${a.brand}:${a.subject}`
+      if (isRecorded) {
+        const meta = unpackMeta(a.meta as Hex)
+        const entry: Entry = {
+          brand: a.brand as bigint,
+          subject: a.subject as Hex,
+          actor: a.actor as Address,
+          content: a.content as Hex,
+          meta: a.meta as Hex,
+          related: [],
+          block: log.blockNumber!,
+          logIndex: log.logIndex ?? 0,
+          txHash: log.transactionHash!,
+          ...meta,
+        }
+        if (!found.has(key)) found.set(key, [])
+        found.get(key)!.push(entry)
+        last.set(key, entry)
+      } else {
+        const owner = last.get(key)
+        if (owner && owner.content === a.content && owner.txHash === log.transactionHash) owner.related.push(a.related as Hex)
+      }
+    }
+    return found
+  }
+
+  /** The (brand, container) chains that name `subject` as related (a child or an input). */
+  async containersOf(subject: Hex): Promise<Array<[bigint, Hex]>> {
+    const logs = await this.client.getLogs({ address: this.address, event: linkedEvent, args: { related: subject }, fromBlock: this.fromBlock })
+    const seen = new Map<string, [bigint, Hex]>()
+    for (const log of logs) {
+      const a = (log as unknown as { args: { brand: bigint; subject: Hex } }).args
+      seen.set(`${a.brand}:${a.subject}`, [a.brand, a.subject])
+    }
+    return [...seen.values()]
+  }
+
+  async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint }): Promise<TimelineEvent[]> {
+    const collected = new Map<Hex, { entry: Entry; relations: Set<Relation> }>()
+    const take = (entries: Entry[], relation: Relation) => {
+      for (const entry of entries) {
+        const had = collected.get(entry.content)
+        if (had) had.relations.add(relation)
+        else collected.set(entry.content, { entry, relations: new Set([relation]) })
+      }
+    }
+    const seeds: Array<[Hex, Relation]> = [[item, 'item']]
+    if (opts.gtin && opts.lot) seeds.push([lotId(opts.gtin, opts.lot), 'lot'])
+    if (opts.gtin) seeds.push([productId(opts.gtin), 'product'])
+    const own: Entry[] = []
+    for (const [subject, relation] of seeds) {
+      for (const entries of (await this.chains([subject], opts.brand)).values()) {
+        take(entries, relation)
+        own.push(...entries)
+      }
+    }
+    await this.followContainers(item, take, 3)
+    let frontier = own.filter((e) => e.eventType === 'TransformationEvent')
+    const seenInputs = new Set<Hex>()
+    for (let level = 0; level < 5; level++) {
+      const sources = [...new Set(frontier.flatMap((e) => e.related))].filter((x) => !seenInputs.has(x))
+      sources.forEach((x) => seenInputs.add(x))
+      if (sources.length === 0) break
+      const chains = await this.chains(sources)
+      frontier = []
+      for (const entries of chains.values()) {
+        take(entries, 'input')
+        frontier.push(...entries.filter((e) => e.eventType === 'TransformationEvent'))
+      }
+    }
+    const events = await Promise.all([...collected.values()].map(({ entry, relations }) => this.withContent(entry, relations)))
+    events.sort((a, b) => a.time.getTime() - b.time.getTime() || (a.block < b.block ? -1 : a.block > b.block ? 1 : 0))
+    return events
+  }
+
+  private async followContainers(subject: Hex, take: (entries: Entry[], relation: Relation) => void, depth: number): Promise<void> {
+    if (depth === 0) return
+    for (const [brand, container] of await this.containersOf(subject)) {
+      let any = false
+      for (const entries of (await this.chains([container], brand)).values()) {
+        const inside = packedEntries(entries, subject)
+        take(inside, 'container')
+        any ||= inside.length > 0
+      }
+      if (any) await this.followContainers(container, take, depth - 1)
+    }
+  }
+
+  private async withContent(entry: Entry, relations: Set<Relation>): Promise<TimelineEvent> {
+    const base: TimelineEvent = {
+      time: new Date(entry.timeMs),
+      eventType: entry.eventType,
+      action: entry.action,
+      relations: [...relations].sort(),
+      actor: entry.actor,
+      contentHash: entry.content,
+      block: entry.block,
+      txHash: entry.txHash,
+      verified: false,
+    }
+    if (!this.config.events) return { ...base, problem: 'no event store is configured' }
+    const hex = entry.content.slice(2).toLowerCase()
+    const url = `${this.config.events.replace(/\/?$/, '/')}${hex.slice(0, 2)}/${hex}.json`
+    try {
+      const response = await fetch(url)
+      if (!response.ok) return { ...base, problem: `the event store does not have this event (HTTP ${response.status})` }
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      if (keccak256(bytes) !== entry.content) return { ...base, problem: 'the stored event does not match the hash on chain' }
+      const event = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+      return { ...base, event, verified: true }
+    } catch (error) {
+      return { ...base, problem: `could not fetch the event: ${(error as Error).message}` }
+    }
+  }
+}
+
+/** The container's entries while `child` was packed in it (from an ADD to a DELETE aggregation). */
+function packedEntries(entries: Entry[], child: Hex): Entry[] {
+  const inside: Entry[] = []
+  let packed = false
+  for (const entry of entries) {
+    if (entry.eventType === 'AggregationEvent') {
+      if (entry.action === 'ADD' && entry.related.includes(child)) packed = true
+      else if (entry.action === 'DELETE' && (entry.related.includes(child) || entry.related.length === 0)) {
+        inside.push(entry)
+        packed = false
+        continue
+      }
+    }
+    if (packed) inside.push(entry)
+  }
+  return inside
+}

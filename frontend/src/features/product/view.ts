@@ -1,0 +1,116 @@
+/** The product page: the verdict first, then what the product is, then where it has been. */
+import type { Verification, Verdict } from '../../chain/registry'
+import type { TimelineEvent } from '../../chain/trace'
+
+const VERDICTS: Record<Verdict, { title: string; detail: string; tone: string }> = {
+  authentic: { title: 'Authentic', detail: 'This item was registered by its brand and has not been sold to anyone yet.', tone: 'good' },
+  'not registered': {
+    title: 'Not registered',
+    detail: 'No brand registered this item. The code may be mistyped, or the product may not be genuine.',
+    tone: 'bad',
+  },
+  recalled: { title: 'Recalled', detail: 'The brand recalled this item or its lot. Do not use it; return it where you bought it.', tone: 'bad' },
+  claimed: {
+    title: 'Already sold to someone else',
+    detail: 'This item was already claimed at its first sale. If you are buying it new, this QR code may be a copy.',
+    tone: 'warn',
+  },
+  decommissioned: { title: 'Out of circulation', detail: 'The brand took this item out of circulation (destroyed, lost or returned).', tone: 'bad' },
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Array<Node | string | null | undefined>
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag)
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
+  for (const child of children) if (child !== null && child !== undefined) node.append(child)
+  return node
+}
+
+function short(hex: string): string {
+  return `${hex.slice(0, 10)}…${hex.slice(-6)}`
+}
+
+export function renderVerdict(v: Verification, productName?: string): HTMLElement {
+  const info = VERDICTS[v.verdict]
+  const verdict = el(
+    'section',
+    { class: `verdict verdict-${info.tone}`, 'data-verdict': v.verdict, 'aria-labelledby': 'verdict-title' },
+    el('h2', { id: 'verdict-title' }, info.title),
+    el('p', {}, info.detail),
+  )
+  if (v.verdict === 'claimed') verdict.append(el('p', { class: 'owner' }, 'First buyer: ', el('code', {}, v.view.claimedBy)))
+  if (v.merkle) verdict.append(el('p', { class: 'merkle' }, 'Registered in a Merkle-committed lot: its proof was checked on chain.'))
+  const article = el('article', { class: 'product', 'data-item': v.item }, verdict)
+  if (v.view.registered) {
+    const facts = el('dl', { class: 'facts' })
+    const add = (term: string, value: string | undefined, key: string) => {
+      if (value) facts.append(el('div', { 'data-fact': key }, el('dt', {}, term), el('dd', {}, value)))
+    }
+    add('Product', productName, 'product')
+    add('Brand', v.brand?.name, 'brand')
+    add('GTIN', v.gtin, 'gtin')
+    add('Lot', v.lot, 'lot')
+    add('Best before', v.expiry, 'expiry')
+    add('Registered in block', v.view.registeredAt.toString(), 'block')
+    article.append(el('section', { class: 'about', 'aria-label': 'About this product' }, facts))
+  }
+  article.append(el('p', { class: 'item-id' }, 'Item id ', el('code', { title: v.item }, short(v.item))))
+  return article
+}
+
+function describe(e: TimelineEvent): { step: string; where?: string; disposition?: string } {
+  const ev = e.event ?? {}
+  const shortName = (value: unknown) => (typeof value === 'string' ? value.replace(/^.*[:/]/, '').replace(/_/g, ' ') : undefined)
+  const location = (ev.bizLocation ?? ev.readPoint) as { id?: string } | undefined
+  return {
+    step: shortName(ev.bizStep) ?? e.eventType.replace(/Event$/, '').toLowerCase(),
+    where: location?.id,
+    disposition: shortName(ev.disposition),
+  }
+}
+
+const RELATION_TEXT: Record<string, string> = {
+  item: 'this item',
+  lot: 'its lot',
+  product: 'its product',
+  container: 'its case or pallet',
+  input: 'an ingredient',
+}
+
+export function renderTimeline(events: TimelineEvent[]): HTMLElement {
+  const section = el('section', { class: 'timeline', 'aria-labelledby': 'timeline-title' }, el('h2', { id: 'timeline-title' }, 'Where it has been'))
+  if (events.length === 0) {
+    section.append(el('p', { class: 'empty' }, 'No supply-chain events are recorded for this item.'))
+    return section
+  }
+  const verified = events.filter((e) => e.verified).length
+  section.append(el('p', { class: 'summary' }, `${events.length} events, ${verified} verified against the chain.`))
+  const list = el('ol', { class: 'events' })
+  for (const e of events) {
+    const d = describe(e)
+    const mark = e.verified
+      ? el('span', { class: 'mark mark-ok', title: 'The stored event matches the hash anchored on chain' }, '✓ verified')
+      : el('span', { class: 'mark mark-bad', title: e.problem ?? '' }, '✗ not verified')
+    const li = el(
+      'li',
+      { class: 'event', 'data-step': d.step, 'data-verified': String(e.verified) },
+      el('time', { datetime: e.time.toISOString() }, e.time.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'),
+      el('h3', {}, d.step, ' ', mark),
+      el(
+        'p',
+        { class: 'meta' },
+        `${e.eventType}${e.action ? ' ' + e.action : ''} · on ${e.relations.map((r) => RELATION_TEXT[r] ?? r).join(' and ')}`,
+        d.disposition ? ` · ${d.disposition}` : '',
+      ),
+    )
+    if (d.where) li.append(el('p', { class: 'where' }, 'At ', el('code', {}, d.where)))
+    li.append(el('p', { class: 'by' }, 'Recorded by ', el('code', { title: e.actor }, short(e.actor)), ` in block ${e.block}`))
+    if (!e.verified && e.problem) li.append(el('p', { class: 'problem' }, e.problem))
+    list.append(li)
+  }
+  section.append(list)
+  return section
+}
