@@ -162,10 +162,8 @@ def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
                 self.wfile.write(body)
                 return
             if path.startswith("/proofs/") and path.endswith(".json"):
+                # No proof is an answer, not an error: `null` (the item is simply not in a Merkle lot).
                 found = site.proof(path[len("/proofs/") : -len(".json")])
-                if found is None:
-                    self.send_error(404, "no proof for this item")
-                    return
                 body = json.dumps(found).encode("utf-8")
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -88,14 +88,15 @@ interface ProofJson {
 
 async function verifyByProof(client: PublicClient, config: Config, address: Address, item: Hex): Promise<ItemView | undefined> {
   if (!config.proofs) return undefined
-  let found: ProofJson
+  let found: ProofJson | null
   try {
     const response = await fetch(`${config.proofs}${item.toLowerCase()}.json`, { cache: 'no-store' })
     if (!response.ok) return undefined
-    found = (await response.json()) as ProofJson
+    found = (await response.json()) as ProofJson | null
   } catch {
     return undefined
   }
+  if (!found) return undefined
   const merkleItem = { gtin: BigInt(found.gtin), serial: found.serial, lot: found.lot, root: found.root, proof: found.proof }
   const view = (await client.readContract({
     address,
