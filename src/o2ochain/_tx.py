@@ -1,15 +1,37 @@
-"""Sending transactions: simulate, sign locally, pipeline with a local nonce counter, retry.
+"""Sending transactions: simulate, sign locally, pipeline with a local nonce counter, confirm.
 
 A :class:`Sender` belongs to one account. ``send`` simulates the call (a revert is raised as the
 decoded custom error before anything is signed), assigns the next nonce from a local counter and
 broadcasts without waiting, so thousands of transactions go out back to back; ``wait`` collects
-the receipts, re-broadcasts a transaction the node lost (a dropped or reorged-out transaction)
-and, for one that reverted on chain, replays it with ``eth_call`` to raise its decoded reason.
+the receipts and then *confirms* them; a transaction that reverted on chain is replayed with
+``eth_call`` to raise its decoded reason.
+
+Dropped transactions and reorgs. Every transaction a sender signs is kept (its signed bytes, by
+nonce) until it is confirmed. A transaction is *dropped* when the node neither has it in its
+pool nor in a block: the node lost it, or a reorg took its block away and did not put it back
+(Anvil's ``anvil_reorg`` does exactly that; the account's nonce then goes back). A dropped
+transaction is sent again with the **same signed bytes**: same nonce, same content, so it can
+be mined at most once and nothing is ever counted twice; any lower-nonce transactions of ours
+the node also lost are sent again first, so the nonce sequence has no gap. If the nonce has
+meanwhile been used by another transaction of the account (another process with the same key),
+the transaction can never be mined and :class:`~o2ochain.errors.TransactionDropped` says so;
+rerunning the command reads the chain and finishes the job.
+
+Confirming (``confirm``, which ``wait`` runs unless told not to): wait until the newest receipt is
+``confirmations`` blocks deep, then check that every receipt is still there and its block is
+the canonical block at that height; re-send what left the chain, wait again, and repeat until
+all hold (within ``receipt_timeout``). ``confirmations`` defaults to 1 on local chains (chain ids
+in :data:`o2ochain.chain.LOCAL_CHAIN_IDS`: Anvil and eth-tester mine on demand, so a deeper
+wait would never end without other traffic) and to 3 elsewhere. What ``wait`` returns has
+passed that check; a reorg deeper than ``confirmations`` after it can still undo it, and a rerun
+(which reads the chain) is then the remedy.
 """
 
 from __future__ import annotations
 
 import ast
+import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,20 +43,23 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import (
+    BlockNotFound,
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
     TransactionNotFound,
     Web3RPCError,
 )
-from web3.types import Nonce, TxParams, TxReceipt
+from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt
 
-from o2ochain.errors import ChainError, ContractRevert, TransactionFailed
+from o2ochain.chain import LOCAL_CHAIN_IDS
+from o2ochain.errors import ChainError, ContractRevert, TransactionDropped, TransactionFailed
 from o2ochain.revert import UnknownRevert, decode_revert
 
 __all__ = ["PendingTx", "Sender", "call_view", "decode_web3_error", "with_retries"]
 
 T = TypeVar("T")
+_log = logging.getLogger("o2ochain.tx")
 
 #: Mainnet's per-transaction gas cap (EIP-7825); we keep every transaction under it.
 TX_GAS_CAP = 16_777_216
@@ -50,6 +75,8 @@ _TRANSIENT_WORDS = (
     "too many requests",
     "header not found",
 )
+#: The words as whole words: a transaction hash holding "502" is no HTTP 502.
+_TRANSIENT_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in _TRANSIENT_WORDS) + ")")
 
 
 class Sendable(Protocol):
@@ -117,14 +144,22 @@ def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, requests.exceptions.HTTPError):
         status = exc.response.status_code if exc.response is not None else 0
         return status >= 500 or status == 429
+    if isinstance(exc, TransactionNotFound | BlockNotFound):
+        return False  # an answer, not a failure (and its hash may well contain "502")
     if isinstance(exc, Web3RPCError | OSError):
-        text = str(exc).lower()
-        return any(w in text for w in _TRANSIENT_WORDS)
+        return _TRANSIENT_RE.search(str(exc).lower()) is not None
     return False
 
 
 def with_retries(action: Callable[[], T], *, what: str, attempts: int = 6, base_delay: float = 0.2) -> T:
-    """Run ``action``, retrying transient RPC failures with exponential backoff."""
+    """Run ``action``, retrying transient failures with exponential backoff (0.2 s doubling, at
+    most 5 s, ``attempts`` in all).
+
+    Over HTTP the provider (:class:`o2ochain.chain.RetryingHTTPProvider`) already retried
+    transport failures and raised :class:`~o2ochain.errors.RPCUnavailable`, which is final here;
+    what this retries is a JSON-RPC answer that says "try again" (rate limits, "header not
+    found") and transport errors of providers without their own retries.
+    """
     delay = base_delay
     for attempt in range(1, attempts + 1):
         try:
@@ -165,6 +200,8 @@ class PendingTx:
     params: TxParams
     label: str
     sent_at: float = field(default_factory=time.monotonic)
+    #: The last receipt seen for it (None until mined); kept to notice when it leaves the chain.
+    receipt: TxReceipt | None = None
 
     @property
     def hash_hex(self) -> str:
@@ -172,16 +209,39 @@ class PendingTx:
 
 
 class Sender:
-    """Signs and sends one account's transactions, several in flight at once."""
+    """Signs and sends one account's transactions, several in flight at once.
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, gas_margin: float = 1.25, receipt_timeout: float = 120.0) -> None:
+    ``confirmations``: how deep a receipt must be before ``wait`` reports it (default 1 on local
+    chains, 3 elsewhere); ``rebroadcast_after``: seconds a transaction may be unknown to the node
+    before it is taken for dropped and sent again (default 1 s on local chains, 5 s elsewhere;
+    at once when its receipt was seen and vanished); ``receipt_timeout``: the longest wait for one
+    receipt, and for one ``confirm``. ``resent`` counts the transactions sent again.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        *,
+        gas_margin: float = 1.25,
+        receipt_timeout: float = 120.0,
+        confirmations: int | None = None,
+        rebroadcast_after: float | None = None,
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.address = account.address
         self.gas_margin = gas_margin
         self.receipt_timeout = receipt_timeout
         self.chain_id = with_retries(lambda: w3.eth.chain_id, what="eth_chainId")
+        local = self.chain_id in LOCAL_CHAIN_IDS
+        self.confirmations = max(1, confirmations if confirmations is not None else (1 if local else 3))
+        self.rebroadcast_after = rebroadcast_after if rebroadcast_after is not None else (1.0 if local else 5.0)
+        self._poll = 0.05 if local else 1.0
         self._nonce: int | None = None
+        #: Signed transactions not yet confirmed, by nonce: what a reorg may make us send again.
+        self._sent: dict[int, PendingTx] = {}
+        self.resent = 0
 
     # -- nonces ------------------------------------------------------------------------------
     def _next_nonce(self) -> int:
@@ -192,8 +252,9 @@ class Sender:
         return nonce
 
     def resync_nonce(self) -> None:
-        """Forget the local counter; the next send asks the node again."""
+        """Forget the local counter (and the unconfirmed transactions); the next send asks the node."""
         self._nonce = None
+        self._sent.clear()
 
     def wait_until_settled(self, timeout: float = 120.0) -> None:
         """Wait until no transaction of ours is pending (e.g. one sent by a process that died)."""
@@ -266,6 +327,7 @@ class Sender:
             params=tx,
             label=label or _name(fn),
         )
+        self._sent[pending.nonce] = pending
         self._broadcast(pending)
         return pending
 
@@ -298,41 +360,148 @@ class Sender:
         """Send one transaction and wait for its receipt."""
         return self.wait([self.send(fn, value=value, label=label)])[0]
 
-    # -- waiting -----------------------------------------------------------------------------
-    def wait(self, pending: Sequence[PendingTx], *, on_mined: Callable[[PendingTx, TxReceipt], None] | None = None) -> list[TxReceipt]:
-        """Receipts of ``pending``, in order. Lost transactions are re-broadcast; reverts raised."""
-        receipts: list[TxReceipt] = []
+    # -- waiting ---------------------------------------------------------------------------
+    def wait(
+        self,
+        pending: Sequence[PendingTx],
+        *,
+        on_mined: Callable[[PendingTx, TxReceipt], None] | None = None,
+        confirm: bool = True,
+    ) -> list[TxReceipt]:
+        """Receipts of ``pending``, in order, confirmed (see :meth:`confirm`) unless ``confirm``
+        is False. Dropped transactions are sent again; a revert is raised, decoded."""
         for tx in pending:
             receipt = self._receipt(tx)
             if receipt["status"] != 1:
                 raise self._failure(tx, receipt)
             if on_mined:
                 on_mined(tx, receipt)
-            receipts.append(receipt)
-        return receipts
+        return self.confirm(pending) if confirm else [cast(TxReceipt, tx.receipt) for tx in pending]
+
+    def confirm(self, txs: Sequence[PendingTx]) -> list[TxReceipt]:
+        """The receipts of mined ``txs`` once each is ``confirmations`` deep in the canonical chain.
+
+        A transaction whose receipt vanished, or sits in a block that is no longer canonical, is
+        sent again (same signed bytes) and waited for; the check repeats until every receipt
+        holds. Raises ``ChainError`` when that takes longer than ``receipt_timeout``, the decoded
+        revert when a re-sent transaction now reverts, and ``TransactionDropped`` when its nonce
+        was taken by another transaction.
+        """
+        if not txs:
+            return []
+        deadline = time.monotonic() + self.receipt_timeout
+        while True:
+            newest = max(int(self._receipt(tx)["blockNumber"]) for tx in txs)
+            self._wait_for_block(newest + self.confirmations - 1, deadline)
+            dropped = [tx for tx in txs if not self._still_canonical(tx)]
+            if not dropped:
+                for tx in txs:
+                    if self._sent.get(tx.nonce) is tx:
+                        del self._sent[tx.nonce]
+                return [cast(TxReceipt, tx.receipt) for tx in txs]
+            if time.monotonic() > deadline:
+                raise ChainError(f"{len(dropped)} transaction(s) kept leaving the chain for {self.receipt_timeout:.0f} s")
+            _log.warning("%d transaction(s) of %s left the chain (reorg); sending them again", len(dropped), self.address)
+            for tx in sorted(dropped, key=lambda t: t.nonce):
+                tx.receipt = None
+                self._resend(tx)
+            for tx in dropped:
+                receipt = self._receipt(tx)
+                if receipt["status"] != 1:
+                    raise self._failure(tx, receipt)
+
+    def _wait_for_block(self, number: int, deadline: float) -> None:
+        while int(with_retries(lambda: self.w3.eth.block_number, what="eth_blockNumber")) < number:
+            if time.monotonic() > deadline:
+                raise ChainError(f"the chain did not reach block {number} ({self.confirmations} confirmations) in time")
+            time.sleep(self._poll)
+
+    def _still_canonical(self, tx: PendingTx) -> bool:
+        """Whether ``tx`` has a receipt whose block is the canonical one at its height (updates it)."""
+        receipt = self._fetch_receipt(tx)
+        if receipt is None:
+            return False
+        block = with_retries(lambda: self.w3.eth.get_block(int(receipt["blockNumber"])), what="eth_getBlockByNumber")
+        if bytes(block["hash"]) != bytes(receipt["blockHash"]):
+            return False
+        tx.receipt = receipt
+        return True
+
+    def _fetch_receipt(self, tx: PendingTx) -> TxReceipt | None:
+        try:
+            return with_retries(lambda: self.w3.eth.get_transaction_receipt(tx.tx_hash), what="eth_getTransactionReceipt")
+        except TransactionNotFound:
+            return None
 
     def _receipt(self, tx: PendingTx) -> TxReceipt:
+        """Wait for the receipt of ``tx``; send it again when the node lost it."""
         deadline = time.monotonic() + self.receipt_timeout
-        rebroadcast_after = 10.0
-        last_seen = time.monotonic()
+        missing_since: float | None = None
+        pending_since: float | None = None
         while True:
-            try:
-                return with_retries(lambda: self.w3.eth.get_transaction_receipt(tx.tx_hash), what="eth_getTransactionReceipt")
-            except TransactionNotFound:
-                pass
+            receipt = self._fetch_receipt(tx)
+            if receipt is not None:
+                tx.receipt = receipt
+                return receipt
             now = time.monotonic()
             if self._known(tx.tx_hash):
-                last_seen = now
-            elif now - last_seen > rebroadcast_after or now - tx.sent_at > rebroadcast_after:
-                # Not in the node's pool and not mined: dropped (or reorged out). Send it again;
-                # the same signed bytes can only ever be mined once.
-                self._rebroadcast(tx)
-                last_seen = now
+                missing_since = None
+                pending_since = pending_since or now
+                if now - pending_since >= self.rebroadcast_after:
+                    self._nudge(tx)
+                    pending_since = None
+            else:
+                pending_since = None
+                missing_since = missing_since or now
+                # Neither mined nor pooled: dropped, or reorged out. At once when we had seen it
+                # mined (the nonce went back); otherwise after a grace for slow pools.
+                if tx.receipt is not None or now - missing_since >= self.rebroadcast_after:
+                    tx.receipt = None
+                    self._resend(tx)
+                    missing_since = None
+                    continue
             if now > deadline:
                 raise ChainError(f"{tx.label} ({tx.hash_hex}) was not mined within {self.receipt_timeout:.0f} s")
-            time.sleep(0.05 if now - tx.sent_at < 2 else 0.5)
+            time.sleep(self._poll if now - tx.sent_at < 2 else max(self._poll, 0.5))
+
+    def _nudge(self, tx: PendingTx) -> None:
+        """On a local chain that mines on demand, mine a block for ``tx`` when it is next in line
+        but the node left it pending: Anvil does, for the last of a burst of transactions that
+        arrive while it re-mines after a reorg. Real networks mine blocks anyway."""
+        if self.chain_id not in LOCAL_CHAIN_IDS:
+            return
+        latest = int(with_retries(lambda: self.w3.eth.get_transaction_count(self.address, "latest"), what="eth_getTransactionCount"))
+        if latest != tx.nonce:
+            return
+        _log.warning("%s (%s) is next in line but was left pending; mining a block for it", tx.label, tx.hash_hex)
+        try:
+            self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        except Exception as exc:  # noqa: BLE001 - a node without evm_mine mines by itself
+            _log.info("evm_mine failed: %s", exc)
+
+    def _resend(self, tx: PendingTx) -> None:
+        """Send ``tx`` again, after any lower-nonce transaction of ours the node lost too."""
+        latest = int(with_retries(lambda: self.w3.eth.get_transaction_count(self.address, "latest"), what="eth_getTransactionCount"))
+        if latest > tx.nonce:
+            if self._fetch_receipt(tx) is not None:
+                return  # mined after all, just now
+            raise TransactionDropped(
+                f"{tx.label} left the chain and its nonce was used by another transaction of {self.address}; "
+                "rerun to finish (what is on chain is read first)",
+                tx_hash=tx.hash_hex,
+                nonce=tx.nonce,
+            )
+        for nonce in range(latest, tx.nonce):
+            earlier = self._sent.get(nonce)
+            if earlier is not None and not self._known(earlier.tx_hash) and self._fetch_receipt(earlier) is None:
+                earlier.receipt = None
+                self._rebroadcast(earlier)
+        self._rebroadcast(tx)
 
     def _rebroadcast(self, tx: PendingTx) -> None:
+        _log.warning("%s (%s, nonce %d) is neither mined nor pending; sending it again", tx.label, tx.hash_hex, tx.nonce)
+        self.resent += 1
+        tx.sent_at = time.monotonic()
         try:
             self.w3.eth.send_raw_transaction(tx.raw)
         except Web3RPCError as exc:
@@ -340,7 +509,7 @@ class Sender:
             if "nonce too low" in text:
                 # Our nonce was used: by this transaction (its receipt will show) or by another.
                 return
-            if "already known" not in text:
+            if "already known" not in text and "already imported" not in text:
                 raise ChainError(f"re-sending {tx.label} ({tx.hash_hex}) failed: {exc}") from exc
 
     def _failure(self, tx: PendingTx, receipt: TxReceipt) -> Exception:

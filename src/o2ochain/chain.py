@@ -4,15 +4,23 @@
     chain = connect("anvil")                    # starts Anvil from node_modules, stops it on close
     chain = connect("http://127.0.0.1:8545")    # any node: Anvil, a testnet, an L2, mainnet
 
-RPC calls have a timeout and are retried with backoff on transient failures (connection
-refused, timeouts, HTTP 5xx); after the last retry a :class:`~o2ochain.errors.ChainError` says
-what failed and where.
+Every JSON-RPC call over HTTP has a timeout and is retried with backoff on transient failures
+(connection refused or dropped, no answer within the timeout, HTTP 5xx, 429, 408), whatever the
+method: the defaults (:class:`RetryPolicy`) are a 30 s timeout per request, 5 attempts, pauses
+of 0.25, 0.5, 1 and 2 s between them, and no new attempt once 60 s have passed since the first.
+When the node stays down, :class:`~o2ochain.errors.RPCUnavailable` (a ``ChainError``) names
+the endpoint, the method, how often and how long it was tried and what went wrong, in words.
+Retrying ``eth_sendRawTransaction`` is safe: the same signed bytes can be mined only once, and
+the sender treats "already known" as success. This is the only retry layer for transport
+failures; ``o2ochain._tx.with_retries`` adds retries only for JSON-RPC answers that say "try
+again" (rate limits, "header not found"), so the two never multiply.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -24,19 +32,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import URI
 from web3 import HTTPProvider, Web3
-from web3.providers.rpc.utils import ExceptionRetryConfiguration
+from web3.types import RPCEndpoint, RPCResponse
 
-from o2ochain.errors import ChainError, ConfigError
+from o2ochain.errors import ChainError, ConfigError, RPCUnavailable
 
 __all__ = [
     "ANVIL_MNEMONIC",
     "LOCAL_CHAIN_IDS",
     "Anvil",
+    "RetryPolicy",
+    "RetryingHTTPProvider",
     "dev_accounts",
     "find_anvil",
     "http_web3",
@@ -48,24 +60,123 @@ LOCAL_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
 #: Anvil's (and Hardhat's) public development mnemonic. Never use these keys on a real network.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
-_TRANSIENT = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.HTTPError,
-)
+_log = logging.getLogger("o2ochain.rpc")
 
 
-def http_web3(url: str, *, timeout: float = 30.0, retries: int = 5) -> Web3:
-    """A Web3 on a JSON-RPC URL, with a request timeout and retries for read calls."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a JSON-RPC call over HTTP is retried.
+
+    ``timeout`` bounds each request (seconds until the first byte of the answer); a call is tried
+    at most ``attempts`` times, pausing ``backoff`` seconds after the first failure and twice as
+    long after each next one (at most ``max_backoff``); no attempt starts once ``budget`` seconds
+    have passed since the first, so a call gives up after about ``budget + timeout`` at worst
+    (65 s with a 5 s timeout, 90 s with the default 30 s) and after about 4 s when the node
+    refuses connections or answers 5xx. ``O2O_RPC_TIMEOUT`` and ``O2O_RPC_ATTEMPTS`` in the
+    environment override ``timeout`` and ``attempts`` (the command line has no flags for them).
+    """
+
+    timeout: float = 30.0
+    attempts: int = 5
+    backoff: float = 0.25
+    max_backoff: float = 4.0
+    budget: float = 60.0
+
+    def pauses(self) -> Iterator[float]:
+        """The pauses between attempts: 0.25, 0.5, 1, 2 s with the defaults."""
+        pause = self.backoff
+        for _ in range(self.attempts - 1):
+            yield pause
+            pause = min(pause * 2, self.max_backoff)
+
+    @classmethod
+    def from_env(cls, *, timeout: float = 30.0, attempts: int = 5) -> RetryPolicy:
+        """The policy for ``timeout`` and ``attempts``, unless the environment overrides them."""
+        try:
+            timeout = float(os.environ.get("O2O_RPC_TIMEOUT") or timeout)
+            attempts = int(os.environ.get("O2O_RPC_ATTEMPTS") or attempts)
+        except ValueError as exc:
+            raise ConfigError(f"O2O_RPC_TIMEOUT / O2O_RPC_ATTEMPTS must be numbers: {exc}") from None
+        if timeout <= 0 or attempts < 1:
+            raise ConfigError("O2O_RPC_TIMEOUT must be positive and O2O_RPC_ATTEMPTS at least 1")
+        return cls(timeout=timeout, attempts=attempts)
+
+
+def endpoint_name(url: str) -> str:
+    """``scheme://host:port`` of ``url``, with ``/…`` for a path: API keys in paths or user info
+    stay out of error messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    tail = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
+def _problem(exc: BaseException, timeout: float) -> tuple[str, bool]:
+    """What went wrong, in words, and whether another attempt may help."""
+    if isinstance(exc, requests.exceptions.HTTPError):
+        response = exc.response
+        status = response.status_code if response is not None else 0
+        reason = (response.reason if response is not None else "") or ""
+        return f"HTTP {status} {reason}".strip(), status >= 500 or status in (408, 429)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection within {timeout:g} s", True
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer within {timeout:g} s", True
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off", True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc).lower()
+        if "refused" in text:
+            return "connection refused", True
+        if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return "unknown host", False
+        return "connection dropped before an answer", True
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"request failed ({type(exc).__name__})", False
+    return f"{type(exc).__name__}: {exc}", False
+
+
+class RetryingHTTPProvider(HTTPProvider):
+    """An :class:`HTTPProvider` that retries every method by a :class:`RetryPolicy` and raises
+    :class:`~o2ochain.errors.RPCUnavailable` (never a ``requests`` exception) when it gives up."""
+
+    def __init__(self, url: str, policy: RetryPolicy | None = None) -> None:
+        self.policy = policy or RetryPolicy()
+        super().__init__(url, request_kwargs={"timeout": self.policy.timeout}, exception_retry_configuration=None)
+        self.endpoint = endpoint_name(url)
+        self._url = URI(url)
+
+    def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
+        started = time.monotonic()
+        pauses = self.policy.pauses()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._request_session_manager.make_post_request(self._url, request_data, **self.get_request_kwargs())
+            except (requests.exceptions.RequestException, OSError) as exc:
+                problem, transient = _problem(exc, self.policy.timeout)
+                elapsed = time.monotonic() - started
+                pause = next(pauses, None) if transient else None
+                if pause is None or elapsed + pause > self.policy.budget:
+                    raise RPCUnavailable(self.endpoint, str(method), attempt, elapsed, problem) from exc
+                _log.info("%s %s: %s; retrying in %.2f s (attempt %d)", self.endpoint, method, problem, pause, attempt + 1)
+                time.sleep(pause)
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            return super().make_request(method, params)
+        except ValueError as exc:  # a proxy's HTML page or a cut answer: not JSON-RPC at all
+            raise RPCUnavailable(self.endpoint, str(method), 1, 0.0, f"the answer is not JSON-RPC ({exc})") from None
+
+
+def http_web3(url: str, *, timeout: float = 30.0, retries: int = 5, policy: RetryPolicy | None = None) -> Web3:
+    """A Web3 on a JSON-RPC URL whose every call has ``timeout`` and up to ``retries`` attempts
+    (or the full ``policy``); see :class:`RetryPolicy`."""
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"unsupported RPC URL {url!r}: give an http:// or https:// URL")
-    provider = HTTPProvider(
-        url,
-        request_kwargs={"timeout": timeout},
-        exception_retry_configuration=ExceptionRetryConfiguration(errors=_TRANSIENT, retries=retries, backoff_factor=0.25),
-    )
-    return Web3(provider)
+    return Web3(RetryingHTTPProvider(url, policy or RetryPolicy.from_env(timeout=timeout, attempts=retries)))
 
 
 def tester_web3() -> tuple[Web3, list[LocalAccount]]:

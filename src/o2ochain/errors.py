@@ -158,3 +158,32 @@ def _show(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+# --- faults ---
+class RPCUnavailable(ChainError):
+    """The node did not answer usefully after every retry: ``endpoint``, ``method``, ``attempts``,
+    ``seconds`` spent and the last ``problem`` in words ("HTTP 503 Service Unavailable", "no answer
+    within 30 s", "connection refused", "connection dropped before an answer")."""
+
+    def __init__(self, endpoint: str, method: str, attempts: int, seconds: float, problem: str) -> None:
+        self.endpoint = endpoint
+        self.method = method
+        self.attempts = attempts
+        self.seconds = seconds
+        self.problem = problem
+        tries = "once" if attempts == 1 else f"{attempts} times over {seconds:.1f} s"
+        super().__init__(f"the node at {endpoint} failed {method} {tries}: {problem}")
+
+
+class TransactionDropped(ChainError):
+    """A transaction of ours left the chain (a reorg, a node that lost blocks) and could not be
+    sent again because its nonce now belongs to another transaction of the same account."""
+
+    def __init__(self, message: str, *, tx_hash: str, nonce: int) -> None:
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        super().__init__(f"{message} (transaction {tx_hash}, nonce {nonce})")
+
+
+__all__ += ["RPCUnavailable", "TransactionDropped"]

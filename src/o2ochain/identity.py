@@ -27,13 +27,13 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from o2ochain import gs1
+from o2ochain import gs1, revert
 from o2ochain._artifacts import artifact
 from o2ochain._tx import PendingTx, Sender, call_view
 from o2ochain._util import hex0x
 from o2ochain.catalogue import CatalogueItem, group_by_lot
 from o2ochain.deployments import Deployment
-from o2ochain.errors import ConfigError, ContractRevert, InputError, InputErrors
+from o2ochain.errors import ChainError, ConfigError, ContractRevert, InputError, InputErrors
 from o2ochain.merkle import MerkleTree, leaf_hash
 
 __all__ = [
@@ -59,6 +59,8 @@ ProgressFn = Callable[[int, int], None]
 ITEMS_PER_TX = 500
 #: Items per ``registered(ItemId[])`` view call when reading what is already on chain.
 READ_CHUNK = 2_000
+#: Send → confirm → read back rounds of one ``register_items`` call before it gives up.
+RECONCILE_PASSES = 3
 
 
 class ItemStatus(enum.IntEnum):
@@ -503,6 +505,13 @@ class Registrant(_BrandOps):
         Every product class must be registered and the signer must be a registrant of its brand;
         both are checked for all items before anything is sent. What the chain already holds is
         skipped, so rerunning after a crash at any point finishes the job.
+
+        The batches go out pipelined; their receipts are then confirmed (see
+        :meth:`o2ochain._tx.Sender.confirm`: a batch a reorg dropped is sent again, same bytes),
+        and the chain is read back: items still missing (a batch refused because someone else
+        registered some of its items meanwhile) go out in new batches, at most
+        ``RECONCILE_PASSES`` times. ``registered`` counts the items that are on chain now and
+        were not when the run began, so a batch sent twice is never counted twice.
         """
         started = time.monotonic()
         report = RegistrationReport(total=len(items))
@@ -519,24 +528,45 @@ class Registrant(_BrandOps):
         report.already = len(items) - len(todo)
         if progress:
             progress(report.already, report.total)
-        batches = list(_pack_batches(todo, items_per_tx))
+        for _ in range(RECONCILE_PASSES):
+            if not todo:
+                break
+            self._send_and_confirm(todo, items_per_tx, report, progress)
+            still = self.identity.registered([it.item_id for it in todo])
+            todo = [it for it, done in zip(todo, still, strict=True) if not done]
+        if todo:
+            raise ChainError(
+                f"{len(todo)} item(s) are still not registered after {RECONCILE_PASSES} passes "
+                f"(first: {todo[0].gtin} {todo[0].serial}); run again"
+            )
+        report.registered = len(items) - report.already
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _send_and_confirm(
+        self, todo: Sequence[CatalogueItem], items_per_tx: int, report: RegistrationReport, progress: ProgressFn | None
+    ) -> None:
+        """One pass: send ``todo`` in batches, wait for each, confirm them all; count into ``report``."""
         pending: list[tuple[PendingTx, int]] = []
-        for batch in batches:
+        for batch in _pack_batches(todo, items_per_tx):
             count = sum(len(group[3]) for group in batch)
             tx = self.sender.send(self.contract.functions.registerItems(batch), label=f"registerItems({count} items)")
             pending.append((tx, count))
-        done = report.already
+        done = report.total - len(todo)
+        mined: list[PendingTx] = []
         for tx, count in pending:
-            receipt = self.sender.wait([tx])[0]
+            try:
+                self.sender.wait([tx], confirm=False)
+            except revert.IdentityItemAlreadyRegistered:
+                continue  # someone registered some of these meanwhile: the read-back sorts it out
+            mined.append(tx)
             done += count
-            report.registered += count
-            report.transactions += 1
-            report.gas_used += int(receipt["gasUsed"])
-            report.tx_hashes.append(tx.hash_hex)
             if progress:
                 progress(done, report.total)
-        report.seconds = time.monotonic() - started
-        return report
+        for receipt in self.sender.confirm(mined):
+            report.transactions += 1
+            report.gas_used += int(receipt["gasUsed"])
+            report.tx_hashes.append(hex0x(receipt["transactionHash"]))
 
     # -- production lines --------------------------------------------------------------------
     def open_line(self, gtin: str, lot: str, expiry: date | str | None = None) -> ProductionLine:

@@ -83,6 +83,12 @@ class Keeper:
     def _follow(self) -> int:
         """Read what happened since the last round; returns the block read up to."""
         head = int(with_retries(lambda: self.reader.w3.eth.block_number, what="eth_blockNumber"))
+        if head < self._cursor - 1:
+            # The chain went back (a node restarted from an older state, a reorg): what we read
+            # may be gone, and new purchases may come at heights we already passed. Read again.
+            self._cursor = self.reader.from_block
+            self._purchases.clear()
+            self._offers.clear()
         if head < self._cursor:
             return head
         for purchase in self.reader.purchases(from_block=self._cursor):
@@ -136,7 +142,16 @@ class Keeper:
 
     # -- acting ------------------------------------------------------------------------------
     def run_once(self) -> list[KeeperAction]:
-        """One round: claim every owed compensation (pipelined), then pay queues that can be paid."""
+        """One round: claim every owed compensation (pipelined), then pay queues that can be paid.
+
+        The round starts from the chain: the nonce is read again (a node restarted from an older
+        state, or a reorg, may have taken back transactions of an earlier round, and the
+        purchases they paid are then simply owed again). Payouts are reported only once their
+        transactions are confirmed (:meth:`o2ochain._tx.Sender.confirm`: a claim a reorg dropped
+        is sent again, same bytes, before anything is logged), and each is reported from the
+        ``CompensationPaid`` event in its final receipt, so none is reported twice.
+        """
+        self.sender.resync_nonce()
         actions: list[KeeperAction] = []
         sent: list[tuple[PendingTx, Entitlement]] = []
         for entitlement in self.due():
@@ -148,12 +163,16 @@ class Keeper:
                 actions.append(self._record("skipped", entitlement, 0, str(exc)))
                 continue
             sent.append((tx, entitlement))
+        mined: list[tuple[PendingTx, Entitlement]] = []
         for tx, entitlement in sent:
             try:
-                receipt = self.sender.wait([tx])[0]
+                self.sender.wait([tx], confirm=False)
             except ContractRevert as exc:
                 actions.append(self._record("skipped", entitlement, 0, str(exc), tx.hash_hex))
                 continue
+            mined.append((tx, entitlement))
+        receipts = self.sender.confirm([tx for tx, _ in mined])
+        for (tx, entitlement), receipt in zip(mined, receipts, strict=True):
             for log in events_in(self.reader.contract, "CompensationPaid", receipt):
                 if log["args"]["amount"]:
                     actions.append(self._record("paid", entitlement, int(log["args"]["amount"]), entitlement.reason, tx.hash_hex))
@@ -238,7 +257,10 @@ class Keeper:
         """Run rounds every ``interval`` seconds until ``stop`` is set (or ``rounds`` are done).
 
         A node that is down or a round that fails is reported to ``on_error`` and retried at
-        the next round; state lives on the chain, so a failed round loses nothing.
+        the next round; state lives on the chain, so a failed round loses nothing. This is the
+        behaviour users want of a long-running keeper: a node restart or a network blip costs
+        a round or two, not the process. Without ``on_error`` (``keeper --once``) the error is
+        raised, so a one-shot run fails clearly and is simply run again.
         """
         stop = stop or threading.Event()
         done = 0
