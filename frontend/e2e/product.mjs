@@ -53,6 +53,7 @@ try {
           verified: li.dataset.verified === 'true',
           text: li.textContent,
         })),
+        custody: [...document.querySelectorAll('.responsibility tbody tr')].map((tr) => ({ step: tr.dataset.step, kind: tr.dataset.kind })),
         scrollWidth: document.documentElement.scrollWidth,
       }
     })

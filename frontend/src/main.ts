@@ -1,7 +1,10 @@
 import './style.css'
-import { publicClientFor } from './chain/client'
+import { chainFor, publicClientFor } from './chain/client'
 import { loadConfig } from './chain/config'
+import { showMerchant } from './features/market'
 import { mountProductPage } from './features/product/page'
+import { Wallet } from './wallet/wallet'
+import { mountWalletWidget } from './wallet/widget'
 
 async function start(): Promise<void> {
   const error = document.getElementById('lookup-error') as HTMLParagraphElement
@@ -9,10 +12,24 @@ async function start(): Promise<void> {
     const config = await loadConfig()
     const rpc = document.getElementById('rpc-url')
     if (rpc) rpc.textContent = config.rpcUrl
-    const page = mountProductPage(document, publicClientFor(config), config)
+    const client = publicClientFor(config)
+    const wallet = new Wallet(config, chainFor(config))
+    mountWalletWidget(document.getElementById('wallet') as HTMLElement, wallet)
+    await wallet.restore()
+    const out = document.getElementById('product') as HTMLElement
+    const page = mountProductPage(document, client, config, wallet)
     document.body.dataset.state = 'idle'
-    const item = new URLSearchParams(window.location.search).get('item')
-    if (item) await page.show(item)
+    const query = new URLSearchParams(window.location.search)
+    const item = query.get('item')
+    const voucher = query.get('voucher')
+    if (query.get('merchant') !== null) await showMerchant(out, client, config, query.get('merchant') ?? '')
+    else if (voucher !== null) {
+      const { showVoucher } = await import('./features/coupon/page')
+      await showVoucher(out, client, config, voucher)
+    } else if (query.has('account')) {
+      const { showAccount } = await import('./features/account/page')
+      await showAccount(out, client, config, wallet)
+    } else if (item) await page.show(item, query.get('claim') ?? undefined)
   } catch (e) {
     error.textContent = `This page is not set up: ${(e as Error).message}`
     error.hidden = false

@@ -49,6 +49,7 @@ def run_price_guarantee(
     others: list[str],
     shoppers: Sequence[LocalAccount] = (),
     seed: int = 11,
+    days_before_drop: int = 0,
 ) -> GuaranteeDemo:
     rng = random.Random(seed)
     retailer = chain.register_retailer(admin, uri="https://dalian-coast.example/retail")
@@ -72,6 +73,11 @@ def run_price_guarantee(
         sales.append(Sale(who, int(gtin), rng.randint(1, 3), prices[gtin] * MILLI, receipt_hash(f"ZS-12/2026-12-01/{n:04d}")))
     store.record_sales(sales, batch=20)
 
+    if days_before_drop:
+        # A local node (Anvil) jumps ahead, so the week of store sales and the later online cut
+        # are apart in time, as they would be, and the page's price chart shows both prices.
+        chain.w3.provider.make_request("evm_increaseTime", [days_before_drop * 86_400])  # type: ignore[arg-type]
+        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     web.publish_price(gift_bag, 133 * MILLI)  # 55 below the store: more than 5% of 188 (9.4)
     market.publish_price(others[0], prices[others[0]] * MILLI // 2, price_type="clearance")  # excluded by the policy
     actions = chain.keeper(keeper).run_once()

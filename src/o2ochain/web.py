@@ -6,8 +6,16 @@ A small :mod:`http.server` in a thread, on 127.0.0.1 only. It serves:
 - ``/config.json`` — what the page needs to find the chain: the RPC URL, the deployment manifest
   (:mod:`o2ochain.deployments`) and where the off-chain content is;
 - ``/events/`` — the EPCIS event store (``<2 hex>/<64 hex>.json``), whose files the page checks
-  against the hashes anchored on chain;
-- ``/content/`` — the content store (review texts, merchant profiles).
+  against the hashes anchored on chain; ``POST /events/batch`` with ``{"hashes": [...]}`` answers
+  every asked file's text (or null) in one response, so a 100-event history is one request;
+- ``/content/`` — the content store (review texts, merchant profiles); a ``POST /content/`` of a
+  review document (``{"type": "o2ochain.review", ...}``) stores it under its keccak256 and answers
+  ``{"hash", "uri"}``, which is how the page's review form publishes a text before the review
+  transaction records its hash.
+
+On a local chain the demo also lists, in ``config.json``, built-in test accounts (Anvil's public
+development keys, clearly labelled) so the page's wallet actions can be tried without a wallet
+extension, and the data users a consumer may grant consent to.
 
 The page reads the chain itself: this server is only where the page and the off-chain copies
 come from, so it needs no more trust than a file server.
@@ -18,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -26,8 +35,17 @@ from pathlib import Path
 from typing import Any
 
 from o2ochain.deployments import Deployment
+from o2ochain.errors import ConfigError, InputError
 
 __all__ = ["PageServer", "default_dist", "page_url"]
+
+#: Anvil's (and Hardhat's) chain id: the only chain the page's built-in test accounts are offered on.
+LOCAL_CHAIN_ID = 31337
+#: The largest review document the page may post.
+MAX_POST = 32_768
+#: The most event files one batch read answers.
+MAX_BATCH = 2_000
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
 _NOT_BUILT = b"""<!doctype html><html lang="en"><meta charset="utf-8"><title>o2ochain: page not built</title>
 <h1>The page is not built</h1><p>Run <code>npx vite build frontend</code> in the repository (or <code>./run demo</code>),
@@ -61,6 +79,10 @@ class PageServer:
     #: Folder of ``*.proofs.jsonl`` (Merkle lots): ``/proofs/<item id>.json`` answers with an item's proof.
     proofs: Path | None = None
     port: int = 0
+    #: Built-in test accounts for the page's wallet (local chains only): ``{"label", "privateKey"}``.
+    test_accounts: list[dict[str, str]] = field(default_factory=list)
+    #: Data users (retailers) the page offers for consent: ``{"name", "address"}``.
+    data_users: list[dict[str, str]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _proof_index: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
@@ -71,10 +93,68 @@ class PageServer:
         return f"http://127.0.0.1:{self.port}"
 
     def config(self) -> dict[str, Any]:
-        config = {"rpcUrl": self.rpc_url, "deployment": self.deployment.to_json(), "events": "./events/", "content": "./content/"}
+        config: dict[str, Any] = {
+            "rpcUrl": self.rpc_url,
+            "deployment": self.deployment.to_json(),
+            "events": "./events/",
+            "eventsBatch": "./events/batch",
+            "content": "./content/",
+        }
         if self.proofs is not None:
             config["proofs"] = "./proofs/"
+        if self.test_accounts:
+            if self.deployment.chain_id != LOCAL_CHAIN_ID:
+                raise ConfigError(f"built-in test accounts are for the local chain {LOCAL_CHAIN_ID} only, not chain {self.deployment.chain_id}")
+            config["testAccounts"] = self.test_accounts
+        if self.data_users:
+            config["dataUsers"] = self.data_users
         return config
+
+    def stored_events(self, body: bytes) -> dict[str, str | None]:
+        """The event store's files for a posted ``{"hashes": [...]}``: each file's text, or None.
+
+        The page hashes each text itself and compares with the chain, so this answers what is on
+        disk and vouches for nothing. At most :data:`MAX_BATCH` hashes per request.
+        """
+        try:
+            asked = json.loads(body)["hashes"]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InputError(f'post {{"hashes": ["0x…", …]}}: {exc}', field="hashes") from None
+        if not isinstance(asked, list) or len(asked) > MAX_BATCH:
+            raise InputError(f"hashes must be a list of at most {MAX_BATCH}", field="hashes")
+        found: dict[str, str | None] = {}
+        for value in asked:
+            if not isinstance(value, str) or not _HASH.fullmatch(value):
+                raise InputError("each hash is 0x and 64 hex digits", field="hashes", value=str(value)[:80])
+            hex64 = value[2:].lower()
+            target = self.events / hex64[:2] / f"{hex64}.json"
+            try:
+                found["0x" + hex64] = target.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                found["0x" + hex64] = None
+        return found
+
+    def store_content(self, body: bytes) -> dict[str, str]:
+        """Store a posted review document in the content store; returns its hash and URI.
+
+        Only review documents are accepted (``reviews.review_document``'s shape, text checked the
+        same way), at most :data:`MAX_POST` bytes; anything else is a :class:`InputError`.
+        """
+        from o2ochain.reviews import ContentStore, review_document
+
+        if len(body) > MAX_POST:
+            raise InputError(f"a posted document is at most {MAX_POST} bytes", field="body", value=len(body))
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"the posted document is not JSON: {exc}", field="body") from None
+        if not isinstance(document, dict) or document.get("type") != "o2ochain.review":
+            raise InputError('only review documents ({"type": "o2ochain.review", ...}) may be posted', field="type")
+        text, language = document.get("text"), document.get("language", "en")
+        if not isinstance(text, str) or not isinstance(language, str) or document.get("photos", []) != []:
+            raise InputError("a posted review has a text, a language and no photos", field="text")
+        digest, uri = ContentStore(self.content, base="content").put(review_document(text, (), language))
+        return {"hash": "0x" + digest.hex(), "uri": uri}
 
     def proof(self, item_hex: str) -> dict[str, Any] | None:
         """The Merkle proof of an item, shaped as ProductRegistry's MerkleItem (None if unknown).
@@ -138,6 +218,11 @@ def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
     mounts = {"events": site.events, "content": site.content}
 
     class Handler(SimpleHTTPRequestHandler):
+        # Keep-alive, and each answer sent without waiting for an ACK of its headers (Nagle with
+        # delayed ACK otherwise adds ~40 ms per request on one connection).
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
         def guess_type(self, path: str | os.PathLike[str]) -> str:
             return "text/javascript" if str(path).endswith((".js", ".mjs")) else super().guess_type(path)
 
@@ -179,6 +264,30 @@ def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
                 self.wfile.write(_NOT_BUILT)
                 return
             super().do_GET()
+
+        def do_POST(self) -> None:
+            path = urllib.parse.urlsplit(self.path).path
+            if path not in ("/content/", "/events/batch"):
+                self.send_error(405, "Only /content/ and /events/batch take a POST")
+                return
+            answer: dict[str, Any]
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BATCH * 80 + 64:
+                    raise InputError("the posted body is too large", field="body", value=length)
+                body = self.rfile.read(length)
+                if path == "/events/batch":
+                    answer, status = dict(site.stored_events(body)), 200
+                else:
+                    answer, status = dict(site.store_content(body)), 201
+            except (InputError, ValueError) as exc:
+                answer, status = {"error": str(exc)}, 400
+            body = json.dumps(answer).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def translate_path(self, path: str) -> str:
             clean = posixpath.normpath(urllib.parse.unquote(urllib.parse.urlsplit(path).path))

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -16,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 import o2ochain
 from o2ochain.chain import Anvil, dev_accounts, http_web3
 from tests.conftest import GTIN_A, PREFIX
+from tests.e2e.browser import serve_demo
 
 
 @dataclass
@@ -67,3 +69,10 @@ def kill_midrun(command: list[str], progress: Callable[[], int], target: int, ti
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+
+
+@pytest.fixture(scope="session")
+def page_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``o2ochain demo`` (small counts) serving the built page, shared by every browser test:
+    ``base`` URL, the sample ``items`` by case, the demo's ``out`` folder and its printed ``output``."""
+    yield from serve_demo(tmp_path_factory.mktemp("page-demo"))

@@ -69,10 +69,16 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
             served.append(line)
             if "keeps running" in line:
                 break
+        # The second run reused the chain the first one kept (out/chain-state.json): no loading.
+        assert "reusing the sample data loaded by an earlier run" in "".join(served), "".join(served)
+        assert "items committed" not in "".join(served)
+        ready = re.search(r"ready in (\d+) s", "".join(served))
+        assert ready and int(ready.group(1)) <= 10, "".join(served)
         # The consumer page is served, with its config and a page URL per sample item.
         page = re.search(r"Consumer page: (http://127\.0\.0\.1:\d+)/", "".join(served))
         assert page, "".join(served)
-        assert len(re.findall(r"^\s+http://127\.0\.0\.1:\d+/\?item=https", "".join(served), re.M)) == 6
+        assert len(re.findall(r"^\s+http://127\.0\.0\.1:\d+/\?item=https\S+$", "".join(served), re.M)) == 8  # 7 items + 1 claim link
+        assert re.search(r"^\s+http://127\.0\.0\.1:\d+/\?account$", "".join(served), re.M)
         from urllib.request import urlopen
 
         with urlopen(page.group(1) + "/config.json", timeout=10) as response:
@@ -147,3 +153,34 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_demo_killed_while_loading_starts_over_and_finishes(tmp_path: Path) -> None:
+    """A run killed before it finished loading leaves no usable saved demo: the next run loads from scratch, once."""
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "o2ochain.cli", "demo", "--port", str(free_port()), "--out", str(tmp_path / "out")]
+    command += ["--items", "1000", "--explicit", "100", "--exit"]
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert first.stdout is not None
+    for line in first.stdout:
+        if "items registered" in line:  # well into loading, far from done
+            break
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    time.sleep(0.5)
+    subprocess.run(["pkill", "-f", "--", f"--state {tmp_path / 'out' / 'chain-state.json'}"], check=False)  # its orphaned Anvil
+    assert not (tmp_path / "out" / "demo.json").exists()
+    second = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 0, second.stderr
+    assert "reusing" not in second.stdout and "items committed" in second.stdout
+    assert (tmp_path / "out" / "demo.json").is_file()
+    third = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert third.returncode == 0 and "reusing the sample data" in third.stdout
+    verify = next(line.strip() for line in third.stdout.splitlines() if line.strip().startswith("o2ochain verify") and "FAKE" not in line)
+    result = subprocess.run(
+        [sys.executable, "-m", "o2ochain.cli", *shlex.split(verify)[1:], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    # the --exit run stopped its chain: the command names it, and the chain is gone, so this is a clean connection error
+    assert result.returncode != 0 and "Traceback" not in result.stderr

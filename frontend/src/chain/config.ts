@@ -23,11 +23,32 @@ export interface Config {
   deployment: Deployment
   /** Base URL of the EPCIS event store: `<events>/<2 hex>/<64 hex>.json`. */
   events?: string
+  /** Where the store answers a POST of `{"hashes": [...]}` with each file's text (or null), in one request. */
+  eventsBatch?: string
   /** Base URL of the content store (reviews, merchant pages). */
   content?: string
   /** Base URL of Merkle proofs by item id: `<proofs><0x item id>.json` (checked on chain). */
   proofs?: string
+  /** Built-in test accounts, offered by the wallet menu on a local chain only. */
+  testAccounts: TestAccount[]
+  /** Data users (retailers) a consumer may grant consent to, with the notice they show. */
+  dataUsers: DataUser[]
 }
+
+export interface TestAccount {
+  label: string
+  privateKey: `0x${string}`
+}
+
+export interface DataUser {
+  name: string
+  address: Address
+  /** The privacy notice shown before a grant; its keccak256 is what the consent records. */
+  notice?: string
+}
+
+/** Anvil's and Hardhat's chain id: built-in test accounts are honoured on it only. */
+export const LOCAL_CHAIN_ID = 31337
 
 interface RawConfig {
   rpcUrl: string
@@ -37,8 +58,11 @@ interface RawConfig {
     contracts: Record<string, { address: string; block: number; txHash: string }>
   }
   events?: string
+  eventsBatch?: string
   content?: string
   proofs?: string
+  testAccounts?: Array<{ label: string; privateKey: string }>
+  dataUsers?: Array<{ name: string; address: string; notice?: string }>
 }
 
 export async function loadConfig(url = './config.json'): Promise<Config> {
@@ -54,8 +78,14 @@ export async function loadConfig(url = './config.json'): Promise<Config> {
     rpcUrl: raw.rpcUrl,
     deployment: { chainId: Number(raw.deployment.chainId), genesis: raw.deployment.genesis, contracts },
     events: raw.events,
+    eventsBatch: raw.eventsBatch,
     content: raw.content,
     proofs: raw.proofs,
+    testAccounts:
+      Number(raw.deployment.chainId) === LOCAL_CHAIN_ID
+        ? (raw.testAccounts ?? []).filter((a) => /^0x[0-9a-fA-F]{64}$/.test(a.privateKey)).map((a) => ({ label: a.label, privateKey: a.privateKey as `0x${string}` }))
+        : [],
+    dataUsers: (raw.dataUsers ?? []).map((u) => ({ name: u.name, address: getAddress(u.address), notice: u.notice })),
   }
 }
 

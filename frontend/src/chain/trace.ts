@@ -37,6 +37,8 @@ export interface TimelineEvent {
   eventType: string
   action?: string
   relations: Relation[]
+  /** The brand whose ledger chain holds the entry (its actors are that brand's). */
+  brand: bigint
   actor: Address
   contentHash: Hex
   block: bigint
@@ -59,9 +61,13 @@ function unpackMeta(meta: Hex): { eventType: string; action?: string; timeMs: nu
   }
 }
 
+/** ActorKind in contracts/Types.sol (ACTOR_KINDS in src/o2ochain/trace.py). */
+const ACTOR_KINDS: Record<number, string> = { 1: 'farm', 2: 'plant', 3: 'logistics', 4: 'store', 5: 'other' }
+
 export class TraceReader {
   private readonly address: Address
   private readonly fromBlock: bigint
+  private readonly kinds = new Map<string, Promise<string | undefined>>()
 
   constructor(
     private readonly client: PublicClient,
@@ -113,6 +119,22 @@ export class TraceReader {
     return found
   }
 
+  /** What kind of actor `account` is for `brand` in the ledger (farm, plant, logistics, store, other), undefined if never granted. */
+  async actorKind(brand: bigint, account: Address): Promise<string | undefined> {
+    const key = `${brand}:${account}`
+    let found = this.kinds.get(key)
+    if (!found) {
+      found = this.client
+        .readContract({ address: this.address, abi: traceLedgerAbi, functionName: 'actor', args: [brand, account] })
+        .then((v) => {
+          const view = v as { kind: number; grantedAt: bigint }
+          return view.grantedAt ? ACTOR_KINDS[view.kind] : undefined
+        })
+      this.kinds.set(key, found)
+    }
+    return found
+  }
+
   /** The (brand, container) chains that name `subject` as related (a child or an input). */
   async containersOf(subject: Hex): Promise<Array<[bigint, Hex]>> {
     const logs = await this.client.getLogs({ address: this.address, event: linkedEvent, args: { related: subject }, fromBlock: this.fromBlock })
@@ -133,17 +155,17 @@ export class TraceReader {
         else collected.set(entry.content, { entry, relations: new Set([relation]) })
       }
     }
-    const seeds: Array<[Hex, Relation]> = [[item, 'item']]
-    if (opts.gtin && opts.lot) seeds.push([lotId(opts.gtin, opts.lot), 'lot'])
-    if (opts.gtin) seeds.push([productId(opts.gtin), 'product'])
+    const seeds = new Map<string, Relation>([[item.toLowerCase(), 'item']])
+    if (opts.gtin && opts.lot) seeds.set(lotId(opts.gtin, opts.lot).toLowerCase(), 'lot')
+    if (opts.gtin) seeds.set(productId(opts.gtin).toLowerCase(), 'product')
     const own: Entry[] = []
-    for (const [subject, relation] of seeds) {
-      for (const entries of (await this.chains([subject], opts.brand)).values()) {
-        take(entries, relation)
-        own.push(...entries)
-      }
+    // The item's, lot's and product's chains in one query, its containers at the same time.
+    const containers = this.followContainers(item, take, 3)
+    for (const entries of (await this.chains([...seeds.keys()] as Hex[], opts.brand)).values()) {
+      take(entries, seeds.get(entries[0]!.subject.toLowerCase()) ?? 'item')
+      own.push(...entries)
     }
-    await this.followContainers(item, take, 3)
+    await containers
     let frontier = own.filter((e) => e.eventType === 'TransformationEvent')
     const seenInputs = new Set<Hex>()
     for (let level = 0; level < 5; level++) {
@@ -157,30 +179,80 @@ export class TraceReader {
         frontier.push(...entries.filter((e) => e.eventType === 'TransformationEvent'))
       }
     }
-    const events = await Promise.all([...collected.values()].map(({ entry, relations }) => this.withContent(entry, relations)))
+    const stored = await this.fetchStored([...collected.keys()])
+    const events = [...collected.values()].map(({ entry, relations }) => this.withContent(entry, relations, stored.get(entry.content)))
     events.sort((a, b) => a.time.getTime() - b.time.getTime() || (a.block < b.block ? -1 : a.block > b.block ? 1 : 0))
     return events
   }
 
-  private async followContainers(subject: Hex, take: (entries: Entry[], relation: Relation) => void, depth: number): Promise<void> {
+  private async followContainers(
+    subject: Hex,
+    take: (entries: Entry[], relation: Relation) => void,
+    depth: number,
+    known?: Array<[bigint, Hex]>,
+  ): Promise<void> {
     if (depth === 0) return
-    for (const [brand, container] of await this.containersOf(subject)) {
-      let any = false
-      for (const entries of (await this.chains([container], brand)).values()) {
-        const inside = packedEntries(entries, subject)
-        take(inside, 'container')
-        any ||= inside.length > 0
-      }
-      if (any) await this.followContainers(container, take, depth - 1)
-    }
+    await Promise.all(
+      (known ?? (await this.containersOf(subject))).map(async ([brand, container]) => {
+        // The container's chain and its own containers in the same round trip (viem batches them).
+        const [chains, outer] = await Promise.all([this.chains([container], brand), depth > 1 ? this.containersOf(container) : Promise.resolve([])])
+        let any = false
+        for (const entries of chains.values()) {
+          const inside = packedEntries(entries, subject)
+          take(inside, 'container')
+          any ||= inside.length > 0
+        }
+        if (any && outer.length) await this.followContainers(container, take, depth - 1, outer)
+      }),
+    )
   }
 
-  private async withContent(entry: Entry, relations: Set<Relation>): Promise<TimelineEvent> {
+  /**
+   * The stored EPCIS files of `hashes` from the event store: in one request when the store
+   * offers a batch read (config `eventsBatch`), else one file each. Nothing is trusted: each file
+   * is checked against its hash by {@link withContent}.
+   */
+  private async fetchStored(hashes: Hex[]): Promise<Map<Hex, Uint8Array | string>> {
+    const found = new Map<Hex, Uint8Array | string>()
+    if (!this.config.events || hashes.length === 0) return found
+    if (this.config.eventsBatch) {
+      try {
+        const response = await fetch(this.config.eventsBatch, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ hashes }) })
+        if (response.ok) {
+          const files = (await response.json()) as Record<string, string | null>
+          const encoder = new TextEncoder()
+          for (const hash of hashes) {
+            const text = files[hash.toLowerCase()]
+            found.set(hash, typeof text === 'string' ? encoder.encode(text) : 'the event store does not have this event')
+          }
+          return found
+        }
+      } catch {
+        // fall back to one request per file
+      }
+    }
+    await Promise.all(
+      hashes.map(async (hash) => {
+        const hex = hash.slice(2).toLowerCase()
+        const url = `${this.config.events!.replace(/\/?$/, '/')}${hex.slice(0, 2)}/${hex}.json`
+        try {
+          const response = await fetch(url)
+          found.set(hash, response.ok ? new Uint8Array(await response.arrayBuffer()) : `the event store does not have this event (HTTP ${response.status})`)
+        } catch (error) {
+          found.set(hash, `could not fetch the event: ${(error as Error).message}`)
+        }
+      }),
+    )
+    return found
+  }
+
+  private withContent(entry: Entry, relations: Set<Relation>, stored: Uint8Array | string | undefined): TimelineEvent {
     const base: TimelineEvent = {
       time: new Date(entry.timeMs),
       eventType: entry.eventType,
       action: entry.action,
       relations: [...relations].sort(),
+      brand: entry.brand,
       actor: entry.actor,
       contentHash: entry.content,
       block: entry.block,
@@ -188,17 +260,14 @@ export class TraceReader {
       verified: false,
     }
     if (!this.config.events) return { ...base, problem: 'no event store is configured' }
-    const hex = entry.content.slice(2).toLowerCase()
-    const url = `${this.config.events.replace(/\/?$/, '/')}${hex.slice(0, 2)}/${hex}.json`
+    if (stored === undefined) return { ...base, problem: 'the event store does not have this event' }
+    if (typeof stored === 'string') return { ...base, problem: stored }
+    if (keccak256(stored) !== entry.content) return { ...base, problem: 'the stored event does not match the hash on chain' }
     try {
-      const response = await fetch(url)
-      if (!response.ok) return { ...base, problem: `the event store does not have this event (HTTP ${response.status})` }
-      const bytes = new Uint8Array(await response.arrayBuffer())
-      if (keccak256(bytes) !== entry.content) return { ...base, problem: 'the stored event does not match the hash on chain' }
-      const event = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+      const event = JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown>
       return { ...base, event, verified: true }
     } catch (error) {
-      return { ...base, problem: `could not fetch the event: ${(error as Error).message}` }
+      return { ...base, problem: `the stored event is not JSON: ${(error as Error).message}` }
     }
   }
 }

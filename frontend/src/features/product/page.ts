@@ -4,10 +4,18 @@ import type { Config } from '../../chain/config'
 import { InputError, parseItemRef } from '../../chain/gs1'
 import { productName, verifyItem } from '../../chain/registry'
 import { TraceReader } from '../../chain/trace'
-import { decodeQrImage } from '../../scan/qr'
-import { el, renderTimeline, renderVerdict } from './view'
+import { decodeQrImage, scanWithCamera, type CameraScan } from '../../scan/qr'
+import type { Wallet } from '../../wallet/wallet'
+import { marketSections } from '../market'
+import { ownershipSection, parseClaimCode, type ClaimCode } from './ownership'
+import { el, renderResponsibility, renderTimeline, renderVerdict } from './view'
 
-export function mountProductPage(root: Document, client: PublicClient, config: Config): { show: (ref: string) => Promise<void> } {
+export function mountProductPage(
+  root: Document,
+  client: PublicClient,
+  config: Config,
+  wallet: Wallet,
+): { show: (ref: string, claim?: string) => Promise<void> } {
   const form = root.getElementById('lookup-form') as HTMLFormElement
   const input = root.getElementById('item-input') as HTMLInputElement
   const file = root.getElementById('qr-file') as HTMLInputElement
@@ -23,7 +31,7 @@ export function mountProductPage(root: Document, client: PublicClient, config: C
     document.body.dataset.state = 'error'
   }
 
-  async function show(text: string): Promise<void> {
+  async function show(text: string, claim?: string): Promise<void> {
     const mine = ++generation
     error.hidden = true
     input.value = text.trim()
@@ -34,8 +42,16 @@ export function mountProductPage(root: Document, client: PublicClient, config: C
       fail(e instanceof InputError ? e.message : String(e))
       return
     }
+    let code: ClaimCode | undefined
+    try {
+      code = claim ? parseClaimCode(claim) : undefined
+    } catch (e) {
+      fail((e as Error).message)
+      return
+    }
     const url = new URL(window.location.href)
     url.searchParams.set('item', text.trim())
+    if (!claim) url.searchParams.delete('claim')
     window.history.replaceState(null, '', url)
     document.body.dataset.state = 'loading'
     out.replaceChildren(el('p', { class: 'loading', role: 'status' }, 'Asking the chain…'))
@@ -43,12 +59,19 @@ export function mountProductPage(root: Document, client: PublicClient, config: C
       const verification = await verifyItem(client, config, ref.id)
       const name = verification.gtin ? await productName(client, config, verification.gtin).catch(() => undefined) : undefined
       if (mine !== generation) return
-      const article = renderVerdict(verification, name)
+      const article = renderVerdict(verification, name, wallet.connection?.address)
+      const ownership = ownershipSection(client, config, wallet, verification, code, () => void show(text, claim))
+      if (ownership) article.querySelector('.verdict')?.after(ownership)
       const placeholder = el('p', { class: 'loading', role: 'status' }, 'Reading the supply-chain history…')
       article.append(placeholder)
       out.replaceChildren(article)
       document.body.dataset.state = 'verdict'
       const gtin = verification.gtin ?? ref.link?.gtin
+      // Prices and reviews are read while the history is: they need nothing from it.
+      const market: Promise<HTMLElement[] | Error> =
+        gtin && verification.view.registered
+          ? marketSections(client, config, { item: ref.id, gtin, verification }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+          : Promise.resolve([])
       const events = await trace.history(ref.id, {
         gtin,
         lot: verification.lot || ref.link?.lot,
@@ -56,6 +79,17 @@ export function mountProductPage(root: Document, client: PublicClient, config: C
       })
       if (mine !== generation) return
       placeholder.replaceWith(renderTimeline(events))
+      const recalledInHistory = events.some((e) => String(e.event?.disposition ?? '').endsWith('recalled'))
+      if (verification.verdict === 'recalled' || recalledInHistory) {
+        const kinds = new Map<string, string | undefined>()
+        await Promise.all(events.map(async (e) => kinds.set(`${e.brand}:${e.actor}`, await trace.actorKind(e.brand, e.actor))))
+        if (mine !== generation) return
+        article.querySelector('.verdict')?.after(renderResponsibility(events, kinds))
+      }
+      const sections = await market
+      if (mine !== generation) return
+      if (sections instanceof Error) throw sections
+      article.append(...sections)
       document.body.dataset.state = 'ready'
     } catch (e) {
       if (mine !== generation) return
@@ -66,6 +100,39 @@ export function mountProductPage(root: Document, client: PublicClient, config: C
   form.addEventListener('submit', (event) => {
     event.preventDefault()
     void show(input.value)
+  })
+  wallet.subscribe(() => {
+    // Who is connected changes what the verdict says ("yours") and what can be done.
+    if (input.value && document.body.dataset.state === 'ready') void show(input.value, new URLSearchParams(window.location.search).get('claim') ?? undefined)
+  })
+  const cameraStart = root.getElementById('camera-start') as HTMLButtonElement
+  const cameraBox = root.getElementById('camera') as HTMLDivElement
+  const video = root.getElementById('camera-video') as HTMLVideoElement
+  let scanning: CameraScan | undefined
+  const stopCamera = () => {
+    scanning?.stop()
+    scanning = undefined
+    cameraBox.hidden = true
+    cameraStart.disabled = false
+  }
+  cameraStart.addEventListener('click', async () => {
+    error.hidden = true
+    cameraStart.disabled = true
+    cameraBox.hidden = false
+    document.body.dataset.state = 'scanning'
+    try {
+      scanning = await scanWithCamera(video, (text) => {
+        stopCamera()
+        void show(text)
+      })
+    } catch (e) {
+      stopCamera()
+      fail((e as Error).message)
+    }
+  })
+  ;(root.getElementById('camera-stop') as HTMLButtonElement).addEventListener('click', () => {
+    stopCamera()
+    document.body.dataset.state = 'idle'
   })
   file.addEventListener('change', async () => {
     const picked = file.files?.[0]

@@ -33,15 +33,19 @@ function short(hex: string): string {
   return `${hex.slice(0, 10)}…${hex.slice(-6)}`
 }
 
-export function renderVerdict(v: Verification, productName?: string): HTMLElement {
-  const info = VERDICTS[v.verdict]
+/** The claimed verdict when the first buyer is the connected account. */
+const YOURS = { title: 'Yours', detail: 'You are this item’s first buyer: the chain records it as sold to your account.', tone: 'good' }
+
+export function renderVerdict(v: Verification, productName?: string, me?: string): HTMLElement {
+  const mine = v.verdict === 'claimed' && me !== undefined && v.view.claimedBy.toLowerCase() === me.toLowerCase()
+  const info = mine ? YOURS : VERDICTS[v.verdict]
   const verdict = el(
     'section',
-    { class: `verdict verdict-${info.tone}`, 'data-verdict': v.verdict, 'aria-labelledby': 'verdict-title' },
+    { class: `verdict verdict-${info.tone}`, 'data-verdict': v.verdict, 'data-mine': String(mine), 'aria-labelledby': 'verdict-title' },
     el('h2', { id: 'verdict-title' }, info.title),
     el('p', {}, info.detail),
   )
-  if (v.verdict === 'claimed') verdict.append(el('p', { class: 'owner' }, 'First buyer: ', el('code', {}, v.view.claimedBy)))
+  if (v.verdict === 'claimed' && !mine) verdict.append(el('p', { class: 'owner' }, 'First buyer: ', el('code', {}, v.view.claimedBy)))
   if (v.merkle) verdict.append(el('p', { class: 'merkle' }, 'Registered in a Merkle-committed lot: its proof was checked on chain.'))
   const article = el('article', { class: 'product', 'data-item': v.item }, verdict)
   if (v.view.registered) {
@@ -112,5 +116,44 @@ export function renderTimeline(events: TimelineEvent[]): HTMLElement {
     list.append(li)
   }
   section.append(list)
+  return section
+}
+
+/**
+ * For a recalled item: who had custody at each step and who recorded it, oldest first, as
+ * `o2ochain trace show --responsibility` prints it. `kinds` maps "brand:actor" to the actor's kind.
+ */
+export function renderResponsibility(events: TimelineEvent[], kinds: Map<string, string | undefined>): HTMLElement {
+  const section = el(
+    'section',
+    { class: 'responsibility', 'aria-labelledby': 'responsibility-title' },
+    el('h2', { id: 'responsibility-title' }, 'Who had it'),
+    el('p', {}, 'This item is recalled. Each step below was recorded on chain by the party that had it; the brand can follow up with each.'),
+  )
+  if (events.length === 0) {
+    section.append(el('p', { class: 'empty' }, 'No party recorded this item’s custody on chain.'))
+    return section
+  }
+  const table = el(
+    'table',
+    { class: 'custody' },
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'When'), el('th', { scope: 'col' }, 'Step'), el('th', { scope: 'col' }, 'Who'))),
+  )
+  const body = el('tbody', {})
+  for (const e of events) {
+    const d = describe(e)
+    const kind = kinds.get(`${e.brand}:${e.actor}`)
+    body.append(
+      el(
+        'tr',
+        { 'data-step': d.step, 'data-kind': kind ?? 'unknown' },
+        el('td', {}, el('time', { datetime: e.time.toISOString() }, e.time.toISOString().slice(0, 10))),
+        el('td', {}, d.step, d.where ? el('br', {}) : null, d.where ? el('small', {}, d.where.replace(/^.*[:/]/, '')) : null),
+        el('td', {}, kind ? `${kind} ` : '', el('code', { title: e.actor }, short(e.actor)), e.verified ? '' : ' (not verified)'),
+      ),
+    )
+  }
+  table.append(body)
+  section.append(table)
   return section
 }

@@ -1,0 +1,397 @@
+/**
+ * ReviewBoard reads for the page (contracts/interfaces/IReviewBoard.sol): verified-buyer reviews
+ * of a product or a merchant with their edits, replies and votes, ranked exactly as
+ * src/o2ochain/reviews.py ranks them, and merchant profiles. Texts and profiles come from the
+ * content store and count only when they hash to what the chain holds.
+ */
+import { getAbiItem, keccak256, stringToBytes, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
+import { reviewBoardAbi } from './abi'
+import { contractOf, type Config } from './config'
+
+export const SUBJECT_PRODUCT = 1
+export const SUBJECT_MERCHANT = 2
+/** contracts/Types.sol: FOLD_REPORTS and FOLD_MARGIN, to say why a review is folded. */
+export const FOLD_REPORTS = 3
+export const FOLD_MARGIN = 3
+
+const postedEvent = getAbiItem({ abi: reviewBoardAbi, name: 'ReviewPosted' }) as AbiEvent
+const editedEvent = getAbiItem({ abi: reviewBoardAbi, name: 'ReviewEdited' }) as AbiEvent
+const repliedEvent = getAbiItem({ abi: reviewBoardAbi, name: 'ReviewReplied' }) as AbiEvent
+const profileEvent = getAbiItem({ abi: reviewBoardAbi, name: 'MerchantProfileSet' }) as AbiEvent
+
+// ------------------------------------------------------------------------------------------------
+// Content store
+// ------------------------------------------------------------------------------------------------
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+
+/** What the content store gave for a hash, checked against it. */
+export type ContentCheck =
+  | { status: 'intact'; document: JsonObject }
+  | { status: 'mismatch' }
+  | { status: 'missing'; detail: string }
+
+/**
+ * RFC 8785 (JCS) canonical JSON, as src/o2ochain/epcis.py `canonical_json` writes it: object keys
+ * sorted by UTF-16 code units, no white space, numbers and strings as ECMAScript serialises them
+ * (which is how RFC 8785 defines them).
+ */
+export function canonicalJson(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('a number is infinite or NaN')
+    return JSON.stringify(value)
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  const keys = Object.keys(value).sort()
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`
+}
+
+/**
+ * The content store (src/o2ochain/reviews.py `ContentStore`): documents at `<base>0x<hash>.json`,
+ * where the hash is the keccak256 of the document's canonical JSON. A document counts only when
+ * it hashes to the hash on chain, so the server that holds it is trusted with nothing.
+ */
+export class ContentStore {
+  private readonly cache = new Map<Hex, Promise<ContentCheck>>()
+  private readonly base?: string
+
+  constructor(base: string | undefined) {
+    this.base = base === undefined ? undefined : base.replace(/\/?$/, '/')
+  }
+
+  get(hash: Hex): Promise<ContentCheck> {
+    const key = hash.toLowerCase() as Hex
+    let found = this.cache.get(key)
+    if (!found) {
+      found = this.fetchChecked(key)
+      this.cache.set(key, found)
+    }
+    return found
+  }
+
+  private async fetchChecked(hash: Hex): Promise<ContentCheck> {
+    if (!this.base) return { status: 'missing', detail: 'this page has no content store configured' }
+    let bytes: Uint8Array
+    try {
+      const response = await fetch(`${this.base}${hash}.json`)
+      if (!response.ok) return { status: 'missing', detail: `the content store does not have it (HTTP ${response.status})` }
+      bytes = new Uint8Array(await response.arrayBuffer())
+    } catch (error) {
+      return { status: 'missing', detail: `the content store could not be reached (${(error as Error).message})` }
+    }
+    let document: JsonValue
+    try {
+      document = JSON.parse(new TextDecoder().decode(bytes)) as JsonValue
+    } catch {
+      return { status: 'mismatch' }
+    }
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) return { status: 'mismatch' }
+    // The stored file is canonical JSON already, so its own bytes usually hash right; otherwise the
+    // hash of its canonical form decides, as in reviews.py ContentStore.get.
+    if (keccak256(bytes) === hash) return { status: 'intact', document }
+    try {
+      if (keccak256(stringToBytes(canonicalJson(document))) === hash) return { status: 'intact', document }
+    } catch {
+      // a value RFC 8785 cannot represent: it cannot be the document that was hashed
+    }
+    return { status: 'mismatch' }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Ranking: a port of src/o2ochain/reviews.py `wilson` and `usefulness`
+// ------------------------------------------------------------------------------------------------
+
+/** Lower bound of the Wilson score interval (95%): how useful a review is, given its votes. */
+export function wilson(positive: number, total: number, z = 1.96): number {
+  if (total <= 0) return 0
+  const p = positive / total
+  const centre = p + (z * z) / (2 * total)
+  const spread = z * Math.sqrt((p * (1 - p)) / total + (z * z) / (4 * total * total))
+  return (centre - spread) / (1 + (z * z) / total)
+}
+
+/**
+ * The ranking score of a review at chain time `now`, exactly src/o2ochain/reviews.py `usefulness`:
+ *
+ *     usefulness = 2 x wilson(helpful, helpful + not helpful)     # what readers said, 0..1
+ *                + 1 x content                                   # min(words / 80, 1) x 0.7 + 0.3 if photos
+ *                + 1 x 0.5 ** (age in days / 90)                 # recency, halving every 90 days
+ *                + 1 x intact                                    # the text is available and matches its hash
+ *
+ * Words are counted as Python's `str.split()` does (runs of white space).
+ */
+export function usefulness(review: Pick<Review, 'helpful' | 'notHelpful' | 'text' | 'photos' | 'postedAt'>, now: number): number {
+  const votes = wilson(review.helpful, review.helpful + review.notHelpful)
+  const words = review.text ? review.text.split(/\s+/).filter((w) => w.length > 0).length : 0
+  const content = Math.min(words / 80, 1) * 0.7 + (review.photos ? 0.3 : 0)
+  const ageDays = Math.max(0, now - review.postedAt) / 86_400
+  const recency = 0.5 ** (ageDays / 90)
+  const intact = review.text !== undefined ? 1 : 0
+  return 2 * votes + content + recency + intact
+}
+
+/** reviews.py's order: folded last, then the most useful, then the newer, then by review id. */
+export function compareReviews(a: Review, b: Review): number {
+  if (a.folded !== b.folded) return a.folded ? 1 : -1
+  if (a.score !== b.score) return b.score - a.score
+  if (a.postedAt !== b.postedAt) return b.postedAt - a.postedAt
+  return a.id.toLowerCase() < b.id.toLowerCase() ? -1 : a.id.toLowerCase() > b.id.toLowerCase() ? 1 : 0
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reviews
+// ------------------------------------------------------------------------------------------------
+
+export interface ReviewVersion {
+  version: number
+  rating: number
+  contentHash: Hex
+}
+
+export interface Reply {
+  by: Address
+  /** The merchant channel the reply was made for. */
+  merchant: number
+  contentHash: Hex
+  content: ContentCheck
+  text?: string
+}
+
+export interface Review {
+  id: Hex
+  author: Address
+  subject: 'product' | 'merchant'
+  gtin: bigint
+  /** The channel the purchase was made on; 0 for a review of an item claimed at first sale. */
+  merchant: number
+  /** Of the latest version. */
+  rating: number
+  version: number
+  contentHash: Hex
+  ticket: Hex
+  postedAt: number
+  helpful: number
+  notHelpful: number
+  reports: number
+  folded: boolean
+  /** The latest version's content as the store gave it, checked against `contentHash`. */
+  content: ContentCheck
+  /** The text, only when the content is intact. */
+  text?: string
+  photos: number
+  replies: Reply[]
+  /** Every version, oldest first (the last one is the one shown). */
+  versions: ReviewVersion[]
+  score: number
+}
+
+interface PostedArgs {
+  review: Hex
+  gtin: bigint
+  merchant: number
+  author: Address
+  subject: number
+  rating: number
+  contentHash: Hex
+  uri: string
+  ticket: Hex
+}
+interface EditedArgs {
+  review: Hex
+  version: number
+  rating: number
+  contentHash: Hex
+}
+interface RepliedArgs {
+  review: Hex
+  merchant: number
+  by: Address
+  contentHash: Hex
+}
+interface ProfileArgs {
+  uri: string
+}
+interface ReviewView {
+  posted: boolean
+  rating: number
+  version: number
+  postedAt: number
+  helpful: bigint
+  notHelpful: bigint
+  reports: bigint
+  folded: boolean
+}
+interface ProfileView {
+  retailer: number
+  profileHash: Hex
+  gln: bigint
+  latitudeE6: number
+  longitudeE6: number
+  updatedAt: number
+}
+
+export interface MerchantProfile {
+  merchant: number
+  retailer: number
+  profileHash: Hex
+  /** The URI the profile was published at (logged only). */
+  uri?: string
+  /** GLN, 13 digits, when set. */
+  gln?: string
+  latitude: number
+  longitude: number
+  /** 0 when no profile was ever set. */
+  updatedAt: number
+  content?: ContentCheck
+}
+
+function argsOf<T>(log: unknown): T {
+  return (log as { args: T }).args
+}
+
+function textOf(content: ContentCheck): string | undefined {
+  if (content.status !== 'intact') return undefined
+  const text = content.document.text
+  return typeof text === 'string' ? text : text === undefined ? '' : String(text)
+}
+
+export class ReviewBoardReader {
+  readonly address: Address
+  private readonly fromBlock: bigint
+
+  constructor(
+    private readonly client: PublicClient,
+    config: Config,
+    readonly content: ContentStore,
+  ) {
+    const deployed = contractOf(config, 'ReviewBoard')
+    this.address = deployed.address
+    this.fromBlock = deployed.block
+  }
+
+  /**
+   * Reviews of a product (`gtin`) or of a merchant, ranked by usefulness at chain time `now`
+   * (best first, folded last), as reviews.py `ReviewBoardReader.reviews`.
+   */
+  async reviews(of: { gtin: bigint } | { merchant: number }, now: number): Promise<Review[]> {
+    const subject = 'gtin' in of ? SUBJECT_PRODUCT : SUBJECT_MERCHANT
+    const logs = await this.client.getLogs({ address: this.address, event: postedEvent, args: of, fromBlock: this.fromBlock })
+    const found = new Map<Hex, Review>()
+    for (const log of logs) {
+      const a = argsOf<PostedArgs>(log)
+      if (Number(a.subject) !== subject) continue
+      const rating = Number(a.rating)
+      found.set(a.review, {
+        id: a.review,
+        author: a.author,
+        subject: subject === SUBJECT_PRODUCT ? 'product' : 'merchant',
+        gtin: BigInt(a.gtin),
+        merchant: Number(a.merchant),
+        rating,
+        version: 1,
+        contentHash: a.contentHash,
+        ticket: a.ticket,
+        postedAt: 0,
+        helpful: 0,
+        notHelpful: 0,
+        reports: 0,
+        folded: false,
+        content: { status: 'missing', detail: 'not read yet' },
+        photos: 0,
+        replies: [],
+        versions: [{ version: 1, rating, contentHash: a.contentHash }],
+        score: 0,
+      })
+    }
+    if (found.size === 0) return []
+    await this.applyEditsAndReplies(found)
+    const reviews = [...found.values()]
+    await Promise.all(
+      reviews.map(async (review) => {
+        const [view, content] = await Promise.all([
+          this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'review', args: [review.id] }) as Promise<ReviewView>,
+          this.content.get(review.contentHash),
+        ])
+        review.helpful = Number(view.helpful)
+        review.notHelpful = Number(view.notHelpful)
+        review.reports = Number(view.reports)
+        review.folded = view.folded
+        review.postedAt = Number(view.postedAt)
+        review.version = Number(view.version)
+        review.content = content
+        review.text = textOf(content)
+        if (content.status === 'intact') {
+          const photos = content.document.photos
+          review.photos = Array.isArray(photos) ? photos.length : 0
+        }
+        await Promise.all(
+          review.replies.map(async (reply) => {
+            reply.content = await this.content.get(reply.contentHash)
+            reply.text = textOf(reply.content)
+          }),
+        )
+      }),
+    )
+    for (const review of reviews) review.score = usefulness(review, now)
+    return reviews.sort(compareReviews)
+  }
+
+  private async applyEditsAndReplies(found: Map<Hex, Review>): Promise<void> {
+    const ids = [...found.keys()]
+    for (let start = 0; start < ids.length; start += 100) {
+      // topic lists stay short for public nodes
+      const chunk = ids.slice(start, start + 100)
+      const [edited, replied] = await Promise.all([
+        this.client.getLogs({ address: this.address, event: editedEvent, args: { review: chunk }, fromBlock: this.fromBlock }),
+        this.client.getLogs({ address: this.address, event: repliedEvent, args: { review: chunk }, fromBlock: this.fromBlock }),
+      ])
+      for (const log of edited) {
+        const a = argsOf<EditedArgs>(log)
+        const review = found.get(a.review)
+        if (!review) continue
+        review.rating = Number(a.rating)
+        review.contentHash = a.contentHash
+        review.versions.push({ version: Number(a.version), rating: Number(a.rating), contentHash: a.contentHash })
+      }
+      for (const log of replied) {
+        const a = argsOf<RepliedArgs>(log)
+        found.get(a.review)?.replies.push({
+          by: a.by,
+          merchant: Number(a.merchant),
+          contentHash: a.contentHash,
+          content: { status: 'missing', detail: 'not read yet' },
+        })
+      }
+    }
+  }
+
+  /** The merchant's profile as the chain holds it, with its document checked against its hash. */
+  async merchantProfile(merchant: number): Promise<MerchantProfile> {
+    const [view, logs] = await Promise.all([
+      this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'merchantProfile', args: [merchant] }) as Promise<ProfileView>,
+      this.client.getLogs({ address: this.address, event: profileEvent, args: { merchant }, fromBlock: this.fromBlock }),
+    ])
+    const updatedAt = Number(view.updatedAt)
+    const gln = BigInt(view.gln)
+    const profile: MerchantProfile = {
+      merchant,
+      retailer: Number(view.retailer),
+      profileHash: view.profileHash,
+      uri: logs.length > 0 ? argsOf<ProfileArgs>(logs[logs.length - 1]).uri : undefined,
+      gln: gln === 0n ? undefined : gln.toString().padStart(13, '0'),
+      latitude: Number(view.latitudeE6) / 1e6,
+      longitude: Number(view.longitudeE6) / 1e6,
+      updatedAt,
+    }
+    if (updatedAt !== 0 && BigInt(view.profileHash) !== 0n) profile.content = await this.content.get(view.profileHash)
+    return profile
+  }
+}
+
+/** The average of the latest ratings (folded reviews included), as reviews.py `merchant_rating`. */
+export function averageRating(reviews: Review[]): number | undefined {
+  if (reviews.length === 0) return undefined
+  return reviews.reduce((sum, r) => sum + r.rating, 0) / reviews.length
+}

@@ -1,0 +1,134 @@
+/**
+ * "Prices": what each channel of the retailer offers the product for now (lowest marked), the
+ * price guarantee a purchase made now would get, and the price history per channel.
+ */
+import { isLive, offerUntil, UNTIL_ENDED, type Channel, type Currency, type GuaranteeReader, type Offer, type Policy, type PriceType } from '../../chain/guarantee'
+import { el } from '../product/view'
+import { renderPriceChart, type ChartSeries } from './chart'
+import { formatAmount, formatDateTime, formatDuration, isoTime, kindShort, kindText, merchantHref, PRICE_TYPE_TEXT } from './format'
+
+/** Short chart labels: the channel's kind, with its number when two channels share a kind. */
+function chartLabels(channels: Channel[]): Map<number, string> {
+  const count = new Map<string, number>()
+  for (const c of channels) count.set(c.kind, (count.get(c.kind) ?? 0) + 1)
+  return new Map(channels.map((c) => [c.id, (count.get(c.kind) ?? 0) > 1 ? `${kindShort(c.kind)} ${c.id}` : kindShort(c.kind)]))
+}
+
+function listFormat(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+}
+
+const EXCLUDED_TEXT: Record<PriceType, string> = {
+  regular: 'regular',
+  promotion: 'promotion',
+  clearance: 'clearance',
+  'limited-quantity': 'limited-quantity',
+  'price-error': 'declared price-error',
+}
+
+function guaranteeNote(policy: Policy | undefined, currency: Currency): HTMLElement {
+  if (!policy || policy.window === 0) {
+    return el('p', { class: 'guarantee guarantee-none', 'data-guarantee': 'none' }, 'This retailer offers no price guarantee on this product for a purchase made now.')
+  }
+  const tolerance = [`${policy.toleranceBps / 100}% of what you paid`]
+  if (policy.toleranceAmount > 0n) tolerance.push(formatAmount(policy.toleranceAmount, currency).text)
+  const excluded = policy.excluded.map((t) => EXCLUDED_TEXT[t])
+  return el(
+    'p',
+    { class: 'guarantee', 'data-guarantee': String(policy.window) },
+    el('strong', {}, 'Price guarantee. '),
+    `Buy it now on any of these channels: if the retailer offers it for less on any of its channels within ${formatDuration(policy.window)}, `,
+    `by more than ${tolerance.join(' or ')}${tolerance.length > 1 ? ', whichever is more' : ''}, `,
+    `you are paid the difference automatically, up to ${formatAmount(policy.maxPayout, currency).text} per purchase.`,
+    excluded.length > 0 ? ` ${listFormat(excluded).replace(/^./, (c) => c.toUpperCase())} prices do not count.` : '',
+  )
+}
+
+function untilText(offer: Offer): Node | string {
+  const until = offerUntil(offer)
+  if (until >= UNTIL_ENDED) return 'no end date'
+  return el('time', { datetime: isoTime(until) }, `until ${formatDateTime(until)}`)
+}
+
+/** The live prices of one retailer's channels, cheapest first. */
+function liveTable(live: Array<{ channel: Channel; offer: Offer }>, currency: Currency, excluded: Set<string>): HTMLElement {
+  const lowest = live.reduce((min, r) => (r.offer.price < min ? r.offer.price : min), live[0].offer.price)
+  const body = el('tbody')
+  for (const { channel, offer } of live) {
+    const amount = formatAmount(offer.price, currency)
+    const isLowest = offer.price === lowest
+    const priceCell = el('td', { class: 'price' }, el('span', { class: 'amount', title: `${amount.exact} ${currency.symbol}` }, amount.text))
+    if (isLowest && live.length > 1) priceCell.append(' ', el('span', { class: 'mark mark-ok lowest' }, 'Lowest'))
+    priceCell.append(el('br'), el('small', { class: 'terms' }, PRICE_TYPE_TEXT[offer.priceType], ' · ', untilText(offer)))
+    if (excluded.has(offer.priceType)) priceCell.append(el('br'), el('small', { class: 'excluded' }, 'Not a price the guarantee compares with'))
+    body.append(
+      el(
+        'tr',
+        {
+          class: isLowest ? 'lowest' : '',
+          'data-channel': String(channel.id),
+          'data-kind': channel.kind,
+          'data-price': amount.exact,
+          'data-type': offer.priceType,
+          'data-lowest': String(isLowest),
+        },
+        el('th', { scope: 'row' }, el('a', { href: merchantHref(channel.id) }, channel.name), el('br'), el('small', {}, kindText(channel.kind))),
+        priceCell,
+      ),
+    )
+  }
+  return el(
+    'table',
+    { class: 'live-prices' },
+    el('caption', {}, `Prices offered now, in ${currency.symbol}, cheapest first`),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Where'), el('th', { scope: 'col' }, 'Price'))),
+    body,
+  )
+}
+
+async function retailerBlock(reader: GuaranteeReader, retailer: number, offers: Offer[], gtin: bigint, now: number, heading: boolean): Promise<HTMLElement> {
+  const [currency, policy, channelMap] = await Promise.all([
+    reader.currency(retailer),
+    reader.policyFor(retailer, gtin, now),
+    reader.channels([...new Set(offers.map((o) => o.channel))]),
+  ])
+  const channels = [...channelMap.values()].sort((a, b) => a.id - b.id)
+  const labels = chartLabels(channels)
+  const live: Array<{ channel: Channel; offer: Offer }> = []
+  const series: ChartSeries[] = []
+  for (const channel of channels) {
+    const mine = offers.filter((o) => o.channel === channel.id)
+    const current = mine.filter((o) => isLive(o, now))
+    // The channel's latest published live price is the one it offers (guarantee.py live_price).
+    if (current.length > 0) live.push({ channel, offer: current[current.length - 1] })
+    series.push({ channel, label: labels.get(channel.id) ?? channel.name, offers: mine })
+  }
+  live.sort((a, b) => (a.offer.price < b.offer.price ? -1 : a.offer.price > b.offer.price ? 1 : a.channel.id - b.channel.id))
+  const block = el('div', { class: 'retailer-prices', 'data-retailer': String(retailer) })
+  if (heading) block.append(el('h3', {}, `Retailer ${retailer}`))
+  if (live.length === 0) block.append(el('p', { class: 'empty' }, 'None of its channels offers this product right now.'))
+  else block.append(liveTable(live, currency, new Set(policy?.excluded ?? [])))
+  block.append(guaranteeNote(policy, currency))
+  block.append(el('h3', { class: 'chart-title' }, 'Price history'), renderPriceChart(series, currency, now, `prices-r${retailer}`))
+  return block
+}
+
+export async function pricesSection(reader: GuaranteeReader, gtin: bigint): Promise<HTMLElement> {
+  const section = el('section', { class: 'market prices', 'aria-labelledby': 'prices-title' }, el('h2', { id: 'prices-title' }, 'Prices'))
+  try {
+    const [offers, now] = await Promise.all([reader.publishedPrices(gtin), reader.now()])
+    if (offers.length === 0) {
+      section.append(el('p', { class: 'empty' }, 'No shop has published a price for this product on the chain yet.'))
+      return section
+    }
+    section.append(el('p', { class: 'summary' }, 'Prices the retailer published on the chain for this product, on each of its channels.'))
+    const retailers = [...new Set(offers.map((o) => o.retailer))].sort((a, b) => a - b)
+    const blocks = await Promise.all(
+      retailers.map((r) => retailerBlock(reader, r, offers.filter((o) => o.retailer === r), gtin, now, retailers.length > 1)),
+    )
+    section.append(...blocks)
+  } catch (error) {
+    section.append(el('p', { class: 'problem', role: 'alert' }, `Could not read the prices from the chain: ${(error as Error).message.split('\n')[0]}`))
+  }
+  return section
+}

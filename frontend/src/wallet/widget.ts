@@ -1,0 +1,79 @@
+/** The header's wallet control: connect (a discovered wallet, or a labelled test account), who is connected, disconnect. */
+import { el } from '../features/product/view'
+import type { Wallet } from './wallet'
+
+export function short(address: string): string {
+  return `${address.slice(0, 6)}…${address.slice(-4)}`
+}
+
+export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
+  const dialog = el('dialog', { id: 'wallet-dialog', 'aria-labelledby': 'wallet-dialog-title' })
+  document.body.append(dialog)
+
+  const renderDialog = () => {
+    const list = el('ul', { class: 'wallet-options' })
+    for (const info of wallet.discovered) {
+      const button = el('button', { type: 'button', 'data-wallet': info.rdns }, el('img', { src: info.icon, alt: '', width: '24', height: '24' }), info.name)
+      button.addEventListener('click', async () => {
+        error.hidden = true
+        try {
+          await wallet.connectInjected(info.uuid)
+          dialog.close()
+        } catch (e) {
+          error.textContent = (e as Error).message
+          error.hidden = false
+        }
+      })
+      list.append(el('li', {}, button))
+    }
+    wallet.testAccounts.forEach((test, index) => {
+      const button = el('button', { type: 'button', class: 'test-account', 'data-test-account': String(index) }, test.label)
+      button.addEventListener('click', async () => {
+        await wallet.connectTest(index)
+        dialog.close()
+      })
+      list.append(
+        el('li', {}, button, el('small', {}, 'A public development key of this local chain, signing inside this page. Never use it on a real network.')),
+      )
+    })
+    const error = el('p', { class: 'error', role: 'alert', hidden: '' })
+    const close = el('button', { type: 'button', class: 'secondary' }, 'Close')
+    close.addEventListener('click', () => dialog.close())
+    dialog.replaceChildren(
+      el('h2', { id: 'wallet-dialog-title' }, 'Connect a wallet'),
+      list.children.length
+        ? list
+        : el('p', {}, 'No wallet found in this browser. Install a wallet extension (any that supports EIP-6963), then reload.'),
+      error,
+      close,
+    )
+  }
+  wallet.onProviders(() => {
+    if (dialog.open) renderDialog()
+  })
+
+  wallet.subscribe((connection) => {
+    if (!connection) {
+      const connect = el('button', { type: 'button', id: 'wallet-connect' }, 'Connect')
+      connect.addEventListener('click', () => {
+        renderDialog()
+        dialog.showModal()
+      })
+      host.replaceChildren(connect)
+      document.body.dataset.wallet = 'none'
+      return
+    }
+    const out = el('button', { type: 'button', class: 'secondary', id: 'wallet-disconnect' }, 'Disconnect')
+    out.addEventListener('click', () => wallet.disconnect())
+    host.replaceChildren(
+      el(
+        'a',
+        { href: './?account', class: `wallet-who wallet-${connection.kind}`, title: `${connection.label}: ${connection.address}`, 'data-address': connection.address },
+        connection.kind === 'test' ? el('span', { class: 'test-badge' }, 'TEST') : null,
+        short(connection.address),
+      ),
+      out,
+    )
+    document.body.dataset.wallet = connection.address
+  })
+}
