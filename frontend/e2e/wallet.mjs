@@ -99,6 +99,18 @@ try {
     })
   }
 
+  // 2b. The gift bag's product page shows the same purchase, now compensated.
+  await page.goto(spec.product)
+  await ready()
+  await page.waitForSelector('.product .purchases .purchase')
+  await snap('product-purchases', {
+    purchases: await page.$$eval('.product .purchases .purchase', (items) => items.map((li) => ({ id: li.dataset.purchase, compensated: li.dataset.compensated, text: li.textContent }))),
+    title: (await page.textContent('#purchases-title')).trim(),
+  })
+  await page.goto(spec.base + '/?account')
+  await ready()
+  await page.waitForSelector('.consents')
+
   // 3. Consents: the demo's consent is live with two recorded uses; a refused grant, a revoke, a new grant.
   const consentsBefore = await page.$$eval('.consent', (items) => items.map((li) => ({ user: li.dataset.dataUser, state: li.dataset.state, text: li.textContent })))
   const uses = await page.$$eval('.use', (rows) => rows.map((tr) => tr.textContent))
@@ -129,6 +141,52 @@ try {
     qrSvg: (await page.locator('.voucher-qr svg').count()) === 1,
     facts: await page.$$eval('.voucher [data-fact]', (divs) => Object.fromEntries(divs.map((d) => [d.dataset.fact, d.querySelector('dd').textContent]))),
   })
+
+  // 5. A wallet extension found by EIP-6963: a stand-in announcing itself as one, whose account
+  //    is the same shopper (Anvil signs for its unlocked development accounts), revokes the consent.
+  const extension = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
+  await extension.addInitScript(({ rpc, account }) => {
+    let id = 0
+    const provider = {
+      async request({ method, params }) {
+        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [account]
+        const response = await fetch(rpc, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }) })
+        const answer = await response.json()
+        if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, data: answer.error.data })
+        return answer.result
+      },
+      on() {},
+      removeListener() {},
+    }
+    const info = { uuid: '6f1e6f8e-0000-4000-8000-000000000001', name: 'Stand-in Wallet', icon: 'data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22/>', rdns: 'test.standin' }
+    const announce = () => window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }))
+    window.addEventListener('eip6963:requestProvider', announce)
+    announce()
+  }, { rpc: spec.rpc, account: spec.shopper })
+  const other = await extension.newPage()
+  other.setDefaultTimeout(30000)
+  other.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()) })
+  other.on('pageerror', (e) => result.consoleErrors.push(String(e)))
+  await other.goto(spec.base + '/?account')
+  await other.waitForSelector('body[data-state="ready"]')
+  await other.click('#wallet-connect')
+  const offered = await other.$$eval('.wallet-options button', (bs) => bs.map((b) => b.textContent.trim()))
+  await other.click('[data-wallet="test.standin"]')
+  await other.waitForSelector('.consent[data-state="live"] .revoke')
+  await other.click('.consent[data-state="live"] .revoke')
+  await other.waitForFunction(() => ['confirmed', 'reverted', 'failed', 'declined'].includes(document.querySelector('.consent .tx-status')?.dataset.step ?? ''))
+  const status = await other.$eval('.consent .tx-status', (p) => ({ step: p.dataset.step, text: p.textContent.trim() }))
+  await other.waitForSelector('.consent[data-state="revoked"]')
+  const shot = join(spec.out, 'wallet-extension.png')
+  await other.screenshot({ path: shot, fullPage: true })
+  result.steps.extension = {
+    offered,
+    who: await other.getAttribute('.wallet-who', 'title'),
+    status,
+    wallet: await other.evaluate(() => document.body.dataset.wallet),
+    scrollWidth: await other.evaluate(() => document.documentElement.scrollWidth),
+    screenshot: shot,
+  }
 } catch (e) {
   await page.screenshot({ path: join(spec.out, 'wallet-failure.png'), fullPage: true }).catch(() => {})
   result.failure = String(e && e.stack ? e.stack : e)

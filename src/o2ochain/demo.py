@@ -352,10 +352,9 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
         shopper=accounts[SHOPPER],
         seller=store,
         store_key=accounts[12],
-        web_key=accounts[13],
         data_user=accounts[11],
         item=page_item.digital_link(gs1.DEFAULT_RESOLVER),
-        gtin=gs1.make_gtin(seafood.prefix, 12),
+        gtin=gift_bag,
         vouchers=loop.coupon_dir / "vouchers.jsonl",
     )
     console.print(

@@ -32,7 +32,13 @@ def wallet_run(page_demo: dict[str, Any]) -> dict[str, Any]:
     assert claim and voucher, output
     with urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
         config = json.load(response)
-    result = drive_script("wallet.mjs", {"base": page_demo["base"], "claim": claim.group(1), "voucher": voucher.group(1)})
+    from o2ochain.chain import dev_accounts
+    from o2ochain.demo import SHOPPER
+
+    shopper = dev_accounts(SHOPPER + 1)[SHOPPER].address
+    spec = {"base": page_demo["base"], "claim": claim.group(1), "voucher": voucher.group(1), "rpc": config["rpcUrl"], "shopper": shopper}
+    spec["product"] = f"{page_demo['base']}/?item={page_demo['items']['authentic']}"  # a gift bag, which the shopper bought
+    result = drive_script("wallet.mjs", spec)
     assert "failure" not in result, result.get("failure")
     result["config"] = config
     result["claimUrl"] = claim.group(1)
@@ -91,7 +97,11 @@ def test_compensation_claimed_from_the_account_page(wallet_run: dict[str, Any]) 
     assert steps["compensated"]["after"]["compensated"] == str(owed)
     guarantee = _contract(wallet_run, "PriceGuarantee")
     recorded, compensated = guarantee.functions.purchaseState(bytes.fromhex(due[0]["id"][2:])).call()
-    assert recorded and compensated == owed
+    assert recorded and compensated == owed == 2 * 55 * 10**15  # two gift bags, 188 in the store, 133 online
+    on_product = steps["product-purchases"]
+    assert on_product["title"] == "Your purchases of this product"
+    (bought,) = on_product["purchases"]
+    assert bought["id"] == due[0]["id"] and bought["compensated"] == str(owed) and "Nothing is owed now" in bought["text"]
 
 
 def test_consent_revoke_and_grant_with_every_use_listed(wallet_run: dict[str, Any]) -> None:
@@ -109,14 +119,27 @@ def test_consent_revoke_and_grant_with_every_use_listed(wallet_run: dict[str, An
     consent = _contract(wallet_run, "ConsentRegistry")
     shopper = steps["granted"]["wallet"]
     user = wallet_run["config"]["dataUsers"][0]["address"]
-    assert consent.functions.isLive(shopper, user, 0, 2).call() is True  # order fulfilment, purchase history
-    assert consent.functions.isLive(shopper, user, 3, 2).call() is False  # marketing was revoked, not granted again
+    grants = consent.events.ConsentGranted.get_logs(argument_filters={"consumer": shopper}, from_block=0)
+    latest = grants[-1]["args"]
+    assert len(grants) == 2 and latest["dataUser"] == user  # the demo's, then the page's
+    assert (latest["purposes"], latest["categories"]) == (1 << 0, 1 << 2)  # order fulfilment; purchase history
+    assert consent.events.ConsentRevoked.get_logs(argument_filters={"consumer": shopper}, from_block=0)
 
 
 def test_coupon_shown_as_a_qr_code(wallet_run: dict[str, Any]) -> None:
     step = wallet_run["steps"]["voucher"]
     assert step["voucherState"] == "valid" and step["signed"] == "true" and step["qrSvg"]
     assert "off" in step["facts"]["gives"] and step["facts"]["merchant"] == "Dalian Coast web shop"
+
+
+def test_a_wallet_extension_found_by_eip6963_connects_and_signs(wallet_run: dict[str, Any]) -> None:
+    step = wallet_run["steps"]["extension"]
+    assert "Stand-in Wallet" in step["offered"] and "Test shopper (local chain only)" in step["offered"]
+    assert step["who"].startswith("Stand-in Wallet: ") and step["wallet"] == wallet_run["steps"]["granted"]["wallet"]
+    assert step["status"]["step"] == "confirmed" and "(Stand-in Wallet)" not in step["status"]["text"]
+    consent = _contract(wallet_run, "ConsentRegistry")
+    user = wallet_run["config"]["dataUsers"][0]["address"]
+    assert consent.functions.isLive(step["wallet"], user, 0, 2).call() is False  # revoked through the extension
 
 
 def test_every_state_fits_a_phone_without_console_errors(wallet_run: dict[str, Any]) -> None:

@@ -195,10 +195,21 @@ async function bestOffer(reads: Reads, me: Connection, p: PurchaseArgs, struct: 
   return best
 }
 
-async function purchasesSection(reads: Reads, me: Connection, refresh: () => void): Promise<HTMLElement> {
+/**
+ * On a product page, for a connected buyer: their purchases of `gtin` with the price guarantee's
+ * status and a claim button, or null when they bought none.
+ */
+export async function productPurchases(client: PublicClient, config: Config, me: Connection, gtin: bigint, refresh: () => void): Promise<HTMLElement | null> {
+  const section = await purchasesSection(new Reads(client, config), me, refresh, gtin)
+  return section.querySelector('.purchase') ? section : null
+}
+
+async function purchasesSection(reads: Reads, me: Connection, refresh: () => void, gtin?: bigint): Promise<HTMLElement> {
   const { client, config, guarantee, fromBlock } = reads
-  const section = el('section', { class: 'purchases', 'aria-labelledby': 'purchases-title' }, el('h3', { id: 'purchases-title' }, 'Your purchases and the price guarantee'))
-  const logs = await client.getContractEvents({ address: guarantee, abi: priceGuaranteeAbi, eventName: 'PurchaseRecorded', args: { buyer: me.address }, fromBlock })
+  const title = gtin === undefined ? 'Your purchases and the price guarantee' : 'Your purchases of this product'
+  const section = el('section', { class: 'purchases', 'aria-labelledby': 'purchases-title' }, el(gtin === undefined ? 'h3' : 'h2', { id: 'purchases-title' }, title))
+  const args = gtin === undefined ? { buyer: me.address } : { buyer: me.address, gtin }
+  const logs = await client.getContractEvents({ address: guarantee, abi: priceGuaranteeAbi, eventName: 'PurchaseRecorded', args, fromBlock })
   if (logs.length === 0) {
     section.append(el('p', { class: 'empty' }, 'No store has recorded a purchase for this account yet. Stores record a sale when you show your account at the till or shop online.'))
     return section

@@ -90,6 +90,14 @@ export function mountProductPage(
       if (mine !== generation) return
       if (sections instanceof Error) throw sections
       article.append(...sections)
+      const me = wallet.connection
+      if (me && gtin && verification.view.registered) {
+        // A connected buyer of this product sees what the price guarantee owes them, and claims it here.
+        const { productPurchases } = await import('../account/page')
+        const yours = await productPurchases(client, config, me, BigInt(gtin), () => void show(text, claim))
+        if (mine !== generation) return
+        if (yours) article.querySelector('.verdict')?.after(yours)
+      }
       document.body.dataset.state = 'ready'
     } catch (e) {
       if (mine !== generation) return
