@@ -149,7 +149,7 @@ class _Signed:
             }
             fields |= {name: read(data) for name, read in extra.items()}
             return cls(**fields)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
             raise InputError(f"not a signed {cls.kind.rsplit('.', 1)[-1]} message: {exc}", field=cls.kind) from exc
 
 

@@ -119,7 +119,7 @@ def price_type_number(name: str | int) -> int:
     if isinstance(name, int):
         if 0 <= name < len(PRICE_TYPES):
             return name
-    else:
+    elif isinstance(name, str):  # anything else (a JSON null, a list) is no price type
         key = name.strip().lower().replace("_", "-").replace(" ", "-")
         if key in PRICE_TYPES:
             return PRICE_TYPES.index(key)
@@ -350,6 +350,8 @@ class Offer:
     @classmethod
     def quote_from_json(cls, data: dict[str, Any], *, where: str | None = None) -> Offer:
         """A signed quote read back from :meth:`to_json` (``where`` names the file for errors)."""
+        if not isinstance(data, dict):
+            raise InputError(f"not a signed price quote: expected a JSON object, got {type(data).__name__}", file=where)
         if data.get("type") != "o2ochain.guarantee.quote":
             raise InputError("not a signed price quote (type o2ochain.guarantee.quote)", file=where, field="type", value=data.get("type"))
         try:
@@ -367,7 +369,7 @@ class Offer:
             )
         except KeyError as exc:
             raise InputError("a signed quote lacks this field", file=where, field=str(exc.args[0])) from exc
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
             raise InputError(f"a signed quote has a bad value: {exc}", file=where) from exc
 
 
@@ -404,6 +406,8 @@ class SignedReceipt:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str | None = None) -> SignedReceipt:
+        if not isinstance(data, dict):
+            raise InputError(f"not a signed receipt: expected a JSON object, got {type(data).__name__}", file=where)
         if data.get("type") != "o2ochain.guarantee.receipt":
             raise InputError("not a signed receipt (type o2ochain.guarantee.receipt)", file=where, field="type", value=data.get("type"))
         try:
@@ -420,7 +424,7 @@ class SignedReceipt:
             )
         except KeyError as exc:
             raise InputError("a signed receipt lacks this field", file=where, field=str(exc.args[0])) from exc
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
             raise InputError(f"a signed receipt has a bad value: {exc}", file=where) from exc
 
 
@@ -616,6 +620,8 @@ class GuaranteeReader:
             value = Decimal(str(amount).strip())
         except InvalidOperation:
             raise InputError(f"{amount!r} is not an amount", field=field, value=amount) from None
+        if not value.is_finite():  # NaN and sNaN cannot even be compared; Infinity is no amount either
+            raise InputError(f"{amount!r} is not an amount", field=field, value=amount)
         scaled = value.scaleb(self.decimals(currency))
         if value < 0 or scaled != scaled.to_integral_value() or scaled >= _U96:
             raise InputError(f"{amount} is not an amount this currency can hold", field=field, value=amount)
@@ -1228,7 +1234,14 @@ def read_sales_csv(path: Path, to_units: Callable[[str], int]) -> list[Sale]:
         raise InputError("no such file", file=name) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=name) from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _read_sales(reader, name, to_units)
+    except csv.Error as exc:  # a stray quote or carriage return, a field beyond the csv module's limit
+        raise InputError(f"not a readable CSV file: {exc}", file=name, line=reader.line_num or 1) from None
+
+
+def _read_sales(reader: csv.DictReader[str], name: str, to_units: Callable[[str], int]) -> list[Sale]:
     if reader.fieldnames is None:
         raise InputError("the file is empty: expected a header line with " + ", ".join(SALES_COLUMNS), file=name, line=1)
     header = [h.strip().lower() for h in reader.fieldnames]
@@ -1292,6 +1305,8 @@ def load_quotes(path: Path) -> list[Offer]:
             items = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON: {exc.msg}", file=name, line=exc.lineno) from None
+        except RecursionError:
+            raise InputError("not JSON we read: nested too deeply", file=name) from None
         return [Offer.quote_from_json(item, where=name) for item in items]
     out: list[Offer] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -1301,6 +1316,8 @@ def load_quotes(path: Path) -> list[Offer]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON: {exc.msg}", file=name, line=number) from None
+        except RecursionError:
+            raise InputError("not JSON we read: nested too deeply", file=name, line=number) from None
         try:
             out.append(Offer.quote_from_json(data, where=name))
         except InputError as exc:

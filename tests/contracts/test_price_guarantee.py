@@ -3,13 +3,12 @@ outsiders refused; the paper's case (a snack gift bag sold at 188 on one channel
 another); quotes forged, foreign, stale, replayed or bound to another chain or contract; the
 window, exclusions and price errors; policy changes and key rotation over time; the pool running
 short, the FIFO queue, withdrawals, credits for buyers that refuse payments and re-entry; the gas
-targets; and a model-based stateful test of the pool's invariants."""
+targets. The model-based stateful test of the pool's invariants is in
+``tests/properties/test_pool_machine.py``."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
@@ -18,18 +17,6 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import function_signature_to_4byte_selector, keccak
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    MultipleResults,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    multiple,
-    rule,
-    run_state_machine_as_test,
-)
 
 from .conftest import Env, expect_revert
 from .conftest_price import (
@@ -69,7 +56,6 @@ from .conftest_price import (
     build_price_session,
     purchase_id,
     purchase_of,
-    rule_total,
     terms,
 )
 
@@ -1762,243 +1748,3 @@ def test_gas_meets_targets(pg: PriceEnv) -> None:
     assert change["gasUsed"] <= 50_000, change["gasUsed"]  # publishPrice, a price change
     assert record["gasUsed"] <= 60_000, record["gasUsed"]  # recordPurchase
     assert claim["gasUsed"] <= 80_000, claim["gasUsed"]  # claimWithPrice, native coin
-
-
-# --------------------------------------------------------------------------------------------
-# Property: the pool's invariants through any sequence of sales, prices, claims, funding,
-# settlement, withdrawals and time, against a Python model of the rule and the FIFO queue
-# --------------------------------------------------------------------------------------------
-
-MODEL_WINDOW = 3 * DAY
-MODEL_TERMS = terms(window=MODEL_WINDOW, bps=1_000, amount=5 * U, max_payout=120 * U, excluded=bit(PRICE_CLEARANCE))
-
-
-@dataclass
-class ModelPurchase:
-    purchase: tuple[Any, ...]
-    compensated: int = 0
-
-
-@dataclass
-class ModelOffer:
-    channel: int
-    key: str
-    valid_from: int
-    price: int
-    price_type: int
-    valid_until: int
-    ended_at: int = 0
-
-    @property
-    def until(self) -> int:
-        return self.ended_at or self.valid_until
-
-
-class PoolMachine(RuleBasedStateMachine):
-    """One native-coin retailer with a fixed default policy, two channels and two buyers."""
-
-    pg: PriceEnv  # set by the test
-
-    purchases = Bundle("purchases")
-    offers = Bundle("offers")
-
-    def __init__(self) -> None:
-        super().__init__()
-        pg = self.pg
-        self.snapshot = pg.env.tester.take_snapshot()
-        # Ahead of the wall clock, every block is exactly one second after the previous one.
-        pg.at(pg.now() + 10_000)
-        self.policy = pg.set_policy(MODEL_TERMS)
-        self.buyers = (pg.buyer, pg.buyer2)
-        self.start_balances = {b: pg.balance(b) for b in self.buyers}
-        self.received = dict.fromkeys(self.buyers, 0)
-        self.funded = self.available = self.paid = self.withdrawn = 0
-        self.queue: deque[list[Any]] = deque()  # [purchase id, buyer, amount]
-        self.head = 0
-        self.bought: list[ModelPurchase] = []
-        self.offered: list[ModelOffer] = []
-
-    def teardown(self) -> None:
-        self.pg.env.tester.revert_to_snapshot(self.snapshot)
-
-    def next_time(self) -> int:
-        return self.pg.now() + 1
-
-    # -- the model's pool ---------------------------------------------------------------------
-
-    def model_settle(self, max_entries: int) -> list[tuple[bytes, int, int, int]]:
-        """Pay queue entries FIFO; returns the expected OwedPaid (purchase, amount, position, remaining)."""
-        events = []
-        for _ in range(min(max_entries, len(self.queue))):
-            if self.available == 0:
-                break
-            entry = self.queue[0]
-            pay = min(entry[2], self.available)
-            self.available -= pay
-            self.paid += pay
-            entry[2] -= pay
-            self.received[entry[1]] += pay
-            events.append((entry[0], pay, self.head, entry[2]))
-            if entry[2] == 0:
-                self.queue.popleft()
-                self.head += 1
-        return events
-
-    def check_owed_paid(self, receipt: Any, expected: list[tuple[bytes, int, int, int]]) -> None:
-        got = [(e["purchase"], e["amount"], e["position"], e["remaining"]) for e in self.pg.events(receipt, "OwedPaid")]
-        assert got == expected
-
-    # -- rules ----------------------------------------------------------------------------------
-
-    @initialize(target=purchases)
-    def first_sales(self) -> MultipleResults[int]:
-        return multiple(self.record(0, 1, 188), self.record(1, 2, 150))
-
-    @initialize(target=offers)
-    def first_offer(self) -> int:
-        return self.publish(True, 133, PRICE_PROMOTION, DAY)
-
-    @initialize(amount=st.integers(1, 150))
-    def first_funds(self, amount: int) -> None:
-        self.fund(amount)
-
-    @rule(target=purchases, buyer=st.sampled_from([0, 1]), quantity=st.integers(1, 3), unit_price=st.integers(40, 200))
-    def record(self, buyer: int, quantity: int, unit_price: int) -> int:
-        purchase = self.pg.record(self.pg.store, unit_price, quantity=quantity, buyer=self.buyers[buyer])
-        assert purchase[2] == self.policy
-        self.bought.append(ModelPurchase(purchase))
-        return len(self.bought) - 1
-
-    @rule(
-        target=offers,
-        online=st.booleans(),
-        price=st.integers(10, 200),
-        price_type=st.sampled_from([PRICE_REGULAR, PRICE_PROMOTION, PRICE_CLEARANCE]),
-        valid_for=st.integers(60, 2 * DAY),
-        delay=st.sampled_from([0, 0, 600, DAY]),
-    )
-    def publish(self, online: bool, price: int, price_type: int, valid_for: int, delay: int = 0) -> int:
-        pg = self.pg
-        if delay:  # time passes: offers and windows end
-            pg.at(pg.now() + delay)
-        key, channel = (pg.online, ONLINE) if online else (pg.store, STORE)
-        valid_from = pg.publish(key, price * U, price_type, valid_for=valid_for)
-        self.offered.append(ModelOffer(channel, key, valid_from, price * U, price_type, valid_from + valid_for))
-        return len(self.offered) - 1
-
-    @rule(offer=offers)
-    def end(self, offer: int) -> None:
-        pg, o = self.pg, self.offered[offer]
-        if o.ended_at == 0 and self.next_time() < o.valid_until:
-            receipt = pg.send(pg.f.endPrice(GIFT_BAG, o.valid_from), o.key)
-            o.ended_at = pg.block_time(receipt)
-        else:
-            expect_revert(pg.abi, pg.tx(pg.f.endPrice(GIFT_BAG, o.valid_from), o.key), "GuaranteePriceNotLive")
-
-    @rule(purchase=purchases, offer=offers)
-    def claim(self, purchase: int, offer: int) -> None:
-        self.claim_and_check(purchase, offer)
-
-    @rule(offer=offers)
-    def claim_all(self, offer: int) -> None:
-        # A keeper's sweep: every purchase against one offer, oldest first.
-        for purchase in range(len(self.bought)):
-            self.claim_and_check(purchase, offer)
-
-    def claim_and_check(self, purchase: int, offer: int) -> None:
-        pg, p, o = self.pg, self.bought[purchase], self.offered[offer]
-        _, _, _, buyer, _, quantity, unit_price, bought_at, receipt_hash = p.purchase
-        now = self.next_time()
-        total = rule_total(unit_price, quantity, o.price, MODEL_TERMS)
-        if now > bought_at + MODEL_WINDOW:
-            error = "GuaranteeWindowClosed"
-        elif bit(o.price_type) & MODEL_TERMS[4]:
-            error = "GuaranteePriceTypeExcluded"
-        elif o.valid_from > bought_at + MODEL_WINDOW or o.until <= bought_at:
-            error = "GuaranteeOfferOutsideWindow"
-        elif total is None:
-            error = "GuaranteeWithinTolerance"
-        elif total <= p.compensated:
-            error = "GuaranteeAlreadyCompensated"
-        else:
-            error = ""
-        fn = pg.f.claimWithPrice(p.purchase, o.channel, o.valid_from)
-        if error:
-            expect_revert(pg.abi, pg.tx(fn, pg.keeper), error)
-            return
-        assert total is not None
-        due = total - p.compensated
-        pay = min(due, self.available) if not self.queue else 0
-        receipt = pg.send(fn, pg.keeper)
-        assert pg.block_time(receipt) == now
-        event = pg.events(receipt, "CompensationPaid")[0]
-        assert (event["amount"], event["compensated"], event["buyer"]) == (pay, total, buyer)
-        self.available -= pay
-        self.paid += pay
-        self.received[buyer] += pay
-        p.compensated = total
-        pid = purchase_id(NATIVE, receipt_hash)
-        if due > pay:
-            owed_event = pg.events(receipt, "CompensationOwed")[0]
-            assert (owed_event["amount"], owed_event["position"]) == (due - pay, self.head + len(self.queue))
-            self.queue.append([pid, buyer, due - pay])
-        else:
-            assert pg.events(receipt, "CompensationOwed") == []
-
-    @rule(amount=st.integers(1, 100))
-    def fund(self, amount: int) -> None:
-        receipt = self.pg.fund(amount * U)
-        self.funded += amount * U
-        self.available += amount * U
-        self.check_owed_paid(receipt, self.model_settle(16))
-
-    @rule(max_entries=st.integers(0, 3))
-    def settle(self, max_entries: int) -> None:
-        receipt = self.pg.send(self.pg.f.settle(NATIVE, max_entries), self.pg.keeper)
-        self.check_owed_paid(receipt, self.model_settle(max_entries))
-
-    @rule(amount=st.integers(1, 300))
-    def withdraw(self, amount: int) -> None:
-        pg, f = self.pg, self.pg.f
-        receipt = pg.send(f.announceWithdrawal(NATIVE, amount * U, pg.outsider), pg.native_admin)
-        pg.at(pg.block_time(receipt) + MODEL_WINDOW)
-        receipt = pg.send(f.executeWithdrawal(NATIVE), pg.native_admin)
-        sent = min(amount * U, self.available)
-        assert pg.events(receipt, "WithdrawalExecuted")[0]["amount"] == sent
-        self.available -= sent
-        self.withdrawn += sent
-
-    # -- invariants -------------------------------------------------------------------------------
-
-    @invariant()
-    def pool_matches_the_model(self) -> None:
-        pg = self.pg
-        view = pg.retailer()
-        owed = sum(e[2] for e in self.queue)
-        assert (view["funded"], view["available"], view["paid"], view["owed"]) == (self.funded, self.available, self.paid, owed)
-        assert view["paid"] <= view["funded"]
-        assert view["paid"] + view["available"] + self.withdrawn == view["funded"]
-        assert pg.balance(pg.pg.address) == view["available"]  # nothing else is held: no credits here
-        # The queue, entry by entry, and its sum.
-        entries = pg.f.owedEntries(NATIVE, view["queueHead"], view["queueTail"] - view["queueHead"]).call()
-        assert [list(e) for e in entries] == list(self.queue)
-        assert sum(e[2] for e in entries) == view["owed"]
-        assert (view["queueHead"], view["queueTail"]) == (self.head, self.head + len(self.queue))
-        # Every purchase: compensated as the model says, never beyond its rule's best or the cap.
-        compensated = 0
-        for p in self.bought:
-            assert pg.compensated(p.purchase) == p.compensated
-            assert p.compensated <= min((p.purchase[6] - 1) * p.purchase[5], MODEL_TERMS[3])
-            compensated += p.compensated
-        assert view["paid"] + view["owed"] == compensated
-        # Buyers received exactly what the model paid them.
-        for b in self.buyers:
-            assert pg.balance(b) - self.start_balances[b] == self.received[b]
-
-
-def test_pool_invariants_hold_through_any_sequence(pg: PriceEnv) -> None:
-    PoolMachine.pg = pg
-    run_state_machine_as_test(
-        PoolMachine,
-        settings=settings(max_examples=15, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)),
-    )
