@@ -189,6 +189,11 @@ def run_demo(
             # Anvil rebuilds block 0 when it loads a state file, so the manifest's genesis (which
             # tells a restarted chain from the one deployed on) is updated: the contracts were
             # just checked to be on this chain.
+            # Anvil does not keep a time offset (the demo moves its clock ahead) across a restart:
+            # carry the chain's clock on from its last block, never back.
+            ahead = int(chain.w3.eth.get_block("latest")["timestamp"]) - int(time.time())
+            if ahead >= 0:
+                chain.w3.provider.make_request("evm_increaseTime", [ahead + 1])  # type: ignore[arg-type]
             kept = Deployment.from_json(summary["deployment"])
             genesis = "0x" + bytes(chain.w3.eth.get_block(0)["hash"]).hex()
             if kept.genesis != genesis:
