@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from o2ochain.chain import Anvil, dev_accounts
 from o2ochain.cli import main
@@ -354,3 +356,40 @@ def test_consent_sign_relay_use_revoke(cli: Cli, tmp_path: Path) -> None:
     )
     assert "ConsentWithdrawn" in after.stderr
     assert [row["event"] for row in cli.json("consent", "list", "--consumer", ACCOUNTS[7].address)] == ["granted", "revoked"]
+
+
+_hostile_cells = st.one_of(
+    st.text(max_size=40),
+    st.binary(max_size=40).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(["", "09506000134353", "0950600013435", "A" * 21, "A B", "ÄÖ", "=cmd|' /C calc'!A0", '"', "\r", "\x00"]),
+)
+
+
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hostile_csv_is_refused_whole_or_registered_whole(cli: Cli, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    """A CSV with one hostile cell or line among good rows: either every row is good and all are
+    registered, or the command exits 2 naming the place and nothing at all reaches the chain."""
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(cli.rpc))
+    tag = f"H{data.draw(st.integers(0, 10**9))}"
+    rows = [[GTIN_A, f"{tag}{n:03d}", "HL1", ""] for n in range(data.draw(st.integers(1, 6)))]
+    lines = ["gtin,serial,lot,expiry", *(",".join(r) for r in rows)]
+    if data.draw(st.booleans()):  # one cell of one row
+        where = data.draw(st.integers(1, len(rows)))
+        row = list(rows[where - 1])
+        row[data.draw(st.integers(0, 3))] = data.draw(_hostile_cells).replace(",", ";").replace("\n", " ")
+        lines[where] = ",".join(row)
+    else:  # a whole line anywhere, the header's place included
+        lines.insert(data.draw(st.integers(0, len(lines))), data.draw(_hostile_cells))
+    path = tmp_path_factory.mktemp("hostile") / "items.csv"
+    path.write_bytes("\n".join(lines).encode("utf-8", errors="surrogatepass") + b"\n")
+    block = w3.eth.block_number
+    result = cli.runner.invoke(main, ["register", str(path), "--json", "--rpc", cli.rpc, "--deployment", str(cli.deployments), "--account", REGISTRANT])
+    assert "Traceback" not in result.output + result.stderr
+    assert result.exit_code in (0, 2), result.output + result.stderr
+    if result.exit_code == 2:
+        assert "items.csv" in result.stdout + result.stderr and w3.eth.block_number == block  # refused whole: nothing sent
+    else:
+        assert json.loads(result.stdout)["registered"] + json.loads(result.stdout)["alreadyRegistered"] >= 1
