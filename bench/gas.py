@@ -52,6 +52,8 @@ TARGETS: dict[str, int | None] = {
 PER_ITEM_TARGET = {"register_items_batch_100", "trace_events_batch_50"}
 GTIN = "09506000134352"
 URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+#: A line's manifests base URI (``<MANIFESTS>/<0x root>.json`` per root), given to every openLine.
+MANIFESTS = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/lines/9506000"
 
 
 def measure() -> dict[str, dict[str, int]]:
@@ -91,14 +93,16 @@ def measure() -> dict[str, dict[str, int]]:
         # a new one (its two lot records are created, the previous line is closed), then one
         # item as Registrant.register_one sends it, then a line on a lot that already exists.
         expiry = date(2027, 5, 31)
-        reg.open_line(GTIN, "L0001", expiry)
-        record("open_line", contract.functions.openLine(g, gs1.to_bytes32("L0004"), 270531), 1)
+        reg.open_line(GTIN, "L0001", expiry, manifests=MANIFESTS)
+        record("open_line", contract.functions.openLine(g, gs1.to_bytes32("L0004"), 270531, MANIFESTS), 1)
         single = reg.register_one("SN0000000003")
         results["register_item_single"] = {"gas": single.gas_used, "items": 1}
-        record("open_line_existing_lot", contract.functions.openLine(g, gs1.to_bytes32("L0001"), 270531), 1)
+        record("open_line_existing_lot", contract.functions.openLine(g, gs1.to_bytes32("L0001"), 270531, MANIFESTS), 1)
 
         # Merkle lots of 10,000 items, committed by Registrant.commit_lots as it runs: from the
-        # key's open line when the lot is the line's (commitLineRoot), else by commitLot.
+        # key's open line when the lot is the line's (commitLineRoot: one cold read of the line's
+        # word for the key and lot, the root's new slot, no URI, LineRootCommitted), else by
+        # commitLot (with the URI and LotCommitted).
         def merkle_lot(lot: str, prefix: str) -> tuple[list[str], MerkleTree, list[bytes]]:
             serials = [f"{prefix}{n:010d}" for n in range(10_000)]
             leaves = [leaf_hash(gs1.item_id(GTIN, s), gs1.lot_id(GTIN, lot)) for s in serials]
@@ -114,10 +118,11 @@ def measure() -> dict[str, dict[str, int]]:
         lot = "M0001"  # no line on it: commitLot, and no lot record until its first proof
         serials, tree, leaves = merkle_lot(lot, "MS")
         assert not commit("register_items_merkle_10000_commit_lot", lot, serials).via_line
-        reg.open_line(GTIN, "M0002", expiry)  # what the line's lot costs is open_line above
+        reg.open_line(GTIN, "M0002", expiry, manifests=MANIFESTS)  # what the line's lot costs is open_line above
         line_serials, line_tree, _ = merkle_lot("M0002", "MT")
         done = commit("register_items_merkle_10000", "M0002", line_serials)
         assert done.via_line and done.root == line_tree.root
+        assert done.uri == f"{MANIFESTS}/0x{line_tree.root.hex()}.json"
 
         item = gs1.item_id(GTIN, "SN0000000001")
         record("claim_item", contract.functions.claim(item, buyer.address), 1, chain.seller(store).sender)

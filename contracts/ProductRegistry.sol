@@ -48,13 +48,17 @@ import {
  *   check) and {LotRef} keyed by the lot's index (what a claim, recall or scan of one of its
  *   items must read: lot code, GTIN, brand, recalled). An item refers to its lot by index;
  * - a Merkle root costs one new slot ({RootRecord}); nothing else is read or written but the
- *   product (for its brand) and the caller's role, or from a line the line and its lot's {LotRef};
- * - a production line is one word per registrant key ({Line}), written when it opens, after the
- *   checks of a batch: the lot's index and expiry, and the GTIN's item path prefix, so that no
- *   GTIN digits are rendered per item. {registerItem} reads it and the lot's {LotRef} (whether
- *   the lot was recalled since the line opened): two reads and one new slot per item. The role
- *   is not read again: {_revokeRole} deletes the line of a key that loses the registrant role of
- *   the line's brand.
+ *   product (for its brand) and the caller's role ({commitLot}), or from a line the one
+ *   {LineLot} word of the caller and the lot ({commitLineRoot});
+ * - a production line is two words, written when it opens, after the checks of a batch: one per
+ *   registrant key ({Line}: the lot's index and expiry, and the GTIN's item path prefix, so that
+ *   no GTIN digits are rendered per item), and one per key and lot ({LineLot}: the lot's brand,
+ *   GTIN, expiry and index, all a root record needs). {registerItem} reads the {Line} and the
+ *   lot's {LotRef} (whether the lot was recalled since the line opened): two reads and one new
+ *   slot per item. {commitLineRoot} reads the {LineLot} only: its being nonzero is the caller's
+ *   right to commit for the lot, so one read and one new slot per root. The role is not read
+ *   again: {_revokeRole} deletes both words of a key that loses the registrant role of the
+ *   line's brand, as closing the line does.
  *
  * A lot's `recalled` flag is kept in both lot slots so that each path reads one of them only;
  * {recallLot} writes both.
@@ -113,6 +117,18 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
         bytes22 itemPrefix;
     }
 
+    /// @dev The lot of a registrant key's open line, keyed by {_lineLotKey}(key, LotId); word bits:
+    /// brand 0..31, gtin 32..79, expiry 80..111, lotIndex 112..151. Written with the key's {Line}
+    /// and deleted with it, so nonzero (lotIndex starts at 1) exactly while the key's line is open
+    /// for that lot: {commitLineRoot} reads this word alone for the caller's right and the root's
+    /// record.
+    struct LineLot {
+        BrandId brand;
+        uint48 gtin;
+        uint32 expiry;
+        uint40 lotIndex;
+    }
+
     struct ProductRecord {
         BrandId brand;
         uint40 registeredAt;
@@ -143,6 +159,7 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
     mapping(uint256 lotIndex => uint256 ref) private _lotRefs; // packed LotRef
     mapping(bytes32 root => uint256 record) private _roots; // packed RootRecord
     mapping(address registrant => uint256 line) private _lines; // packed Line
+    mapping(bytes32 registrantAndLot => uint256 record) private _lineLots; // packed LineLot
     mapping(uint64 gtin => ProductRecord) private _products;
     mapping(uint256 prefixKey => PrefixRecord) private _prefixes;
     mapping(BrandId brand => BrandRecord) private _brands;
@@ -248,7 +265,7 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
     // --------------------------------------------------------------------------------------------
 
     /// @inheritdoc IProductRegistry
-    function openLine(uint64 gtin, bytes32 lot, uint32 expiry) external {
+    function openLine(uint64 gtin, bytes32 lot, uint32 expiry, string calldata manifests) external {
         BrandId id = _productBrand(gtin);
         _checkRole(registrantRole(id));
         if (!gs1ExpiryIsValid(expiry)) revert IdentityExpiryInvalid(expiry);
@@ -259,7 +276,8 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
         uint256 previous = _lines[sender];
         if (previous != 0) _closeLine(sender, previous);
         _lines[sender] = _packLine(path | GS1_PATH_SERIAL, expiry, index);
-        emit LineOpened(sender, id, lot_, gtin, lot, expiry);
+        _lineLots[_lineLotKey(sender, lot_)] = _packLineLot(id, gtin, expiry, index);
+        emit LineOpened(sender, id, lot_, gtin, lot, expiry, manifests);
     }
 
     /// @inheritdoc IProductRegistry
@@ -291,14 +309,17 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
     }
 
     /// @inheritdoc IProductRegistry
-    function commitLineRoot(bytes32 root, uint32 count, string calldata uri) external {
+    function commitLineRoot(LotId lot, bytes32 root, uint32 count) external {
         address sender = _msgSender();
-        uint256 word = _lines[sender];
-        if (word == 0) revert IdentityNoOpenLine(sender);
+        // The caller's right and the lot's data in one cold read (gas target of bench/gas.py).
+        uint256 word = _lineLots[_lineLotKey(sender, lot)];
+        if (word == 0) _refuseLineRoot(sender, lot);
         _checkRoot(root, count);
-        uint256 ref = _lotRefs[uint40(word)];
-        LotId lot = _lineLot(word, ref);
-        _commitRoot(_refBrand(ref), lot, uint48(ref), _refCode(ref), uint32(word >> 40), root, count, uri);
+        if (_roots[root] != 0) revert IdentityRootAlreadyCommitted(root);
+        BrandId id = BrandId.wrap(uint32(word)); // LineLot.brand
+        // LineLot.gtin and LineLot.expiry; the lot's tag is `lot`, which keyed the word.
+        _roots[root] = _packRoot(id, uint48(word >> 32), count, uint32(word >> 80), uint40(block.number), lot);
+        emit LineRootCommitted(id, lot, root, count);
     }
 
     /// @inheritdoc IProductRegistry
@@ -614,11 +635,13 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
         emit LotCommitted(id, lot, root, gtin, code, expiry, count, uri);
     }
 
-    /// @dev Deletes the line `word` of `account` and emits {LineClosed}.
+    /// @dev Deletes the line `word` of `account` (its {Line} and {LineLot}) and emits {LineClosed}.
     function _closeLine(address account, uint256 word) private {
         delete _lines[account];
         uint256 ref = _lotRefs[uint40(word)];
-        emit LineClosed(account, _refBrand(ref), _lineLot(word, ref));
+        LotId lot = _lineLot(word, ref);
+        delete _lineLots[_lineLotKey(account, lot)];
+        emit LineClosed(account, _refBrand(ref), lot);
     }
 
     /**
@@ -753,6 +776,16 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
         if (!MerkleProof.verifyCalldata(m.proof, m.root, leaf)) revert IdentityProofInvalid(item, m.root);
     }
 
+    /**
+     * @dev Reverts a {commitLineRoot} of `account` for `lot`, which has no {LineLot}: with
+     * {IdentityNoOpenLine} when the key has no line at all, else {IdentityLineNotForLot}. The
+     * second read is on the revert path only.
+     */
+    function _refuseLineRoot(address account, LotId lot) private view {
+        if (_lines[account] == 0) revert IdentityNoOpenLine(account);
+        revert IdentityLineNotForLot(account, lot);
+    }
+
     /// @dev The checks of a root and its count common to {commitLot} and {commitLineRoot}.
     function _checkRoot(bytes32 root, uint32 count) private pure {
         if (count == 0) revert IdentityLotEmpty(root);
@@ -765,6 +798,16 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
     function _lineLot(uint256 word, uint256 ref) private pure returns (LotId) {
         bytes32 code = _refCode(ref);
         return LotId.wrap(gs1PathHash(((word >> 112) << 112) | GS1_PATH_LOT, code, gs1CodeLength(code)));
+    }
+
+    /// @dev Key of the {LineLot} of `account`'s line for `lot`: `keccak256(abi.encode(account, lot))`,
+    /// hashed in scratch space (no memory allocated).
+    function _lineLotKey(address account, LotId lot) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, lot)
+            key := keccak256(0x00, 0x40)
+        }
     }
 
     /// @dev Caller must hold the registrant or the brand admin role of `id`.
@@ -866,6 +909,12 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
     /// @dev `itemPrefix` is the 22-byte item path prefix in the top bytes of a word (low 80 bits zero).
     function _packLine(uint256 itemPrefix, uint32 expiry, uint40 lotIndex) private pure returns (uint256) {
         return itemPrefix | (uint256(expiry) << 40) | lotIndex;
+    }
+
+    /// @dev Safe cast: a registered GTIN is below 10^14 < 2^48.
+    function _packLineLot(BrandId id, uint64 gtin, uint32 expiry, uint40 lotIndex) private pure returns (uint256) {
+        return uint256(BrandId.unwrap(id)) | (uint256(uint48(gtin)) << 32) | (uint256(expiry) << 80)
+            | (uint256(lotIndex) << 112);
     }
 
     /// @dev {LotRef.brand} of packed LotRef `ref`.

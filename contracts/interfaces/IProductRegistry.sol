@@ -26,7 +26,10 @@ import {
  *   items per transaction; or one at a time from a production line ({openLine}, then
  *   {registerItem} per item), where what a batch checks is checked once when the line opens;
  * - by Merkle root ({commitLot}, or {commitLineRoot} from a line): one storage slot for a whole
- *   lot of up to 2^20 items. An item of such a lot is then shown authentic by its proof
+ *   lot of up to 2^20 items. The leaves (a manifest) are published off chain: at the `uri` of
+ *   {LotCommitted}, or for a root committed from a line ({LineRootCommitted}) at
+ *   `<manifests>/<root>.json` (the root as 0x-prefixed lowercase hex) under the `manifests` base
+ *   URI of the line's {LineOpened}. An item of such a lot is then shown authentic by its proof
  *   ({verifyMerkle}, free) and written to item storage by anyone who holds the proof
  *   ({proveItem}), after which it behaves like an explicit item. Leaves are OpenZeppelin StandardMerkleTree leaves of
  *   `(bytes32 item, bytes32 lot)`: `keccak256(bytes.concat(keccak256(abi.encode(item, lot))))`.
@@ -114,6 +117,8 @@ interface IProductRegistry {
     error IdentitySignerNotSeller(address signer, BrandId brand);
     /// @notice `account` has no open production line ({openLine}).
     error IdentityNoOpenLine(address account);
+    /// @notice `account` has a production line open, but not for `lot`.
+    error IdentityLineNotForLot(address account, LotId lot);
 
     // --------------------------------------------------------------------------------------------
     // Events
@@ -148,10 +153,23 @@ interface IProductRegistry {
         uint32 count,
         string uri
     );
+    /// @notice `brand` committed `count` items of `lot` under Merkle `root` from a production line:
+    /// the GTIN, lot code and expiry are those of the committing key's {LineOpened} for `lot` (and
+    /// {lotRoot}), the leaves are published at `<manifests>/<root>.json` under that event's
+    /// `manifests` (the root as 0x-prefixed lowercase hex).
+    event LineRootCommitted(BrandId indexed brand, LotId indexed lot, bytes32 indexed root, uint32 count);
     /// @notice `registrant` opened a production line for `lot` (code `lotCode`, expiry `expiry`)
     /// of product `gtin` of `brand`: its {registerItem} and {commitLineRoot} calls go to that lot.
+    /// The Merkle manifests of the roots it commits are published under base URI `manifests`
+    /// (`<manifests>/<root>.json`); "" for a line that registers items one by one.
     event LineOpened(
-        address indexed registrant, BrandId indexed brand, LotId indexed lot, uint64 gtin, bytes32 lotCode, uint32 expiry
+        address indexed registrant,
+        BrandId indexed brand,
+        LotId indexed lot,
+        uint64 gtin,
+        bytes32 lotCode,
+        uint32 expiry,
+        string manifests
     );
     /// @notice The production line of `registrant` for `lot` of `brand` was closed: by the
     /// registrant ({closeLine}), by opening another ({openLine}), or because the registrant role
@@ -247,11 +265,13 @@ interface IProductRegistry {
      * and `lot` 1..20 bytes ({IdentityLotCodeInvalid}). Like a first batch, creates the lot
      * record when the lot has none; otherwise the lot must not be recalled
      * ({IdentityLotRecalled}) and `expiry` must be the lot's ({IdentityLotExpiryMismatch}).
-     * One line per key: a line already open is closed first ({LineClosed}). Emits {LineOpened}.
-     * The line stays open until {closeLine}, the next {openLine}, or the revocation of the key's
-     * registrant role of the brand.
+     * One line per key: a line already open is closed first ({LineClosed}). Emits {LineOpened}
+     * with `manifests`, which is kept in the event only. The line stays open until {closeLine},
+     * the next {openLine}, or the revocation of the key's registrant role of the brand.
+     * @param manifests Base URI under which the line's Merkle manifests are published, one file
+     * per committed root: `<manifests>/<root>.json`; "" for a line that registers items one by one.
      */
-    function openLine(uint64 gtin, bytes32 lot, uint32 expiry) external;
+    function openLine(uint64 gtin, bytes32 lot, uint32 expiry, string calldata manifests) external;
 
     /**
      * @notice Registers item `serial` of the caller's open line (its GTIN and lot), one storage
@@ -265,15 +285,21 @@ interface IProductRegistry {
     function registerItem(bytes32 serial) external;
 
     /**
-     * @notice Commits `count` items of the caller's open line (its GTIN, lot and expiry) by the
-     * Merkle `root` of their leaves, published at `uri`: the record and event of {commitLot}.
-     * @dev Reads the line ({IdentityNoOpenLine}) and the lot's record in place of the product and
-     * the role (revoking the role closes the line); refuses what {commitLot} refuses
+     * @notice Commits `count` items of `lot`, the lot of the caller's open line (its GTIN and
+     * expiry), by the Merkle `root` of their leaves, published at `<manifests>/<root>.json` under
+     * the line's {LineOpened} `manifests`: the record of {commitLot}, with a compact event.
+     * @dev One read in place of the product, the role and the lot: the word {openLine} wrote for
+     * the caller and `lot`, deleted when the line closes (by {closeLine}, the next {openLine}, or
+     * the revocation of the role). Refuses a caller without a line ({IdentityNoOpenLine}) or whose
+     * line is for another lot ({IdentityLineNotForLot}), and what {commitLot} refuses
      * ({IdentityLotEmpty}, {IdentityLotTooLarge}, {IdentityRootInvalid},
-     * {IdentityRootAlreadyCommitted}). Like {commitLot}, possible for a lot recalled after the
-     * line opened; its items then show `lotRecalled` and cannot be claimed. Emits {LotCommitted}.
+     * {IdentityRootAlreadyCommitted}). The lot's recall is not read: like {commitLot}, a root may be
+     * committed for a lot recalled after the line opened; its items then show `lotRecalled` and
+     * cannot be claimed. Writes the same root record as {commitLot} ({lotRoot}, {verifyMerkle} and
+     * {proveItem} treat both alike). Emits {LineRootCommitted}.
+     * @param lot The line's lot, as {lotId} of its GTIN and code (and in {LineOpened}).
      */
-    function commitLineRoot(bytes32 root, uint32 count, string calldata uri) external;
+    function commitLineRoot(LotId lot, bytes32 root, uint32 count) external;
 
     /// @notice Closes the caller's open line ({IdentityNoOpenLine} when none). Emits {LineClosed}.
     function closeLine() external;

@@ -29,6 +29,7 @@ from web3.logs import DISCARD
 
 from o2ochain import gs1, revert
 from o2ochain._artifacts import artifact
+from o2ochain._logs import get_logs
 from o2ochain._tx import PendingTx, Sender, call_view
 from o2ochain._util import hex0x
 from o2ochain.catalogue import CatalogueItem, group_by_lot
@@ -184,6 +185,11 @@ class ProductionLine:
 
     ``expiry_yymmdd`` is the expiry as the contract holds it (``YYMMDD``, 0 for none), kept
     beside the date so that a lot is matched exactly as the chain matches it.
+
+    ``manifests`` is the base URI the line publishes its Merkle manifests under (one file per
+    root: :meth:`manifest_uri`), "" for a line that registers items one by one. The chain keeps
+    it in the line's ``LineOpened`` event only, so it is None until read
+    (``Identity.line(account, manifests=True)``); it takes no part in comparing two lines.
     """
 
     registrant: str
@@ -193,10 +199,16 @@ class ProductionLine:
     lot_id: str
     expiry: date | None
     expiry_yymmdd: int
+    manifests: str | None = field(default=None, compare=False)
 
     def is_for(self, gtin: str, lot: str, expiry_yymmdd: int) -> bool:
         """Whether this line registers items of ``gtin`` in ``lot`` with that expiry."""
         return (self.gtin, self.lot, self.expiry_yymmdd) == (gtin, lot, expiry_yymmdd)
+
+    def manifest_uri(self, root: bytes) -> str:
+        """Where the manifest of ``root`` committed from this line is published:
+        ``<manifests>/<0x root>.json``; "" when the line has no manifests base (or it was not read)."""
+        return f"{self.manifests}/{hex0x(root)}.json" if self.manifests else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -206,6 +218,7 @@ class ProductionLine:
             "lot": self.lot,
             "lotId": self.lot_id,
             "expiry": self.expiry.isoformat() if self.expiry else None,
+            "manifests": self.manifests,
         }
 
 
@@ -214,7 +227,8 @@ class LotCommitment:
     """One Merkle-committed lot: its root and where its proofs were written.
 
     ``via_line`` says the root was committed from the signer's open production line
-    (``commitLineRoot``) rather than by ``commitLot``.
+    (``commitLineRoot``, event ``LineRootCommitted``; ``uri`` is then the line's manifest URI of
+    the root) rather than by ``commitLot`` (event ``LotCommitted``, which carries ``uri``).
     """
 
     gtin: str
@@ -313,14 +327,18 @@ class Identity:
                 progress(len(out), len(item_ids))
         return out
 
-    def line(self, account: str) -> ProductionLine | None:
-        """The production line ``account`` has open, or None."""
+    def line(self, account: str, *, manifests: bool = False) -> ProductionLine | None:
+        """The production line ``account`` has open, or None.
+
+        With ``manifests``, also its manifests base URI, from the line's ``LineOpened`` event (a
+        log query from the deployment block; without it, one view call and ``manifests`` None).
+        """
         registrant = Web3.to_checksum_address(account)
         view = call_view(self.contract.functions.line(registrant), what="reading a production line")
         if not view.open:
             return None
         expiry = int(view.expiry)
-        return ProductionLine(
+        line = ProductionLine(
             registrant=registrant,
             brand=int(view.brand),
             gtin=f"{int(view.gtin):014d}",
@@ -329,6 +347,16 @@ class Identity:
             expiry=_expiry(expiry),
             expiry_yymmdd=expiry,
         )
+        return replace(line, manifests=self._line_manifests(registrant, bytes(view.lot))) if manifests else line
+
+    def _line_manifests(self, registrant: str, lot_id: bytes) -> str:
+        """``manifests`` of the last ``LineOpened`` of ``registrant`` for ``lot_id``: the open line's."""
+        event = self.contract.events.LineOpened()
+        topics = [event.topic, "0x" + registrant[2:].lower().rjust(64, "0"), None, hex0x(lot_id)]
+        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self.deployment.contracts["ProductRegistry"].block)
+        if not logs:  # pragma: no cover - an open line has its LineOpened
+            raise ChainError(f"no LineOpened event of {registrant} for lot {hex0x(lot_id)} since the deployment block")
+        return str(event.process_log(logs[-1])["args"]["manifests"])
 
     def root_committed(self, root: bytes) -> bool:
         record = call_view(self.contract.functions.lotRoot(root))
@@ -569,22 +597,29 @@ class Registrant(_BrandOps):
             report.tx_hashes.append(hex0x(receipt["transactionHash"]))
 
     # -- production lines --------------------------------------------------------------------
-    def open_line(self, gtin: str, lot: str, expiry: date | str | None = None) -> ProductionLine:
+    def open_line(self, gtin: str, lot: str, expiry: date | str | None = None, *, manifests: str = "") -> ProductionLine:
         """Open this key's production line for ``lot`` of ``gtin``: the chain checks once what a
         batch checks (role, product, lot code, expiry, not recalled), then takes single items
         (:meth:`register_one`) and Merkle roots (:meth:`commit_lots`) of that lot cheaply.
+
+        ``manifests`` is the base URI under which the line's Merkle manifests are published, one
+        per committed root at ``<manifests>/<0x root>.json`` (a trailing "/" is dropped); leave it
+        "" for a line that registers items one by one: :meth:`commit_lots` commits from a line
+        only when it has one. The chain keeps it in the ``LineOpened`` event.
 
         A key has one line; opening another closes it. It stays open until :meth:`close_line`,
         the next ``open_line``, or the revocation of the key's registrant role.
         """
         g, code, yymmdd = _line_args(gtin, lot, expiry)
-        self.sender.transact(
-            self.contract.functions.openLine(gs1.gtin_to_int(g), gs1.to_bytes32(code), yymmdd), label=f"openLine({g}, {code})"
-        )
+        base = manifests.rstrip("/")
+        if manifests and not base:
+            raise InputError("the manifests base URI is only slashes", field="manifests", value=manifests)
+        fn = self.contract.functions.openLine(gs1.gtin_to_int(g), gs1.to_bytes32(code), yymmdd, base)
+        self.sender.transact(fn, label=f"openLine({g}, {code})")
         line = self.identity.line(self.address)
         if line is None:  # pragma: no cover - the transaction succeeded, so the line is open
             raise ConfigError(f"openLine succeeded but no line is open for {self.address}")
-        return line
+        return replace(line, manifests=base)
 
     def close_line(self) -> str:
         """Close this key's production line; returns the transaction hash."""
@@ -671,9 +706,12 @@ class Registrant(_BrandOps):
 
         The tree of a lot is a pure function of its items, so a rerun rebuilds the same root and
         skips a lot whose root is already on chain. The lot this key has its production line open
-        on (same GTIN, lot and expiry) is committed from the line (``commitLineRoot``, which reads
-        the line in place of the product and the role); any other lot by ``commitLot``. No line is
-        opened here: opening one to commit a single root costs more than it saves.
+        on (same GTIN, lot and expiry), when the line was opened with a manifests base URI, is
+        committed from the line (``commitLineRoot``: one read of the line's lot in place of the
+        product and the role, no URI on chain); its ``uri`` is then the line's
+        ``<manifests>/<0x root>.json``, not ``uri_template``'s. Any other lot goes by ``commitLot``
+        with ``uri_template``. No line is opened here: opening one to commit a single root costs
+        more than it saves.
         """
         from pathlib import Path
 
@@ -688,19 +726,21 @@ class Registrant(_BrandOps):
         pending: list[tuple[int, PendingTx]] = []
         groups = group_by_lot(items)
         line = self.identity.line(self.address)
+        if line is not None and (line.gtin, line.lot) in groups:
+            line = self.identity.line(self.address, manifests=True)  # its manifests base, from its event
         for n, ((gtin, lot), lot_items) in enumerate(groups.items()):
             leaves = [leaf_hash(it.item_id, it.lot_id) for it in lot_items]
             tree = MerkleTree(leaves)
-            uri = uri_template.format(root=hex0x(tree.root), gtin=gtin, lot=lot)
             path = folder / f"{gtin}-{_safe(lot)}.proofs.jsonl"
             write_proofs(path, tree, lot_items, resolver=resolver)
             expiry = gs1.expiry_to_yymmdd(lot_items[0].expiry)
             already = self.identity.root_committed(tree.root)
-            via_line = line is not None and line.is_for(gtin, lot, expiry)
+            on_line = line if line is not None and line.manifests and line.is_for(gtin, lot, expiry) else None
+            uri = on_line.manifest_uri(tree.root) if on_line else uri_template.format(root=hex0x(tree.root), gtin=gtin, lot=lot)
             tx_hash = None
             if not already:
-                if via_line:
-                    fn = self.contract.functions.commitLineRoot(tree.root, len(lot_items), uri)
+                if on_line:
+                    fn = self.contract.functions.commitLineRoot(HexBytes(on_line.lot_id), tree.root, len(lot_items))
                     label = f"commitLineRoot({gtin}, {lot})"
                 else:
                     args = (gs1.gtin_to_int(gtin), gs1.to_bytes32(lot), expiry, tree.root, len(lot_items), uri)
@@ -708,7 +748,8 @@ class Registrant(_BrandOps):
                 tx = self.sender.send(fn, label=label)
                 pending.append((len(results), tx))
                 tx_hash = tx.hash_hex
-            results.append(LotCommitment(gtin, lot, tree.root, len(lot_items), uri, already, tx_hash, str(path), via_line and not already))
+            via_line = on_line is not None and not already
+            results.append(LotCommitment(gtin, lot, tree.root, len(lot_items), uri, already, tx_hash, str(path), via_line))
             if progress:
                 progress(n + 1, len(groups))
         self.sender.wait([tx for _, tx in pending])

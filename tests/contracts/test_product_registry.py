@@ -45,9 +45,9 @@ INTERFACE_FUNCTIONS = [
     "registerProduct(uint32,uint64,string)",
     "registerItems((uint64,bytes32,uint32,bytes32[])[])",
     "commitLot(uint64,bytes32,uint32,bytes32,uint32,string)",
-    "openLine(uint64,bytes32,uint32)",
+    "openLine(uint64,bytes32,uint32,string)",
     "registerItem(bytes32)",
-    "commitLineRoot(bytes32,uint32,string)",
+    "commitLineRoot(bytes32,bytes32,uint32)",
     "closeLine()",
     "proveItem((uint64,bytes32,bytes32,bytes32,bytes32[]))",
     "claim(bytes32,address)",
@@ -899,8 +899,18 @@ def test_multicall_proves_and_claims_with_signature_in_one_transaction(env: Env)
 # --------------------------------------------------------------------------------------------
 
 
-def open_line(env: Env, lot: str = "LN1", gtin: int = GTIN, expiry: int = EXPIRY, sender: str | None = None) -> Any:
-    return env.send(env.registry.functions.openLine(gtin, code(lot), expiry), sender or env.actors.registrant)
+#: The manifests base URI the tests' lines are opened with (openLine's last argument).
+MANIFESTS = URI + "/lines"
+
+
+def open_line(
+    env: Env, lot: str = "LN1", gtin: int = GTIN, expiry: int = EXPIRY, sender: str | None = None, manifests: str = MANIFESTS
+) -> Any:
+    return env.send(env.registry.functions.openLine(gtin, code(lot), expiry, manifests), sender or env.actors.registrant)
+
+
+def commit_line_root(env: Env, lot: str, root: bytes, count: int = 1, gtin: int = GTIN, sender: str | None = None) -> Any:
+    return env.send(env.registry.functions.commitLineRoot(lot_id(gtin, lot), root, count), sender or env.actors.registrant)
 
 
 def line_of(env: Env, account: str) -> dict[str, Any]:
@@ -924,6 +934,7 @@ def test_open_line_creates_the_lot_stores_the_line_and_emits(env: Env) -> None:
         "gtin": GTIN,
         "lotCode": code("LN1"),
         "expiry": EXPIRY,
+        "manifests": MANIFESTS,
     }
     assert env.events(receipt, "LineClosed") == []
     assert line_of(env, env.actors.registrant) == {
@@ -962,17 +973,34 @@ def test_open_line_closes_the_line_open_before(env: Env) -> None:
     assert dict(closed) == {"registrant": env.actors.registrant, "brand": 1, "lot": lot_id(GTIN, "LN1")}
     (opened,) = env.events(receipt, "LineOpened")
     assert (opened["lot"], opened["gtin"], opened["expiry"]) == (lot_id(GTIN_2, "LN2"), GTIN_2, 0)
+    # The closed line's lot takes no roots from this key any more; the new one does.
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.commitLineRoot(lot_id(GTIN, "LN1"), keccak(b"r"), 1).transact({"from": env.actors.registrant}),
+        "IdentityLineNotForLot",
+        account=env.actors.registrant,
+        lot=lot_id(GTIN, "LN1"),
+    )
+    commit_line_root(env, "LN2", keccak(b"r"), gtin=GTIN_2)
     register_on_line(env, "X")
     view = verify(env, item_id(GTIN_2, "X"))
     assert (view["gtin"], view["lot"], view["expiry"]) == (GTIN_2, lot_id(GTIN_2, "LN2"), 0)
     assert not verify(env, item_id(GTIN, "X"))["registered"]
 
 
+def test_open_line_without_manifests_emits_an_empty_base(env: Env) -> None:
+    """A line that registers items one by one: its LineOpened carries "" (and it may still commit)."""
+    receipt = open_line(env, "LN1", manifests="")
+    (event,) = env.events(receipt, "LineOpened")
+    assert event["manifests"] == ""
+    commit_line_root(env, "LN1", keccak(b"r"))
+
+
 def test_open_line_refused_to_outsider(env: Env) -> None:
     for sender in (env.actors.outsider, env.actors.brand_admin, env.actors.seller):
         expect_revert(
             env.abi,
-            lambda s=sender: env.registry.functions.openLine(GTIN, code("LN1"), EXPIRY).transact({"from": s}),
+            lambda s=sender: env.registry.functions.openLine(GTIN, code("LN1"), EXPIRY, MANIFESTS).transact({"from": s}),
             "AccessControlUnauthorizedAccount",
             account=sender,
             neededRole=brand_role("registrant", 1),
@@ -982,7 +1010,7 @@ def test_open_line_refused_to_outsider(env: Env) -> None:
 def test_open_line_refused_for_another_brands_product(env: Env) -> None:
     expect_revert(
         env.abi,
-        lambda: env.registry.functions.openLine(OTHER_GTIN, code("LN1"), 0).transact({"from": env.actors.registrant}),
+        lambda: env.registry.functions.openLine(OTHER_GTIN, code("LN1"), 0, "").transact({"from": env.actors.registrant}),
         "AccessControlUnauthorizedAccount",
         account=env.actors.registrant,
         neededRole=brand_role("registrant", 2),
@@ -1000,7 +1028,7 @@ def test_open_line_refused_for_another_brands_product(env: Env) -> None:
 )
 def test_open_line_reverts_on_invalid_input(env: Env, gtin: int, lot: bytes, expiry: int, error: str, args: dict[str, Any]) -> None:
     expect_revert(
-        env.abi, lambda: env.registry.functions.openLine(gtin, lot, expiry).transact({"from": env.actors.registrant}), error, **args
+        env.abi, lambda: env.registry.functions.openLine(gtin, lot, expiry, "").transact({"from": env.actors.registrant}), error, **args
     )
 
 
@@ -1008,7 +1036,7 @@ def test_open_line_reverts_on_expiry_mismatch_or_recalled_lot(env: Env) -> None:
     env.register(GTIN, "L1", ["A"], expiry=250101)
     expect_revert(
         env.abi,
-        lambda: env.registry.functions.openLine(GTIN, code("L1"), 250102).transact({"from": env.actors.registrant}),
+        lambda: env.registry.functions.openLine(GTIN, code("L1"), 250102, "").transact({"from": env.actors.registrant}),
         "IdentityLotExpiryMismatch",
         lot=lot_id(GTIN, "L1"),
         expiry=250101,
@@ -1017,7 +1045,7 @@ def test_open_line_reverts_on_expiry_mismatch_or_recalled_lot(env: Env) -> None:
     env.send(env.registry.functions.recallLot(GTIN, code("L1"), 1, ZERO32), env.actors.brand_admin)
     expect_revert(
         env.abi,
-        lambda: env.registry.functions.openLine(GTIN, code("L1"), 250101).transact({"from": env.actors.registrant}),
+        lambda: env.registry.functions.openLine(GTIN, code("L1"), 250101, "").transact({"from": env.actors.registrant}),
         "IdentityLotRecalled",
         lot=lot_id(GTIN, "L1"),
     )
@@ -1162,13 +1190,19 @@ def test_revoke_registrant_role_closes_the_line(env: Env) -> None:
     (closed,) = env.events(receipt, "LineClosed")
     assert dict(closed) == {"registrant": env.actors.registrant, "brand": 1, "lot": lot_id(GTIN, "LN1")}
     assert line_of(env, env.actors.registrant) == NO_LINE
-    for fn in (f.registerItem(code("A")), f.commitLineRoot(keccak(b"r"), 1, URI)):
+    for fn in (f.registerItem(code("A")), f.commitLineRoot(lot_id(GTIN, "LN1"), keccak(b"r"), 1)):
         expect_revert(
             env.abi, lambda fn=fn: fn.transact({"from": env.actors.registrant}), "IdentityNoOpenLine", account=env.actors.registrant
         )
-    # Granting the role again does not bring the line back: the key must open one.
+    # Granting the role again does not bring the line back (nor its lot's roots): the key must open one.
     env.send(f.grantRole(role, env.actors.registrant), env.actors.brand_admin)
     assert line_of(env, env.actors.registrant)["open"] is False
+    expect_revert(
+        env.abi,
+        lambda: f.commitLineRoot(lot_id(GTIN, "LN1"), keccak(b"r"), 1).transact({"from": env.actors.registrant}),
+        "IdentityNoOpenLine",
+        account=env.actors.registrant,
+    )
 
 
 def test_renounce_registrant_role_closes_the_line(env: Env) -> None:
@@ -1176,12 +1210,11 @@ def test_renounce_registrant_role_closes_the_line(env: Env) -> None:
     role = brand_role("registrant", 1)
     receipt = env.send(env.registry.functions.renounceRole(role, env.actors.registrant), env.actors.registrant)
     assert len(env.events(receipt, "LineClosed")) == 1
-    expect_revert(
-        env.abi,
-        lambda: env.registry.functions.registerItem(code("A")).transact({"from": env.actors.registrant}),
-        "IdentityNoOpenLine",
-        account=env.actors.registrant,
-    )
+    f = env.registry.functions
+    for fn in (f.registerItem(code("A")), f.commitLineRoot(lot_id(GTIN, "LN1"), keccak(b"r"), 1)):
+        expect_revert(
+            env.abi, lambda fn=fn: fn.transact({"from": env.actors.registrant}), "IdentityNoOpenLine", account=env.actors.registrant
+        )
 
 
 def test_revoking_another_role_keeps_the_line(env: Env) -> None:
@@ -1197,6 +1230,7 @@ def test_revoking_another_role_keeps_the_line(env: Env) -> None:
     assert env.events(receipt, "LineClosed") == []
     register_on_line(env, "STILL")
     assert verify(env, item_id(GTIN, "STILL"))["registered"]
+    commit_line_root(env, "LN1", keccak(b"still"))
 
 
 def test_close_line_deletes_the_line_and_emits(env: Env) -> None:
@@ -1205,12 +1239,14 @@ def test_close_line_deletes_the_line_and_emits(env: Env) -> None:
     (closed,) = env.events(receipt, "LineClosed")
     assert dict(closed) == {"registrant": env.actors.registrant, "brand": 1, "lot": lot_id(GTIN, "LN1")}
     assert line_of(env, env.actors.registrant) == NO_LINE
-    expect_revert(
-        env.abi,
-        lambda: env.registry.functions.registerItem(code("A")).transact({"from": env.actors.registrant}),
-        "IdentityNoOpenLine",
-        account=env.actors.registrant,
-    )
+    f = env.registry.functions
+    for fn in (f.registerItem(code("A")), f.commitLineRoot(lot_id(GTIN, "LN1"), keccak(b"r"), 1)):
+        expect_revert(
+            env.abi, lambda fn=fn: fn.transact({"from": env.actors.registrant}), "IdentityNoOpenLine", account=env.actors.registrant
+        )
+    # Opening the lot's line again brings its roots back.
+    open_line(env, "LN1")
+    commit_line_root(env, "LN1", keccak(b"r"))
 
 
 def test_close_line_reverts_without_an_open_line(env: Env) -> None:
@@ -1227,22 +1263,15 @@ def test_line_of_an_account_without_a_line_is_empty(registry: Any, actors: Any) 
     assert as_dict("line", registry.functions.line(actors.outsider).call()) == NO_LINE
 
 
-def test_commit_line_root_records_and_emits_as_commit_lot(env: Env) -> None:
+def test_commit_line_root_records_as_commit_lot_and_emits_line_root_committed(env: Env) -> None:
     open_line(env, "M1")
     serials = [f"MK{i:04d}" for i in range(6)]
     tree = MerkleTree([merkle_leaf(item_id(GTIN, s), lot_id(GTIN, "M1")) for s in serials])
-    receipt = env.send(env.registry.functions.commitLineRoot(tree.root, 6, URI), env.actors.registrant)
-    (event,) = env.events(receipt, "LotCommitted")
-    assert dict(event) == {
-        "brand": 1,
-        "lot": lot_id(GTIN, "M1"),
-        "root": tree.root,
-        "gtin": GTIN,
-        "lotCode": code("M1"),
-        "expiry": EXPIRY,
-        "count": 6,
-        "uri": URI,
-    }
+    receipt = commit_line_root(env, "M1", tree.root, 6)
+    (event,) = env.events(receipt, "LineRootCommitted")
+    assert dict(event) == {"brand": 1, "lot": lot_id(GTIN, "M1"), "root": tree.root, "count": 6}
+    assert len(receipt["logs"]) == 1  # no LotCommitted: GTIN, code, expiry and manifests are the line's (LineOpened)
+    # The same record as commitLot's: brand, GTIN, count, expiry, block (and the lot's tag).
     assert env.registry.functions.lotRoot(tree.root).call() == (1, GTIN, 6, EXPIRY, receipt["blockNumber"])
     # Its items are proven and verified exactly as those of a root committed by commitLot.
     m = merkle_item(tree, GTIN, "M1", serials[2])
@@ -1251,14 +1280,29 @@ def test_commit_line_root_records_and_emits_as_commit_lot(env: Env) -> None:
     view = verify(env, item_id(GTIN, serials[2]))
     assert (view["merkle"], view["root"], view["lot"], view["expiry"]) == (True, tree.root, lot_id(GTIN, "M1"), EXPIRY)
     # Several roots may be committed from one line.
-    env.send(env.registry.functions.commitLineRoot(keccak(b"second"), 1, URI), env.actors.registrant)
+    commit_line_root(env, "M1", keccak(b"second"))
     assert env.registry.functions.lotRoot(keccak(b"second")).call()[1] == GTIN
 
 
-def test_commit_line_root_is_cheaper_than_commit_lot(env: Env) -> None:
+def test_commit_line_root_tags_the_root_with_the_lines_lot(env: Env) -> None:
+    """A proof must name the line's lot: the same items under another lot code do not verify."""
+    open_line(env, "M1")
+    tree = MerkleTree([merkle_leaf(item_id(GTIN, "X1"), lot_id(GTIN, "M2"))])  # leaves of lot M2
+    commit_line_root(env, "M1", tree.root)
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.verifyMerkle(merkle_item(tree, GTIN, "M2", "X1")).call(),
+        "IdentityProofInvalid",
+        item=item_id(GTIN, "X1"),
+        root=tree.root,
+    )
+
+
+def test_commit_line_root_meets_the_gas_target_and_is_cheaper_than_commit_lot(env: Env) -> None:
     by_lot = env.send(env.registry.functions.commitLot(GTIN, code("M0001"), EXPIRY, keccak(b"a"), 10_000, URI), env.actors.registrant)
     open_line(env, "M0001")
-    by_line = env.send(env.registry.functions.commitLineRoot(keccak(b"b"), 10_000, URI), env.actors.registrant)
+    by_line = commit_line_root(env, "M0001", keccak(b"b"), 10_000)
+    assert by_line["gasUsed"] <= 50_000, by_line["gasUsed"]
     assert by_line["gasUsed"] < by_lot["gasUsed"], (by_line["gasUsed"], by_lot["gasUsed"])
 
 
@@ -1275,26 +1319,52 @@ def test_commit_line_root_reverts_on_invalid_input(env: Env, root: bytes, count:
     env.send(env.registry.functions.commitLot(GTIN_2, code("OTHER"), 0, keccak(b"taken"), 1, URI), env.actors.registrant)
     open_line(env, "M1")
     expect_revert(
-        env.abi, lambda: env.registry.functions.commitLineRoot(root, count, URI).transact({"from": env.actors.registrant}), error, **args
+        env.abi,
+        lambda: env.registry.functions.commitLineRoot(lot_id(GTIN, "M1"), root, count).transact({"from": env.actors.registrant}),
+        error,
+        **args,
     )
 
 
 def test_commit_line_root_reverts_without_an_open_line(env: Env) -> None:
-    for sender in (env.actors.registrant, env.actors.outsider):
+    """An outsider (or any key without a line) is refused, whatever lot it names."""
+    for sender in (env.actors.registrant, env.actors.outsider, env.actors.brand_admin):
         expect_revert(
             env.abi,
-            lambda s=sender: env.registry.functions.commitLineRoot(keccak(b"r"), 1, URI).transact({"from": s}),
+            lambda s=sender: env.registry.functions.commitLineRoot(lot_id(GTIN, "M1"), keccak(b"r"), 1).transact({"from": s}),
             "IdentityNoOpenLine",
             account=sender,
         )
 
 
+def test_commit_line_root_reverts_for_a_lot_not_the_callers_lines(env: Env) -> None:
+    f = env.registry.functions
+    env.send(f.grantRole(brand_role("registrant", 1), env.actors.outsider), env.actors.brand_admin)
+    open_line(env, "M1")
+    open_line(env, "M2", sender=env.actors.outsider)
+    # Another lot (of the same or another GTIN), and another key's lot: each key commits for its own line only.
+    for sender, lot in (
+        (env.actors.registrant, lot_id(GTIN, "M2")),
+        (env.actors.registrant, lot_id(GTIN_2, "M1")),
+        (env.actors.outsider, lot_id(GTIN, "M1")),
+    ):
+        expect_revert(
+            env.abi,
+            lambda s=sender, lot=lot: f.commitLineRoot(lot, keccak(b"r"), 1).transact({"from": s}),
+            "IdentityLineNotForLot",
+            account=sender,
+            lot=lot,
+        )
+    commit_line_root(env, "M2", keccak(b"r"), sender=env.actors.outsider)
+    assert env.registry.functions.lotRoot(keccak(b"r")).call()[0] == 1
+
+
 def test_commit_line_root_for_a_recalled_lot_commits_items_shown_recalled(env: Env) -> None:
-    """As commitLot: committing a root for a recalled lot is possible; its items cannot be claimed."""
+    """As commitLot: the recall is not read; a root for a recalled lot commits items that cannot be claimed."""
     open_line(env, "M1")
     env.send(env.registry.functions.recallLot(GTIN, code("M1"), 1, ZERO32), env.actors.brand_admin)
     tree = MerkleTree([merkle_leaf(item_id(GTIN, "R1"), lot_id(GTIN, "M1"))])
-    env.send(env.registry.functions.commitLineRoot(tree.root, 1, URI), env.actors.registrant)
+    commit_line_root(env, "M1", tree.root)
     view = as_dict("verifyMerkle", env.registry.functions.verifyMerkle(merkle_item(tree, GTIN, "M1", "R1")).call())
     assert (view["registered"], view["lotRecalled"]) == (True, True)
 

@@ -15,6 +15,7 @@ from o2ochain.revert import by_name
 from tests.conftest import GTIN_A, GTIN_B, GTIN_OTHER_BRAND, World, sample_rows, write_csv
 
 EXPIRY = "2027-06-30"
+MANIFESTS = "https://brand.example/manifests/line-7"
 
 
 def test_open_line_returns_the_line_the_chain_holds(world: World) -> None:
@@ -26,6 +27,22 @@ def test_open_line_returns_the_line_the_chain_holds(world: World) -> None:
     assert line.lot_id == "0x" + gs1.lot_id(GTIN_A, "L1").hex()
     assert line.expiry is not None and line.expiry.isoformat() == EXPIRY
     assert line.to_json()["lot"] == "L1"
+    assert line.manifests == "" and line.manifest_uri(b"\x01" * 32) == ""
+
+
+def test_open_line_with_manifests_publishes_the_base_in_line_opened(world: World) -> None:
+    registrant = world.chain.registrant(world.registrant)
+    registrant.open_line(GTIN_A, "L0", EXPIRY, manifests="https://brand.example/old")
+    line = registrant.open_line(GTIN_A, "L1", EXPIRY, manifests=MANIFESTS + "/")  # the trailing "/" is dropped
+    assert line.manifests == MANIFESTS
+    assert line.manifest_uri(b"\xab" * 32) == f"{MANIFESTS}/0x{'ab' * 32}.json"
+    identity = world.chain.identity
+    assert identity.line(world.registrant.address).manifests is None  # type: ignore[union-attr] # not read by default
+    read = identity.line(world.registrant.address, manifests=True)
+    assert read == line and read is not None and read.manifests == MANIFESTS
+    assert read.to_json()["manifests"] == MANIFESTS
+    with pytest.raises(InputError):
+        registrant.open_line(GTIN_A, "L2", manifests="//")
 
 
 def test_register_one_registers_on_the_open_line_within_the_gas_target(world: World) -> None:
@@ -127,12 +144,20 @@ def test_commit_lots_commits_the_open_lines_lot_from_the_line(world: World, tmp_
     rows = sample_rows(40, lot="M1") + sample_rows(24, lot="M2", prefix="T")
     items = read_catalogue(write_csv(tmp_path / "lots.csv", rows))
     registrant = world.chain.registrant(world.registrant)
-    registrant.open_line(GTIN_A, "M1", EXPIRY)
-    m1, m2 = registrant.commit_lots(items, proofs_dir=tmp_path / "proofs")
+    registrant.open_line(GTIN_A, "M1", EXPIRY, manifests=MANIFESTS)
+    m1, m2 = registrant.commit_lots(items, proofs_dir=tmp_path / "proofs", uri_template="https://brand.example/lots/{root}.json")
     assert (m1.lot, m1.via_line, m2.lot, m2.via_line) == ("M1", True, "M2", False)
     assert m1.to_json()["viaLine"] is True
+    # The line's root is published under the line's manifests base; the other lot's at its template.
+    assert m1.uri == f"{MANIFESTS}/0x{m1.root.hex()}.json"
+    assert m2.uri == f"https://brand.example/lots/0x{m2.root.hex()}.json"
     receipts = {c.lot: world.chain.w3.eth.get_transaction_receipt(c.tx_hash) for c in (m1, m2)}
-    assert receipts["M1"]["gasUsed"] < receipts["M2"]["gasUsed"]
+    assert receipts["M1"]["gasUsed"] < receipts["M2"]["gasUsed"] and receipts["M1"]["gasUsed"] <= 50_000
+    contract = world.chain.identity.contract
+    (by_line,) = contract.events.LineRootCommitted().process_receipt(receipts["M1"])
+    assert dict(by_line["args"]) == {"brand": world.brand, "lot": gs1.lot_id(GTIN_A, "M1"), "root": m1.root, "count": m1.count}
+    (by_lot,) = contract.events.LotCommitted().process_receipt(receipts["M2"])
+    assert (by_lot["args"]["root"], by_lot["args"]["uri"]) == (m2.root, m2.uri)
     # Both roots record the same commitment: GTIN, count, expiry; their items verify and claim.
     for commitment, item in ((m1, items[3]), (m2, items[45])):
         root = world.chain.identity.contract.functions.lotRoot(commitment.root).call()
@@ -146,10 +171,19 @@ def test_commit_lots_commits_the_open_lines_lot_from_the_line(world: World, tmp_
     assert [(c.already, c.via_line, c.tx_hash) for c in again] == [(True, False, None)] * 2
 
 
+def test_commit_lots_does_not_use_a_line_without_manifests(world: World, tmp_path: Path) -> None:
+    """A line opened for items one by one has no place to publish manifests: its lot goes by commitLot, with its URI."""
+    items = read_catalogue(write_csv(tmp_path / "lot.csv", sample_rows(8, lot="M1")))
+    registrant = world.chain.registrant(world.registrant)
+    registrant.open_line(GTIN_A, "M1", EXPIRY)
+    (lot,) = registrant.commit_lots(items, proofs_dir=tmp_path / "proofs")
+    assert not lot.via_line and lot.uri == f"o2ochain://lot/0x{lot.root.hex()}"
+
+
 def test_commit_lots_does_not_use_a_line_of_another_expiry(world: World, tmp_path: Path) -> None:
     items = read_catalogue(write_csv(tmp_path / "lot.csv", sample_rows(8, lot="M1")))
     registrant = world.chain.registrant(world.registrant)
-    registrant.open_line(GTIN_A, "M1")  # no expiry: another line than the CSV's lot
+    registrant.open_line(GTIN_A, "M1", manifests=MANIFESTS)  # no expiry: another line than the CSV's lot
     (lot,) = registrant.commit_lots(items, proofs_dir=tmp_path / "proofs")
     assert not lot.via_line
     assert world.chain.identity.contract.functions.lotRoot(lot.root).call().expiry == 270630

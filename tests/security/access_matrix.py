@@ -135,7 +135,11 @@ MATRIX: dict[str, dict[str, Access]] = {
             "IdentityNoOpenLine",
             account=OUTSIDER,
         ),
-        "commitLineRoot": restricted("a registrant key with an open line", "IdentityNoOpenLine", account=OUTSIDER),
+        "commitLineRoot": restricted(
+            "a registrant key with an open line for the lot (openLine checks the role; losing it closes the line)",
+            "IdentityNoOpenLine",
+            account=OUTSIDER,
+        ),
         "closeLine": restricted("a key with an open line (its own line only)", "IdentityNoOpenLine", account=OUTSIDER),
         "proveItem": signed(
             "anyone holding a Merkle proof of the item under a root the brand's registrant committed",

@@ -244,7 +244,7 @@ def _brand_and_items(w: World, function: str) -> Attempt:
         "registerProduct": f.registerProduct(1, NEW_GTIN, URI),
         "registerItems": f.registerItems([(GTIN, code(LOT), EXPIRY, [code("S-ACCESS-1")])]),
         "commitLot": f.commitLot(GTIN, code(LOT), EXPIRY, keccak(b"a root"), 10, URI),
-        "openLine": f.openLine(GTIN, code(LOT), EXPIRY),
+        "openLine": f.openLine(GTIN, code(LOT), EXPIRY, URI),
     }
     rightful = w.env.actors.admin if function in ("registerBrand", "assignCompanyPrefix") else w.env.actors.registrant
     return Attempt(calls[function], w.outsider, rightful)
@@ -253,10 +253,10 @@ def _brand_and_items(w: World, function: str) -> Attempt:
 @builds("ProductRegistry", "registerItem", "commitLineRoot", "closeLine")
 def _line(w: World, function: str) -> Attempt:
     f = w.env.registry.functions
-    w.send(f.openLine(GTIN, code(LOT), EXPIRY), w.env.actors.registrant)  # the registrant's line is open
+    w.send(f.openLine(GTIN, code(LOT), EXPIRY, URI), w.env.actors.registrant)  # the registrant's line is open
     calls = {
         "registerItem": f.registerItem(code("S-ACCESS-1")),
-        "commitLineRoot": f.commitLineRoot(keccak(b"a root"), 10, URI),
+        "commitLineRoot": f.commitLineRoot(lot_id(GTIN, LOT), keccak(b"a root"), 10),
         "closeLine": f.closeLine(),
     }
     return Attempt(calls[function], w.outsider, w.env.actors.registrant)
