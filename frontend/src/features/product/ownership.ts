@@ -76,7 +76,7 @@ export function ownershipSection(
     section.dataset.owner = mine ? 'me' : claimedBy === zeroAddress ? 'nobody' : 'other'
     if (mine) {
       const holder = el('div', { class: 'review-slot' })
-      body.replaceChildren(el('p', { class: 'owned' }, 'You are this item’s first buyer: it is recorded on chain as yours.'), holder)
+      body.replaceChildren(el('p', { class: 'owned' }, 'As its verified first buyer, you may review it: others see your rating and words, never your name.'), holder)
       void yourReview(client, config, v.item).then((rating) => {
         holder.replaceChildren(
           rating
@@ -155,7 +155,7 @@ function reviewForm(client: PublicClient, config: Config, wallet: Wallet, v: Ver
   const submit = el('button', { type: 'submit' }, 'Publish my review')
   form.append(
     stars,
-    el('label', { for: 'review-text' }, 'What you think (published with your rating; no name is shown, only that you are a verified buyer)'),
+    el('label', { for: 'review-text' }, 'What you think'),
     text,
     submit,
     status,
