@@ -51,6 +51,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from o2ochain.demo_trace import epcis_document, event_time, location, lot_quantity
+
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "frontend" / "dist"
 RENDER_SCRIPT = ROOT / "frontend" / "e2e" / "render.mjs"
@@ -61,7 +63,6 @@ BUDGET_BUNDLE_GZIP_BYTES = 300_000
 
 PREFIX = "9506000"
 RESOLVER = "https://id.gs1.org"
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=CST)
 #: Events of the history besides the pallet's sensor reports (see :func:`supply_chain_documents`).
@@ -337,31 +338,6 @@ def analyse_profile(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the chain and the history ---------------------------------------------------------------------
-def _doc(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "@context": [CONTEXT],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": events[-1]["eventTime"],
-        "epcisBody": {"eventList": events},
-    }
-
-
-def _when(t: datetime) -> dict[str, str]:
-    return {"eventTime": t.isoformat(timespec="milliseconds"), "eventTimeZoneOffset": "+08:00"}
-
-
-def _loc(gln: str) -> dict[str, str]:
-    return {"id": f"{RESOLVER}/414/{gln}"}
-
-
-def _quantity(gtin: str, lot: str, quantity: float, uom: str | None = None) -> dict[str, Any]:
-    q: dict[str, Any] = {"epcClass": f"{RESOLVER}/01/{gtin}/10/{lot}", "quantity": quantity}
-    if uom:
-        q["uom"] = uom
-    return q
-
-
 @dataclass(frozen=True)
 class Goods:
     """What the history is about: the jar (the page's item), its lot, its case and pallet, its input."""
@@ -393,7 +369,7 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
     jar = f"{RESOLVER}/01/{goods.jam_gtin}/21/{goods.jar_serial}"
     case = f"{RESOLVER}/00/{goods.case_sscc}"
     pallet = f"{RESOLVER}/00/{goods.pallet_sscc}"
-    berries = _quantity(goods.strawberry_gtin, goods.strawberry_lot, 500, "KGM")
+    berries = lot_quantity(goods.strawberry_gtin, goods.strawberry_lot, 500, "KGM")
     t = T0
     farm: list[dict[str, Any]] = [
         {
@@ -402,9 +378,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "commissioning",
             "disposition": "active",
             "quantityList": [berries],
-            "readPoint": _loc(g["farm"]),
-            "bizLocation": _loc(g["farm"]),
-            **_when(t),
+            "readPoint": location(g["farm"]),
+            "bizLocation": location(g["farm"]),
+            **event_time(t),
         },
         {
             "type": "ObjectEvent",
@@ -412,8 +388,8 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "shipping",
             "disposition": "in_transit",
             "quantityList": [berries],
-            "readPoint": _loc(g["farm"]),
-            **_when(t + timedelta(hours=3)),
+            "readPoint": location(g["farm"]),
+            **event_time(t + timedelta(hours=3)),
         },
     ]
     plant: list[dict[str, Any]] = [
@@ -423,29 +399,29 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "receiving",
             "disposition": "in_progress",
             "quantityList": [berries],
-            "readPoint": _loc(g["plant"]),
-            "bizLocation": _loc(g["plant"]),
-            **_when(t + timedelta(hours=8)),
+            "readPoint": location(g["plant"]),
+            "bizLocation": location(g["plant"]),
+            **event_time(t + timedelta(hours=8)),
         },
         {
             "type": "TransformationEvent",
             "bizStep": "commissioning",
             "disposition": "active",
-            "inputQuantityList": [_quantity(goods.strawberry_gtin, goods.strawberry_lot, 300, "KGM")],
+            "inputQuantityList": [lot_quantity(goods.strawberry_gtin, goods.strawberry_lot, 300, "KGM")],
             "outputEPCList": [jar],
-            "outputQuantityList": [_quantity(goods.jam_gtin, goods.jam_lot, 1)],
-            "readPoint": _loc(g["plant"]),
-            "bizLocation": _loc(g["plant"]),
-            **_when(t + timedelta(hours=12)),
+            "outputQuantityList": [lot_quantity(goods.jam_gtin, goods.jam_lot, 1)],
+            "readPoint": location(g["plant"]),
+            "bizLocation": location(g["plant"]),
+            **event_time(t + timedelta(hours=12)),
         },
         {
             "type": "ObjectEvent",
             "action": "OBSERVE",
             "bizStep": "inspecting",
             "disposition": "conformant",
-            "quantityList": [_quantity(goods.jam_gtin, goods.jam_lot, 1)],
-            "readPoint": _loc(g["plant"]),
-            **_when(t + timedelta(hours=13)),
+            "quantityList": [lot_quantity(goods.jam_gtin, goods.jam_lot, 1)],
+            "readPoint": location(g["plant"]),
+            **event_time(t + timedelta(hours=13)),
         },
         {
             "type": "AggregationEvent",
@@ -454,9 +430,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "disposition": "in_progress",
             "parentID": case,
             "childEPCs": [jar],
-            "readPoint": _loc(g["dock"]),
-            "bizLocation": _loc(g["plant"]),
-            **_when(t + timedelta(hours=14)),
+            "readPoint": location(g["dock"]),
+            "bizLocation": location(g["plant"]),
+            **event_time(t + timedelta(hours=14)),
         },
         {
             "type": "AggregationEvent",
@@ -465,9 +441,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "disposition": "in_progress",
             "parentID": pallet,
             "childEPCs": [case],
-            "readPoint": _loc(g["dock"]),
-            "bizLocation": _loc(g["plant"]),
-            **_when(t + timedelta(hours=14, minutes=30)),
+            "readPoint": location(g["dock"]),
+            "bizLocation": location(g["plant"]),
+            **event_time(t + timedelta(hours=14, minutes=30)),
         },
     ]
     road = t + timedelta(hours=16)
@@ -478,8 +454,8 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "loading",
             "disposition": "in_progress",
             "epcList": [pallet],
-            "readPoint": _loc(g["dock"]),
-            **_when(road),
+            "readPoint": location(g["dock"]),
+            **event_time(road),
         },
         {
             "type": "ObjectEvent",
@@ -487,8 +463,8 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "departing",
             "disposition": "in_transit",
             "epcList": [pallet],
-            "readPoint": _loc(g["dock"]),
-            **_when(road + timedelta(minutes=20)),
+            "readPoint": location(g["dock"]),
+            **event_time(road + timedelta(minutes=20)),
         },
     ]
     for n in range(sensors):
@@ -500,14 +476,14 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
                 "bizStep": "sensor_reporting",
                 "disposition": "in_transit",
                 "epcList": [pallet],
-                "readPoint": _loc(g["truck"]),
+                "readPoint": location(g["truck"]),
                 "sensorElementList": [
                     {
                         "sensorMetadata": {"time": at.isoformat(timespec="milliseconds"), "deviceID": f"urn:epc:id:giai:{PREFIX}.T{n % 4}"},
                         "sensorReport": [{"type": "Temperature", "value": round(3.0 + 0.1 * ((n * 7) % 15), 1), "uom": "CEL"}],
                     }
                 ],
-                **_when(at),
+                **event_time(at),
             }
         )
     arrived = road + timedelta(minutes=30 * (sensors + 1))
@@ -518,8 +494,8 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "arriving",
             "disposition": "in_transit",
             "epcList": [pallet],
-            "readPoint": _loc(g["dc"]),
-            **_when(arrived),
+            "readPoint": location(g["dc"]),
+            **event_time(arrived),
         },
         {
             "type": "ObjectEvent",
@@ -527,9 +503,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "receiving",
             "disposition": "in_progress",
             "epcList": [pallet],
-            "readPoint": _loc(g["dc"]),
-            "bizLocation": _loc(g["dc"]),
-            **_when(arrived + timedelta(hours=1)),
+            "readPoint": location(g["dc"]),
+            "bizLocation": location(g["dc"]),
+            **event_time(arrived + timedelta(hours=1)),
         },
         {
             "type": "AggregationEvent",
@@ -538,9 +514,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "disposition": "in_progress",
             "parentID": pallet,
             "childEPCs": [case],
-            "readPoint": _loc(g["dc"]),
-            "bizLocation": _loc(g["dc"]),
-            **_when(arrived + timedelta(hours=2)),
+            "readPoint": location(g["dc"]),
+            "bizLocation": location(g["dc"]),
+            **event_time(arrived + timedelta(hours=2)),
         },
         {
             "type": "ObjectEvent",
@@ -548,8 +524,8 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "shipping",
             "disposition": "in_transit",
             "epcList": [case],
-            "readPoint": _loc(g["dc"]),
-            **_when(arrived + timedelta(hours=6)),
+            "readPoint": location(g["dc"]),
+            **event_time(arrived + timedelta(hours=6)),
         },
     ]
     shop = arrived + timedelta(hours=10)
@@ -560,9 +536,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "receiving",
             "disposition": "in_progress",
             "epcList": [case],
-            "readPoint": _loc(g["store"]),
-            "bizLocation": _loc(g["store"]),
-            **_when(shop),
+            "readPoint": location(g["store"]),
+            "bizLocation": location(g["store"]),
+            **event_time(shop),
         },
         {
             "type": "AggregationEvent",
@@ -571,9 +547,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "disposition": "in_progress",
             "parentID": case,
             "childEPCs": [jar],
-            "readPoint": _loc(g["store"]),
-            "bizLocation": _loc(g["store"]),
-            **_when(shop + timedelta(hours=1)),
+            "readPoint": location(g["store"]),
+            "bizLocation": location(g["store"]),
+            **event_time(shop + timedelta(hours=1)),
         },
         {
             "type": "ObjectEvent",
@@ -581,9 +557,9 @@ def supply_chain_documents(goods: Goods, events: int) -> dict[str, list[dict[str
             "bizStep": "stocking",
             "disposition": "sellable_accessible",
             "epcList": [jar],
-            "readPoint": _loc(g["store"]),
-            "bizLocation": _loc(g["store"]),
-            **_when(shop + timedelta(hours=2)),
+            "readPoint": location(g["store"]),
+            "bizLocation": location(g["store"]),
+            **event_time(shop + timedelta(hours=2)),
         },
     ]
     documents: dict[str, list[dict[str, Any]]] = {"farm": farm, "plant": plant, "carrier": carrier, "store": store}
@@ -645,7 +621,7 @@ def set_up_chain(chain: Any, accounts: Sequence[Any], events: int) -> Setup:
         admin.grant(account.address, kind, location_id(f"{RESOLVER}/414/{goods.glns[where]}"))
     transactions = 0
     for name, evs in supply_chain_documents(goods, events).items():
-        report = chain.actor(actors[name][0]).import_document(_doc(evs), brand=brand)
+        report = chain.actor(actors[name][0]).import_document(epcis_document(evs), brand=brand)
         transactions += report.transactions
     read = time.perf_counter()
     history = chain.trace.history(goods.jar_uri, include_events=False)

@@ -36,7 +36,8 @@ class SupplyChain:
     entries: int
 
 
-def _doc(events: list[dict[str, Any]]) -> dict[str, Any]:
+def epcis_document(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """An EPCIS 2.0 document holding ``events``, created when its last event happened."""
     return {
         "@context": [CONTEXT],
         "type": "EPCISDocument",
@@ -46,15 +47,18 @@ def _doc(events: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _when(t: datetime) -> dict[str, str]:
+def event_time(t: datetime) -> dict[str, str]:
+    """An event's ``eventTime`` and offset (the demo's places are in UTC+8)."""
     return {"eventTime": t.isoformat(timespec="milliseconds"), "eventTimeZoneOffset": "+08:00"}
 
 
-def _loc(gln: str) -> dict[str, str]:
+def location(gln: str) -> dict[str, str]:
+    """A read point or business location by its GLN, as a Digital Link."""
     return {"id": f"{RESOLVER}/414/{gln}"}
 
 
-def _lot(gtin: str, lot: str, quantity: float, uom: str | None = None) -> dict[str, Any]:
+def lot_quantity(gtin: str, lot: str, quantity: float, uom: str | None = None) -> dict[str, Any]:
+    """A quantity element of ``quantity`` (in ``uom`` if given) of one lot of ``gtin``."""
     q: dict[str, Any] = {"epcClass": f"{RESOLVER}/01/{gtin}/10/{lot}", "quantity": quantity}
     if uom:
         q["uom"] = uom
@@ -104,7 +108,7 @@ def run_supply_chain(
 
     def send(actor: LocalAccount, evs: list[dict[str, Any]]) -> None:
         nonlocal events, entries
-        report = chain.actor(actor).import_document(_doc(evs), brand=brand)
+        report = chain.actor(actor).import_document(epcis_document(evs), brand=brand)
         events += report.events
         entries += report.entries
 
@@ -119,19 +123,19 @@ def run_supply_chain(
                     "action": "ADD",
                     "bizStep": "commissioning",
                     "disposition": "active",
-                    "quantityList": [_lot(strawberry_gtin, lot, 500, "KGM")],
-                    "bizLocation": _loc(farm_gln),
-                    "readPoint": _loc(farm_gln),
-                    **_when(harvest),
+                    "quantityList": [lot_quantity(strawberry_gtin, lot, 500, "KGM")],
+                    "bizLocation": location(farm_gln),
+                    "readPoint": location(farm_gln),
+                    **event_time(harvest),
                 },
                 {
                     "type": "ObjectEvent",
                     "action": "OBSERVE",
                     "bizStep": "shipping",
                     "disposition": "in_transit",
-                    "quantityList": [_lot(strawberry_gtin, lot, 500, "KGM")],
-                    "readPoint": _loc(farm_gln),
-                    **_when(harvest + timedelta(hours=3)),
+                    "quantityList": [lot_quantity(strawberry_gtin, lot, 500, "KGM")],
+                    "readPoint": location(farm_gln),
+                    **event_time(harvest + timedelta(hours=3)),
                 },
             ],
         )
@@ -145,32 +149,32 @@ def run_supply_chain(
                 "action": "OBSERVE",
                 "bizStep": "receiving",
                 "disposition": "in_progress",
-                "quantityList": [_lot(strawberry_gtin, "STR2611-A", 500, "KGM"), _lot(strawberry_gtin, "STR2611-B", 500, "KGM")],
-                "readPoint": _loc(plant_gln),
-                "bizLocation": _loc(plant_gln),
-                **_when(t2),
+                "quantityList": [lot_quantity(strawberry_gtin, "STR2611-A", 500, "KGM"), lot_quantity(strawberry_gtin, "STR2611-B", 500, "KGM")],
+                "readPoint": location(plant_gln),
+                "bizLocation": location(plant_gln),
+                **event_time(t2),
             },
             {
                 "type": "TransformationEvent",
                 "bizStep": "commissioning",
                 "disposition": "active",
-                "inputQuantityList": [_lot(strawberry_gtin, "STR2611-A", 300, "KGM"), _lot(sugar_gtin, "SUG-0931", 150, "KGM")],
+                "inputQuantityList": [lot_quantity(strawberry_gtin, "STR2611-A", 300, "KGM"), lot_quantity(sugar_gtin, "SUG-0931", 150, "KGM")],
                 "outputEPCList": [_uri(j) for j in jars],
-                "outputQuantityList": [_lot(jam_gtin, "JAM2611-01", len(jars))],
-                "readPoint": _loc(plant_gln),
-                "bizLocation": _loc(plant_gln),
-                **_when(t2 + timedelta(hours=4)),
+                "outputQuantityList": [lot_quantity(jam_gtin, "JAM2611-01", len(jars))],
+                "readPoint": location(plant_gln),
+                "bizLocation": location(plant_gln),
+                **event_time(t2 + timedelta(hours=4)),
             },
             {
                 "type": "TransformationEvent",
                 "bizStep": "commissioning",
                 "disposition": "active",
-                "inputQuantityList": [_lot(strawberry_gtin, "STR2611-B", 200, "KGM"), _lot(sugar_gtin, "SUG-0931", 100, "KGM")],
+                "inputQuantityList": [lot_quantity(strawberry_gtin, "STR2611-B", 200, "KGM"), lot_quantity(sugar_gtin, "SUG-0931", 100, "KGM")],
                 "outputEPCList": [_uri(j) for j in bad_jars],
-                "outputQuantityList": [_lot(jam_gtin, "JAM2611-02", len(bad_jars))],
-                "readPoint": _loc(plant_gln),
-                "bizLocation": _loc(plant_gln),
-                **_when(t2 + timedelta(hours=5)),
+                "outputQuantityList": [lot_quantity(jam_gtin, "JAM2611-02", len(bad_jars))],
+                "readPoint": location(plant_gln),
+                "bizLocation": location(plant_gln),
+                **event_time(t2 + timedelta(hours=5)),
             },
             {
                 "type": "AggregationEvent",
@@ -179,9 +183,9 @@ def run_supply_chain(
                 "disposition": "in_progress",
                 "parentID": f"{RESOLVER}/00/{pallet}",
                 "childEPCs": [_uri(j) for j in jars],
-                "readPoint": _loc(dock_gln),
-                "bizLocation": _loc(plant_gln),
-                **_when(t2 + timedelta(hours=6)),
+                "readPoint": location(dock_gln),
+                "bizLocation": location(plant_gln),
+                **event_time(t2 + timedelta(hours=6)),
             },
         ],
     )
@@ -196,8 +200,8 @@ def run_supply_chain(
                 "bizStep": "shipping",
                 "disposition": "in_transit",
                 "epcList": [f"{RESOLVER}/00/{pallet}"],
-                "readPoint": _loc(dock_gln),
-                **_when(t3),
+                "readPoint": location(dock_gln),
+                **event_time(t3),
             },
             {
                 "type": "ObjectEvent",
@@ -205,9 +209,9 @@ def run_supply_chain(
                 "bizStep": "receiving",
                 "disposition": "in_progress",
                 "epcList": [f"{RESOLVER}/00/{pallet}"],
-                "readPoint": _loc(dc_gln),
-                "bizLocation": _loc(dc_gln),
-                **_when(t3 + timedelta(hours=20)),
+                "readPoint": location(dc_gln),
+                "bizLocation": location(dc_gln),
+                **event_time(t3 + timedelta(hours=20)),
             },
         ],
     )
@@ -223,19 +227,19 @@ def run_supply_chain(
                 "disposition": "in_progress",
                 "parentID": f"{RESOLVER}/00/{pallet}",
                 "childEPCs": [_uri(j) for j in jars],
-                "readPoint": _loc(store_gln),
-                "bizLocation": _loc(store_gln),
-                **_when(t4),
+                "readPoint": location(store_gln),
+                "bizLocation": location(store_gln),
+                **event_time(t4),
             },
             {
                 "type": "ObjectEvent",
                 "action": "OBSERVE",
                 "bizStep": "stocking",
                 "disposition": "sellable_accessible",
-                "quantityList": [_lot(jam_gtin, "JAM2611-01", len(jars))],
-                "readPoint": _loc(store_gln),
-                "bizLocation": _loc(store_gln),
-                **_when(t4 + timedelta(hours=1)),
+                "quantityList": [lot_quantity(jam_gtin, "JAM2611-01", len(jars))],
+                "readPoint": location(store_gln),
+                "bizLocation": location(store_gln),
+                **event_time(t4 + timedelta(hours=1)),
             },
         ],
     )
@@ -248,10 +252,10 @@ def run_supply_chain(
                 "action": "OBSERVE",
                 "bizStep": "holding",
                 "disposition": "recalled",
-                "quantityList": [_lot(jam_gtin, "JAM2611-02", len(bad_jars))],
-                "readPoint": _loc(plant_gln),
-                "bizLocation": _loc(plant_gln),
-                **_when(t4 + timedelta(hours=6)),
+                "quantityList": [lot_quantity(jam_gtin, "JAM2611-02", len(bad_jars))],
+                "readPoint": location(plant_gln),
+                "bizLocation": location(plant_gln),
+                **event_time(t4 + timedelta(hours=6)),
             },
         ],
     )
