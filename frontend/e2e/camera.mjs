@@ -5,24 +5,15 @@
 //   node frontend/e2e/camera.mjs '{"base": "http://127.0.0.1:8080", "out": "test-output", "video": "qr.y4m"}'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
+import { launch, phonePage } from './chromium.mjs'
 
 const spec = JSON.parse(process.argv[2])
 mkdirSync(spec.out, { recursive: true })
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${spec.video}`,
-  ],
-})
+const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${spec.video}`])
 const result = { consoleErrors: [] }
 try {
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
+  const { context, page } = await phonePage(browser, result.consoleErrors)
   await context.grantPermissions(['camera'], { origin: spec.base })
-  const page = await context.newPage()
-  page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()) })
-  page.on('pageerror', (e) => result.consoleErrors.push(String(e)))
   await page.goto(spec.base + '/')
   await page.waitForSelector('body[data-state="idle"]')
   const started = Date.now()

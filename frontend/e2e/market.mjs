@@ -7,10 +7,9 @@
 //     "cases": [{"name": "gift-bag", "item": "https://id.gs1.org/01/…", "open": true}, {"name": "store", "merchant": "1"}]}'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
+import { launch, phonePage } from './chromium.mjs'
 
 const spec = JSON.parse(process.argv[2])
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 mkdirSync(spec.out, { recursive: true })
 
 /** Runs in the page: everything the market sections and merchant pages show. */
@@ -131,20 +130,12 @@ function readPage() {
   }
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await launch()
 const results = []
 try {
   for (const c of spec.cases) {
-    const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
-    const page = await context.newPage()
     const consoleErrors = []
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text())
-    })
-    page.on('pageerror', (e) => consoleErrors.push(String(e)))
+    const { context, page } = await phonePage(browser, consoleErrors)
     // When the verdict and the market sections first appear, in ms since navigation started.
     await page.addInitScript(() => {
       const seen = (window.__marks = {})

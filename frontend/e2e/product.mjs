@@ -6,26 +6,17 @@
 //     "cases": [{"name": "authentic", "item": "https://id.gs1.org/01/…"}, {"name": "scan", "qr": "x.png"}]}'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
+import { launch, phonePage } from './chromium.mjs'
 
 const spec = JSON.parse(process.argv[2])
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 mkdirSync(spec.out, { recursive: true })
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await launch()
 const results = []
 try {
   for (const c of spec.cases) {
-    const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
-    const page = await context.newPage()
     const consoleErrors = []
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text())
-    })
-    page.on('pageerror', (e) => consoleErrors.push(String(e)))
+    const { context, page } = await phonePage(browser, consoleErrors)
     const started = Date.now()
     if (c.qr) {
       await page.goto(spec.base + '/')

@@ -17,10 +17,9 @@
 // asked for, sent after waiting for a connection, answered and done, relative to navigation
 // start; the JSON-RPC methods and getLogs filters it carries), Chromium's own counters (script,
 // layout and task time) and a V8 sampling profile of the main thread, per phase.
-import { chromium } from 'playwright-core'
+import { launch, phonePage } from './chromium.mjs'
 
 const spec = JSON.parse(process.argv[2])
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const expected = spec.events
 const timeout = spec.timeoutMs ?? 30000
 
@@ -122,13 +121,8 @@ function mainThread(cpu, navigationStartMs, marks) {
 }
 
 async function load(browser, profile) {
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
-  const page = await context.newPage()
   const errors = []
-  page.on('pageerror', (e) => errors.push(String(e)))
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text())
-  })
+  const { context, page } = await phonePage(browser, errors)
   await page.addInitScript(observe, expected)
   const requests = []
   const rpcUrl = spec.rpcUrl ?? null
@@ -191,10 +185,7 @@ async function load(browser, profile) {
   return result
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await launch()
 const output = { warmup: [], runs: [], profile: null }
 try {
   for (let n = 0; n < (spec.warmup ?? 1); n++) output.warmup.push(await load(browser, false))

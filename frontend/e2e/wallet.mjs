@@ -6,22 +6,14 @@
 //     "claim": "<item URL with &claim=…>", "voucher": "<URL with ?voucher=…>"}'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
+import { launch, phonePage } from './chromium.mjs'
 
 const spec = JSON.parse(process.argv[2])
 mkdirSync(spec.out, { recursive: true })
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await launch()
 const result = { steps: {}, consoleErrors: [] }
-const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
-const page = await context.newPage()
+const { page } = await phonePage(browser, result.consoleErrors)
 page.setDefaultTimeout(30000)
-page.on('console', (m) => {
-  if (m.type() === 'error') result.consoleErrors.push(m.text())
-})
-page.on('pageerror', (e) => result.consoleErrors.push(String(e)))
 
 const ready = () => page.waitForSelector('body[data-state="ready"], body[data-state="error"]')
 async function snap(step, extra = {}) {
