@@ -448,21 +448,10 @@ def _present(
     console.print(
         f"\n[bold green]ready[/] in {time.monotonic() - started:.0f} s. Try, in another terminal (after `source .venv/bin/activate`):"
     )
-    for command, meaning in tries:
-        console.print(f"  [dim]# {meaning}[/]")
-        console.print(f"  {command}", soft_wrap=True, highlight=False)
-    console.print("Supply-chain history:")
-    for command, meaning in traces:
-        console.print(f"  [dim]# {meaning}[/]")
-        console.print(f"  {command}", soft_wrap=True, highlight=False)
-    console.print("Price guarantee:")
-    for command, meaning in guarantees:
-        console.print(f"  [dim]# {meaning}[/]")
-        console.print(f"  {command}", soft_wrap=True, highlight=False)
-    console.print("O2O loop:")
-    for command, meaning in loops:
-        console.print(f"  [dim]# {meaning}[/]")
-        console.print(f"  {command}", soft_wrap=True, highlight=False)
+    _print_rows(console, None, tries)
+    _print_rows(console, "Supply-chain history:", traces)
+    _print_rows(console, "Price guarantee:", guarantees)
+    _print_rows(console, "O2O loop:", loops)
     console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)
     if serve:
         from o2ochain.web import PageServer, page_url
@@ -478,18 +467,13 @@ def _present(
             data_users=[{"name": "Dalian Coast (retailer)", "address": wallet["dataUser"], "notice": PRIVACY_NOTICE}],
         ).start()
         console.print(f"[bold]Consumer page:[/] {page_url(site.url)}  (scan a QR image from {out_dir}/qr/)", soft_wrap=True)
-        for item, meaning in pages:
-            console.print(f"  [dim]# {meaning}[/]")
-            console.print(f"  {page_url(site.url, item)}", soft_wrap=True, highlight=False)
+        _print_rows(console, None, [(page_url(site.url, item), meaning) for item, meaning in pages])
         actions = [
             (f"{page_url(site.url, wallet['claimItem'])}&claim={wallet['claimCode']}", "claim this item at its first sale, then review it"),
             (f"{site.url}/?account", "your purchases and the price guarantee, your consents and every use of your data"),
             (f"{site.url}/?voucher={wallet['voucher']}", "a coupon to show at the till"),
         ]
-        console.print("Wallet actions (connect the built-in test shopper, or a wallet extension on this chain):")
-        for link, meaning in actions:
-            console.print(f"  [dim]# {meaning}[/]")
-            console.print(f"  {link}", soft_wrap=True, highlight=False)
+        _print_rows(console, "Wallet actions (connect the built-in test shopper, or a wallet extension on this chain):", actions)
         console.print("[dim]The chain keeps running; Ctrl-C stops it.[/]")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
@@ -499,3 +483,12 @@ def _present(
             console.print("stopping the local chain")
         finally:
             site.stop()
+
+
+def _print_rows(console: Console, title: str | None, rows: list[tuple[str, str]]) -> None:
+    """Each (command or link, what it shows) as a dimmed comment line, then the line itself unwrapped."""
+    if title:
+        console.print(title)
+    for line, meaning in rows:
+        console.print(f"  [dim]# {meaning}[/]")
+        console.print(f"  {line}", soft_wrap=True, highlight=False)

@@ -236,58 +236,43 @@ def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-cache")
             super().end_headers()
 
+        def answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
             if path == "/config.json":
-                body = json.dumps(site.config()).encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            if path.startswith("/proofs/") and path.endswith(".json"):
+                self.answer(200, json.dumps(site.config()).encode("utf-8"))
+            elif path.startswith("/proofs/") and path.endswith(".json"):
                 # No proof is an answer, not an error: `null` (the item is simply not in a Merkle lot).
-                found = site.proof(path[len("/proofs/") : -len(".json")])
-                body = json.dumps(found).encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            if path in ("/", "/index.html") and not (site.dist / "index.html").is_file():
-                self.send_response(503)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(_NOT_BUILT)))
-                self.end_headers()
-                self.wfile.write(_NOT_BUILT)
-                return
-            super().do_GET()
+                self.answer(200, json.dumps(site.proof(path[len("/proofs/") : -len(".json")])).encode("utf-8"))
+            elif path in ("/", "/index.html") and not (site.dist / "index.html").is_file():
+                self.answer(503, _NOT_BUILT, "text/html; charset=utf-8")
+            else:
+                super().do_GET()
 
         def do_POST(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
             if path not in ("/content/", "/events/batch"):
                 self.send_error(405, "Only /content/ and /events/batch take a POST")
                 return
-            answer: dict[str, Any]
+            reply: dict[str, Any]
             try:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BATCH * 80 + 64:
                     raise InputError("the posted body is too large", field="body", value=length)
                 body = self.rfile.read(length)
                 if path == "/events/batch":
-                    answer, status = dict(site.stored_events(body)), 200
+                    reply, status = dict(site.stored_events(body)), 200
                 else:
-                    answer, status = dict(site.store_content(body)), 201
+                    reply, status = dict(site.store_content(body)), 201
             except (InputError, ValueError) as exc:
-                answer, status = {"error": str(exc)}, 400
-            body = json.dumps(answer).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                reply, status = {"error": str(exc)}, 400
+            self.answer(status, json.dumps(reply).encode("utf-8"))
 
         def translate_path(self, path: str) -> str:
             clean = posixpath.normpath(urllib.parse.unquote(urllib.parse.urlsplit(path).path))
