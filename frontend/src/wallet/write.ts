@@ -152,3 +152,24 @@ export async function write<T = unknown>(
   show(status, 'confirmed', `In block ${receipt.blockNumber}.`, hash)
   return { block: receipt.blockNumber, hash, result: prepared.result as T }
 }
+
+/**
+ * A button that sends `request` from `connection` (progress in `status`): disabled while it runs,
+ * `confirmed` called shortly after the write is in a block (the node has indexed it by then),
+ * enabled again when it did not happen.
+ */
+export function writeButton(
+  button: HTMLButtonElement,
+  client: PublicClient,
+  connection: Connection,
+  request: WriteRequest,
+  status: HTMLElement,
+  confirmed: () => void,
+): HTMLButtonElement {
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    if (await write(client, connection, request, status)) setTimeout(confirmed, 800)
+    else button.disabled = false
+  })
+  return button
+}

@@ -11,12 +11,9 @@
  * Nothing personal is asked for or written: the account is an address.
  */
 import {
-  erc20Abi,
-  formatUnits,
   keccak256,
   stringToBytes,
   stringToHex,
-  zeroAddress,
   zeroHash,
   type Address,
   type Hex,
@@ -24,10 +21,12 @@ import {
 } from 'viem'
 import { consentRegistryAbi, priceGuaranteeAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
+import { GuaranteeReader, type Currency } from '../../chain/guarantee'
 import { productName } from '../../chain/registry'
 import type { Connection, Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
-import { statusLine, write } from '../../wallet/write'
+import { statusLine, write, writeButton } from '../../wallet/write'
+import { formatAmount } from '../market/format'
 import { el } from '../product/view'
 
 /** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.privacy). */
@@ -40,11 +39,6 @@ function names(mask: bigint, all: string[]): string[] {
 
 function day(seconds: bigint | number): string {
   return new Date(Number(seconds) * 1000).toISOString().slice(0, 10)
-}
-
-interface Money {
-  symbol: string
-  decimals: number
 }
 
 interface PurchaseArgs {
@@ -60,9 +54,9 @@ interface PurchaseArgs {
   receiptHash: Hex
 }
 
+/** What the account page reads: the price guarantee through the market's reader (channels, currencies, prices, cached), and consents. */
 class Reads {
-  private channels?: Map<number, { name: string; retailer: number }>
-  private readonly money = new Map<number, Promise<Money>>()
+  readonly prices: GuaranteeReader
   readonly guarantee: Address
   readonly consent: Address
   readonly fromBlock: bigint
@@ -71,45 +65,15 @@ class Reads {
     readonly client: PublicClient,
     readonly config: Config,
   ) {
-    this.guarantee = contractOf(config, 'PriceGuarantee').address
+    this.prices = new GuaranteeReader(client, config)
+    this.guarantee = this.prices.address
     this.consent = contractOf(config, 'ConsentRegistry').address
     this.fromBlock = Object.values(config.deployment.contracts).reduce((low, c) => (c.block < low ? c.block : low), 2n ** 63n)
   }
-
-  async channelInfo(): Promise<Map<number, { name: string; retailer: number }>> {
-    if (!this.channels) {
-      const logs = await this.client.getContractEvents({ address: this.guarantee, abi: priceGuaranteeAbi, eventName: 'ChannelAdded', fromBlock: this.fromBlock })
-      this.channels = new Map()
-      for (const log of logs) {
-        const a = log.args as { retailer: number; channel: number; name: string }
-        this.channels.set(Number(a.channel), { name: a.name, retailer: Number(a.retailer) })
-      }
-    }
-    return this.channels
-  }
-
-  currency(retailer: number): Promise<Money> {
-    let found = this.money.get(retailer)
-    if (!found) {
-      found = (async () => {
-        const view = (await this.client.readContract({ address: this.guarantee, abi: priceGuaranteeAbi, functionName: 'retailer', args: [retailer] })) as { currency: Address }
-        if (view.currency === zeroAddress) return { symbol: 'ETH', decimals: 18 }
-        const [symbol, decimals] = await Promise.all([
-          this.client.readContract({ address: view.currency, abi: erc20Abi, functionName: 'symbol' }),
-          this.client.readContract({ address: view.currency, abi: erc20Abi, functionName: 'decimals' }),
-        ])
-        return { symbol, decimals }
-      })()
-      this.money.set(retailer, found)
-    }
-    return found
-  }
 }
 
-function amount(value: bigint, money: Money): string {
-  const text = formatUnits(value, money.decimals)
-  const [whole, fraction = ''] = text.split('.')
-  return `${whole}.${fraction.padEnd(3, '0').slice(0, Math.max(3, fraction.replace(/0+$/, '').length))} ${money.symbol}`
+function amount(value: bigint, currency: Currency): string {
+  return formatAmount(value, currency).text
 }
 
 export async function showAccount(out: HTMLElement, client: PublicClient, config: Config, wallet: Wallet): Promise<void> {
@@ -166,28 +130,21 @@ interface Offer {
 }
 
 async function bestOffer(reads: Reads, me: Connection, p: PurchaseArgs, struct: object): Promise<Offer | undefined> {
-  const { client, guarantee, fromBlock } = reads
-  const channels = await reads.channelInfo()
-  const published = await client.getContractEvents({ address: guarantee, abi: priceGuaranteeAbi, eventName: 'PricePublished', args: { gtin: p.gtin }, fromBlock })
-  const candidates = published.filter((log) => {
-    const a = log.args as { channel: number; price: bigint }
-    return a.price < p.unitPrice && channels.get(Number(a.channel))?.retailer === p.retailer
-  })
+  const { client, guarantee } = reads
+  // Every lower price this retailer published for the product, on any of its channels.
+  const candidates = (await reads.prices.publishedPrices(p.gtin)).filter((o) => o.price < p.unitPrice && o.retailer === p.retailer)
   let best: Offer | undefined
-  for (const log of candidates) {
-    const a = log.args as { channel: number; price: bigint }
-    const block = await client.getBlock({ blockNumber: log.blockNumber })
-    const validFrom = Number(block.timestamp)
+  for (const candidate of candidates) {
     try {
       const { result } = await client.simulateContract({
         address: guarantee,
         abi: priceGuaranteeAbi,
         functionName: 'claimWithPrice',
-        args: [struct, a.channel, validFrom],
+        args: [struct, candidate.channel, candidate.validFrom],
         account: me.account ?? me.address,
       })
       const paid = result as bigint
-      if (!best || paid > best.paid) best = { channel: Number(a.channel), validFrom, price: a.price, paid }
+      if (!best || paid > best.paid) best = { channel: candidate.channel, validFrom: candidate.validFrom, price: candidate.price, paid }
     } catch {
       // This price does not qualify (tolerance, window, excluded type, already compensated): the contract said no.
     }
@@ -214,7 +171,7 @@ async function purchasesSection(reads: Reads, me: Connection, refresh: () => voi
     section.append(el('p', { class: 'empty' }, 'No store has recorded a purchase for this account yet. Stores record a sale when you show your account at the till or shop online.'))
     return section
   }
-  const channels = await reads.channelInfo()
+  const channels = await reads.prices.channels([...new Set(logs.map((log) => Number((log.args as unknown as PurchaseArgs).channel)))])
   const list = el('ul', { class: 'purchase-list' })
   for (const log of logs.reverse()) {
     const p = log.args as unknown as PurchaseArgs
@@ -230,7 +187,7 @@ async function purchasesSection(reads: Reads, me: Connection, refresh: () => voi
       receiptHash: p.receiptHash,
     }
     const [money, name, state] = await Promise.all([
-      reads.currency(p.retailer),
+      reads.prices.currency(p.retailer),
       productName(client, config, p.gtin.toString().padStart(14, '0')).catch(() => undefined),
       client.readContract({ address: guarantee, abi: priceGuaranteeAbi, functionName: 'purchaseState', args: [p.purchase] }) as Promise<readonly [boolean, bigint]>,
     ])
@@ -250,17 +207,12 @@ async function purchasesSection(reads: Reads, me: Connection, refresh: () => voi
       if (offer && offer.paid > 0n) {
         const status = statusLine()
         const claim = el('button', { type: 'button', class: 'claim-compensation', 'data-owed': offer.paid.toString() }, `Claim ${amount(offer.paid, money)}`)
-        claim.addEventListener('click', async () => {
-          claim.disabled = true
-          const done = await write(client, me, { address: guarantee, abi: priceGuaranteeAbi, functionName: 'claimWithPrice', args: [struct, offer.channel, offer.validFrom] }, status)
-          if (done) setTimeout(refresh, 800)
-          else claim.disabled = false
-        })
+        writeButton(claim, client, me, { address: guarantee, abi: priceGuaranteeAbi, functionName: 'claimWithPrice', args: [struct, offer.channel, offer.validFrom] }, status, refresh)
         item.append(
           el(
             'p',
             { class: 'owed', 'data-owed': offer.paid.toString() },
-            `${channels.get(offer.channel)?.name ?? `Channel ${offer.channel}`} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}.`,
+            `${(await reads.prices.channel(offer.channel))?.name ?? `Channel ${offer.channel}`} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}.`,
           ),
           claim,
           status,
@@ -313,12 +265,7 @@ async function consentSection(reads: Reads, me: Connection, refresh: () => void)
     if (view.live) {
       const status = statusLine()
       const revoke = el('button', { type: 'button', class: 'revoke secondary' }, 'Revoke')
-      revoke.addEventListener('click', async () => {
-        revoke.disabled = true
-        const done = await write(client, me, { address: consent, abi: consentRegistryAbi, functionName: 'revoke', args: [user] }, status)
-        if (done) setTimeout(refresh, 800)
-        else revoke.disabled = false
-      })
+      writeButton(revoke, client, me, { address: consent, abi: consentRegistryAbi, functionName: 'revoke', args: [user] }, status, refresh)
       item.append(revoke, status)
     }
     list.append(item)

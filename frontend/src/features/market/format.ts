@@ -83,6 +83,5 @@ export function merchantHref(channel: number): string {
   return `?merchant=${channel}`
 }
 
-export function shortAddress(address: string): string {
-  return `${address.slice(0, 6)}…${address.slice(-4)}`
-}
+/** "0x1234…abcd": the page's one way to shorten an address. */
+export { short as shortAddress } from '../../wallet/widget'

@@ -10,7 +10,7 @@ import { contractOf, type Config } from '../../chain/config'
 import type { Verification } from '../../chain/registry'
 import type { Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
-import { statusLine, write } from '../../wallet/write'
+import { statusLine, write, writeButton } from '../../wallet/write'
 import { el } from './view'
 
 export interface ClaimCode {
@@ -103,22 +103,13 @@ export function ownershipSection(
     }
     const status = statusLine()
     const button = el('button', { type: 'button', id: 'claim-item' }, 'Claim this item as mine')
-    button.addEventListener('click', async () => {
-      button.disabled = true
-      const done = await write(
-        client,
-        me,
-        {
-          address: contractOf(config, 'ProductRegistry').address,
-          abi: productRegistryAbi,
-          functionName: 'claimWithSignature',
-          args: [v.item, code.owner, code.deadline, code.signature],
-        },
-        status,
-      )
-      if (done) setTimeout(refresh, 800)
-      else button.disabled = false
-    })
+    const claim = {
+      address: contractOf(config, 'ProductRegistry').address,
+      abi: productRegistryAbi,
+      functionName: 'claimWithSignature',
+      args: [v.item, code.owner, code.deadline, code.signature],
+    }
+    writeButton(button, client, me, claim, status, refresh)
     body.replaceChildren(
       intro,
       el('p', {}, 'Claiming records your account, not your name, as the first buyer: a copy of this code will then show as sold to someone else.'),
