@@ -12,7 +12,8 @@ from eth_account.signers.local import LocalAccount
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain.chain import Anvil
+from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain.guarantee import RetailerAdmin
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "9506000"
@@ -82,3 +83,35 @@ def anvil() -> Iterator[Anvil]:
     """One real Anvil for the end-to-end tests of a session."""
     with Anvil() as node:
         yield node
+
+
+def gift_bag_drop(chain: o2ochain.O2OChain, accounts: list[LocalAccount], *, fund: int, purchases: int, receipts: str) -> tuple[RetailerAdmin, list[str]]:
+    """The keeper tests' retailer (admin dev:1; store dev:6, web shop dev:7; 30 days, 50 thousandths
+    tolerance) funded with ``fund``: ``purchases`` fresh buyers bought 1-3 of GTIN_A at 188 in the
+    store, then the web shop offers it at 133. Returns the retailer's admin client and the buyers."""
+    from eth_account import Account
+
+    from o2ochain.guarantee import Policy, Sale, receipt_hash
+
+    unit = 10**15
+    admin = chain.register_retailer(accounts[1])
+    admin.add_channel("store", accounts[6].address, "store")
+    admin.add_channel("online-shop", accounts[7].address, "web shop")
+    admin.set_policy(Policy(window=30 * 86_400, tolerance_amount=50 * unit, max_payout=500 * unit))
+    admin.fund(fund)
+    buyers = [Account.create().address for _ in range(purchases)]
+    sales = [Sale(b, int(GTIN_A), 1 + n % 3, 188 * unit, receipt_hash(f"{receipts}/{n}")) for n, b in enumerate(buyers)]
+    chain.channel(accounts[6]).record_sales(sales, batch=20)
+    chain.channel(accounts[7]).publish_price(GTIN_A, 133 * unit)
+    return admin, buyers
+
+
+def anvil_brand(node: Anvil, deployments: Path, name: str) -> tuple[o2ochain.O2OChain, list[LocalAccount], int]:
+    """o2ochain deployed on ``node`` by dev:0 (manifest in ``deployments``) with brand ``name``
+    (admin dev:1, prefix PREFIX) owning GTIN_A. Returns the chain client, dev:0-3 and the brand."""
+    accounts = dev_accounts(4)
+    chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
+    chain.deploy(accounts[0], save_to=deployments)
+    brand = chain.admin(accounts[0]).register_brand(accounts[1].address, name, [PREFIX])
+    chain.brand(accounts[1], brand).add_product(GTIN_A)
+    return chain, accounts, brand

@@ -68,25 +68,12 @@ def serve_demo(work: Path) -> Iterator[dict[str, Any]]:
 
 
 def drive(base: str, cases: list[dict[str, Any]], script: str = "product.mjs") -> dict[str, dict[str, Any]]:
-    node = shutil.which("node")
-    assert node, "Node.js is needed for the browser tests"
-    env = {**os.environ, "CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")}
-    assert Path(env["CHROMIUM"]).is_file(), f"no Chromium at {env['CHROMIUM']}: ./run test installs Debian's chromium"
-    spec = {"base": base, "out": str(OUT), "cases": cases}
-    result = subprocess.run(
-        [node, str(ROOT / "frontend" / "e2e" / script), json.dumps(spec)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, f"the browser run failed:\n{result.stderr}"
-    return {r["name"]: r for r in json.loads(result.stdout.strip().splitlines()[-1])}
+    """Run a script that opens each of ``cases`` and prints a JSON list of results; by case name."""
+    results: list[dict[str, Any]] = drive_script(script, {"base": base, "cases": cases})
+    return {r["name"]: r for r in results}
 
 
-def drive_script(script: str, spec: dict[str, Any]) -> dict[str, Any]:
+def drive_script(script: str, spec: dict[str, Any]) -> Any:
     """Run frontend/e2e/<script> with ``spec`` (plus the screenshot folder) and return the JSON it prints."""
     node = shutil.which("node")
     assert node, "Node.js is needed for the browser tests"
@@ -102,5 +89,4 @@ def drive_script(script: str, spec: dict[str, Any]) -> dict[str, Any]:
         check=False,
     )
     assert result.returncode == 0, f"the browser run failed:\n{result.stderr}"
-    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -15,8 +15,8 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 import o2ochain
-from o2ochain.chain import Anvil, dev_accounts, http_web3
-from tests.conftest import GTIN_A, PREFIX
+from o2ochain.chain import Anvil
+from tests.conftest import anvil_brand
 from tests.e2e.browser import serve_demo
 
 
@@ -49,12 +49,8 @@ class FreshBrand:
 
 @pytest.fixture
 def fresh_brand(tmp_path: Path) -> Iterator[FreshBrand]:
-    accounts = dev_accounts(4)
     with Anvil() as node:
-        chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
-        chain.deploy(accounts[0], save_to=tmp_path / "deployments")
-        brand = chain.admin(accounts[0]).register_brand(accounts[1].address, "Crash Test Foods", [PREFIX])
-        chain.brand(accounts[1], brand).add_product(GTIN_A)
+        chain, accounts, brand = anvil_brand(node, tmp_path / "deployments", "Crash Test Foods")
         yield FreshBrand(node, chain, accounts, brand, tmp_path / "deployments")
 
 

@@ -7,12 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
 import o2ochain
 from o2ochain.chain import Anvil, dev_accounts, http_web3
-from o2ochain.guarantee import Policy, Sale, receipt_hash
-from tests.conftest import GTIN_A
+from tests.conftest import gift_bag_drop
 from tests.e2e.conftest import kill_midrun
 
 pytestmark = pytest.mark.e2e
@@ -25,16 +23,7 @@ def test_keeper_killed_mid_run_then_restarted_pays_each_purchase_exactly_once(tm
     with Anvil() as node:
         chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
         chain.deploy(accounts[0], save_to=tmp_path / "deployments")
-        admin = chain.register_retailer(accounts[1])
-        admin.add_channel("store", accounts[6].address, "store")
-        admin.add_channel("online-shop", accounts[7].address, "web shop")
-        admin.set_policy(Policy(window=30 * 86_400, tolerance_amount=50 * UNIT, max_payout=500 * UNIT))
-        admin.fund(10 * 10**18)
-        store, web = chain.channel(accounts[6]), chain.channel(accounts[7])
-        buyers = [Account.create().address for _ in range(PURCHASES)]
-        sales = [Sale(b, int(GTIN_A), 1 + n % 3, 188 * UNIT, receipt_hash(f"ZS/{n}")) for n, b in enumerate(buyers)]
-        store.record_sales(sales, batch=20)
-        web.publish_price(GTIN_A, 133 * UNIT)
+        admin, buyers = gift_bag_drop(chain, accounts, fund=10 * 10**18, purchases=PURCHASES, receipts="ZS")
 
         reader = chain.guarantee
         paid_event = reader.contract.events.CompensationPaid()

@@ -25,8 +25,8 @@ import requests
 from eth_account.signers.local import LocalAccount
 
 import o2ochain
-from o2ochain.chain import Anvil, dev_accounts, http_web3
-from tests.conftest import GTIN_A, PREFIX
+from o2ochain.chain import Anvil
+from tests.conftest import anvil_brand
 
 FAULTS = ("ok", "delay", "502", "503", "drop")
 
@@ -83,14 +83,9 @@ class RegistrantChain:
 
 @pytest.fixture
 def registrant_chain(tmp_path: Path) -> Iterator[RegistrantChain]:
-    accounts = dev_accounts(4)
     with Anvil() as node:
-        chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
-        chain.deploy(accounts[0], save_to=tmp_path / "deployments")
-        brand = chain.admin(accounts[0]).register_brand(accounts[1].address, "Fault Foods", [PREFIX])
-        admin = chain.brand(accounts[1], brand)
-        admin.add_product(GTIN_A)
-        admin.grant_registrant(accounts[2].address)
+        chain, accounts, brand = anvil_brand(node, tmp_path / "deployments", "Fault Foods")
+        chain.brand(accounts[1], brand).grant_registrant(accounts[2].address)
         yield RegistrantChain(node, chain, accounts, tmp_path / "deployments")
 
 

@@ -14,12 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
 import o2ochain
 from o2ochain.chain import Anvil, dev_accounts, http_web3
-from o2ochain.guarantee import Policy, Sale, receipt_hash
-from tests.conftest import GTIN_A
+from tests.conftest import gift_bag_drop
 
 pytestmark = pytest.mark.e2e
 UNIT = 10**15
@@ -40,15 +38,7 @@ def test_keeper_survives_node_restart_and_pays_each_purchase_exactly_once(tmp_pa
     with node:
         chain = o2ochain.O2OChain(http_web3(node.url), accounts=accounts)
         chain.deploy(accounts[0], save_to=tmp_path / "deployments")
-        admin = chain.register_retailer(accounts[1])
-        admin.add_channel("store", accounts[6].address, "store")
-        admin.add_channel("online-shop", accounts[7].address, "web shop")
-        admin.set_policy(Policy(window=30 * 86_400, tolerance_amount=50 * UNIT, max_payout=500 * UNIT))
-        admin.fund(FUND)
-        buyers = [Account.create().address for _ in range(PURCHASES)]
-        sales = [Sale(b, int(GTIN_A), 1 + n % 3, 188 * UNIT, receipt_hash(f"RS/{n}")) for n, b in enumerate(buyers)]
-        chain.channel(accounts[6]).record_sales(sales, batch=20)
-        chain.channel(accounts[7]).publish_price(GTIN_A, 133 * UNIT)
+        admin, buyers = gift_bag_drop(chain, accounts, fund=FUND, purchases=PURCHASES, receipts="RS")
         time.sleep(1.5)  # the setup is in the state file (written every second)
         reader = chain.guarantee
 

@@ -18,14 +18,12 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from tests.contracts.conftest import (
     ABI_DIR,
     DEFAULT_ADMIN_ROLE,
-    EIP712_DOMAIN_FIELDS,
     EXPIRY,
     GTIN,
     URI,
@@ -56,6 +54,7 @@ from tests.contracts.conftest_price import (
     receipt_hash,
     terms,
 )
+from tests.contracts.test_product_registry import sign_claim
 
 from .access_matrix import MATRIX, Access, Allowed, Kind, Ref, Refused
 
@@ -279,34 +278,12 @@ def _prove(w: World, function: str) -> Attempt:
     return Attempt(prove(other), w.outsider, refs={"item": item, "root": tree.root}, forged=prove(other), absent=prove([]))
 
 
-def _claim_signature(w: World, key: bytes, item: bytes, owner: str, deadline: int) -> bytes:
-    typed = {
-        "types": {
-            "EIP712Domain": EIP712_DOMAIN_FIELDS,
-            "Claim": [
-                {"name": "item", "type": "bytes32"},
-                {"name": "owner", "type": "address"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Claim",
-        "domain": {
-            "name": "o2ochain ProductRegistry",
-            "version": "1",
-            "chainId": w.env.w3.eth.chain_id,
-            "verifyingContract": w.env.registry.address,
-        },
-        "message": {"item": item, "owner": owner, "deadline": deadline},
-    }
-    return bytes(Account.sign_message(encode_typed_data(full_message=typed), key).signature)
-
-
 @builds("ProductRegistry", "claimWithSignature")
 def _claim_with_signature(w: World, function: str) -> Attempt:
     item = _registered_item(w)
     deadline = w.now() + DAY
     f = w.env.registry.functions
-    forged = f.claimWithSignature(item, w.outsider, deadline, _claim_signature(w, w.outsider_key, item, w.outsider, deadline))
+    forged = f.claimWithSignature(item, w.outsider, deadline, sign_claim(w.env, w.outsider, item, w.outsider, deadline))
     return Attempt(forged, w.outsider, forged=forged, absent=f.claimWithSignature(item, w.outsider, deadline, b""))
 
 
