@@ -18,10 +18,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from eth_account.signers.local import LocalAccount
+from web3.exceptions import TransactionNotFound
 
 from o2ochain._tx import PendingTx, Sender, with_retries
 from o2ochain._util import hex0x
@@ -77,6 +79,8 @@ class Keeper:
         self._cursor = reader.from_block
         self._purchases: dict[bytes, Purchase] = {}
         self._offers: dict[tuple[int, int, int], Offer] = {}
+        #: Claims sent in a round that ended (the node went away) before they were reported.
+        self._unreported: list[tuple[PendingTx, Entitlement]] = []
         self.rounds = 0
 
     # -- following the chain -----------------------------------------------------------------
@@ -152,7 +156,7 @@ class Keeper:
         ``CompensationPaid`` event in its final receipt, so none is reported twice.
         """
         self.sender.resync_nonce()
-        actions: list[KeeperAction] = []
+        actions = self._report_earlier()
         sent: list[tuple[PendingTx, Entitlement]] = []
         for entitlement in self.due():
             try:
@@ -163,6 +167,7 @@ class Keeper:
                 actions.append(self._record("skipped", entitlement, 0, str(exc)))
                 continue
             sent.append((tx, entitlement))
+            self._unreported.append((tx, entitlement))
         mined: list[tuple[PendingTx, Entitlement]] = []
         for tx, entitlement in sent:
             try:
@@ -173,18 +178,39 @@ class Keeper:
             mined.append((tx, entitlement))
         receipts = self.sender.confirm([tx for tx, _ in mined])
         for (tx, entitlement), receipt in zip(mined, receipts, strict=True):
-            for log in events_in(self.reader.contract, "CompensationPaid", receipt):
-                if log["args"]["amount"]:
-                    actions.append(self._record("paid", entitlement, int(log["args"]["amount"]), entitlement.reason, tx.hash_hex))
-            for log in events_in(self.reader.contract, "CompensationOwed", receipt):
-                actions.append(
-                    self._record(
-                        "owed", entitlement, int(log["args"]["amount"]), "the pool is short: queued until it is refilled", tx.hash_hex
-                    )
-                )
+            actions.extend(self._report(tx, entitlement, receipt))
+        self._unreported.clear()
         actions.extend(self._settle())
         self.rounds += 1
         return actions
+
+    def _report(self, tx: PendingTx, entitlement: Entitlement, receipt: Any) -> list[KeeperAction]:
+        """The payout (or queued compensation) a mined claim made, from its receipt's events."""
+        out: list[KeeperAction] = []
+        for log in events_in(self.reader.contract, "CompensationPaid", receipt):
+            if log["args"]["amount"]:
+                out.append(self._record("paid", entitlement, int(log["args"]["amount"]), entitlement.reason, tx.hash_hex))
+        for log in events_in(self.reader.contract, "CompensationOwed", receipt):
+            out.append(
+                self._record("owed", entitlement, int(log["args"]["amount"]), "the pool is short: queued until it is refilled", tx.hash_hex)
+            )
+        return out
+
+    def _report_earlier(self) -> list[KeeperAction]:
+        """Report the claims of a round that failed before reporting them, as far as the chain kept
+        them: a node that went away mid-round may have mined and kept some. One the chain does not
+        have was dropped; its purchase is simply owed again and claimed anew this round."""
+        out: list[KeeperAction] = []
+        while self._unreported:  # one at a time: a node still away leaves the rest for the next round
+            tx, entitlement = self._unreported[0]
+            try:
+                receipt = with_retries(partial(self.reader.w3.eth.get_transaction_receipt, tx.tx_hash), what="eth_getTransactionReceipt")
+            except TransactionNotFound:
+                receipt = None
+            self._unreported.pop(0)
+            if receipt is not None and receipt["status"] == 1:
+                out.extend(self._report(tx, entitlement, receipt))
+        return out
 
     def _settle(self) -> list[KeeperAction]:
         """Pay queued compensation of every retailer whose pool has money again."""
