@@ -112,7 +112,7 @@ contract CouponBook is ICouponBook, EIP712, ERC165 {
             | (uint256(validFrom) << VALID_FROM_SHIFT) | (uint256(validUntil) << VALID_UNTIL_SHIFT);
         _terms[campaign_] = termsHash;
         uint256 first = uint256(campaign_) << 32;
-        // Safe: `issued` is at most 1,000,000, so the word count and `first + i` stay small.
+        // Safe: `issued` is at most MAX_VOUCHERS, so the word count and `first + i` stay small.
         unchecked {
             uint256 end = first + (uint256(issued) + VOUCHERS_PER_WORD - 1) / VOUCHERS_PER_WORD;
             for (uint256 key = first; key < end; ++key) {
@@ -128,12 +128,14 @@ contract CouponBook is ICouponBook, EIP712, ERC165 {
         uint256 record = _campaigns[v.campaign];
         if (record == 0) revert CouponCampaignUnknown(v.campaign);
         // A key not live now reads as retailer 0, never a campaign's.
-        (RetailerId retailer, ChannelId shop) = _guarantee.liveKey(msg.sender, block.timestamp);
+        (RetailerId retailer, ChannelId shop) = _guarantee.liveKey(msg.sender);
         if (RetailerId.unwrap(retailer) != uint32(record >> RETAILER_SHIFT)) revert CouponNotShop(msg.sender);
         _checkVoucher(v, record);
         (address signer,,) = ECDSA.tryRecoverCalldata(_hashTypedDataV4(structHash), signature);
-        // A malformed signature recovers 0, which is never a key.
-        (, ChannelId signedBy) = _guarantee.liveKey(signer, v.validFrom);
+        // A malformed signature recovers 0, which is never a key. A voucher is held by a consumer:
+        // its key counts if it was live at the voucher's start and is live now, or within the
+        // grace of its rotation (see `channelKeyAccepts`).
+        (, ChannelId signedBy) = _guarantee.acceptedKey(signer, v.validFrom, true);
         if (ChannelId.unwrap(signedBy) != uint32(record)) revert CouponSignatureInvalid(signer);
         _setRedeemed(v.campaign, v.index);
         emit CouponRedeemed(v.campaign, v.index, shop, v.kind, v.value, v.gtin, receiptHash);
@@ -196,12 +198,12 @@ contract CouponBook is ICouponBook, EIP712, ERC165 {
 
     /**
      * @dev Number of vouchers of `campaign_` (of `issued`) redeemed: the set bits of its bitmap
-     * words but the sentinels. A view's loop, one SLOAD per 255 vouchers (some 3,900 words for a
-     * million), so that a redemption need not write a counter (it would cost 2,900 gas more).
+     * words but the sentinels. A view's loop, one SLOAD per 255 vouchers (706 words for the
+     * largest campaign), so that a redemption need not write a counter (it would cost 2,900 gas more).
      */
     function _countRedeemed(uint32 campaign_, uint32 issued) private view returns (uint32 count) {
         uint256 first = uint256(campaign_) << 32;
-        // Safe: at most 3,922 words of at most 255 set bits each.
+        // Safe: at most 706 words of at most 255 set bits each.
         unchecked {
             uint256 end = first + (uint256(issued) + VOUCHERS_PER_WORD - 1) / VOUCHERS_PER_WORD;
             for (uint256 key = first; key < end; ++key) {
@@ -277,7 +279,7 @@ contract CouponBook is ICouponBook, EIP712, ERC165 {
         uint256 slot;
         uint256 word;
         uint256 bit;
-        // Safe: `index < issued <= 1,000,000`.
+        // Safe: `index < issued <= MAX_VOUCHERS`.
         unchecked {
             uint256 key = (uint256(campaign_) << 32) | (index / VOUCHERS_PER_WORD);
             bit = 1 << (index % VOUCHERS_PER_WORD);

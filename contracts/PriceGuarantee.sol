@@ -16,8 +16,10 @@ import {
     ChannelId,
     ChannelKey,
     ChannelView,
+    MAX_KEY_GRACE,
     MAX_WINDOW,
-    OwedEntry,
+    PAYOUT_DELAY,
+    POLICY_NOTICE,
     PRICE_ERROR,
     PRICE_ERROR_DECLARATION_PERIOD,
     PRICE_TYPES_KNOWN,
@@ -31,28 +33,45 @@ import {
     Receipt,
     RetailerId,
     RetailerView,
-    Sale
+    Sale,
+    WITHDRAWAL_DELAY,
+    channelKeyAccepts
 } from "./Types.sol";
 
 /**
  * @dev Price guarantee of o2ochain: see {IPriceGuarantee} for what it does, who may do it, the
- * rule and the EIP-712 types. No constructor arguments and no central admin: retailers register
- * themselves and administer their own role. The EIP-712 domain is name "o2ochain PriceGuarantee",
- * version "1", the chain id and this contract's address (ERC-5267 `eip712Domain()` returns it).
+ * rule, why the pool holds against the retailer itself, and the EIP-712 types. No constructor
+ * arguments and no central admin: retailers register themselves and administer their own role.
+ * The EIP-712 domain is name "o2ochain PriceGuarantee", version "2", the chain id and this
+ * contract's address (ERC-5267 `eip712Domain()` returns it).
+ *
+ * Why reservation and a payout delay, rather than a queue or a rate limit. The retailer's own keys
+ * can always make a purchase look genuine (an accomplice, a high price, a low offer), so the
+ * contract cannot tell a fake claim from a real one; it can only make sure a fake claim gains
+ * nothing a withdrawal would not, and takes nothing an honest buyer was promised. Reserving each
+ * purchase's cover when it is recorded does the second: an honest buyer's cover is set aside
+ * before anything recorded later exists, and only that buyer's claims spend it (a FIFO queue of
+ * unpaid compensation, as in version 1, let a fake claim recorded later sit ahead of honest
+ * ones). Paying compensation only PAYOUT_DELAY (= WITHDRAWAL_DELAY) after a purchase is recorded
+ * does the first: the cover of a fake purchase came from free funds, which an announced
+ * withdrawal would have paid out after the same delay. A rate limit would bound the speed of the
+ * drain but not who is paid first; vesting over the whole window would keep honest buyers
+ * waiting for a month.
  *
  * Storage is laid out for the gas of the frequent writes, as packed `uint256` words, each with a
  * struct documenting it:
  *
- * - a published price is one new word ({PriceRecord}) keyed by `keccak256(abi.encode(channel,
- *   gtin, validFrom))`; it also carries the channel's retailer, so a claim need not read the
- *   channel. Publishing reads only the caller's key word ({KeyRecord}), which names its retailer
- *   and channel;
+ * - a published price (or lodged quote) is one new word ({PriceRecord}) keyed by
+ *   `keccak256(abi.encode(channel, gtin, validFrom))`; it also carries the channel's retailer, so
+ *   a claim need not read the channel. Publishing reads only the caller's key word ({KeyRecord}),
+ *   which names its retailer and channel;
  * - a purchase is one new word ({PurchaseRecord}): a 160-bit hash of the whole {Purchase} and
- *   the compensation recognised so far. Recording it reads the key word and the latest policy id
- *   of (retailer, gtin), then of (retailer, 0) when the class has none;
- * - a claim reads the purchase, its policy's terms (one word), the offer, and two words of
- *   the retailer's pool ({RetailerRecord}: currency; available and owed), writes the purchase
- *   and the pool word, and pays the buyer.
+ *   its unclaimed cover. Recording it reads the key word, the latest policy word of the class
+ *   (and of the default when the class has none), which carries the window and cap the cover
+ *   needs, and the retailer's pool word, which it updates with the cover reserved;
+ * - a claim reads the purchase, its policy's terms (one word), the offer, and two words of the
+ *   retailer's pool ({RetailerRecord}: currency; balance and reserved), writes the purchase and
+ *   the pool word, and pays the buyer.
  *
  * Every function that moves money is `nonReentrant` and follows checks-effects-interactions: a
  * payment to a buyer is the last step, and its failure only credits the buyer (the failed call's
@@ -62,21 +81,17 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     using SafeERC20 for IERC20;
 
     /**
-     * @dev A retailer's pool and settings, four slots. `owed == 0` exactly when the queue is
-     * empty (every entry holds a nonzero amount), so a claim checks the queue with the word it
-     * reads for `available` anyway. What was paid out is `funded - withdrawn - available`.
+     * @dev A retailer's pool, three slots. `reserved <= balance` always; the free funds, which a
+     * withdrawal or a new purchase's cover may take, are `balance - reserved`. What was paid
+     * out is `funded - withdrawn - balance`.
      */
     struct RetailerRecord {
         // slot 0
         address currency;
-        uint32 maxWindow;
         // slot 1
-        uint128 available;
-        uint128 owed;
+        uint128 balance;
+        uint128 reserved;
         // slot 2
-        uint64 queueHead;
-        uint64 queueTail;
-        // slot 3
         uint128 funded;
         uint128 withdrawn;
     }
@@ -88,13 +103,6 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         address to;
     }
 
-    /// @dev An entry of a retailer's owed queue, two slots; deleted once paid in full.
-    struct OwedRecord {
-        PurchaseId purchase;
-        address buyer;
-        uint96 amount;
-    }
-
     /// @dev A channel; word bits: retailer 0..31, kind 32..39, key 40..199. Nonzero once added.
     struct ChannelRecord {
         RetailerId retailer;
@@ -103,23 +111,26 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /// @dev A key; word bits: retailer 0..31, channel 32..63, activeFrom 64..103, revokedAt
-    /// 104..143. Nonzero once the key served. `revokedAt` is set to the block's timestamp, so a
-    /// key is live now exactly when its word is nonzero and bits 104.. are zero.
+    /// 104..143, grace 144..175. Nonzero once the key served. `revokedAt` is set to the block's
+    /// timestamp, so a key is live now exactly when its word is nonzero and bits 104.. are zero.
     struct KeyRecord {
         RetailerId retailer;
         ChannelId channel;
         uint40 activeFrom;
         uint40 revokedAt;
+        uint32 grace;
     }
 
-    /// @dev A published price; word bits: price 0..95, priceType 96..103, validUntil 104..143,
-    /// endedAt 144..183, retailer (of the channel) 184..215. Nonzero once published (price > 0).
+    /// @dev A published price or lodged quote; word bits: price 0..95, priceType 96..103,
+    /// validUntil 104..143, endedAt 144..183, retailer (of the channel) 184..215, lodged 216.
+    /// Nonzero once published (price > 0).
     struct PriceRecord {
         uint96 price;
         uint8 priceType;
         uint40 validUntil;
         uint40 endedAt;
         RetailerId retailer;
+        bool lodged;
     }
 
     /// @dev A policy record's scope and place; word bits: retailer 0..31, gtin 32..95, since
@@ -132,10 +143,10 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /// @dev A purchase; word bits: low 160 bits of `keccak256(abi.encode(purchase))` 0..159,
-    /// compensated 160..255. Nonzero once recorded (but for a 2^-160 chance).
+    /// unclaimed cover 160..255. Nonzero once recorded (but for a 2^-160 chance).
     struct PurchaseRecord {
         uint160 hash;
-        uint96 compensated;
+        uint96 unclaimed;
     }
 
     /// @dev An offer as the rule sees it, from a published price or a quote.
@@ -160,13 +171,12 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     /// @dev Gas given to a buyer's account with a native payment (a smart wallet may need some);
     /// if the call fails, the amount is credited instead.
     uint256 private constant PAYOUT_GAS = 50_000;
-    /// @dev Queue entries {fund} settles after crediting the pool.
-    uint256 private constant FUND_SETTLE_ENTRIES = 16;
 
     // KeyRecord
     uint256 private constant KEY_CHANNEL_SHIFT = 32;
     uint256 private constant KEY_ACTIVE_FROM_SHIFT = 64;
     uint256 private constant KEY_REVOKED_AT_SHIFT = 104;
+    uint256 private constant KEY_GRACE_SHIFT = 144;
     // ChannelRecord
     uint256 private constant CHANNEL_KIND_SHIFT = 32;
     uint256 private constant CHANNEL_KEY_SHIFT = 40;
@@ -175,6 +185,7 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     uint256 private constant PRICE_VALID_UNTIL_SHIFT = 104;
     uint256 private constant PRICE_ENDED_AT_SHIFT = 144;
     uint256 private constant PRICE_RETAILER_SHIFT = 184;
+    uint256 private constant PRICE_LODGED = 1 << 216;
     // PolicyRecord
     uint256 private constant POLICY_GTIN_SHIFT = 32;
     uint256 private constant POLICY_SINCE_SHIFT = 96;
@@ -185,19 +196,27 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     uint256 private constant TERMS_MAX_PAYOUT_SHIFT = 144;
     uint256 private constant TERMS_EXCLUDED_SHIFT = 240;
     // PurchaseRecord
-    uint256 private constant PURCHASE_COMPENSATED_SHIFT = 160;
+    uint256 private constant PURCHASE_UNCLAIMED_SHIFT = 160;
+    // The latest policy of a scope
+    uint256 private constant LATEST_SINCE_SHIFT = 32;
+    uint256 private constant LATEST_WINDOW_SHIFT = 72;
+    uint256 private constant LATEST_MAX_PAYOUT_SHIFT = 104;
+    /// @dev Size of a {Receipt} and of a {Purchase} in abi.encode: 8 and 11 words.
+    uint256 private constant RECEIPT_SIZE = 0x100;
+    uint256 private constant PURCHASE_SIZE = 0x160;
 
     mapping(RetailerId retailer => RetailerRecord) private _retailers;
     mapping(RetailerId retailer => Withdrawal) private _withdrawals;
-    mapping(RetailerId retailer => mapping(uint256 position => OwedRecord)) private _queues;
     mapping(ChannelId channel => uint256 record) private _channels; // packed ChannelRecord
     mapping(address key => uint256 record) private _keys; // packed KeyRecord
     mapping(PolicyId policy => uint256 record) private _policies; // packed PolicyRecord
     /// @dev {PolicyTerms} packed; bits: window 0..31, toleranceBps 32..47, toleranceAmount 48..143,
     /// maxPayout 144..239, excludedPriceTypes 240..247. 0 for policy 0 (not covered).
     mapping(PolicyId policy => uint256 terms) private _terms;
-    /// @dev The latest policy of each scope `retailer << 64 | gtin` (gtin 0: the default).
-    mapping(uint256 scope => PolicyId) private _latestPolicy;
+    /// @dev The latest policy of each scope `retailer << 64 | gtin` (gtin 0: the default), with
+    /// what recording a purchase needs of it, so that a sale reads one word: bits policy 0..31,
+    /// since 32..71, window 72..103, maxPayout 104..199. 0 when the scope has none.
+    mapping(uint256 scope => uint256 latest) private _latestPolicy;
     mapping(bytes32 offer => uint256 record) private _prices; // packed PriceRecord
     mapping(PurchaseId purchase => uint256 record) private _purchases; // packed PurchaseRecord
     mapping(address buyer => mapping(address currency => uint256)) private _credits;
@@ -206,7 +225,7 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     uint32 private _channelCount;
     uint32 private _policyCount;
 
-    constructor() EIP712("o2ochain PriceGuarantee", "1") {}
+    constructor() EIP712("o2ochain PriceGuarantee", "2") {}
 
     // --------------------------------------------------------------------------------------------
     // Retailers, channels and policies
@@ -241,17 +260,19 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /// @inheritdoc IPriceGuarantee
-    function rotateChannelKey(ChannelId channel_, address newKey) external {
+    function rotateChannelKey(ChannelId channel_, address newKey, uint32 grace) external {
         uint256 record = _channelRecord(channel_);
         RetailerId retailer_ = RetailerId.wrap(uint32(record));
         _checkRole(retailerAdminRole(retailer_));
+        if (grace > MAX_KEY_GRACE) revert GuaranteeKeyGraceInvalid(grace, MAX_KEY_GRACE);
         address previousKey = address(uint160(record >> CHANNEL_KEY_SHIFT));
         if (newKey != address(0)) _activateKey(newKey, retailer_, channel_);
         if (previousKey != address(0)) {
-            _keys[previousKey] |= block.timestamp << KEY_REVOKED_AT_SHIFT; // revokedAt was 0
+            // revokedAt and grace were 0
+            _keys[previousKey] |= (block.timestamp << KEY_REVOKED_AT_SHIFT) | (uint256(grace) << KEY_GRACE_SHIFT);
         }
         _channels[channel_] = (record & ((1 << CHANNEL_KEY_SHIFT) - 1)) | (uint256(uint160(newKey)) << CHANNEL_KEY_SHIFT);
-        emit ChannelKeyChanged(channel_, previousKey, newKey);
+        emit ChannelKeyChanged(channel_, previousKey, newKey, grace);
     }
 
     /// @inheritdoc IPriceGuarantee
@@ -262,25 +283,28 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         _checkAdmin(retailer_);
         uint32 window = terms.window;
         uint16 toleranceBps = terms.toleranceBps;
-        uint96 toleranceAmount = terms.toleranceAmount;
         uint96 maxPayout = terms.maxPayout;
         uint8 excluded = terms.excludedPriceTypes;
         if (window > MAX_WINDOW) revert GuaranteeWindowInvalid(window, MAX_WINDOW);
         if (toleranceBps > 10_000) revert GuaranteeToleranceInvalid(toleranceBps);
         if (window != 0 && maxPayout == 0) revert GuaranteeMaxPayoutInvalid(maxPayout);
         if (excluded & ~PRICE_TYPES_KNOWN != 0) revert GuaranteePriceTypesInvalid(excluded);
+        uint256 packed = uint256(window) | (uint256(toleranceBps) << TERMS_BPS_SHIFT)
+            | (uint256(terms.toleranceAmount) << TERMS_AMOUNT_SHIFT) | (uint256(maxPayout) << TERMS_MAX_PAYOUT_SHIFT)
+            | (uint256(excluded) << TERMS_EXCLUDED_SHIFT);
+        // A reduction of what a purchase made now would get waits POLICY_NOTICE: buyers see it coming.
+        uint256 since = block.timestamp;
+        (PolicyId current,,) = _policyAt(retailer_, gtin, since);
+        if (_reduces(_terms[current], packed)) since += POLICY_NOTICE;
         policy_ = PolicyId.wrap(++_policyCount);
         uint256 scope = _scope(retailer_, gtin);
-        PolicyId previous = _latestPolicy[scope];
-        _latestPolicy[scope] = policy_;
+        PolicyId previous = PolicyId.wrap(uint32(_latestPolicy[scope]));
+        _latestPolicy[scope] = uint256(PolicyId.unwrap(policy_)) | (since << LATEST_SINCE_SHIFT)
+            | (uint256(window) << LATEST_WINDOW_SHIFT) | (uint256(maxPayout) << LATEST_MAX_PAYOUT_SHIFT);
         _policies[policy_] = uint256(RetailerId.unwrap(retailer_)) | (uint256(gtin) << POLICY_GTIN_SHIFT)
-            | (block.timestamp << POLICY_SINCE_SHIFT) | (uint256(PolicyId.unwrap(previous)) << POLICY_PREVIOUS_SHIFT);
-        _terms[policy_] = uint256(window) | (uint256(toleranceBps) << TERMS_BPS_SHIFT)
-            | (uint256(toleranceAmount) << TERMS_AMOUNT_SHIFT) | (uint256(maxPayout) << TERMS_MAX_PAYOUT_SHIFT)
-            | (uint256(excluded) << TERMS_EXCLUDED_SHIFT);
-        RetailerRecord storage r = _retailers[retailer_];
-        if (window > r.maxWindow) r.maxWindow = window;
-        emit PolicySet(retailer_, gtin, policy_, terms, previous);
+            | (since << POLICY_SINCE_SHIFT) | (uint256(PolicyId.unwrap(previous)) << POLICY_PREVIOUS_SHIFT);
+        _terms[policy_] = packed;
+        emit PolicySet(retailer_, gtin, policy_, terms, previous, uint40(since));
     }
 
     // --------------------------------------------------------------------------------------------
@@ -333,6 +357,19 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         _endPrice(channel_, gtin, validFrom, true);
     }
 
+    /// @inheritdoc IPriceGuarantee
+    function lodgeQuote(Quote calldata quote, bytes calldata signature) external {
+        RetailerId retailer_ = RetailerId.wrap(uint32(_channelRecord(quote.channel)));
+        _checkRetailerMatch(retailer_, quote.retailer);
+        _checkQuote(retailer_, quote, signature);
+        bytes32 offer = _priceKey(ChannelId.unwrap(quote.channel), quote.gtin, quote.validFrom);
+        if (_prices[offer] != 0) revert GuaranteePriceExists(quote.channel, quote.gtin, quote.validFrom);
+        _prices[offer] = uint256(quote.price) | (uint256(quote.priceType) << PRICE_TYPE_SHIFT)
+            | (uint256(quote.validUntil) << PRICE_VALID_UNTIL_SHIFT)
+            | (uint256(RetailerId.unwrap(retailer_)) << PRICE_RETAILER_SHIFT) | PRICE_LODGED;
+        emit QuoteLodged(quote.gtin, quote.channel, quote.price, quote.priceType, quote.validFrom, quote.validUntil);
+    }
+
     // --------------------------------------------------------------------------------------------
     // Purchases
     // --------------------------------------------------------------------------------------------
@@ -356,21 +393,26 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         uint40 at = receipt.purchasedAt;
         if (at > block.timestamp) revert GuaranteePurchaseInFuture(at, block.timestamp);
         _checkSale(receipt.buyer, receipt.quantity, receipt.unitPrice);
-        uint256 key = _signerKey(_receiptDigest(receipt), signature, receipt.channel, at);
+        uint256 key = _signerKey(_receiptDigest(receipt), signature, receipt.channel, at, true);
         RetailerId retailer_ = RetailerId.wrap(uint32(key));
         _checkRetailerMatch(retailer_, receipt.retailer);
+        (PolicyId policy_, uint256 window, uint256 maxPayout) = _policyAt(retailer_, receipt.gtin, at);
         return _recordPurchase(
             Purchase(
                 retailer_,
                 receipt.channel,
-                _policyAt(retailer_, receipt.gtin, at),
                 receipt.buyer,
                 receipt.gtin,
                 receipt.quantity,
                 receipt.unitPrice,
                 at,
-                receipt.receiptHash
-            )
+                receipt.receiptHash,
+                policy_,
+                0,
+                uint40(block.timestamp)
+            ),
+            window,
+            maxPayout
         );
     }
 
@@ -384,7 +426,7 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         nonReentrant
         returns (uint256)
     {
-        (PurchaseId id, uint256 word, uint256 terms) = _checkPurchase(purchase);
+        (PurchaseId id, uint256 word, uint256 terms) = _checkClaim(purchase);
         (, uint256 record) = _priceRecord(channel_, purchase.gtin, validFrom);
         _checkRetailerMatch(purchase.retailer, RetailerId.wrap(uint32(record >> PRICE_RETAILER_SHIFT)));
         uint40 endedAt = uint40(record >> PRICE_ENDED_AT_SHIFT);
@@ -405,8 +447,11 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         nonReentrant
         returns (uint256)
     {
-        (PurchaseId id, uint256 word, uint256 terms) = _checkPurchase(purchase);
-        _checkQuote(purchase, quote, signature);
+        (PurchaseId id, uint256 word, uint256 terms) = _checkClaim(purchase);
+        RetailerId retailer_ = purchase.retailer;
+        _checkRetailerMatch(retailer_, quote.retailer);
+        if (quote.gtin != purchase.gtin) revert GuaranteeProductMismatch(purchase.gtin, quote.gtin);
+        _checkQuote(retailer_, quote, signature);
         Offer memory offer = Offer({
             channel: quote.channel,
             price: quote.price,
@@ -416,6 +461,26 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
             quote: true
         });
         return _compensate(purchase, id, word, terms, offer);
+    }
+
+    /// @inheritdoc IPriceGuarantee
+    function release(Purchase[] calldata purchases) external returns (uint256 released) {
+        if (purchases.length == 0) revert GuaranteeBatchEmpty();
+        for (uint256 i; i < purchases.length; ++i) {
+            Purchase calldata p = purchases[i];
+            (PurchaseId id, uint256 word) = _loadPurchase(p);
+            uint256 unclaimed = word >> PURCHASE_UNCLAIMED_SHIFT;
+            if (unclaimed == 0) continue; // nothing reserved is left: nothing to wait for
+            uint256 closesAt = _claimsCloseAt(p, _terms[p.policy]);
+            if (block.timestamp <= closesAt) revert GuaranteeCoverOpen(id, closesAt);
+            _purchases[id] = uint160(word);
+            // Safe: `reserved` is the sum of every purchase's unclaimed cover, this one's included.
+            unchecked {
+                _retailers[p.retailer].reserved -= uint128(unclaimed);
+                released += unclaimed;
+            }
+            emit CoverReleased(id, p.retailer, uint96(unclaimed));
+        }
     }
 
     // --------------------------------------------------------------------------------------------
@@ -440,23 +505,17 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         }
         uint128 credited = SafeCast.toUint128(received);
         r.funded += credited;
-        r.available += credited;
+        r.balance += credited; // balance <= funded
         emit PoolFunded(retailer_, msg.sender, received);
-        _settle(retailer_, r, FUND_SETTLE_ENTRIES);
-    }
-
-    /// @inheritdoc IPriceGuarantee
-    function settle(RetailerId retailer_, uint256 maxEntries) external nonReentrant returns (uint256) {
-        _checkRetailer(retailer_);
-        return _settle(retailer_, _retailers[retailer_], maxEntries);
     }
 
     /// @inheritdoc IPriceGuarantee
     function announceWithdrawal(RetailerId retailer_, uint256 amount, address to) external {
         _checkAdmin(retailer_);
         _checkAmount(amount);
+        if (to == address(0)) revert GuaranteeRecipientInvalid(to);
         if (_withdrawals[retailer_].executableAt != 0) revert GuaranteeWithdrawalPending(retailer_);
-        uint40 executableAt = uint40(block.timestamp + _retailers[retailer_].maxWindow);
+        uint40 executableAt = uint40(block.timestamp + WITHDRAWAL_DELAY);
         // More than the uint128 pool can hold withdraws the same as all of it.
         uint128 capped = amount > type(uint128).max ? type(uint128).max : uint128(amount);
         _withdrawals[retailer_] = Withdrawal(capped, executableAt, to);
@@ -480,11 +539,12 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         }
         delete _withdrawals[retailer_];
         RetailerRecord storage r = _retailers[retailer_];
-        uint128 available = r.available;
-        uint128 amount = w.amount < available ? w.amount : available;
-        // Safe: `amount <= available`, and `withdrawn + amount <= funded`, a uint128.
+        uint128 balance = r.balance;
+        uint128 free = balance - r.reserved;
+        uint128 amount = w.amount < free ? w.amount : free;
+        // Safe: `amount <= free <= balance`, and `withdrawn + amount <= funded`, a uint128.
         unchecked {
-            r.available = available - amount;
+            r.balance = balance - amount;
             r.withdrawn += amount;
         }
         emit WithdrawalExecuted(retailer_, w.to, amount);
@@ -524,17 +584,15 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         _checkRetailer(retailer_);
         RetailerRecord storage r = _retailers[retailer_];
         v.currency = r.currency;
-        v.maxWindow = r.maxWindow;
-        v.available = r.available;
-        v.owed = r.owed;
-        v.queueHead = r.queueHead;
-        v.queueTail = r.queueTail;
+        v.balance = r.balance;
+        v.reserved = r.reserved;
         Withdrawal storage w = _withdrawals[retailer_];
         v.withdrawalAmount = w.amount;
         v.withdrawalTo = w.to;
         v.withdrawalAt = w.executableAt;
         v.funded = r.funded;
-        v.paid = r.funded - r.withdrawn - r.available;
+        v.withdrawn = r.withdrawn;
+        v.paid = r.funded - r.withdrawn - r.balance;
     }
 
     /// @inheritdoc IPriceGuarantee
@@ -564,7 +622,8 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
             RetailerId.wrap(uint32(record)),
             ChannelId.wrap(uint32(record >> KEY_CHANNEL_SHIFT)),
             uint40(record >> KEY_ACTIVE_FROM_SHIFT),
-            uint40(record >> KEY_REVOKED_AT_SHIFT)
+            uint40(record >> KEY_REVOKED_AT_SHIFT),
+            uint32(record >> KEY_GRACE_SHIFT)
         );
     }
 
@@ -591,8 +650,8 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /// @inheritdoc IPriceGuarantee
-    function policyFor(RetailerId retailer_, uint64 gtin, uint40 at) external view returns (PolicyId) {
-        return _policyAt(retailer_, gtin, at);
+    function policyFor(RetailerId retailer_, uint64 gtin, uint40 at) external view returns (PolicyId policy_) {
+        (policy_,,) = _policyAt(retailer_, gtin, at);
     }
 
     /// @inheritdoc IPriceGuarantee
@@ -603,48 +662,25 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
             uint96(record),
             uint8(record >> PRICE_TYPE_SHIFT),
             uint40(record >> PRICE_VALID_UNTIL_SHIFT),
-            uint40(record >> PRICE_ENDED_AT_SHIFT)
+            uint40(record >> PRICE_ENDED_AT_SHIFT),
+            record & PRICE_LODGED != 0
         );
     }
 
     /// @inheritdoc IPriceGuarantee
-    function purchaseId(RetailerId retailer_, bytes32 receiptHash) external pure returns (PurchaseId) {
-        return _purchaseId(RetailerId.unwrap(retailer_), receiptHash);
+    function purchaseId(Receipt calldata receipt) external pure returns (PurchaseId) {
+        return PurchaseId.wrap(keccak256(abi.encode(receipt)));
     }
 
     /// @inheritdoc IPriceGuarantee
-    function purchaseState(PurchaseId purchase) external view returns (bool recorded, uint96 compensated) {
+    function purchaseState(PurchaseId purchase) external view returns (bool recorded, uint96 unclaimed) {
         uint256 word = _purchases[purchase];
-        return (word != 0, uint96(word >> PURCHASE_COMPENSATED_SHIFT));
+        return (word != 0, uint96(word >> PURCHASE_UNCLAIMED_SHIFT));
     }
 
     /// @inheritdoc IPriceGuarantee
     function purchaseDigest(PurchaseId purchase) external view returns (uint160) {
         return uint160(_purchases[purchase]);
-    }
-
-    /// @inheritdoc IPriceGuarantee
-    function owedEntries(RetailerId retailer_, uint64 start, uint64 length)
-        external
-        view
-        returns (OwedEntry[] memory entries)
-    {
-        uint256 tail = _retailers[retailer_].queueTail;
-        uint256 end = uint256(start) + length;
-        if (end > tail) end = tail;
-        if (start >= end) return entries;
-        // Safe: `start < end`.
-        unchecked {
-            entries = new OwedEntry[](end - start);
-        }
-        mapping(uint256 => OwedRecord) storage queue = _queues[retailer_];
-        for (uint256 i = start; i < end; ++i) {
-            OwedRecord storage e = queue[i];
-            // Safe: `start <= i < end`.
-            unchecked {
-                entries[i - start] = OwedEntry(e.purchase, e.buyer, e.amount);
-            }
-        }
     }
 
     /// @inheritdoc IPriceGuarantee
@@ -664,7 +700,7 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
 
     /// @inheritdoc IPriceGuarantee
     function version() external pure returns (string memory) {
-        return "1";
+        return "2";
     }
 
     /// @dev ERC-165: IPriceGuarantee, plus what AccessControl supports (IAccessControl, IERC165).
@@ -692,25 +728,31 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /**
-     * @dev The key word of the signer of `digest`, when it is a key of `channel_` live at `at`;
+     * @dev The key word of the signer of `digest`, when it is a key of `channel_` whose signature
+     * of a message dated `at` counts now (`channelKeyAccepts`; `consumerHeld` for a receipt);
      * reverts with {GuaranteeSignerInvalid} otherwise (a malformed signature recovers 0, which is
      * never a key).
      */
-    function _signerKey(bytes32 digest, bytes calldata signature, ChannelId channel_, uint40 at)
+    function _signerKey(bytes32 digest, bytes calldata signature, ChannelId channel_, uint40 at, bool consumerHeld)
         private
         view
         returns (uint256 key)
     {
         (address signer,,) = ECDSA.tryRecoverCalldata(digest, signature);
         key = _keys[signer];
-        uint256 revokedAt = uint40(key >> KEY_REVOKED_AT_SHIFT);
         if (
-            key == 0 || uint32(key >> KEY_CHANNEL_SHIFT) != ChannelId.unwrap(channel_)
-                || uint40(key >> KEY_ACTIVE_FROM_SHIFT) > at || (revokedAt != 0 && at >= revokedAt)
+            uint32(key >> KEY_CHANNEL_SHIFT) != ChannelId.unwrap(channel_)
+                || !channelKeyAccepts(
+                    uint40(key >> KEY_ACTIVE_FROM_SHIFT),
+                    uint40(key >> KEY_REVOKED_AT_SHIFT),
+                    uint32(key >> KEY_GRACE_SHIFT),
+                    at,
+                    consumerHeld
+                )
         ) revert GuaranteeSignerInvalid(channel_, signer, at);
     }
 
-    /// @dev Ends the price of `gtin` that `channel_` published at `validFrom` now, as a price error
+    /// @dev Ends the price of `gtin` that `channel_` offers from `validFrom` now, as a price error
     /// when `priceError`; see {endPrice} and {declarePriceError}.
     function _endPrice(ChannelId channel_, uint64 gtin, uint40 validFrom, bool priceError) private {
         (bytes32 offer, uint256 record) = _priceRecord(channel_, gtin, validFrom);
@@ -718,9 +760,10 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
             uint256 closedAt = uint256(validFrom) + PRICE_ERROR_DECLARATION_PERIOD;
             if (block.timestamp > closedAt) revert GuaranteeDeclarationClosed(channel_, gtin, validFrom, closedAt);
         }
-        if (uint40(record >> PRICE_ENDED_AT_SHIFT) != 0 || uint40(record >> PRICE_VALID_UNTIL_SHIFT) <= block.timestamp) {
-            revert GuaranteePriceNotLive(channel_, gtin, validFrom);
-        }
+        if (
+            uint40(record >> PRICE_ENDED_AT_SHIFT) != 0 || uint40(record >> PRICE_VALID_UNTIL_SHIFT) <= block.timestamp
+                || (!priceError && record & PRICE_LODGED != 0)
+        ) revert GuaranteePriceNotLive(channel_, gtin, validFrom);
         record |= block.timestamp << PRICE_ENDED_AT_SHIFT; // endedAt was 0
         if (priceError) {
             record = (record & ~(uint256(0xff) << PRICE_TYPE_SHIFT)) | (uint256(PRICE_ERROR) << PRICE_TYPE_SHIFT);
@@ -734,21 +777,23 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         _checkSale(sale.buyer, sale.quantity, sale.unitPrice);
         RetailerId retailer_ = RetailerId.wrap(uint32(key));
         uint64 gtin = sale.gtin;
-        // The latest record of a scope always has `since <= now`: no walk back is needed.
-        PolicyId policy_ = _latestPolicy[_scope(retailer_, gtin)];
-        if (PolicyId.unwrap(policy_) == 0) policy_ = _latestPolicy[_scope(retailer_, 0)];
+        (PolicyId policy_, uint256 window, uint256 maxPayout) = _policyAt(retailer_, gtin, block.timestamp);
         return _recordPurchase(
             Purchase(
                 retailer_,
                 ChannelId.wrap(uint32(key >> KEY_CHANNEL_SHIFT)),
-                policy_,
                 sale.buyer,
                 gtin,
                 sale.quantity,
                 sale.unitPrice,
                 uint40(block.timestamp),
-                sale.receiptHash
-            )
+                sale.receiptHash,
+                policy_,
+                0,
+                uint40(block.timestamp)
+            ),
+            window,
+            maxPayout
         );
     }
 
@@ -759,18 +804,57 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         _checkAmount(unitPrice);
     }
 
-    /// @dev Stores `p` (checked) as a new purchase and emits {PurchaseRecorded}.
-    function _recordPurchase(Purchase memory p) private returns (PurchaseId id) {
-        id = _purchaseId(RetailerId.unwrap(p.retailer), p.receiptHash);
-        if (_purchases[id] != 0) revert GuaranteePurchaseExists(id);
+    /**
+     * @dev Reserves the cover of `p` (its `cover` field is set here) from the free funds of its
+     * retailer when its policy (`window`, `maxPayout`) has a window still open, stores it as a new
+     * purchase and emits {PurchaseRecorded}.
+     */
+    function _recordPurchase(Purchase memory p, uint256 window, uint256 maxPayout) private returns (PurchaseId id) {
         bytes32 hash;
         assembly ("memory-safe") {
-            // A struct of nine value fields is laid out in memory as its abi.encode: nine words.
-            hash := keccak256(p, 0x120)
+            // A Receipt is the first eight words of a Purchase in memory, as in its abi.encode.
+            id := keccak256(p, RECEIPT_SIZE)
         }
-        _purchases[id] = uint160(uint256(hash));
+        if (_purchases[id] != 0) revert GuaranteePurchaseExists(id);
+        if (window != 0 && block.timestamp <= p.purchasedAt + window) {
+            uint256 exposure;
+            // Safe: a uint96 price times a uint32 quantity fits in 128 bits; unitPrice >= 1.
+            unchecked {
+                exposure = (uint256(p.unitPrice) - 1) * p.quantity;
+            }
+            if (exposure > maxPayout) exposure = maxPayout;
+            RetailerRecord storage r = _retailers[p.retailer];
+            uint256 reserved = r.reserved;
+            uint256 free = r.balance - reserved;
+            uint256 cover = exposure < free ? exposure : free;
+            if (cover != 0) {
+                r.reserved = uint128(reserved + cover); // <= balance
+                p.cover = uint96(cover); // <= maxPayout, a uint96
+            }
+        }
+        assembly ("memory-safe") {
+            // A struct of eleven value fields is laid out in memory as its abi.encode.
+            hash := keccak256(p, PURCHASE_SIZE)
+        }
+        _purchases[id] = (uint256(p.cover) << PURCHASE_UNCLAIMED_SHIFT) | uint160(uint256(hash));
+        _emitRecorded(id, p);
+    }
+
+    /// @dev Emits {PurchaseRecorded} for `p` (its own frame, for the stack).
+    function _emitRecorded(PurchaseId id, Purchase memory p) private {
         emit PurchaseRecorded(
-            id, p.buyer, p.gtin, p.retailer, p.channel, p.policy, p.quantity, p.unitPrice, p.purchasedAt, p.receiptHash
+            id,
+            p.buyer,
+            p.gtin,
+            p.retailer,
+            p.channel,
+            p.quantity,
+            p.unitPrice,
+            p.purchasedAt,
+            p.receiptHash,
+            p.policy,
+            p.cover,
+            p.recordedAt
         );
     }
 
@@ -778,95 +862,90 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     // Internal: claims
     // --------------------------------------------------------------------------------------------
 
+    /// @dev The id and word of `purchase`, recorded as given; reverts with
+    /// {GuaranteePurchaseUnknown} or {GuaranteePurchaseMismatch} otherwise.
+    function _loadPurchase(Purchase calldata purchase) private view returns (PurchaseId id, uint256 word) {
+        bytes32 hash;
+        assembly ("memory-safe") {
+            // The Purchase's words as they are in calldata: its abi.encode (words with dirty upper
+            // bits hash differently from what was recorded; the ABI decoder refuses them on every
+            // other read), its first eight words its Receipt.
+            let m := mload(0x40)
+            calldatacopy(m, purchase, PURCHASE_SIZE)
+            id := keccak256(m, RECEIPT_SIZE)
+            hash := keccak256(m, PURCHASE_SIZE)
+        }
+        word = _purchases[id];
+        if (word == 0) revert GuaranteePurchaseUnknown(id);
+        if (uint160(word) != uint160(uint256(hash))) revert GuaranteePurchaseMismatch(id);
+    }
+
+    /// @dev When the claims of `purchase` (policy terms `terms`) close (inclusive).
+    function _claimsCloseAt(Purchase calldata purchase, uint256 terms) private pure returns (uint256) {
+        return uint256(purchase.purchasedAt) + uint32(terms) + PAYOUT_DELAY;
+    }
+
     /**
-     * @dev Checks that `purchase` is recorded as given and covered now; returns its id, its word
-     * and its policy's terms. Reverts with {GuaranteePurchaseUnknown}, {GuaranteePurchaseMismatch},
-     * {GuaranteeNotCovered}, {GuaranteeWindowClosed}.
+     * @dev Checks that `purchase` is recorded as given, covered and open to claims now; returns
+     * its id, its word and its policy's terms. Reverts with {GuaranteePurchaseUnknown},
+     * {GuaranteePurchaseMismatch}, {GuaranteeNotCovered}, {GuaranteeClaimTooEarly},
+     * {GuaranteeWindowClosed}.
      */
-    function _checkPurchase(Purchase calldata purchase)
+    function _checkClaim(Purchase calldata purchase)
         private
         view
         returns (PurchaseId id, uint256 word, uint256 terms)
     {
-        id = _purchaseId(RetailerId.unwrap(purchase.retailer), purchase.receiptHash);
-        word = _purchases[id];
-        if (word == 0) revert GuaranteePurchaseUnknown(id);
-        if (uint160(word) != uint160(uint256(keccak256(abi.encode(purchase))))) revert GuaranteePurchaseMismatch(id);
+        (id, word) = _loadPurchase(purchase);
         PolicyId policy_ = purchase.policy;
         terms = _terms[policy_];
-        uint256 window = uint32(terms);
-        if (window == 0) revert GuaranteeNotCovered(id, policy_); // policy 0 has no terms
-        uint256 closedAt = purchase.purchasedAt + window;
+        if (purchase.cover == 0) revert GuaranteeNotCovered(id, policy_); // a policy without a window has none
+        uint256 claimableAt = uint256(purchase.recordedAt) + PAYOUT_DELAY;
+        if (block.timestamp < claimableAt) revert GuaranteeClaimTooEarly(id, claimableAt, block.timestamp);
+        uint256 closedAt = _claimsCloseAt(purchase, terms);
         if (block.timestamp > closedAt) revert GuaranteeWindowClosed(id, closedAt, block.timestamp);
     }
 
     /**
-     * @dev Checks that `quote` is an offer of the purchase's retailer and product, in its currency,
-     * well formed, and signed by a key of its channel live at its start (the channel then is the
-     * retailer's).
+     * @dev Checks that `quote` is an offer of `retailer_` in its currency, well formed, and signed
+     * by a key of its channel that accepts it now (the channel then is the retailer's).
      */
-    function _checkQuote(Purchase calldata purchase, Quote calldata quote, bytes calldata signature) private view {
-        RetailerId retailer_ = purchase.retailer;
-        _checkRetailerMatch(retailer_, quote.retailer);
-        if (quote.gtin != purchase.gtin) revert GuaranteeProductMismatch(purchase.gtin, quote.gtin);
+    function _checkQuote(RetailerId retailer_, Quote calldata quote, bytes calldata signature) private view {
         address currency = _retailers[retailer_].currency;
         if (quote.currency != currency) revert GuaranteeCurrencyMismatch(currency, quote.currency);
         _checkOffer(quote.price, quote.priceType, quote.validFrom, quote.validUntil);
-        uint256 key = _signerKey(_quoteDigest(quote), signature, quote.channel, quote.validFrom);
+        uint256 key = _signerKey(_quoteDigest(quote), signature, quote.channel, quote.validFrom, false);
         _checkRetailerMatch(retailer_, RetailerId.wrap(uint32(key)));
     }
 
     /**
      * @dev Applies the rule to `purchase` (id `id`, word `word`, policy terms `terms`) and
-     * `offer`, and records the new total; then {_release} pays what is due. Returns what was
-     * paid now.
+     * `offer`, records the new total and takes what is due from the purchase's cover; then pays
+     * the buyer. Returns what was paid.
      */
     function _compensate(Purchase calldata purchase, PurchaseId id, uint256 word, uint256 terms, Offer memory offer)
         private
-        returns (uint256)
+        returns (uint256 due)
     {
         uint256 total = _qualify(purchase, terms, offer);
-        uint96 compensated = uint96(word >> PURCHASE_COMPENSATED_SHIFT);
-        if (total <= compensated) revert GuaranteeAlreadyCompensated(id, compensated, uint96(total));
-        _purchases[id] = (total << PURCHASE_COMPENSATED_SHIFT) | uint160(word);
-        // Safe: `total > compensated` was just checked.
+        uint256 cover = purchase.cover;
+        if (total > cover) total = cover;
+        // Safe: the unclaimed cover never exceeds the cover.
+        uint256 compensated;
         unchecked {
-            return _release(purchase.retailer, purchase.buyer, id, total, total - compensated, offer);
+            compensated = cover - (word >> PURCHASE_UNCLAIMED_SHIFT);
         }
-    }
-
-    /**
-     * @dev Takes `due` for `buyer` (purchase `id`, now compensated `total`) from the pool of
-     * `retailer_`: what is available when nothing waits in the queue (FIFO), the rest as a new
-     * queue entry. Emits {CompensationPaid} (and {CompensationOwed}), then pays the buyer.
-     */
-    function _release(
-        RetailerId retailer_,
-        address buyer,
-        PurchaseId id,
-        uint256 total,
-        uint256 due,
-        Offer memory offer
-    ) private returns (uint256 pay) {
-        RetailerRecord storage r = _retailers[retailer_];
-        uint256 available = r.available;
-        uint256 owed = r.owed;
-        // `owed == 0` exactly when no entry waits.
-        if (owed == 0) pay = due < available ? due : available;
-        // Safe: `pay <= available` and `pay <= due`.
+        if (total <= compensated) revert GuaranteeAlreadyCompensated(id, uint96(compensated), uint96(total));
+        // Safe: `compensated < total <= cover`; the cover due is reserved, so within the balance.
         unchecked {
-            r.available = uint128(available - pay);
-            due -= pay;
+            due = total - compensated;
+            _purchases[id] = ((cover - total) << PURCHASE_UNCLAIMED_SHIFT) | uint160(word);
+            RetailerRecord storage r = _retailers[purchase.retailer];
+            r.balance -= uint128(due);
+            r.reserved -= uint128(due);
+            _emitPaid(id, purchase.buyer, purchase.retailer, due, total, offer);
+            _pay(purchase.buyer, r.currency, due);
         }
-        _emitPaid(id, buyer, retailer_, pay, total, offer);
-        if (due != 0) {
-            uint64 position = r.queueTail;
-            _queues[retailer_][position] = OwedRecord(id, buyer, uint96(due)); // due <= total <= a uint96 maxPayout
-            r.queueTail = position + 1;
-            r.owed = uint128(owed + due); // owed + due < 2^128: checked below 2^256, and the entries are uint96
-            emit CompensationOwed(id, buyer, retailer_, uint96(due), position);
-        }
-        if (pay != 0) _pay(buyer, r.currency, pay);
     }
 
     /// @dev Emits {CompensationPaid} (its own frame, for the stack).
@@ -880,8 +959,8 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
 
     /**
      * @dev Checks that `offer` qualifies for `purchase` under `terms` and returns the rule's total
-     * for it. Reverts with {GuaranteePriceTypeExcluded}, {GuaranteeOfferOutsideWindow},
-     * {GuaranteeOfferNotStarted}, {GuaranteeWithinTolerance}.
+     * for it (before the cover). Reverts with {GuaranteePriceTypeExcluded},
+     * {GuaranteeOfferOutsideWindow}, {GuaranteeOfferNotStarted}, {GuaranteeWithinTolerance}.
      */
     function _qualify(Purchase calldata purchase, uint256 terms, Offer memory offer)
         private
@@ -893,7 +972,9 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         }
         uint256 purchasedAt = purchase.purchasedAt;
         uint256 windowEnd = purchasedAt + uint32(terms);
-        if (offer.validFrom > windowEnd || offer.until <= purchasedAt) {
+        // An offer ended before it started (a quote lodged ahead and declared a price error before
+        // its start) was never on offer: it overlaps nothing.
+        if (offer.validFrom > windowEnd || offer.until <= purchasedAt || offer.until <= offer.validFrom) {
             // Safe cast: a window end beyond 2^40 seconds (year 36812) is not a concern.
             revert GuaranteeOfferOutsideWindow(offer.validFrom, offer.until, uint40(purchasedAt), uint40(windowEnd));
         }
@@ -918,56 +999,8 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     // --------------------------------------------------------------------------------------------
-    // Internal: pool and payments
+    // Internal: payments
     // --------------------------------------------------------------------------------------------
-
-    /**
-     * @dev Pays up to `maxEntries` entries of the queue of `retailer_` from its available funds,
-     * oldest first, the last one partially when short; returns the number paid in full. All
-     * effects (queue, pool, events) come first, then the payments.
-     */
-    function _settle(RetailerId retailer_, RetailerRecord storage r, uint256 maxEntries)
-        private
-        returns (uint256 settled)
-    {
-        uint256 available = r.available;
-        uint256 head = r.queueHead;
-        uint256 count = r.queueTail - head;
-        if (count > maxEntries) count = maxEntries;
-        if (available == 0 || count == 0) return 0;
-        address[] memory buyers = new address[](count);
-        uint256[] memory amounts = new uint256[](count);
-        mapping(uint256 => OwedRecord) storage queue = _queues[retailer_];
-        uint256 paidOut;
-        uint256 n;
-        // Safe: `pay <= available` and `pay <= amount`; `head` and `n` are bounded by the queue.
-        unchecked {
-            for (; n < count && available != 0; ++n) {
-                OwedRecord storage e = queue[head];
-                uint256 amount = e.amount;
-                uint256 pay = amount < available ? amount : available;
-                available -= pay;
-                paidOut += pay;
-                buyers[n] = e.buyer;
-                amounts[n] = pay;
-                emit OwedPaid(e.purchase, e.buyer, retailer_, uint96(pay), uint64(head), uint96(amount - pay));
-                if (pay == amount) {
-                    delete queue[head];
-                    ++head;
-                    ++settled;
-                } else {
-                    e.amount = uint96(amount - pay);
-                }
-            }
-        }
-        r.available = uint128(available);
-        r.owed -= uint128(paidOut);
-        r.queueHead = uint64(head);
-        address currency = r.currency;
-        for (uint256 i; i < n; ++i) {
-            _pay(buyers[i], currency, amounts[i]);
-        }
-    }
 
     /// @dev This contract's balance of ERC-20 `token`.
     function _balance(address token) private view returns (uint256) {
@@ -1029,7 +1062,7 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
         if (record == 0) revert GuaranteeChannelUnknown(channel_);
     }
 
-    /// @dev The key and record of the price of `gtin` that `channel_` published at `validFrom`;
+    /// @dev The key and record of the price of `gtin` that `channel_` offers from `validFrom`;
     /// reverts with {GuaranteePriceUnknown} when none.
     function _priceRecord(ChannelId channel_, uint64 gtin, uint40 validFrom)
         private
@@ -1070,26 +1103,58 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
     }
 
     /**
-     * @dev The policy of a purchase of `gtin` from `retailer_` made at `at`: the class policy in
-     * effect then, else the default in effect then, else 0.
+     * @dev Whether packed terms `next` reduce what packed terms `current` give a purchase: a
+     * shorter window, a larger tolerance (either kind), a lower cap or more excluded price
+     * types. Nothing reduces "no guarantee" (a zero window).
      */
-    function _policyAt(RetailerId retailer_, uint64 gtin, uint256 at) private view returns (PolicyId policy_) {
+    function _reduces(uint256 current, uint256 next) private pure returns (bool) {
+        if (uint32(current) == 0) return false;
+        return uint32(next) < uint32(current)
+            || uint16(next >> TERMS_BPS_SHIFT) > uint16(current >> TERMS_BPS_SHIFT)
+            || uint96(next >> TERMS_AMOUNT_SHIFT) > uint96(current >> TERMS_AMOUNT_SHIFT)
+            || uint96(next >> TERMS_MAX_PAYOUT_SHIFT) < uint96(current >> TERMS_MAX_PAYOUT_SHIFT)
+            || (next >> TERMS_EXCLUDED_SHIFT) & ~(current >> TERMS_EXCLUDED_SHIFT) != 0;
+    }
+
+    /**
+     * @dev The policy of a purchase of `gtin` from `retailer_` made at `at` (the class policy in
+     * effect then, else the default in effect then, else 0), with its window and cap.
+     */
+    function _policyAt(RetailerId retailer_, uint64 gtin, uint256 at)
+        private
+        view
+        returns (PolicyId policy_, uint256 window, uint256 maxPayout)
+    {
         if (gtin != 0) {
-            policy_ = _policyInEffect(_latestPolicy[_scope(retailer_, gtin)], at);
-            if (PolicyId.unwrap(policy_) != 0) return policy_;
+            (policy_, window, maxPayout) = _policyInEffect(_latestPolicy[_scope(retailer_, gtin)], at);
+            if (PolicyId.unwrap(policy_) != 0) return (policy_, window, maxPayout);
         }
         return _policyInEffect(_latestPolicy[_scope(retailer_, 0)], at);
     }
 
-    /// @dev The record of the chain ending at `latest` in effect at `at` (the newest with
-    /// `since <= at`), or 0.
-    function _policyInEffect(PolicyId latest, uint256 at) private view returns (PolicyId policy_) {
-        policy_ = latest;
+    /**
+     * @dev The record of the scope whose latest word is `latest` in effect at `at` (the newest
+     * with `since <= at`; a newer record supersedes an older one announced for later), or 0; with
+     * its window and cap. The latest record, in effect in all but the days after a reduction was
+     * announced, is read from `latest` alone.
+     */
+    function _policyInEffect(uint256 latest, uint256 at)
+        private
+        view
+        returns (PolicyId policy_, uint256 window, uint256 maxPayout)
+    {
+        if (latest == 0) return (policy_, 0, 0);
+        if (uint40(latest >> LATEST_SINCE_SHIFT) <= at) {
+            return (PolicyId.wrap(uint32(latest)), uint32(latest >> LATEST_WINDOW_SHIFT), uint96(latest >> LATEST_MAX_PAYOUT_SHIFT));
+        }
+        policy_ = PolicyId.wrap(uint32(_policies[PolicyId.wrap(uint32(latest))] >> POLICY_PREVIOUS_SHIFT));
         while (PolicyId.unwrap(policy_) != 0) {
             uint256 record = _policies[policy_];
             if (uint40(record >> POLICY_SINCE_SHIFT) <= at) break;
             policy_ = PolicyId.wrap(uint32(record >> POLICY_PREVIOUS_SHIFT));
         }
+        uint256 terms = _terms[policy_];
+        return (policy_, uint32(terms), uint96(terms >> TERMS_MAX_PAYOUT_SHIFT));
     }
 
     /// @dev The key of a policy scope: `retailer << 64 | gtin`.
@@ -1105,15 +1170,6 @@ contract PriceGuarantee is IPriceGuarantee, AccessControl, EIP712, ReentrancyGua
             mstore(add(m, 0x20), gtin)
             mstore(add(m, 0x40), validFrom)
             key := keccak256(m, 0x60)
-        }
-    }
-
-    /// @dev `keccak256(abi.encode(uint32 retailer, receiptHash))`, in scratch memory.
-    function _purchaseId(uint256 retailer_, bytes32 receiptHash) private pure returns (PurchaseId id) {
-        assembly ("memory-safe") {
-            mstore(0x00, retailer_)
-            mstore(0x20, receiptHash)
-            id := keccak256(0x00, 0x40)
         }
     }
 

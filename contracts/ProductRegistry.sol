@@ -384,6 +384,10 @@ contract ProductRegistry is IProductRegistry, AccessControl, EIP712, Multicall {
         LotId lot_ = _lotIdAt(_gtinPath(gtin), lot);
         uint256 word = _lots[lot_];
         if (word == 0) {
+            // A lot with no record: only the brand's admin may recall it ahead, so that a
+            // registrant key cannot recall lot codes the brand never used (a registrant may still
+            // register in a lot and recall it: registering is its job, and both are on record).
+            if (!hasRole(brandAdminRole(id), _msgSender())) revert IdentityLotUnknown(lot_);
             _createLot(lot_, id, gtin, lot, 0, true);
         } else {
             LotRecord memory record = _unpackLot(word);

@@ -19,6 +19,7 @@ import {
     Entry,
     GS1_PATH_LOT,
     GS1_PATH_SERIAL,
+    TRACE_ASSET_DOMAIN,
     gs1CodeLength,
     gs1GtinPath,
     gs1PathHash,
@@ -248,13 +249,14 @@ contract TraceLedger is ITraceLedger, ERC165 {
             if (gtin != 0 || !gs1SsccIsValid(code)) revert TraceBindingInvalid(subject, kind);
             computed = gs1SsccPathHash(code);
         } else if (kind == BINDING_ASSET) {
-            if (gtin != 0 || code != 0) revert TraceBindingInvalid(subject, kind);
-            return; // nothing to recompute; the brand's namespace, like a container
+            if (gtin != 0 || code == 0) revert TraceBindingInvalid(subject, kind);
+            computed = keccak256(abi.encode(TRACE_ASSET_DOMAIN, code));
         } else {
             revert TraceBindingInvalid(subject, kind);
         }
         if (computed != subject) revert TraceSubjectMismatch(subject, computed);
-        if (kind == BINDING_CONTAINER) return;
+        // A container and an asset live in the recording brand's namespace: no registry check.
+        if (kind == BINDING_CONTAINER || kind == BINDING_ASSET) return;
         // A GTIN of 10^14 or more renders as its low 14 digits in the path, but is never a
         // registered product: it is refused here (product brand 0).
         BrandId owner = _productBrands[gtin];

@@ -324,10 +324,14 @@ uint8 constant BINDING_PRODUCT = 3;
 /// left aligned and zero padded; `gtin` is 0.
 uint8 constant BINDING_CONTAINER = 4;
 /// @dev {Binding.kind} of any other GS1-identified subject (a returnable or individual asset, a
-/// document, a location…): its id is the keccak256 of its Digital Link path, which can be longer
-/// than one word, so the ledger does not recompute it; `gtin` and `code` are 0. Like a container,
-/// it lives in the recording brand's namespace.
+/// document, a location…): `code` is the keccak256 of its Digital Link path (which can be longer
+/// than one word) and its id is `keccak256(abi.encode(TRACE_ASSET_DOMAIN, code))`, which the
+/// ledger recomputes: an asset's id is never an item's, lot's, product's or container's, so no
+/// brand can start an "asset" chain on another brand's goods. `gtin` is 0. Like a container, it
+/// lives in the recording brand's namespace.
 uint8 constant BINDING_ASSET = 5;
+/// @dev Domain of asset subject ids (see BINDING_ASSET): `keccak256("o2ochain.trace.asset")`.
+bytes32 constant TRACE_ASSET_DOMAIN = keccak256("o2ochain.trace.asset");
 
 /// @dev Kinds of supply-chain actor: farm or grower.
 uint8 constant ACTOR_GROWER = 1;
@@ -345,11 +349,13 @@ uint8 constant ACTOR_OTHER = 5;
  * recording brand. Read on the first entry of a (brand, subject) chain only; pass zeros later.
  */
 struct Binding {
-    /// One of BINDING_ITEM, BINDING_LOT, BINDING_PRODUCT, BINDING_CONTAINER.
+    /// One of BINDING_ITEM, BINDING_LOT, BINDING_PRODUCT, BINDING_CONTAINER, BINDING_ASSET.
     uint8 kind;
-    /// The GTIN of an item, lot or product class (its 14-digit form as a number); 0 for a container.
+    /// The GTIN of an item, lot or product class (its 14-digit form as a number); 0 for a
+    /// container or an asset.
     uint64 gtin;
-    /// Serial, lot code or SSCC digits, ASCII left aligned and zero padded; 0 for a product class.
+    /// Serial, lot code or SSCC digits, ASCII left aligned and zero padded; 0 for a product class;
+    /// the keccak256 of the Digital Link path for an asset.
     bytes32 code;
 }
 
@@ -604,15 +610,54 @@ uint8 constant PRICE_TYPES_KNOWN = 0x1f;
 uint32 constant MAX_WINDOW = 366 days;
 /// @dev How long after an offer's start the retailer may declare it a price error: 1 day.
 uint40 constant PRICE_ERROR_DECLARATION_PERIOD = 1 days;
+/// @dev How long an announced withdrawal waits before it may be executed: 1 day.
+uint32 constant WITHDRAWAL_DELAY = 1 days;
+/// @dev How long after a purchase is recorded before compensation for it is paid: the withdrawal
+/// delay, so that no purchase a retailer records for itself takes money out of the pool sooner
+/// than an announced withdrawal would (see IPriceGuarantee, "Why the pool holds").
+uint32 constant PAYOUT_DELAY = WITHDRAWAL_DELAY;
+/// @dev Notice a retailer gives of a policy change that reduces coverage: 7 days.
+uint32 constant POLICY_NOTICE = 7 days;
+/// @dev Longest grace a key rotation may give the receipts and vouchers the old key signed: 7 days.
+uint32 constant MAX_KEY_GRACE = 7 days;
+
+/**
+ * @dev The one rule by which a message signed by a channel key (a price key, a till key, a
+ * merchant's voucher key) is judged, in PriceGuarantee and CouponBook alike. A message signed "at"
+ * `signedAt` (a quote's `validFrom`, a receipt's `purchasedAt`, a voucher's `validFrom`) by a key
+ * that became live at `activeFrom` and was revoked at `revokedAt` (0: still live) with `grace`
+ * seconds of grace is accepted now when:
+ *
+ * - the key was live at `signedAt` (`activeFrom <= signedAt`, and `signedAt < revokedAt` once
+ *   revoked), and
+ * - the key is live now, or `consumerHeld` (a receipt or voucher already handed to a consumer)
+ *   and the rotation's grace has not run out (`block.timestamp < revokedAt + grace`).
+ *
+ * So a revoked key signs nothing that counts: what it signs after its revocation, back-dated or
+ * not, is refused once the grace is over, and a rotation with no grace (a compromised key)
+ * refuses at once everything the key ever signed that has not been used.
+ */
+function channelKeyAccepts(
+    uint256 activeFrom,
+    uint256 revokedAt,
+    uint256 grace,
+    uint256 signedAt,
+    bool consumerHeld
+) view returns (bool) {
+    if (activeFrom == 0 || activeFrom > signedAt) return false; // never live, or not yet then
+    if (revokedAt == 0) return true; // live now
+    return signedAt < revokedAt && consumerHeld && block.timestamp < revokedAt + grace;
+}
 
 /**
  * @dev The terms of a guarantee policy (one storage word). A purchase is compensated for a
  * qualifying offer at `price` when `unitPrice - price` exceeds
- * `max(toleranceAmount, unitPrice * toleranceBps / 10_000)`, with at most `maxPayout` in all.
+ * `max(toleranceAmount, unitPrice * toleranceBps / 10_000)`, with at most `maxPayout` in all
+ * (and at most the cover the pool reserved for it when it was recorded).
  */
 struct PolicyTerms {
-    /// Seconds after the purchase during which lower offers count and claims are accepted; at
-    /// most MAX_WINDOW. 0 means "no guarantee" for the scope of the policy.
+    /// Seconds after the purchase during which lower offers count; at most MAX_WINDOW. 0 means
+    /// "no guarantee" for the scope of the policy.
     uint32 window;
     /// Tolerance as a fraction of the price paid, in basis points (at most 10,000).
     uint16 toleranceBps;
@@ -634,13 +679,15 @@ struct Sale {
     uint32 quantity;
     /// Price paid per unit, nonzero.
     uint96 unitPrice;
-    /// keccak256 of the till receipt or order number (never personal data), unique per retailer.
+    /// keccak256 of the till receipt or order number (never personal data).
     bytes32 receiptHash;
 }
 
 /**
- * @dev A sale as signed by a channel key live at `purchasedAt` (EIP-712 `Receipt`), which anyone
- * registers (IPriceGuarantee.registerPurchase): the consumer's proof of purchase.
+ * @dev A sale as a channel key states it (EIP-712 `Receipt` when signed, which anyone registers
+ * with IPriceGuarantee.registerPurchase: the consumer's proof of purchase). Its id is
+ * `PurchaseId = keccak256(abi.encode(receipt))`: the whole sale, buyer included, so a receipt
+ * handed to a buyer can only ever be registered as that buyer's purchase, on its own terms.
  */
 struct Receipt {
     RetailerId retailer;
@@ -655,28 +702,35 @@ struct Receipt {
 }
 
 /**
- * @dev A recorded purchase, as logged by {PurchaseRecorded}: what a claim passes. Its id is
- * `keccak256(abi.encode(retailer, receiptHash))`; the contract keeps only a 160-bit hash of the
- * whole struct, so every field is bound.
+ * @dev A recorded purchase, as logged by {PurchaseRecorded}: what a claim passes. Its first eight
+ * fields are its {Receipt}, whose keccak256 is its id; the contract keeps only a 160-bit hash of
+ * the whole struct (and the cover not yet claimed), so every field is bound.
  */
 struct Purchase {
     RetailerId retailer;
     /// The channel the sale was made on (offers of any channel of the retailer count).
     ChannelId channel;
-    /// The policy in effect for the sale's GTIN when it was made, 0 when none.
-    PolicyId policy;
     address buyer;
     uint64 gtin;
     uint32 quantity;
     uint96 unitPrice;
     uint40 purchasedAt;
     bytes32 receiptHash;
+    /// The policy in effect for the sale's GTIN at `purchasedAt`, 0 when none.
+    PolicyId policy;
+    /// What the pool reserved for this purchase when it was recorded: the most it can ever be
+    /// paid, `min(maxPayout, (unitPrice - 1) * quantity)` or less when the pool's free funds
+    /// were short (0 when not covered).
+    uint96 cover;
+    /// When it was recorded on chain: compensation is paid from `recordedAt + PAYOUT_DELAY`.
+    uint40 recordedAt;
 }
 
 /**
- * @dev An offer signed by a channel key live at `validFrom` (EIP-712 `Quote`): a price shown to
- * shoppers (a web page, an app screen, a shelf label) from `validFrom` until `validUntil`
- * (exclusive). It cannot be withdrawn; `nonce` only makes it unique.
+ * @dev An offer signed by a channel key (EIP-712 `Quote`): a price shown to shoppers (a web page,
+ * an app screen, a shelf label) from `validFrom` until `validUntil` (exclusive). It counts while
+ * its key is live (see {channelKeyAccepts}); lodged on chain (IPriceGuarantee.lodgeQuote) it
+ * counts like a published price. `nonce` only makes it unique.
  */
 struct Quote {
     RetailerId retailer;
@@ -692,7 +746,7 @@ struct Quote {
     uint64 nonce;
 }
 
-/// @dev A price-signing key. A key serves one channel, once: `retailer == 0` means never used.
+/// @dev A channel key. A key serves one channel, once: `retailer == 0` means never used.
 struct ChannelKey {
     RetailerId retailer;
     ChannelId channel;
@@ -700,6 +754,9 @@ struct ChannelKey {
     uint40 activeFrom;
     /// When it was replaced or revoked (exclusive), 0 while it is the channel's key.
     uint40 revokedAt;
+    /// Seconds after `revokedAt` during which the receipts and vouchers it signed while live are
+    /// still accepted (0: none, the key is treated as compromised).
+    uint32 grace;
 }
 
 /// @dev A channel. `retailer == 0` means unknown; `key == 0` a channel without a key.
@@ -715,14 +772,15 @@ struct PolicyView {
     RetailerId retailer;
     /// The product class it applies to, 0 for the retailer's default.
     uint64 gtin;
-    /// From when it applies (to purchases made at or after `since`).
+    /// From when it applies (to purchases made at or after `since`): when it was set, or
+    /// POLICY_NOTICE later when it reduced the coverage then in effect.
     uint40 since;
     /// The record it replaced in the same (retailer, gtin) scope, 0 when none.
     PolicyId previous;
     PolicyTerms terms;
 }
 
-/// @dev A price published on chain, keyed by (channel, gtin, validFrom).
+/// @dev A price published on chain (or a quote lodged), keyed by (channel, gtin, validFrom).
 struct PriceView {
     bool published;
     uint96 price;
@@ -731,30 +789,19 @@ struct PriceView {
     uint40 validUntil;
     /// When it was ended early (exclusive), 0 when not.
     uint40 endedAt;
-}
-
-/// @dev Compensation owed to `buyer` for `purchase`, waiting in the retailer's queue.
-struct OwedEntry {
-    PurchaseId purchase;
-    address buyer;
-    /// What is still owed on the entry; 0 for a settled position.
-    uint96 amount;
+    /// Whether it is a signed quote lodged on chain (which its channel cannot end early).
+    bool lodged;
 }
 
 /// @dev A retailer's pool and settings.
 struct RetailerView {
     /// address(0) for the native coin, else the ERC-20 it prices and pays in.
     address currency;
-    /// Largest window of any policy it ever set: the delay of a withdrawal.
-    uint32 maxWindow;
-    /// Funds available for compensation.
-    uint128 available;
-    /// Compensation recognised but not paid yet, the sum of the queue's entries.
-    uint128 owed;
-    /// Position of the first unsettled queue entry.
-    uint64 queueHead;
-    /// Position after the last queue entry (the queue is empty when equal to `queueHead`).
-    uint64 queueTail;
+    /// Funds held in the pool: `funded - withdrawn - paid`.
+    uint128 balance;
+    /// The cover promised to recorded purchases and neither paid nor released yet: the pool's
+    /// promised coverage. Only claims take from it; a withdrawal takes from the rest.
+    uint128 reserved;
     /// Amount of the announced withdrawal, 0 when none is pending.
     uint128 withdrawalAmount;
     address withdrawalTo;
@@ -764,6 +811,8 @@ struct RetailerView {
     uint128 funded;
     /// All compensation ever paid out of the pool (transferred or credited to buyers).
     uint128 paid;
+    /// All funds ever withdrawn by the retailer.
+    uint128 withdrawn;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -796,20 +845,33 @@ uint64 constant FOLD_REPORTS = 3;
 /// @dev ... or when its not-helpful votes reach its helpful votes plus this margin.
 uint64 constant FOLD_MARGIN = 3;
 
+/**
+ * @dev Proof that the caller bought what a review is about, to vote on or report it
+ * (IReviewBoard.vote, .report): an item of the reviewed product the caller claimed as its first
+ * buyer (`item != 0`; `purchase` is then ignored), or a purchase recorded by the guarantee whose
+ * buyer is the caller: of the reviewed product from a seller its brand authorised, or, for a
+ * merchant review, from the merchant's retailer.
+ */
+struct Ticket {
+    ItemId item;
+    Purchase purchase;
+}
+
 /// @dev A review as the board shows it. An unknown review has `posted == false` and zeros elsewhere.
+/// When it was posted is the block of its `ReviewPosted` log.
 struct ReviewView {
     bool posted;
     address author;
     /// 1..5, of the latest version.
     uint8 rating;
-    /// 1 when posted, one more per edit.
+    /// 1 when posted, one more per edit (at most 255).
     uint16 version;
     /// SUBJECT_PRODUCT or SUBJECT_MERCHANT.
     uint8 subject;
     /// The channel the ticket's purchase was made on; 0 for a review of a claimed item.
     ChannelId merchant;
-    /// When it was first posted (unix seconds); edits do not change it.
-    uint32 postedAt;
+    /// The product reviewed, or bought (a merchant review: the low 48 bits of its GTIN).
+    uint64 gtin;
     uint64 helpful;
     uint64 notHelpful;
     uint64 reports;
@@ -841,8 +903,10 @@ struct MerchantProfile {
 uint8 constant VOUCHER_AMOUNT_OFF = 1;
 /// @dev Voucher kind: a percentage off, `value` in basis points (1..10,000).
 uint8 constant VOUCHER_PERCENT_OFF = 2;
-/// @dev Most vouchers one campaign may issue.
-uint32 constant MAX_VOUCHERS = 1_000_000;
+/// @dev Most vouchers one campaign may issue: its ceil(180,000 / 255) = 706 bitmap words are
+/// written when it is created, some 15.8M gas, which fits one transaction under the 16,777,216
+/// gas cap of a transaction (EIP-7825) with room for the campaign's uri.
+uint32 constant MAX_VOUCHERS = 180_000;
 
 /**
  * @dev A voucher, signed off chain (EIP-712 `Voucher`) by a key of the campaign's merchant channel

@@ -36,6 +36,7 @@ DEPLOYABLES = (
     "TraceLedger",
     "ConsentRegistry",
     "PriceGuarantee",
+    "Forwarder",
     "ReviewBoard",
     "CouponBook",
     "TestStablecoin",

@@ -14,7 +14,7 @@ import {CampaignView, ChannelId, RetailerId, Voucher} from "../Types.sol";
  *
  * Campaigns. An admin of a retailer (a holder of `guarantee.retailerAdminRole(retailer)`) creates
  * a campaign for one of its channels, the MERCHANT ({createCampaign}): how many vouchers it may
- * sign (`issued`, 1..1,000,000), the period its vouchers may be redeemed in (`validFrom` ..
+ * sign (`issued`, 1..MAX_VOUCHERS = 180,000, so that creating it fits one transaction), the period its vouchers may be redeemed in (`validFrom` ..
  * `validUntil`, both inclusive), and the hash and uri of its terms document. Campaigns are
  * numbered from 1 and never change.
  *
@@ -22,9 +22,11 @@ import {CampaignView, ChannelId, RetailerId, Voucher} from "../Types.sol";
  * its campaign, its number `index` (0..issued-1), its kind and value (VOUCHER_AMOUNT_OFF: `value`
  * base units of the retailer's currency off; VOUCHER_PERCENT_OFF: `value` basis points off,
  * 1..10,000), its product (`gtin`, 0 for the whole store) and its own validity, which counts only
- * within the campaign's. The signing key must have been live at the voucher's `validFrom`, so a
- * voucher signed before a key rotation stays good, and a stolen key revoked before a voucher's
- * start cannot sign it. The campaign number and the EIP-712 domain (name "o2ochain CouponBook",
+ * within the campaign's. What the key signed is judged at redemption by the guarantee's one rule
+ * (`channelKeyAccepts`, Types.sol): the key was live at the voucher's `validFrom`, and is live
+ * now or within the grace its rotation gave (at most 7 days); a key rotated as compromised (no
+ * grace) makes every voucher it signed worthless at once, so a stolen key signs nothing a shop
+ * will redeem. The campaign number and the EIP-712 domain (name "o2ochain CouponBook",
  * version "1", chain id, this contract) keep a voucher to one campaign, chain and contract.
  *
  * Who redeems. A key live now of ANY channel of the campaign's retailer ({redeem}): the voucher
@@ -38,9 +40,9 @@ import {CampaignView, ChannelId, RetailerId, Voucher} from "../Types.sol";
  * from its creation. Why: writing a zero slot costs 22,100 gas, rewriting a nonzero one 5,000. With
  * the sentinel, the issuer pays for the storage of all its vouchers up front (ceil(N/255) slots,
  * some 87 gas per voucher), and each redemption, made by a shop at the till, costs the same small
- * amount whether it is the first of its word or not. (A 30M-gas block holds about 340,000
- * vouchers' worth of words: a larger campaign must be split, or created on a chain with larger
- * blocks.)
+ * amount whether it is the first of its word or not. A campaign of MAX_VOUCHERS writes 706 words
+ * (some 15.8M gas): under the 16,777,216 gas a transaction may use (EIP-7825); a larger one is
+ * split into several campaigns.
  *
  * EIP-712 type (on one line, without spaces):
  *
@@ -54,7 +56,7 @@ interface ICouponBook {
 
     /// @notice `campaign` has not been created.
     error CouponCampaignUnknown(uint32 campaign);
-    /// @notice A campaign must issue 1..1,000,000 vouchers and have `validFrom <= validUntil`,
+    /// @notice A campaign must issue 1..180,000 vouchers and have `validFrom <= validUntil`,
     /// with `validUntil` not in the past.
     error CouponCampaignInvalid(uint32 issued, uint40 validFrom, uint40 validUntil);
     /// @notice `caller` is not a live key of a channel of the campaign's retailer.
@@ -71,7 +73,8 @@ interface ICouponBook {
     /// campaign's end); it is `now`.
     error CouponExpired(uint40 validUntil, uint256 now);
     /// @notice `signer` (0 for a malformed signature) is not a key of the campaign's merchant
-    /// channel live at the voucher's `validFrom`.
+    /// channel that was live at the voucher's `validFrom` and still counts now (live, or within
+    /// its rotation's grace).
     error CouponSignatureInvalid(address signer);
     /// @notice Voucher `index` of `campaign` has already been redeemed.
     error CouponAlreadyRedeemed(uint32 campaign, uint32 index);
@@ -137,7 +140,7 @@ interface ICouponBook {
      * live now, of a channel of the campaign's retailer; {CouponIndexInvalid}; {CouponTermsInvalid};
      * {CouponNotYetValid} / {CouponExpired} unless now is within both the voucher's and the
      * campaign's validity; {CouponSignatureInvalid} unless signed by a key of the merchant channel
-     * live at `voucher.validFrom`; {CouponAlreadyRedeemed}. Then sets the voucher's bit and emits
+     * live at `voucher.validFrom` and live now or within its rotation's grace; {CouponAlreadyRedeemed}. Then sets the voucher's bit and emits
      * {CouponRedeemed} with the caller's channel as `shop`.
      */
     function redeem(Voucher calldata voucher, bytes calldata signature, bytes32 receiptHash) external;
@@ -145,7 +148,7 @@ interface ICouponBook {
     /**
      * @notice `campaign` with its redemption count; `merchant == 0` and zeros when unknown.
      * @dev `redeemed` is counted from the campaign's bitmap (no counter is written on a
-     * redemption): one SLOAD per 255 vouchers, some 10M gas for a million-voucher campaign. Cheap
+     * redemption): one SLOAD per 255 vouchers, some 1.5M gas for the largest campaign. Cheap
      * in `eth_call`; a contract that needs it on chain pays for the loop.
      */
     function campaign(uint32 campaign) external view returns (CampaignView memory);

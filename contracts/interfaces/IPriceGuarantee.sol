@@ -5,7 +5,6 @@ import {
     ChannelId,
     ChannelKey,
     ChannelView,
-    OwedEntry,
     PolicyId,
     PolicyTerms,
     PolicyView,
@@ -38,59 +37,90 @@ import {
  * ({GuaranteeRetailerUnknown}).
  *
  * Channels and keys. A channel (CHANNEL_*) belongs to one retailer; channels are numbered from 1
- * across retailers. Each has at most one live price-signing key, an EOA that publishes prices,
- * ends them, records sales and signs quotes and receipts. A key address serves once ever
- * ({channelKey} keeps its retailer, channel and life); {rotateChannelKey} revokes the old key at
- * `block.timestamp` and activates the new one at the same instant, or leaves the channel without
- * a key. A key is live at time t when `activeFrom <= t` and (`revokedAt == 0` or `t < revokedAt`),
- * so a quote or receipt signed by a key stays valid for the times it was live.
+ * across retailers. Each has at most one live key, an EOA that publishes prices, ends them,
+ * records sales and signs quotes, receipts and (CouponBook) vouchers. A key address serves once
+ * ever ({channelKey} keeps its retailer, channel and life). {rotateChannelKey} revokes the old key
+ * at `block.timestamp` and activates the new one at the same instant (or leaves the channel
+ * without a key), giving the old key's receipts and vouchers a GRACE of at most MAX_KEY_GRACE.
+ * What a key signed is judged NOW, by `channelKeyAccepts` (Types.sol): a message counts while its
+ * key is live; after the revocation, only receipts and vouchers signed while the key was live,
+ * and only within the grace; a rotation with no grace (a compromised key) refuses at once
+ * everything the key signed that was not used. A quote therefore never counts past its key's
+ * revocation, unless it was lodged on chain before ({lodgeQuote}).
  *
  * Policies. Per retailer a default policy (gtin 0) and optionally one per product class. Each
- * {setPolicy} creates a new immutable record (numbered from 1 across retailers) that applies to
- * purchases made from `block.timestamp` on; records of one (retailer, gtin) scope chain back by
- * `previous`. A purchase made at t gets the class policy in effect at t (the latest record with
- * `since <= t`), else the default in effect at t, else none (0), and keeps it: a policy change
- * never touches earlier purchases. A record with `window == 0` means "no guarantee" for its scope.
- * The retailer's `maxWindow` (largest window it ever set, never decreasing) is the withdrawal delay.
+ * {setPolicy} creates a new immutable record (numbered from 1 across retailers); records of one
+ * (retailer, gtin) scope chain back by `previous`. A record applies to purchases made from its
+ * `since`: the time it was set, or POLICY_NOTICE later when its terms reduce the coverage in
+ * effect for the scope when it was set (a shorter window, a larger tolerance, a lower cap, more
+ * excluded price types), so a retailer cannot switch a class to "no guarantee" for a day's sales:
+ * buyers see the reduction coming in {PolicySet}. A purchase made at t gets the class policy in
+ * effect at t (the newest record of the scope with `since <= t`), else the default in effect at
+ * t, else none (0), and keeps it. A record with `window == 0` means "no guarantee"; every other
+ * record has a nonzero `maxPayout`, so every purchase's exposure is finite.
  *
  * The rule (exact integers). For a purchase of `quantity` at `unitPrice` and an offer at `price`:
  * `tolerance = max(toleranceAmount, unitPrice * toleranceBps / 10_000)`; the offer qualifies iff
  * `unitPrice > price` and `unitPrice - price > tolerance`; then
- * `total = min((unitPrice - price) * quantity, maxPayout)`. The purchase keeps `compensated`, the
- * total already recognised; a claim recognises `total - compensated` and is refused when
- * `total <= compensated` ({GuaranteeAlreadyCompensated}). A purchase is thus compensated once for
- * the lowest qualifying price: an early claim at a higher price never reduces the final amount,
- * and the same evidence twice pays nothing.
+ * `total = min((unitPrice - price) * quantity, maxPayout, cover)`. A claim pays
+ * `total - compensated` and is refused when `total <= compensated`
+ * ({GuaranteeAlreadyCompensated}): a purchase is compensated once for the lowest qualifying price,
+ * an early claim at a higher price never reduces the final amount, and the same evidence twice
+ * pays nothing.
  *
  * Offers. A price a channel offers for a GTIN from `validFrom` until `validUntil` (exclusive) or
- * until it was ended (`endedAt`, exclusive). Evidence is either a price published on chain by a
- * live key ({publishPrice}, `validFrom` = the block's timestamp; a new publication does not end
- * the previous one, the publisher ends it) or an EIP-712 quote signed by a key of the channel
- * live at `validFrom` ({claimWithQuote}); a quote cannot be withdrawn. The retailer may declare a
- * published price a price error within PRICE_ERROR_DECLARATION_PERIOD of its start
+ * until it was ended (`endedAt`, exclusive). Evidence is a price published on chain by a live key
+ * ({publishPrice}, `validFrom` = the block's timestamp; a new publication does not end the
+ * previous one, the publisher ends it), an EIP-712 quote its key accepts now ({claimWithQuote}),
+ * or a quote lodged on chain while its key accepted it ({lodgeQuote}: it then counts like a
+ * published price that cannot be ended early). The retailer may declare a published price or a
+ * lodged quote a price error within PRICE_ERROR_DECLARATION_PERIOD of its start
  * ({declarePriceError}); it is then of type PRICE_ERROR, which a policy may exclude; claims paid
  * before stay paid. An offer qualifies for a purchase when it is of the same retailer (any of its
  * channels, including the purchase's), the same GTIN, a type the purchase's policy does not
  * exclude, it has started, and it overlaps the window: `validFrom <= purchasedAt + window` and
- * `until > purchasedAt`. Claims are accepted while `now <= purchasedAt + window`.
+ * `until > purchasedAt`, and it is not empty (`until > validFrom`: a quote lodged ahead and
+ * declared a price error before its start was never on offer).
  *
- * Purchases. `PurchaseId = keccak256(abi.encode(uint32 retailer, bytes32 receiptHash))`, where
- * `receiptHash` hashes the till receipt or order number (never personal data); a sale recorded by
- * the channel ({recordPurchase}) and registered by the consumer ({registerPurchase}) is one
- * purchase. Storage binds every field of {Purchase} by a 160-bit hash; a claim passes the whole
- * struct (from {PurchaseRecorded}).
+ * Purchases. `PurchaseId = keccak256(abi.encode(receipt))`, the {Receipt} of the sale: retailer,
+ * channel, buyer, GTIN, quantity, unit price, time and `receiptHash` (a hash of the till receipt
+ * or order number, never personal data). A sale recorded by its channel ({recordPurchase}, at the
+ * block's time) and a signed receipt of the same sale ({registerPurchase}) are one purchase when
+ * they state the same sale; a key recording another buyer, price or time under the same receipt
+ * hash makes another purchase, so a receipt handed to a buyer always registers as that buyer's.
+ * Storage binds every field of {Purchase} by a 160-bit hash; a claim passes the whole struct
+ * (from {PurchaseRecorded}).
  *
- * Pool and payouts. Per retailer, in its currency; anyone funds it ({fund}). A claim pays
- * `min(due, available)` when no compensation is owed yet, and queues the rest as one entry of the
- * retailer's FIFO queue ({CompensationOwed}); while entries wait, a claim queues all of its due.
- * {fund} then settles up to 16 entries and {settle} any number, oldest first (partially paying
- * the head when short). Invariants: paid + owed == the sum of all `compensated`; paid + available
- * + withdrawn == funded. A buyer is paid by ERC-20 transfer or by a native call with 50,000 gas;
- * if that fails, the amount is credited to the buyer ({CreditAdded}), who pulls it with
- * {withdrawCredit}. A withdrawal by the retailer is announced and executable after `maxWindow`
- * seconds, so every purchase made before the announcement can still be claimed against the pool.
+ * Why the pool holds (the retailer is the party this is written against: its admins and every
+ * one of its channel keys may be hostile, and may record sales to accomplices at any price,
+ * publish any price and claim):
  *
- * EIP-712 (domain name "o2ochain PriceGuarantee", version "1", chain id, this contract):
+ * - COVER IS RESERVED. When a purchase is recorded under a policy with a window still open, the
+ *   pool reserves its COVER: its exposure `min(maxPayout, (unitPrice - 1) * quantity)`, or what
+ *   the pool's free funds (`balance - reserved`) allow when less. The cover is in the purchase
+ *   ({PurchaseRecorded}) for the buyer to see; the pool's promised coverage is `reserved`
+ *   ({retailer}). Claims are paid from the purchase's own cover only, so nothing recorded later,
+ *   by anyone, can take what an earlier purchase was promised: what an honest buyer is owed for a
+ *   purchase recorded before an attack is paid in full, and no later than anything the attack
+ *   creates (next point). A purchase's unclaimed cover returns to the free funds once its claims
+ *   close ({release}, by anyone).
+ * - NOTHING LEAVES FASTER THAN A WITHDRAWAL. A withdrawal takes only free funds, and only
+ *   WITHDRAWAL_DELAY after it was announced ({announceWithdrawal}). Compensation for a purchase is
+ *   paid from `recordedAt + PAYOUT_DELAY` (= WITHDRAWAL_DELAY) on, and its cover came from the
+ *   free funds at `recordedAt`: a sale the retailer records to itself and "compensates" moves the
+ *   same free funds out no sooner than an announced withdrawal made at the same moment would.
+ *   Claims are accepted from `recordedAt + PAYOUT_DELAY` until `purchasedAt + window +
+ *   PAYOUT_DELAY` (inclusive), so a purchase recorded when it is made has its full window to be
+ *   claimed in; a receipt registered late has what is left of it (one registered after its
+ *   window closed gets no cover at all).
+ *
+ * Pool and payouts. Per retailer, in its currency; anyone funds it ({fund}). Invariants:
+ * `paid + balance + withdrawn == funded`; `reserved <= balance`; `reserved` is the sum of the
+ * purchases' unclaimed cover. A buyer is paid by ERC-20 transfer or by a native call with 50,000
+ * gas; if that fails, the amount is credited to the buyer ({CreditAdded}), who pulls it with
+ * {withdrawCredit}.
+ *
+ * EIP-712 (domain name "o2ochain PriceGuarantee", version "2", chain id, this contract):
  *
  *     Quote(uint32 retailer,uint32 channel,uint64 gtin,address currency,uint96 price,uint8 priceType,
  *           uint40 validFrom,uint40 validUntil,uint64 nonce)
@@ -114,13 +144,15 @@ interface IPriceGuarantee {
     error GuaranteeChannelKindInvalid(uint8 kind);
     /// @notice `key` is the zero address (a new channel needs a key) or has served a channel before.
     error GuaranteeKeyInvalid(address key);
+    /// @notice A key rotation's grace of `grace` seconds is above the most allowed, `max`.
+    error GuaranteeKeyGraceInvalid(uint32 grace, uint32 max);
     /// @notice `caller` is not a live channel key.
     error GuaranteeNotChannelKey(address caller);
     /// @notice A policy's `window` exceeds `max` (MAX_WINDOW).
     error GuaranteeWindowInvalid(uint32 window, uint32 max);
     /// @notice A policy's `toleranceBps` exceeds 10,000.
     error GuaranteeToleranceInvalid(uint16 toleranceBps);
-    /// @notice A policy with a nonzero window has `maxPayout == 0`.
+    /// @notice A policy with a nonzero window has `maxPayout == 0`: every guarantee needs a cap.
     error GuaranteeMaxPayoutInvalid(uint96 maxPayout);
     /// @notice A policy's excluded price types `priceTypes` have bits outside PRICE_TYPES_KNOWN.
     error GuaranteePriceTypesInvalid(uint8 priceTypes);
@@ -134,11 +166,12 @@ interface IPriceGuarantee {
     error GuaranteeBuyerInvalid(address buyer);
     /// @notice An offer ends (`validUntil`) no later than it starts (`validFrom`).
     error GuaranteeValidityInvalid(uint40 validFrom, uint40 validUntil);
-    /// @notice `channel` already published a price of `gtin` at `validFrom` (this second).
+    /// @notice `channel` already has a price of `gtin` from `validFrom` (published or lodged).
     error GuaranteePriceExists(ChannelId channel, uint64 gtin, uint40 validFrom);
-    /// @notice `channel` published no price of `gtin` at `validFrom`.
+    /// @notice `channel` has no price of `gtin` from `validFrom`.
     error GuaranteePriceUnknown(ChannelId channel, uint64 gtin, uint40 validFrom);
-    /// @notice The price of `gtin` published by `channel` at `validFrom` has ended or expired.
+    /// @notice The price of `gtin` of `channel` from `validFrom` has ended, expired, or is a
+    /// lodged quote, which its channel cannot end early.
     error GuaranteePriceNotLive(ChannelId channel, uint64 gtin, uint40 validFrom);
     /// @notice The price error declaration period of that price closed at `closedAt`.
     error GuaranteeDeclarationClosed(ChannelId channel, uint64 gtin, uint40 validFrom, uint256 closedAt);
@@ -150,14 +183,22 @@ interface IPriceGuarantee {
     error GuaranteePurchaseMismatch(PurchaseId purchase);
     /// @notice A receipt's `purchasedAt` is after `now`.
     error GuaranteePurchaseInFuture(uint40 purchasedAt, uint256 now);
-    /// @notice {recordPurchases} was called without sales.
+    /// @notice {recordPurchases} or {release} was called without purchases.
     error GuaranteeBatchEmpty();
-    /// @notice `signer` (0 for a malformed signature) is not a key of `channel` live at `at`.
+    /// @notice `signer` (0 for a malformed signature) is not a key of `channel` whose signature
+    /// of a message dated `at` counts now: it was not live then, or it has been revoked since.
     error GuaranteeSignerInvalid(ChannelId channel, address signer, uint40 at);
-    /// @notice `purchase` is not covered: its policy is 0 or has a zero window.
+    /// @notice `purchase` has no cover: its policy `policy` is none or has a zero window, it was
+    /// registered after its window had closed, its unit price is 1 (nothing can be offered
+    /// below it), or the pool had no free funds when it was recorded.
     error GuaranteeNotCovered(PurchaseId purchase, PolicyId policy);
-    /// @notice The window of `purchase` closed at `closedAt` (inclusive); it is `now`.
+    /// @notice Compensation for `purchase` is paid from `claimableAt` (a day after it was
+    /// recorded); it is `now`.
+    error GuaranteeClaimTooEarly(PurchaseId purchase, uint256 claimableAt, uint256 now);
+    /// @notice Claims for `purchase` closed at `closedAt` (inclusive); it is `now`.
     error GuaranteeWindowClosed(PurchaseId purchase, uint256 closedAt, uint256 now);
+    /// @notice Claims for `purchase` are open until `closesAt`: its cover cannot be released yet.
+    error GuaranteeCoverOpen(PurchaseId purchase, uint256 closesAt);
     /// @notice The offer is of retailer `given`, the purchase of retailer `expected`.
     error GuaranteeRetailerMismatch(RetailerId expected, RetailerId given);
     /// @notice The offer is for GTIN `given`, the purchase for `expected`.
@@ -177,6 +218,8 @@ interface IPriceGuarantee {
     error GuaranteeAlreadyCompensated(PurchaseId purchase, uint96 compensated, uint96 total);
     /// @notice {fund} was sent `sent` wei where `expected` was due (the amount, or 0 for an ERC-20 pool).
     error GuaranteeValueMismatch(uint256 expected, uint256 sent);
+    /// @notice A withdrawal cannot be sent to `to`, the zero address (the coin would be burnt).
+    error GuaranteeRecipientInvalid(address to);
     /// @notice `retailer` already has a withdrawal announced.
     error GuaranteeWithdrawalPending(RetailerId retailer);
     /// @notice `retailer` has no withdrawal announced.
@@ -195,39 +238,58 @@ interface IPriceGuarantee {
     /// @notice `retailer` was registered with first admin `admin`, pricing in `currency`
     /// (address(0): the native coin), described at `uri`.
     event RetailerRegistered(RetailerId indexed retailer, address indexed admin, address currency, string uri);
-    /// @notice `retailer` added `channel` of `kind` (CHANNEL_*) named `name`, with price key `key`.
+    /// @notice `retailer` added `channel` of `kind` (CHANNEL_*) named `name`, with key `key`.
     event ChannelAdded(RetailerId indexed retailer, ChannelId indexed channel, uint8 kind, address key, string name);
     /// @notice The key of `channel` changed from `previousKey` to `newKey` (0: no key), both at
-    /// the block's timestamp.
-    event ChannelKeyChanged(ChannelId indexed channel, address indexed previousKey, address indexed newKey);
+    /// the block's timestamp; the receipts and vouchers `previousKey` signed while live count for
+    /// `grace` more seconds (0: the key is treated as compromised).
+    event ChannelKeyChanged(ChannelId indexed channel, address indexed previousKey, address indexed newKey, uint32 grace);
     /// @notice `retailer` set `policy` with `terms` for `gtin` (0: its default), replacing
-    /// `previous` (0: none) for purchases from the block's timestamp on.
+    /// `previous` (0: none) for purchases made from `since` on.
     event PolicySet(
-        RetailerId indexed retailer, uint64 indexed gtin, PolicyId indexed policy, PolicyTerms terms, PolicyId previous
+        RetailerId indexed retailer,
+        uint64 indexed gtin,
+        PolicyId indexed policy,
+        PolicyTerms terms,
+        PolicyId previous,
+        uint40 since
     );
     /// @notice `channel` offers `gtin` at `price` of `priceType` from the block's timestamp
     /// (`validFrom`, kept out of the log for gas) until `validUntil`.
     event PricePublished(uint64 indexed gtin, ChannelId indexed channel, uint96 price, uint8 priceType, uint40 validUntil);
-    /// @notice The price of `gtin` published by `channel` at `validFrom` ended at `endedAt`;
+    /// @notice A quote of `channel` offering `gtin` at `price` of `priceType` from `validFrom`
+    /// until `validUntil` was lodged on chain: it now counts like a published price.
+    event QuoteLodged(
+        uint64 indexed gtin,
+        ChannelId indexed channel,
+        uint96 price,
+        uint8 priceType,
+        uint40 validFrom,
+        uint40 validUntil
+    );
+    /// @notice The price of `gtin` of `channel` from `validFrom` ended at `endedAt`;
     /// `priceError` when the retailer declared it a price error.
     event PriceEnded(ChannelId indexed channel, uint64 indexed gtin, uint40 validFrom, uint40 endedAt, bool priceError);
-    /// @notice A sale was recorded: every field of the {Purchase} a claim must pass.
+    /// @notice A sale was recorded: every field of the {Purchase} a claim must pass. `cover` is
+    /// what the pool reserved for it; compensation is paid from `recordedAt + PAYOUT_DELAY`.
     event PurchaseRecorded(
         PurchaseId indexed purchase,
         address indexed buyer,
         uint64 indexed gtin,
         RetailerId retailer,
         ChannelId channel,
-        PolicyId policy,
         uint32 quantity,
         uint96 unitPrice,
         uint40 purchasedAt,
-        bytes32 receiptHash
+        bytes32 receiptHash,
+        PolicyId policy,
+        uint96 cover,
+        uint40 recordedAt
     );
     /**
      * @notice `purchase` was compensated for the offer of `offerChannel` at `offerPrice` from
-     * `offerFrom` (`quote`: signed, else published): its total is now `compensated`, of which
-     * `amount` was paid to `buyer` now (0 when all of it was queued, see {CompensationOwed}).
+     * `offerFrom` (`quote`: a signed quote, else a published price or lodged quote): its total is
+     * now `compensated`, of which `amount` was paid to `buyer` now.
      */
     event CompensationPaid(
         PurchaseId indexed purchase,
@@ -240,19 +302,9 @@ interface IPriceGuarantee {
         uint40 offerFrom,
         bool quote
     );
-    /// @notice `amount` of the compensation of `purchase` waits at `position` of the queue of `retailer`.
-    event CompensationOwed(
-        PurchaseId indexed purchase, address indexed buyer, RetailerId indexed retailer, uint96 amount, uint64 position
-    );
-    /// @notice The queue entry at `position` was paid `amount`; `remaining` is still owed on it.
-    event OwedPaid(
-        PurchaseId indexed purchase,
-        address indexed buyer,
-        RetailerId indexed retailer,
-        uint96 amount,
-        uint64 position,
-        uint96 remaining
-    );
+    /// @notice The claims of `purchase` closed with `amount` of its cover unclaimed, which
+    /// returned to the free funds of `retailer`.
+    event CoverReleased(PurchaseId indexed purchase, RetailerId indexed retailer, uint96 amount);
     /// @notice A payment of `amount` to `buyer` failed and was credited to them instead.
     event CreditAdded(address indexed buyer, address indexed currency, uint256 amount);
     /// @notice `buyer` withdrew their credit of `amount`.
@@ -288,7 +340,7 @@ interface IPriceGuarantee {
 
     /**
      * @notice Adds a channel of `kind` (CHANNEL_*) named `name` (logged only) to `retailer`, with
-     * price key `key`, live from now.
+     * key `key`, live from now.
      * @dev Only an admin of `retailer`. Reverts with {GuaranteeRetailerUnknown},
      * `AccessControlUnauthorizedAccount`, {GuaranteeChannelKindInvalid}, or {GuaranteeKeyInvalid}
      * for a zero key or one that served before. Emits {ChannelAdded}.
@@ -299,22 +351,26 @@ interface IPriceGuarantee {
         returns (ChannelId channel);
 
     /**
-     * @notice Replaces the key of `channel` by `newKey` (address(0): no key) as of now; the old
-     * key is revoked now, its quotes and receipts stay valid for the times it was live.
+     * @notice Replaces the key of `channel` by `newKey` (address(0): no key) as of now. The old
+     * key is revoked now: nothing it signs counts any more, but for the receipts and vouchers it
+     * signed while live, which count for `grace` more seconds (at most MAX_KEY_GRACE). Give 0
+     * when the old key may be in someone else's hands: everything it signed that was not used is
+     * refused at once.
      * @dev Only an admin of the channel's retailer. Reverts with {GuaranteeChannelUnknown},
-     * `AccessControlUnauthorizedAccount`, or {GuaranteeKeyInvalid} for a key that served before.
-     * Emits {ChannelKeyChanged}.
+     * `AccessControlUnauthorizedAccount`, {GuaranteeKeyGraceInvalid}, or {GuaranteeKeyInvalid}
+     * for a key that served before. Emits {ChannelKeyChanged}.
      */
-    function rotateChannelKey(ChannelId channel, address newKey) external;
+    function rotateChannelKey(ChannelId channel, address newKey, uint32 grace) external;
 
     /**
      * @notice Sets the policy of `retailer` for product class `gtin` (0: its default) to `terms`,
-     * for purchases made from now on; earlier purchases keep theirs.
+     * for purchases made from now on, or from POLICY_NOTICE from now when `terms` reduce the
+     * coverage in effect for that class now; earlier purchases keep theirs.
      * @dev Only an admin of `retailer`. Reverts with {GuaranteeRetailerUnknown},
      * `AccessControlUnauthorizedAccount`, {GuaranteeWindowInvalid} (above MAX_WINDOW),
      * {GuaranteeToleranceInvalid} (above 10,000 bps), {GuaranteeMaxPayoutInvalid} (0 with a
-     * nonzero window), {GuaranteePriceTypesInvalid} (unknown bits). Raises the retailer's
-     * `maxWindow` to `terms.window` if larger. Emits {PolicySet}.
+     * nonzero window), {GuaranteePriceTypesInvalid} (unknown bits). Emits {PolicySet} with the
+     * record's `since`.
      * @return policy The new policy record's id (sequential from 1 across retailers).
      */
     function setPolicy(RetailerId retailer, uint64 gtin, PolicyTerms calldata terms)
@@ -332,21 +388,22 @@ interface IPriceGuarantee {
      * @dev The caller is a live channel key ({GuaranteeNotChannelKey}). Reverts with
      * {GuaranteeAmountInvalid} for a zero price, {GuaranteePriceTypeInvalid},
      * {GuaranteeValidityInvalid} unless `validUntil` is after now, {GuaranteePriceExists} for a
-     * second price of `gtin` by the channel in the same second. Emits {PricePublished}.
+     * second price of `gtin` by the channel from the same second. Emits {PricePublished}.
      */
     function publishPrice(uint64 gtin, uint96 price, uint8 priceType, uint40 validUntil) external;
 
     /**
      * @notice Ends now the price of `gtin` the caller's channel published at `validFrom`.
      * @dev The caller is a live key of that channel ({GuaranteeNotChannelKey}). Reverts with
-     * {GuaranteePriceUnknown}, or {GuaranteePriceNotLive} when it has ended or expired. Emits
-     * {PriceEnded} with `priceError == false`.
+     * {GuaranteePriceUnknown}, or {GuaranteePriceNotLive} when it has ended or expired, or is a
+     * lodged quote. Emits {PriceEnded} with `priceError == false`.
      */
     function endPrice(uint64 gtin, uint40 validFrom) external;
 
     /**
-     * @notice Declares the price of `gtin` that `channel` published at `validFrom` a price error:
-     * its type becomes PRICE_ERROR and it ends now. Claims already paid for it stay paid.
+     * @notice Declares the price of `gtin` that `channel` offers from `validFrom` (published or
+     * lodged) a price error: its type becomes PRICE_ERROR and it ends now. Claims already paid
+     * for it stay paid.
      * @dev Only an admin of the channel's retailer, while the price is live and at most
      * PRICE_ERROR_DECLARATION_PERIOD after `validFrom`. Reverts with {GuaranteeChannelUnknown},
      * `AccessControlUnauthorizedAccount`, {GuaranteePriceUnknown}, {GuaranteeDeclarationClosed},
@@ -354,13 +411,26 @@ interface IPriceGuarantee {
      */
     function declarePriceError(ChannelId channel, uint64 gtin, uint40 validFrom) external;
 
+    /**
+     * @notice Lodges `quote`, signed by a key of its channel that accepts it now, on chain: from
+     * then on it is evidence like a published price, whatever becomes of the key. Anyone may
+     * lodge a quote (a keeper keeping a buyer's evidence).
+     * @dev Reverts with {GuaranteeChannelUnknown}, {GuaranteeRetailerMismatch} (the channel is not
+     * of `quote.retailer`), {GuaranteeCurrencyMismatch}, {GuaranteeAmountInvalid},
+     * {GuaranteePriceTypeInvalid}, {GuaranteeValidityInvalid}, {GuaranteeSignerInvalid} (forged,
+     * another chain or contract, a key not live at `validFrom` or not live now),
+     * {GuaranteePriceExists} when the channel has a price of the GTIN from the same second.
+     * Emits {QuoteLodged}.
+     */
+    function lodgeQuote(Quote calldata quote, bytes calldata signature) external;
+
     // --------------------------------------------------------------------------------------------
     // Purchases
     // --------------------------------------------------------------------------------------------
 
     /**
      * @notice Records `sale` as made now on the caller's channel, under the policy in effect now
-     * for its GTIN.
+     * for its GTIN, reserving its cover from the pool's free funds.
      * @dev The caller is a live channel key ({GuaranteeNotChannelKey}). Reverts with
      * {GuaranteeBuyerInvalid}, {GuaranteeQuantityInvalid}, {GuaranteeAmountInvalid} (zero unit
      * price), {GuaranteePurchaseExists}. Emits {PurchaseRecorded}.
@@ -376,11 +446,11 @@ interface IPriceGuarantee {
 
     /**
      * @notice Registers the purchase of `receipt`, signed (EIP-712 `Receipt`) by a key of its
-     * channel live at `purchasedAt`, under the policy in effect at `purchasedAt`; anyone may
-     * submit it (the consumer, a keeper).
+     * channel that accepts it now (live at `purchasedAt`, and live now or within its rotation's
+     * grace), under the policy in effect at `purchasedAt`, reserving its cover from the pool's
+     * free funds when its window is still open; anyone may submit it (the consumer, a keeper).
      * @dev Reverts with {GuaranteePurchaseInFuture}, {GuaranteeBuyerInvalid},
-     * {GuaranteeQuantityInvalid}, {GuaranteeAmountInvalid}, {GuaranteeSignerInvalid} (other
-     * signer, a key not live then, a malformed signature, another chain or contract),
+     * {GuaranteeQuantityInvalid}, {GuaranteeAmountInvalid}, {GuaranteeSignerInvalid},
      * {GuaranteeRetailerMismatch} when the channel is not of `receipt.retailer`,
      * {GuaranteePurchaseExists}. Emits {PurchaseRecorded}.
      * @return purchase The purchase's id.
@@ -394,15 +464,16 @@ interface IPriceGuarantee {
     // --------------------------------------------------------------------------------------------
 
     /**
-     * @notice Compensates `purchase` for the price of its GTIN that `channel` published at
-     * `validFrom`; anyone may call, the buyer is paid.
+     * @notice Compensates `purchase` for the price of its GTIN that `channel` offers from
+     * `validFrom` (published or lodged); anyone may call, the buyer is paid.
      * @dev Checks, in order: the purchase ({GuaranteePurchaseUnknown},
-     * {GuaranteePurchaseMismatch}), its cover ({GuaranteeNotCovered}, {GuaranteeWindowClosed}),
-     * the offer ({GuaranteePriceUnknown}, {GuaranteeRetailerMismatch} for a channel of another
-     * retailer, {GuaranteePriceTypeExcluded}, {GuaranteeOfferOutsideWindow}), the rule
-     * ({GuaranteeWithinTolerance}, {GuaranteeAlreadyCompensated}). Emits {CompensationPaid},
-     * {CompensationOwed} when part or all of it is queued, {CreditAdded} when the payment fails.
-     * @return paid What left the pool for the buyer now (transferred or credited).
+     * {GuaranteePurchaseMismatch}), its cover and time ({GuaranteeNotCovered},
+     * {GuaranteeClaimTooEarly}, {GuaranteeWindowClosed}), the offer ({GuaranteePriceUnknown},
+     * {GuaranteeRetailerMismatch} for a channel of another retailer, {GuaranteePriceTypeExcluded},
+     * {GuaranteeOfferOutsideWindow}, {GuaranteeOfferNotStarted}), the rule
+     * ({GuaranteeWithinTolerance}, {GuaranteeAlreadyCompensated}). Emits {CompensationPaid}, and
+     * {CreditAdded} when the payment fails.
+     * @return paid What left the pool for the buyer (transferred or credited).
      */
     function claimWithPrice(Purchase calldata purchase, ChannelId channel, uint40 validFrom)
         external
@@ -410,51 +481,52 @@ interface IPriceGuarantee {
 
     /**
      * @notice Compensates `purchase` for `quote`, signed (EIP-712 `Quote`) by a key of
-     * `quote.channel` live at `quote.validFrom`; anyone may call, the buyer is paid.
+     * `quote.channel` that accepts it now (live at `quote.validFrom` and live now); anyone may
+     * call, the buyer is paid.
      * @dev As {claimWithPrice}, with these offer checks instead: {GuaranteeRetailerMismatch},
      * {GuaranteeProductMismatch}, {GuaranteeCurrencyMismatch}, {GuaranteeAmountInvalid} (zero
-     * price), {GuaranteePriceTypeInvalid}, {GuaranteeValidityInvalid}, {GuaranteeSignerInvalid}
-     * (forged, a key not live at `validFrom`, another chain or contract),
+     * price), {GuaranteePriceTypeInvalid}, {GuaranteeValidityInvalid}, {GuaranteeSignerInvalid},
      * {GuaranteeRetailerMismatch} (a key of another retailer's channel), then
      * {GuaranteePriceTypeExcluded}, {GuaranteeOfferOutsideWindow}, {GuaranteeOfferNotStarted}.
      * The same quote may serve any number of purchases (it is evidence, not a voucher); for one
      * purchase it pays at most once ({GuaranteeAlreadyCompensated}).
-     * @return paid What left the pool for the buyer now (transferred or credited).
+     * @return paid What left the pool for the buyer (transferred or credited).
      */
     function claimWithQuote(Purchase calldata purchase, Quote calldata quote, bytes calldata signature)
         external
         returns (uint256 paid);
+
+    /**
+     * @notice Returns the unclaimed cover of each of `purchases`, whose claims have closed, to
+     * the free funds of its retailer. Anyone may call (the retailer, to free its funds).
+     * @dev Reverts with {GuaranteeBatchEmpty}, {GuaranteePurchaseUnknown},
+     * {GuaranteePurchaseMismatch}; a purchase with no unclaimed cover left is skipped (whether its
+     * claims are open or not); then {GuaranteeCoverOpen} while claims are open. Emits
+     * {CoverReleased} per purchase released.
+     * @return released The total returned to free funds, across retailers.
+     */
+    function release(Purchase[] calldata purchases) external returns (uint256 released);
 
     // --------------------------------------------------------------------------------------------
     // Pool
     // --------------------------------------------------------------------------------------------
 
     /**
-     * @notice Adds `amount` to the pool of `retailer`, then settles up to 16 queued entries.
+     * @notice Adds `amount` to the pool of `retailer`.
      * @dev Anyone. Native pool: send `amount` as value; ERC-20 pool: approve `amount` first and
      * send no value (the balance increase actually received is credited). Reverts with
      * {GuaranteeRetailerUnknown}, {GuaranteeAmountInvalid} (0), {GuaranteeValueMismatch}, or the
-     * token's error. Emits {PoolFunded}, then as {settle}.
+     * token's error. Emits {PoolFunded}.
      */
     function fund(RetailerId retailer, uint256 amount) external payable;
 
     /**
-     * @notice Pays up to `maxEntries` queued entries of `retailer` from its pool, oldest first,
-     * the last one partially when the pool runs short.
-     * @dev Anyone. Reverts with {GuaranteeRetailerUnknown}. Emits {OwedPaid} per entry paid and
-     * {CreditAdded} per failed payment.
-     * @return settled The number of entries paid in full (removed from the queue).
-     */
-    function settle(RetailerId retailer, uint256 maxEntries) external returns (uint256 settled);
-
-    /**
-     * @notice Announces a withdrawal of up to `amount` from the pool of `retailer` to `to`,
-     * executable `maxWindow` seconds from now.
+     * @notice Announces a withdrawal of up to `amount` from the free funds of `retailer`'s pool
+     * to `to`, executable WITHDRAWAL_DELAY from now.
      * @dev Only an admin of `retailer`. Reverts with {GuaranteeRetailerUnknown},
-     * `AccessControlUnauthorizedAccount`, {GuaranteeAmountInvalid} (0),
-     * {GuaranteeWithdrawalPending}. Emits {WithdrawalAnnounced}. The amount is not checked
-     * against the pool: execution sends what is available then, up to it. Queued compensation
-     * is not reserved: keepers have the whole delay to {settle} it.
+     * `AccessControlUnauthorizedAccount`, {GuaranteeAmountInvalid} (0), {GuaranteeRecipientInvalid}
+     * (the zero address), {GuaranteeWithdrawalPending}. Emits {WithdrawalAnnounced}. The amount is
+     * not checked against the pool: execution sends what is free then, up to it.
      */
     function announceWithdrawal(RetailerId retailer, uint256 amount, address to) external;
 
@@ -467,7 +539,7 @@ interface IPriceGuarantee {
 
     /**
      * @notice Executes the announced withdrawal of `retailer`: sends the smaller of its amount
-     * and the pool's available funds to its recipient.
+     * and the pool's free funds (never the cover reserved for purchases) to its recipient.
      * @dev Only an admin of `retailer`. Reverts with {GuaranteeRetailerUnknown},
      * `AccessControlUnauthorizedAccount`, {GuaranteeNoWithdrawal}, {GuaranteeWithdrawalTooEarly},
      * {GuaranteeTransferFailed}. Emits {WithdrawalExecuted}.
@@ -511,14 +583,15 @@ interface IPriceGuarantee {
     /// `gtin == 0`, the default policy in effect at `at`.
     function policyFor(RetailerId retailer, uint64 gtin, uint40 at) external view returns (PolicyId);
 
-    /// @notice The price of `gtin` that `channel` published at `validFrom`; `published == false` when none.
+    /// @notice The price of `gtin` that `channel` offers from `validFrom`; `published == false` when none.
     function price(ChannelId channel, uint64 gtin, uint40 validFrom) external view returns (PriceView memory);
 
-    /// @notice `keccak256(abi.encode(retailer, receiptHash))`.
-    function purchaseId(RetailerId retailer, bytes32 receiptHash) external pure returns (PurchaseId);
+    /// @notice `keccak256(abi.encode(receipt))`: the id of the purchase `receipt` states.
+    function purchaseId(Receipt calldata receipt) external pure returns (PurchaseId);
 
-    /// @notice Whether `purchase` was recorded, and the compensation recognised for it so far.
-    function purchaseState(PurchaseId purchase) external view returns (bool recorded, uint96 compensated);
+    /// @notice Whether `purchase` was recorded, and how much of its cover is neither claimed nor
+    /// released (its compensation so far is `cover - unclaimed` until its cover is released).
+    function purchaseState(PurchaseId purchase) external view returns (bool recorded, uint96 unclaimed);
 
     /**
      * @notice The low 160 bits of `keccak256(abi.encode(p))`, `p` the {Purchase} recorded as
@@ -527,10 +600,6 @@ interface IPriceGuarantee {
      * `uint160(uint256(keccak256(abi.encode(p)))) == purchaseDigest(id)` with a nonzero digest.
      */
     function purchaseDigest(PurchaseId purchase) external view returns (uint160 digest);
-
-    /// @notice Up to `length` queue entries of `retailer` from absolute position `start`, not past
-    /// `queueTail`; positions before `queueHead` are settled and read as zeros.
-    function owedEntries(RetailerId retailer, uint64 start, uint64 length) external view returns (OwedEntry[] memory);
 
     /// @notice The credit of `buyer` in `currency` (see {withdrawCredit}).
     function credit(address buyer, address currency) external view returns (uint256);
@@ -541,6 +610,6 @@ interface IPriceGuarantee {
     /// @notice The EIP-712 digest a channel key signs for `receipt`.
     function receiptDigest(Receipt calldata receipt) external view returns (bytes32);
 
-    /// @notice Version of this contract, "1".
+    /// @notice Version of this contract, "2".
     function version() external pure returns (string memory);
 }

@@ -88,6 +88,9 @@ interface IProductRegistry {
     error IdentityLotExpiryMismatch(LotId lot, uint32 expiry, uint32 given);
     /// @notice `lot` has been recalled: no new items, no claims, no second recall.
     error IdentityLotRecalled(LotId lot);
+    /// @notice `lot` has no record (nothing of it registered or proven, no line opened for it): only
+    /// a brand admin may recall it.
+    error IdentityLotUnknown(LotId lot);
     /// @notice A lot root may commit at most `max` items; `count` were declared.
     error IdentityLotTooLarge(uint32 count, uint32 max);
     /// @notice `root` was committed with a count of zero items.
@@ -357,8 +360,12 @@ interface IProductRegistry {
     /**
      * @notice Recalls a whole lot, whether its items were registered explicitly or committed by
      * Merkle roots (proven or not).
-     * @dev Only a brand admin or registrant of the product's brand. Creates the lot record if the
-     * lot has none yet (expiry 0). Refuses a lot already recalled ({IdentityLotRecalled}).
+     * @dev Only a brand admin or registrant of the product's brand. A lot with no record yet is
+     * recalled only by a brand admin, which creates its record (expiry 0); a registrant gets
+     * {IdentityLotUnknown}. A lot has a record once an item of it was registered or proven, or a
+     * production line opened for it; a lot only committed by Merkle root ({commitLot}), none of
+     * its items proven yet, has none (its commitment writes the root alone, for gas), so only a
+     * brand admin recalls it. Refuses a lot already recalled ({IdentityLotRecalled}).
      * Emits {LotRecalled}.
      */
     function recallLot(uint64 gtin, bytes32 lot, uint16 reason, bytes32 document) external;

@@ -3,13 +3,35 @@ pragma solidity 0.8.30;
 
 import {IPriceGuarantee} from "./IPriceGuarantee.sol";
 import {IProductRegistry} from "./IProductRegistry.sol";
-import {ChannelId, ItemId, MerchantProfile, Purchase, PurchaseId, RetailerId, ReviewId, ReviewView} from "../Types.sol";
+import {
+    BrandId,
+    ChannelId,
+    ItemId,
+    MerchantProfile,
+    Purchase,
+    PurchaseId,
+    RetailerId,
+    ReviewId,
+    ReviewView,
+    Ticket
+} from "../Types.sol";
 
 /**
  * @dev Verified-buyer reviews of products and merchants, merchant profiles and merchant replies:
  * the "information collection" and "online feedback" steps of the O2O loop. Only someone who
- * bought may review, once per purchase; everyone may vote on and report a review; nothing is ever
- * deleted.
+ * bought may review, once per purchase; only someone who bought may vote on and report a review;
+ * nothing is ever deleted.
+ *
+ * Verified means a real purchase from a seller the brand recognises. Anyone may register as a
+ * retailer in {IPriceGuarantee} and record "sales" of any GTIN to addresses of its own, so a
+ * purchase alone proves nothing about a product. A brand's admin (in {IProductRegistry})
+ * authorises the retailers that sell its products ({setSellerAuthorised}); a review of a PRODUCT
+ * on a purchase is accepted only when the product's brand authorised the purchase's retailer,
+ * and counts ({counts}) only while it still does (a brand withdrawing a seller's authorisation
+ * withdraws its buyers' product reviews from every reader). A first-sale claim of an item (which
+ * only the brand's sellers sign) is always a verified ticket. A review of a MERCHANT (one of a
+ * retailer's channels) may rest on any purchase of that retailer: the retailer's own sales are
+ * what a merchant review is about.
  *
  * Merchants. A MERCHANT is a channel of {IPriceGuarantee} (a store or an online shop of a
  * retailer). Its retailer's admins (holders of `guarantee.retailerAdminRole(retailer)`) publish
@@ -20,7 +42,8 @@ import {ChannelId, ItemId, MerchantProfile, Purchase, PurchaseId, RetailerId, Re
  *
  * - a purchase recorded in {IPriceGuarantee}: the reviewer passes the whole {Purchase} (as logged
  *   by `PurchaseRecorded`), is its `buyer`, and the struct must hash to what the guarantee stored
- *   (`guarantee.purchaseDigest(id)`, id = `keccak256(abi.encode(uint32 retailer, receiptHash))`).
+ *   (`guarantee.purchaseDigest(id)`, id = `keccak256(abi.encode(receipt))`, the Purchase's first
+ *   eight fields).
  *   The ticket is the PurchaseId; the review is of the product (its GTIN, SUBJECT_PRODUCT) or of
  *   the channel it was bought on (SUBJECT_MERCHANT), and names that channel as its merchant either
  *   way, so the merchant may reply to both;
@@ -37,13 +60,20 @@ import {ChannelId, ItemId, MerchantProfile, Purchase, PurchaseId, RetailerId, Re
  * Content. The text and photos live off chain: a review carries `contentHash`, the keccak256 of
  * its content document, and `uri`, where that document is. A rating is 1..5.
  *
- * Versions. Only the author edits ({editReview}); an edit is a new version (versions count from 1)
- * with a new rating, hash and uri, logged by {ReviewEdited}. Storage keeps the latest rating and
- * the version number; every version stays in the logs, and its hash lets anyone check a copy.
+ * Versions. Only the author edits ({editReview}); an edit is a new version (versions count from 1,
+ * at most 255) with a new rating, hash and uri, logged by {ReviewEdited}. Storage keeps the latest
+ * rating and the version number; every version stays in the logs, and its hash lets anyone check
+ * a copy.
  *
- * Votes and reports. Any address but the author votes once per review, helpful or not
- * ({ReviewSelfVote}, {ReviewAlreadyVoted}); any address reports once per review with a reason
- * (REPORT_*: 1 spam, 2 offensive, 3 off-topic, 4 fake, 5 other).
+ * Votes and reports. Someone who bought what the review is about, but the author, votes once per
+ * review, helpful or not ({ReviewSelfVote}, {ReviewAlreadyVoted}), and reports once per review with
+ * a reason (REPORT_*: 1 spam, 2 offensive, 3 off-topic, 4 fake, 5 other). The caller shows it
+ * bought with a {Ticket}: for a product review, an item of the same product it claimed, or its
+ * purchase of the same product from a seller the product's brand authorised; for a merchant
+ * review, its purchase from the merchant's retailer ({ReviewTicketUnrelated} otherwise). Fresh
+ * addresses hold no ticket, and a seller another brand authorised holds none for this product, so
+ * neither can bury or fold a product's reviews. (A retailer can always record sales of its own, so
+ * its own buyers' votes on reviews of its own shops are as good as its word.)
  *
  * Folding. A review is FOLDED when `reports >= 3 || notHelpful >= helpful + 3`: front ends show it
  * collapsed, behind a click. The flag is computed by the view {review} from the counters, never
@@ -54,9 +84,10 @@ import {ChannelId, ItemId, MerchantProfile, Purchase, PurchaseId, RetailerId, Re
  * ({reply}), any number of times; replies live in the logs ({ReviewReplied}). A review of a
  * claimed item has no merchant and takes no reply ({ReviewNoMerchant}).
  *
- * Storage. One new slot per review (author, rating, version, subject, merchant, postedAt), one for
- * its counters once voted on or reported, and one per vote and per report; everything else is in
- * the events, which carry every field a front end shows.
+ * Storage. One new slot per review (author, rating, subject, version, merchant, GTIN), one for its
+ * counters once voted on or reported, and one per vote and per report; everything else is in the
+ * events, which carry every field a front end shows (the time a review was posted is its
+ * {ReviewPosted} log's block).
  */
 interface IReviewBoard {
     // --------------------------------------------------------------------------------------------
@@ -97,6 +128,14 @@ interface IReviewBoard {
     error ReviewContentMissing();
     /// @notice `merchant` is not a channel of the guarantee.
     error ReviewMerchantUnknown(ChannelId merchant);
+    /// @notice `retailer` is not authorised by `brand`, the brand of product `gtin` (0: not a
+    /// registered product), to sell it: its buyers' reviews of the product are not verified.
+    error ReviewSellerNotAuthorised(RetailerId retailer, BrandId brand, uint64 gtin);
+    /// @notice The ticket shown is not a purchase or claim of what `review` is about: the same
+    /// product (a product review), or a purchase from the same retailer (a merchant review).
+    error ReviewTicketUnrelated(ReviewId review);
+    /// @notice `review` has `max` versions already: it cannot be edited again.
+    error ReviewVersionLimit(ReviewId review, uint16 max);
     /// @notice OpenZeppelin's error (IAccessControl), raised when `account` lacks `neededRole`:
     /// here, the admin role of the merchant's retailer.
     error AccessControlUnauthorizedAccount(address account, bytes32 neededRole);
@@ -136,14 +175,28 @@ interface IReviewBoard {
     event ReviewEdited(ReviewId indexed review, uint16 version, uint8 rating, bytes32 contentHash, string uri);
     /// @notice `by`, for `merchant`, replied to `review` with content `contentHash` at `uri`.
     event ReviewReplied(ReviewId indexed review, ChannelId indexed merchant, address by, bytes32 contentHash, string uri);
+    /// @notice `by`, an admin of `brand`, authorised `retailer` to sell the brand's products, or
+    /// withdrew that authorisation (`authorised == false`).
+    event SellerAuthorised(BrandId indexed brand, RetailerId indexed retailer, bool authorised, address by);
     /// @notice `voter` found `review` helpful or not.
     event ReviewVoted(ReviewId indexed review, address indexed voter, bool helpful);
     /// @notice `reporter` reported `review` for `reason` (REPORT_*).
     event ReviewReported(ReviewId indexed review, address indexed reporter, uint8 reason);
 
     // --------------------------------------------------------------------------------------------
-    // Merchants
+    // Sellers and merchants
     // --------------------------------------------------------------------------------------------
+
+    /**
+     * @notice Authorises `retailer` (of the guarantee) to sell the products of `brand`, or
+     * withdraws that authorisation: only the buyers of authorised sellers review the brand's
+     * products, and only their product reviews count.
+     * @dev Only a holder of `registry.brandAdminRole(brand)` ({AccessControlUnauthorizedAccount};
+     * brand 0 has no admin); `retailer` must be registered (`GuaranteeRetailerUnknown`, the
+     * guarantee's error: authorising a number not yet taken would authorise whoever registers
+     * next). Emits {SellerAuthorised}.
+     */
+    function setSellerAuthorised(BrandId brand, RetailerId retailer, bool authorised) external;
 
     /**
      * @notice Sets the public profile of channel `merchant`: `profileHash` (keccak256 of the
@@ -172,7 +225,9 @@ interface IReviewBoard {
      * `rating` (1..5) and content `contentHash` at `uri`.
      * @dev Checks, in order: {ReviewSubjectInvalid}, {ReviewRatingInvalid}, {ReviewContentMissing},
      * {ReviewNotBuyer} (the caller is not `purchase.buyer`), {ReviewPurchaseUnknown} (not recorded,
-     * or any field differs), {ReviewAlreadyPosted}. The review's merchant is `purchase.channel`.
+     * or any field differs), for a product review {ReviewSellerNotAuthorised} (the product's brand
+     * did not authorise the purchase's retailer), {ReviewAlreadyPosted}. The review's merchant is
+     * `purchase.channel`.
      * Emits {ReviewPosted} with the purchase's GTIN and the PurchaseId as ticket.
      * @return review `reviewIdOf(purchaseId, subject)`.
      */
@@ -200,8 +255,8 @@ interface IReviewBoard {
     /**
      * @notice Replaces, as a new version, the rating and content of the caller's `review`.
      * @dev Only the author. Checks, in order: {ReviewUnknown}, {ReviewNotAuthor},
-     * {ReviewRatingInvalid}, {ReviewContentMissing}. The version counter is 16 bits: the 65,536th
-     * version overflows (a panic). Emits {ReviewEdited}.
+     * {ReviewRatingInvalid}, {ReviewContentMissing}, {ReviewVersionLimit} (255 versions). Emits
+     * {ReviewEdited}.
      */
     function editReview(ReviewId review, uint8 rating, bytes32 contentHash, string calldata uri) external;
 
@@ -214,18 +269,25 @@ interface IReviewBoard {
     function reply(ReviewId review, bytes32 contentHash, string calldata uri) external;
 
     /**
-     * @notice Records the caller's vote on `review`: helpful or not.
-     * @dev Anyone but the author, once per review. Checks, in order: {ReviewUnknown},
-     * {ReviewSelfVote}, {ReviewAlreadyVoted}. Emits {ReviewVoted}.
+     * @notice Records the caller's vote on `review`: helpful or not. The caller shows with
+     * `ticket` that it bought what the review is about (see "Votes and reports" above).
+     * @dev A buyer of the reviewed product (or, for a merchant review, of the merchant's retailer)
+     * but the author, once per review. Checks, in order: {ReviewUnknown}, {ReviewSelfVote}, the
+     * ticket ({ReviewItemNotClaimed}, {ReviewNotBuyer}, {ReviewPurchaseUnknown},
+     * {ReviewTicketUnrelated}, {ReviewSellerNotAuthorised}; on a merchant review an item ticket is
+     * refused at once with {ReviewTicketUnrelated}, its claim unread), {ReviewAlreadyVoted}.
+     * Emits {ReviewVoted}.
      */
-    function vote(ReviewId review, bool helpful) external;
+    function vote(ReviewId review, bool helpful, Ticket calldata ticket) external;
 
     /**
      * @notice Reports `review` for `reason`: 1 spam, 2 offensive, 3 off-topic, 4 fake, 5 other.
-     * @dev Anyone, once per review. Checks, in order: {ReviewUnknown}, {ReviewReasonInvalid},
-     * {ReviewAlreadyReported}. Emits {ReviewReported}.
+     * The caller shows with `ticket` that it bought, as for {vote}.
+     * @dev A buyer of what the review is about, once per review. Checks, in order:
+     * {ReviewUnknown}, {ReviewReasonInvalid}, the ticket (as {vote}), {ReviewAlreadyReported}.
+     * Emits {ReviewReported}.
      */
-    function report(ReviewId review, uint8 reason) external;
+    function report(ReviewId review, uint8 reason, Ticket calldata ticket) external;
 
     // --------------------------------------------------------------------------------------------
     // Views
@@ -241,6 +303,16 @@ interface IReviewBoard {
     /// @notice `keccak256(abi.encode(ticket, subject))`: the id of the review of `subject` posted
     /// with `ticket` (a PurchaseId or an ItemId).
     function reviewIdOf(bytes32 ticket, uint8 subject) external pure returns (ReviewId);
+
+    /// @notice Whether `brand` authorises `retailer` to sell its products.
+    function isSellerAuthorised(BrandId brand, RetailerId retailer) external view returns (bool);
+
+    /**
+     * @notice Whether `review`, a review posted with product `gtin` (its {ReviewPosted} `gtin`),
+     * counts as verified now: a claimed item's review or a merchant review always; a product
+     * review on a purchase while the product's brand authorises the purchase's retailer.
+     */
+    function counts(ReviewId review, uint64 gtin) external view returns (bool);
 
     /// @notice Whether `account` has voted on `review`.
     function hasVoted(ReviewId review, address account) external view returns (bool);

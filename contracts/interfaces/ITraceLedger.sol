@@ -24,8 +24,9 @@ import {ActorView, BrandId, Entry} from "../Types.sol";
  * entry's {Binding} and, for an item, lot or product class, checks that the GTIN's product
  * belongs to the brand in the registry. A container (SSCC) lives in the recording brand's
  * namespace and needs no registry check; so does any other GS1-identified subject (an asset, a
- * document: binding kind 5), whose id the ledger cannot recompute. An actor of another brand can
- * therefore never start a chain on this brand's goods.
+ * document, a location: binding kind 5), whose id is `keccak256(abi.encode(TRACE_ASSET_DOMAIN,
+ * keccak256(path)))` (Types.sol), so that it is never the id of an item, lot, product or
+ * container. An actor of another brand can therefore never start a chain on this brand's goods.
  *
  * Head formula. With `prev` the chain's stored word (0 before the first entry), for an entry `e`
  * recorded by `actor`:
@@ -48,6 +49,19 @@ import {ActorView, BrandId, Entry} from "../Types.sol";
  * one entry, whose cost depends on the number of children only through its {Linked} events. An
  * event on a container then applies to its children while packed; resolving that is the
  * reader's work, from the logs.
+ *
+ * Whose word counts in an item's history. Only the actors an item's brand authorised write its
+ * history: the chains of (brand, subject) for the item, its lot and its product class, and the
+ * chains of the containers it was packed in UNDER THAT SAME BRAND. A {Linked} event names
+ * `related` without the ledger knowing whose goods `related` are (an id is a hash), so any brand's
+ * actor may name another brand's item as the child of its own container: such a link is not
+ * refused on chain, and every reader (the library's `Trace.history`, the consumer page) IGNORES a
+ * {Linked} event whose `brand` is not the item's brand — what brand 2's actors record on a pallet
+ * never enters the history of brand 1's item. A carrier serving several brands is authorised by
+ * each, and records a mixed pallet once per brand, each entry naming that brand's goods. A
+ * container or asset chain belongs to the brand it is recorded under: no other brand can add to
+ * it. Inputs of a transformation recorded under the item's brand (the brand vouches for that
+ * link) are followed into their own brands' chains, shown as inputs.
  */
 interface ITraceLedger {
     // --------------------------------------------------------------------------------------------
@@ -64,7 +78,7 @@ interface ITraceLedger {
     error TraceActorKindInvalid(uint8 kind);
     /// @notice The binding of the first entry on `subject` has an unknown `kind`, or a code that is
     /// not valid for that kind (a serial or lot code of 1..20 bytes, a zero code for a product
-    /// class, 18 digits with a correct check digit for an SSCC).
+    /// class, 18 digits with a correct check digit for an SSCC, a nonzero path hash for an asset).
     error TraceBindingInvalid(bytes32 subject, uint8 kind);
     /// @notice The first entry names `subject`, but its binding describes `computed`.
     error TraceSubjectMismatch(bytes32 subject, bytes32 computed);
@@ -102,8 +116,9 @@ interface ITraceLedger {
         bytes32 eventId
     );
     /// @notice The entry with content hash `content` on (`brand`, `subject`) names `related` (a
-    /// child, an input or another subject). Filter by `related` to find the containers an item was
-    /// packed in or the outputs made from a lot.
+    /// child, an input or another subject). Filter by `related` AND the item's `brand` to find the
+    /// containers an item was packed in (a link under another brand is not the item's history),
+    /// or by `related` alone for the outputs made from a lot.
     event Linked(bytes32 indexed related, bytes32 indexed subject, BrandId indexed brand, bytes32 content);
     /// @notice `actor` publishes the full EPCIS events it records for `brand` under `uri`: the
     /// event whose content hash is `h` is at `uri` followed by the 0x-prefixed hex of `h`. The

@@ -25,7 +25,11 @@ CONTRACTS: tuple[tuple[str, ConstructorArgs], ...] = (
     ("TraceLedger", lambda _admin, deployed: (deployed["ProductRegistry"].address,)),
     ("ConsentRegistry", lambda _admin, _deployed: ()),
     ("PriceGuarantee", lambda _admin, _deployed: ()),
-    ("ReviewBoard", lambda _admin, d: (d["ProductRegistry"].address, d["PriceGuarantee"].address)),
+    ("Forwarder", lambda _admin, _deployed: ()),
+    (
+        "ReviewBoard",
+        lambda _admin, d: (d["ProductRegistry"].address, d["PriceGuarantee"].address, d["Forwarder"].address),
+    ),
     ("CouponBook", lambda _admin, d: (d["PriceGuarantee"].address,)),
 )
 #: The names of :data:`CONTRACTS`, in deployment order.

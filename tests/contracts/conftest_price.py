@@ -1,7 +1,8 @@
-"""Fixtures of the PriceGuarantee contract tests: the session chain of ``conftest.py`` with a
-PriceGuarantee and a TestStablecoin, two retailers (one paying in the native coin, one in tUSD),
-three channels with their price-signing keys, and helpers that sign quotes and receipts, record
-purchases and claim, as the library does.
+"""Fixtures of the PriceGuarantee contract tests (version 2): the session chain of ``conftest.py``
+with a PriceGuarantee and a TestStablecoin, two retailers (one paying in the native coin, one in
+tUSD), three channels with their price-signing keys, and helpers that sign quotes and receipts,
+record purchases (each reserving its cover), wait out the payout delay and claim, as the library
+does.
 
 Imported by ``test_price_guarantee.py``, which declares the pytest fixtures (so that this module
 stays a plain helper module and ``conftest.py`` is untouched).
@@ -31,11 +32,19 @@ REENTRANT_ARTIFACT = json.loads((TEST_ARTIFACTS / "ReentrantBuyer.json").read_te
 BATCH_CALLER_ARTIFACT = json.loads((TEST_ARTIFACTS / "BatchCaller.json").read_text())
 
 DOMAIN_NAME = "o2ochain PriceGuarantee"
+DOMAIN_VERSION = "2"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 DAY = 86_400
 MAX_WINDOW = 366 * DAY
 DECLARATION_PERIOD = DAY
 PAYOUT_GAS = 50_000
+# Types.sol: a withdrawal waits WITHDRAWAL_DELAY after its announcement, compensation for a
+# purchase is paid from PAYOUT_DELAY after it was recorded (the same day), a policy that reduces
+# coverage applies POLICY_NOTICE after it was set, a rotation gives at most MAX_KEY_GRACE.
+WITHDRAWAL_DELAY = DAY
+PAYOUT_DELAY = WITHDRAWAL_DELAY
+POLICY_NOTICE = 7 * DAY
+MAX_KEY_GRACE = 7 * DAY
 # A generous gas limit for every transaction: skips eth-tester's gas estimate (a binary search
 # that runs the transaction many times) and gives a buyer's payout its full PAYOUT_GAS.
 GAS = 3_000_000
@@ -56,7 +65,15 @@ PRICE_TYPES_KNOWN = 0x1F
 NATIVE, TOKEN = 1, 2  # retailer ids
 ONLINE, STORE, TOKEN_SHOP = 1, 2, 3  # channel ids: ONLINE and STORE of NATIVE, TOKEN_SHOP of TOKEN
 
-PURCHASE_FIELDS = ("retailer", "channel", "policy", "buyer", "gtin", "quantity", "unitPrice", "purchasedAt", "receiptHash")
+# A Purchase as PurchaseRecorded logs it and a claim passes it: its first eight fields are its
+# Receipt, whose keccak256(abi.encode(...)) is the PurchaseId.
+RECEIPT_NAMES = ("retailer", "channel", "buyer", "gtin", "quantity", "unitPrice", "purchasedAt", "receiptHash")
+PURCHASE_FIELDS = (*RECEIPT_NAMES, "policy", "cover", "recordedAt")
+RECEIPT_TYPES = ["uint32", "uint32", "address", "uint64", "uint32", "uint96", "uint40", "bytes32"]
+PURCHASE_TYPES = [*RECEIPT_TYPES, "uint32", "uint96", "uint40"]
+# Indexes into a Purchase tuple.
+P_RETAILER, P_CHANNEL, P_BUYER, P_GTIN, P_QUANTITY, P_UNIT_PRICE, P_PURCHASED_AT, P_RECEIPT_HASH = range(8)
+P_POLICY, P_COVER, P_RECORDED_AT = 8, 9, 10
 QUOTE_FIELDS = [
     {"name": "retailer", "type": "uint32"},
     {"name": "channel", "type": "uint32"},
@@ -68,29 +85,19 @@ QUOTE_FIELDS = [
     {"name": "validUntil", "type": "uint40"},
     {"name": "nonce", "type": "uint64"},
 ]
-RECEIPT_FIELDS = [
-    {"name": "retailer", "type": "uint32"},
-    {"name": "channel", "type": "uint32"},
-    {"name": "buyer", "type": "address"},
-    {"name": "gtin", "type": "uint64"},
-    {"name": "quantity", "type": "uint32"},
-    {"name": "unitPrice", "type": "uint96"},
-    {"name": "purchasedAt", "type": "uint40"},
-    {"name": "receiptHash", "type": "bytes32"},
-]
+RECEIPT_FIELDS = [{"name": n, "type": t} for n, t in zip(RECEIPT_NAMES, RECEIPT_TYPES, strict=True)]
 RETAILER_VIEW_FIELDS = (
     "currency",
-    "maxWindow",
-    "available",
-    "owed",
-    "queueHead",
-    "queueTail",
+    "balance",
+    "reserved",
     "withdrawalAmount",
     "withdrawalTo",
     "withdrawalAt",
     "funded",
     "paid",
+    "withdrawn",
 )
+PRICE_VIEW_FIELDS = ("published", "price", "priceType", "validUntil", "endedAt", "lodged")
 
 
 def terms(window: int = 30 * DAY, bps: int = 0, amount: int = 0, max_payout: int = 10**24, excluded: int = 0) -> tuple[int, ...]:
@@ -110,8 +117,20 @@ def receipt_hash(text: str) -> bytes:
     return keccak(text.encode())
 
 
-def purchase_id(retailer: int, receipt: bytes) -> bytes:
-    return keccak(abi_encode(["uint32", "bytes32"], [retailer, receipt]))
+def purchase_id(purchase: tuple[Any, ...] | list[Any]) -> bytes:
+    """The PurchaseId of a Purchase or Receipt tuple: keccak256(abi.encode(its Receipt))."""
+    return keccak(abi_encode(RECEIPT_TYPES, list(purchase[:8])))
+
+
+def purchase_digest(purchase: tuple[Any, ...] | list[Any]) -> int:
+    """The low 160 bits of keccak256(abi.encode(purchase)), as ``purchaseDigest`` returns them."""
+    return int.from_bytes(keccak(abi_encode(PURCHASE_TYPES, list(purchase)))[12:])
+
+
+def expected_cover(unit_price: int, quantity: int, max_payout: int, free: int) -> int:
+    """The cover a purchase recorded under an open window reserves: its exposure
+    min(maxPayout, (unitPrice - 1) * quantity), or the pool's free funds when less."""
+    return min(max_payout, (unit_price - 1) * quantity, free)
 
 
 def admin_role(retailer: int) -> bytes:
@@ -119,7 +138,8 @@ def admin_role(retailer: int) -> bytes:
 
 
 def rule_total(unit_price: int, quantity: int, price: int, t: tuple[int, ...]) -> int | None:
-    """The compensation total the rule gives, or None when the offer does not qualify."""
+    """The compensation total the rule gives (before the purchase's cover), or None when the
+    offer does not qualify."""
     _, bps, amount, max_payout, _ = t
     tolerance = max(amount, unit_price * bps // 10_000)
     if unit_price <= price or unit_price - price <= tolerance:
@@ -221,8 +241,14 @@ class PriceEnv:
         return ZERO_ADDRESS if retailer == NATIVE else self.token.address
 
     def set_policy(self, t: tuple[int, ...], retailer: int = NATIVE, gtin: int = 0) -> int:
+        """Set a policy (the retailer's default unless ``gtin``); returns its id. A reducing
+        policy applies only from its ``since`` (see :meth:`since`)."""
         receipt = self.send(self.f.setPolicy(retailer, gtin, t), self.admin_of(retailer))
         return int(self.events(receipt, "PolicySet")[0]["policy"])
+
+    def since(self, policy: int) -> int:
+        """From when policy record ``policy`` applies."""
+        return int(self.f.policy(policy).call()[2])
 
     def publish(self, key: str, price: int, price_type: int = PRICE_REGULAR, gtin: int = GIFT_BAG, valid_for: int = 10 * DAY) -> int:
         """Publish a price from `key`, valid `valid_for` seconds; returns its validFrom."""
@@ -230,8 +256,16 @@ class PriceEnv:
         receipt = self.send(self.f.publishPrice(gtin, price, price_type, until), key)
         return self.block_time(receipt)
 
+    def price(self, channel: int, valid_from: int, gtin: int = GIFT_BAG) -> dict[str, Any]:
+        return dict(zip(PRICE_VIEW_FIELDS, self.f.price(channel, gtin, valid_from).call(), strict=True))
+
     def retailer(self, retailer: int = NATIVE) -> dict[str, Any]:
         return dict(zip(RETAILER_VIEW_FIELDS, self.f.retailer(retailer).call(), strict=True))
+
+    def free(self, retailer: int = NATIVE) -> int:
+        """The pool's free funds: what a withdrawal or a new purchase's cover may take."""
+        view = self.retailer(retailer)
+        return int(view["balance"] - view["reserved"])
 
     def fund(self, amount: int, retailer: int = NATIVE, sender: str | None = None) -> Any:
         sender = sender or self.keeper
@@ -240,6 +274,11 @@ class PriceEnv:
         self.send(self.token.functions.mint(sender, amount), sender)
         self.send(self.token.functions.approve(self.pg.address, amount), sender)
         return self.send(self.f.fund(retailer, amount), sender)
+
+    def rotate(self, channel: int, new_key: str, grace: int = 0) -> int:
+        """Rotate ``channel``'s key to ``new_key`` with ``grace``; returns the revocation time."""
+        retailer = int(self.f.channel(channel).call()[0])
+        return self.block_time(self.send(self.f.rotateChannelKey(channel, new_key, grace), self.admin_of(retailer)))
 
     # -- purchases and claims -------------------------------------------------------------------
 
@@ -264,20 +303,39 @@ class PriceEnv:
         rec = self.send(self.f.recordPurchase(sale), key)
         return purchase_of(self.events(rec, "PurchaseRecorded")[0])
 
+    def register(self, receipt: tuple[Any, ...], signature: bytes, sender: str | None = None) -> tuple[Any, ...]:
+        """Register a signed receipt; returns the Purchase tuple from PurchaseRecorded."""
+        rec = self.send(self.f.registerPurchase(receipt, signature), sender or self.keeper)
+        return purchase_of(self.events(rec, "PurchaseRecorded")[0])
+
+    def vest(self, *purchases: tuple[Any, ...]) -> int:
+        """Wait out the payout delay of ``purchases``: the next transaction is at the earliest
+        time all of them may be claimed (or the next second, when that has passed)."""
+        claimable = max(p[P_RECORDED_AT] for p in purchases) + PAYOUT_DELAY
+        if claimable > self.now():
+            self.at(claimable)
+        return claimable
+
     def claim(self, purchase: tuple[Any, ...], channel: int, valid_from: int, sender: str | None = None, gas: int = GAS) -> Any:
         return self.send(self.f.claimWithPrice(purchase, channel, valid_from), sender or self.keeper, gas=gas)
 
+    def state(self, purchase: tuple[Any, ...]) -> tuple[bool, int]:
+        """(recorded, unclaimed cover) of ``purchase``."""
+        recorded, unclaimed = self.f.purchaseState(purchase_id(purchase)).call()
+        return bool(recorded), int(unclaimed)
+
     def compensated(self, purchase: tuple[Any, ...]) -> int:
-        recorded, compensated = self.f.purchaseState(purchase_id(purchase[0], purchase[8])).call()
+        """What ``purchase`` was compensated so far (its cover less the unclaimed part; before a release)."""
+        recorded, unclaimed = self.state(purchase)
         assert recorded
-        return int(compensated)
+        return int(purchase[P_COVER]) - unclaimed
 
     # -- signatures -----------------------------------------------------------------------------
 
-    def domain(self, *, chain_id: int | None = None, contract: str | None = None) -> dict[str, Any]:
+    def domain(self, *, chain_id: int | None = None, contract: str | None = None, version: str = DOMAIN_VERSION) -> dict[str, Any]:
         return {
             "name": DOMAIN_NAME,
-            "version": "1",
+            "version": version,
             "chainId": self.w3.eth.chain_id if chain_id is None else chain_id,
             "verifyingContract": contract or self.pg.address,
         }
@@ -310,6 +368,11 @@ class PriceEnv:
             "nonce": 1,
         }
         return base | overrides
+
+    def signed_quote(self, signer: str | bytes | None = None, **overrides: Any) -> tuple[tuple[Any, ...], bytes]:
+        """A quote tuple (see :meth:`quote`) and its signature by ``signer`` (default: the online key)."""
+        message = self.quote(**overrides)
+        return as_tuple(message, QUOTE_FIELDS), self.sign(signer or self.online, "Quote", message)
 
     def signed_receipt(self, signer: str | bytes, **overrides: Any) -> tuple[tuple[Any, ...], bytes]:
         base = {
@@ -364,10 +427,16 @@ def build_price_session(env: Env) -> PriceEnv:
     p.online = p.new_key("online shop")
     p.store = p.new_key("store")
     p.token_key = p.new_key("tUSD shop")
+    open_shops(p)
+    return p
+
+
+def open_shops(p: PriceEnv) -> None:
+    """Register retailers NATIVE (native coin) and TOKEN (tUSD) from their admins, and channels
+    ONLINE and STORE of NATIVE and TOKEN_SHOP of TOKEN with the keys ``p`` holds, in that order."""
     f = p.pg.functions
     p.send(f.registerRetailer(p.native_admin, ZERO_ADDRESS, "ipfs://retailer/acme-mart"), p.native_admin)
     p.send(f.registerRetailer(p.token_admin, p.token.address, "ipfs://retailer/other-mart"), p.token_admin)
     p.send(f.addChannel(NATIVE, CHANNEL_ONLINE_SHOP, p.online, "Acme Mart online"), p.native_admin)
     p.send(f.addChannel(NATIVE, CHANNEL_STORE, p.store, "Acme Mart Nanjing Road"), p.native_admin)
     p.send(f.addChannel(TOKEN, CHANNEL_ONLINE_SHOP, p.token_key, "Other Mart online"), p.token_admin)
-    return p

@@ -1,9 +1,11 @@
 """CouponBook: every function, custom error (with its arguments) and event (with its fields);
-outsiders refused; campaigns by a retailer's admins only; vouchers signed by the merchant's keys
-(live at the voucher's start), redeemed once by a shop of the same retailer; replay, expiry,
-forgery (a non-key, another merchant's key, another chain or contract, an altered voucher) and
-shops of other retailers refused; the bitmap with its sentinels across word boundaries; a
-hypothesis property over any set of redemptions in any order; the gas target."""
+outsiders refused; campaigns by a retailer's admins only, up to MAX_VOUCHERS in one real
+transaction under the per-transaction gas cap; vouchers signed by the merchant's keys (live at the
+voucher's start, and live now or within the grace of their rotation), redeemed once by a shop of
+the same retailer; replay, expiry, forgery (a non-key, another merchant's key, another chain or
+contract, an altered voucher), shops of other retailers and a thief holding a rotated key
+refused; the bitmap with its sentinels across word boundaries; a hypothesis property over any set
+of redemptions in any order; the gas target."""
 
 from __future__ import annotations
 
@@ -23,19 +25,26 @@ from .conftest import GTIN, Env, expect_revert
 from .conftest_loop import (
     COUPON_ARTIFACT,
     COUPON_DOMAIN_NAME,
+    DAY,
+    MAX_KEY_GRACE,
     MAX_VOUCHERS,
+    NATIVE,
+    NATIVE_UNIT,
     ONLINE,
     OTHER_SHOP,
     STORE,
+    TOKEN,
+    TX_GAS_CAP,
     VOUCHER_AMOUNT_OFF,
     VOUCHER_PERCENT_OFF,
     VOUCHERS_PER_WORD,
     LoopEnv,
+    admin_role,
     content_hash,
+    deploy,
     loop_session,
     voucher_tuple,
 )
-from .conftest_price import DAY, NATIVE, NATIVE_UNIT, TOKEN, admin_role, deploy
 
 ZERO32 = b"\x00" * 32
 SENTINEL = 1 << 255
@@ -193,11 +202,36 @@ def test_create_campaign_refuses_invalid_campaigns(loop: LoopEnv) -> None:
     loop.create_campaign(1, valid_from=now - DAY, valid_until=now + DAY)
 
 
-def test_create_campaign_of_a_million_vouchers_is_accepted(loop: LoopEnv) -> None:
-    # 3,922 bitmap words (some 87M gas) do not fit in a 30M-gas block: checked by eth_call.
+def test_create_campaign_of_the_most_vouchers_fits_one_transaction(loop: LoopEnv) -> None:
+    # A real transaction with the per-transaction gas cap (EIP-7825) as its gas limit.
+    assert loop.w3.eth.get_block("latest")["gasLimit"] >= TX_GAS_CAP
     now = loop.now()
-    fn = loop.book.functions.createCampaign(ONLINE, MAX_VOUCHERS, now, now + DAY, content_hash("t"), "ipfs://t")
-    assert fn.call({"from": loop.p.native_admin, "gas": 120_000_000}) == 1
+    campaign, receipt = loop.create_campaign(MAX_VOUCHERS, valid_from=now, valid_until=now + DAY)
+    assert receipt["status"] == 1
+    print(f"createCampaign of {MAX_VOUCHERS:,} vouchers: {receipt['gasUsed']:,} gas")
+    assert receipt["gasUsed"] <= TX_GAS_CAP, receipt["gasUsed"]
+    words = -(-MAX_VOUCHERS // VOUCHERS_PER_WORD)
+    assert words == 706
+    slot = bitmap_slot(loop, campaign)
+    assert [bitmap_word(loop, slot, campaign, w) for w in (0, words - 1, words)] == [SENTINEL, SENTINEL, 0]
+    assert loop.campaign(campaign)["issued"] == MAX_VOUCHERS
+    # Its last voucher is redeemable, and one past it is out of range.
+    voucher, signature = loop.signed(campaign, MAX_VOUCHERS - 1)
+    loop.redeem(voucher, signature)
+    assert loop.book.functions.isRedeemed(campaign, MAX_VOUCHERS - 1).call()
+    assert loop.campaign(campaign)["redeemed"] == 1
+    voucher, signature = loop.signed(campaign, MAX_VOUCHERS)
+    expect(loop, redeem_fn(loop, voucher, signature), loop.p.store, "CouponIndexInvalid", index=MAX_VOUCHERS, issued=MAX_VOUCHERS)
+
+
+def test_create_campaign_of_one_voucher_more_than_the_most_is_refused(loop: LoopEnv) -> None:
+    now = loop.now()
+    fn = loop.book.functions.createCampaign(ONLINE, MAX_VOUCHERS + 1, now, now + DAY, content_hash("t"), "ipfs://t")
+    expect(loop, fn, loop.p.native_admin, "CouponCampaignInvalid", issued=MAX_VOUCHERS + 1, validFrom=now, validUntil=now + DAY)
+    # Sent anyway, with the cap as its gas limit, it is mined as a failure and creates nothing.
+    tx = fn.transact({"from": loop.p.native_admin, "gas": TX_GAS_CAP})
+    assert loop.w3.eth.wait_for_transaction_receipt(tx)["status"] == 0
+    assert loop.book.functions.campaignCount().call() == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,9 +291,10 @@ def test_redeem_refuses_non_shops_and_shops_of_other_retailers(loop: LoopEnv) ->
     # The consumer, an outsider, the retailer's admin, a shop of another retailer.
     for stranger in (loop.buyer, loop.outsider, loop.p.native_admin, loop.p.token_key):
         expect(loop, fn, stranger, "CouponNotShop", caller=stranger)
-    # A shop key rotated out is no longer a shop; its successor is.
+    # A shop key rotated out is no longer a shop; its successor is
+    # (whatever grace its rotation gave the vouchers and receipts it signed).
     new_key = loop.p.new_key("loop: store, second key")
-    loop.send(loop.p.pg.functions.rotateChannelKey(STORE, new_key), loop.p.native_admin)
+    loop.p.rotate(STORE, new_key, MAX_KEY_GRACE)
     expect(loop, fn, loop.p.store, "CouponNotShop", caller=loop.p.store)
     loop.send(fn, new_key)
 
@@ -362,21 +397,107 @@ def test_redeem_refuses_forged_vouchers(loop: LoopEnv) -> None:
     loop.send(fn(signature), loop.p.store)
 
 
-def test_voucher_signed_before_a_key_rotation_stays_good(loop: LoopEnv) -> None:
+def rotate_online(loop: LoopEnv, grace: int, label: str = "loop: online shop, second key") -> tuple[str, int]:
+    """Rotate the online shop's key (the campaigns' merchant) with `grace`: (new key, revokedAt)."""
+    new_key = loop.p.new_key(label)
+    receipt = loop.p.rotate(ONLINE, new_key, grace)
+    (event,) = loop.events(receipt, "ChannelKeyChanged", loop.p.pg)
+    assert dict(event) == {"channel": ONLINE, "previousKey": loop.p.online, "newKey": new_key, "grace": grace}
+    revoked_at = loop.block_time(receipt)
+    assert loop.p.channel_key(loop.p.online)["revokedAt"] == revoked_at
+    return new_key, revoked_at
+
+
+def test_voucher_of_a_rotated_key_is_redeemable_within_the_grace_only(loop: LoopEnv) -> None:
+    p = loop.p
+    grace = 2 * DAY
+    campaign, _ = loop.create_campaign(10)
+    signed = [loop.signed(campaign, i) for i in range(3)]  # validFrom = now: signed while the key was live
+    _, revoked_at = rotate_online(loop, grace)
+    loop.redeem(*signed[0])  # just after the rotation
+    p.at(revoked_at + grace - 1)  # the last second of the grace
+    loop.redeem(*signed[1])
+    p.at(revoked_at + grace)  # the grace is over
+    expect(loop, redeem_fn(loop, *signed[2]), p.store, "CouponSignatureInvalid", signer=p.online)
+    assert loop.campaign(campaign)["redeemed"] == 2
+
+
+def test_voucher_of_a_key_rotated_without_grace_is_refused_at_once(loop: LoopEnv) -> None:
     p = loop.p
     campaign, _ = loop.create_campaign(10)
-    before, before_sig = loop.signed(campaign, 1)  # validFrom = now, signed by the live key
-    new_key = p.new_key("loop: online shop, second key")
-    rotation = loop.send(p.pg.functions.rotateChannelKey(ONLINE, new_key), p.native_admin)
-    rotated_at = loop.block_time(rotation)
-    # The old key's voucher from before the rotation is good; one starting after it is not.
-    loop.redeem(before, before_sig)
-    after = loop.voucher(campaign, 2, validFrom=rotated_at)
-    expect(loop, redeem_fn(loop, voucher_tuple(after), loop.sign(p.online, after)), p.store, "CouponSignatureInvalid", signer=p.online)
+    voucher, signature = loop.signed(campaign, 1)
+    rotate_online(loop, 0)
+    expect(loop, redeem_fn(loop, voucher, signature), p.store, "CouponSignatureInvalid", signer=p.online)
+
+
+def test_voucher_dated_after_the_revocation_is_refused_within_the_grace(loop: LoopEnv) -> None:
+    p = loop.p
+    campaign, _ = loop.create_campaign(10)
+    now = loop.now()
+    # Signed by the live key, but valid only from a time after its revocation.
+    later, later_sig = loop.signed(campaign, 1, validFrom=now + 3600)
+    new_key, revoked_at = rotate_online(loop, MAX_KEY_GRACE)
+    assert revoked_at < now + 3600
+    p.at(now + 2 * 3600)  # well within the grace
+    expect(loop, redeem_fn(loop, later, later_sig), p.store, "CouponSignatureInvalid", signer=p.online)
+    # Dated the second of the revocation (not before it): refused too; a second earlier: good.
+    at_revocation = loop.voucher(campaign, 2, validFrom=revoked_at)
+    expect(
+        loop,
+        redeem_fn(loop, voucher_tuple(at_revocation), loop.sign(p.online, at_revocation)),
+        p.store,
+        "CouponSignatureInvalid",
+        signer=p.online,
+    )
+    before = loop.voucher(campaign, 3, validFrom=revoked_at - 1)
+    loop.redeem(voucher_tuple(before), loop.sign(p.online, before))
     # The new key signs from its activation on, not for a voucher starting before it.
-    loop.redeem(voucher_tuple(after), loop.sign(new_key, after))
-    earlier = loop.voucher(campaign, 3, validFrom=rotated_at - 1)
+    loop.redeem(voucher_tuple(at_revocation), loop.sign(new_key, at_revocation))
+    earlier = loop.voucher(campaign, 4, validFrom=revoked_at - 1)
     expect(loop, redeem_fn(loop, voucher_tuple(earlier), loop.sign(new_key, earlier)), p.store, "CouponSignatureInvalid", signer=new_key)
+
+
+def test_thief_with_rotated_key_signs_no_voucher_a_shop_redeems(loop: LoopEnv) -> None:
+    p = loop.p
+    thief = p.online  # the stolen key of the online shop
+    campaign, _ = loop.create_campaign(1_000)
+    honest = loop.signed(campaign, 0)  # a voucher a consumer holds, signed before the theft
+    # The retailer learns of the theft and rotates the key as compromised (no grace).
+    _, revoked_at = rotate_online(loop, 0)
+    now = loop.now()
+    forgeries = [
+        loop.voucher(campaign, 500, kind=VOUCHER_PERCENT_OFF, value=10_000),  # 100% off, dated now
+        loop.voucher(campaign, 501, validFrom=revoked_at - DAY),  # back-dated to when the key was live
+        loop.voucher(campaign, 502, validFrom=revoked_at - 1, value=2**96 - 1),
+        loop.voucher(campaign, 503, validFrom=now, validUntil=now + 30 * DAY),
+    ]
+    for message in forgeries:
+        fn = redeem_fn(loop, voucher_tuple(message), loop.sign(thief, message))
+        expect(loop, fn, p.store, "CouponSignatureInvalid", signer=thief)
+        # Nor can the thief redeem with the stolen key: it is no shop any more.
+        expect(loop, fn, thief, "CouponNotShop", caller=thief)
+    # What the key signed before the theft is refused too: a compromised key's vouchers are void.
+    expect(loop, redeem_fn(loop, *honest), p.store, "CouponSignatureInvalid", signer=thief)
+    assert loop.campaign(campaign)["redeemed"] == 0
+
+
+def test_thief_with_a_key_rotated_with_grace_signs_nothing_redeemed_after_the_grace(loop: LoopEnv) -> None:
+    p = loop.p
+    thief = p.online  # rotated routinely (with the longest grace), then stolen
+    campaign, _ = loop.create_campaign(100)
+    _, revoked_at = rotate_online(loop, MAX_KEY_GRACE)
+    # Anything dated after the revocation is refused at once; a voucher back-dated to when the
+    # key was live is what the grace lets through, for the vouchers consumers already hold,
+    # until the grace is over.
+    dated_now = loop.voucher(campaign, 10)
+    expect(loop, redeem_fn(loop, voucher_tuple(dated_now), loop.sign(thief, dated_now)), p.store, "CouponSignatureInvalid", signer=thief)
+    p.at(revoked_at + MAX_KEY_GRACE)
+    now = loop.now()
+    started = loop.campaign(campaign)["validFrom"]  # when the key was live
+    for index, valid_from in ((11, revoked_at - 1), (12, started)):
+        message = loop.voucher(campaign, index, validFrom=valid_from, validUntil=now + DAY)
+        expect(loop, redeem_fn(loop, voucher_tuple(message), loop.sign(thief, message)), p.store, "CouponSignatureInvalid", signer=thief)
+    assert loop.campaign(campaign)["redeemed"] == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,6 +581,10 @@ def test_any_set_of_redemptions_in_any_order_redeems_each_once(loop: LoopEnv, in
 
 
 def test_gas_redeem(loop: LoopEnv) -> None:
+    # The former target was 50,000. Judging the signer by the guarantee's one rule
+    # (channelKeyAccepts: live at validFrom, and live now or within its rotation's grace) reads a
+    # fifth word of the key record (its grace) and tests more: some 800 gas more per redemption,
+    # 50,341 for the first case below. Safety first: the bound is the measured cost, rounded up.
     campaign, _ = loop.create_campaign(1_000)  # created beforehand
     # In another shop of the retailer with a till receipt; a product voucher; in the merchant's shop.
     for index, shop, overrides in (
@@ -469,4 +594,4 @@ def test_gas_redeem(loop: LoopEnv) -> None:
     ):
         voucher, signature = loop.signed(campaign, index, **overrides)
         receipt = loop.redeem(voucher, signature, shop, TILL_RECEIPT)
-        assert receipt["gasUsed"] <= 50_000, (index, receipt["gasUsed"])
+        assert receipt["gasUsed"] <= 50_500, (index, receipt["gasUsed"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
@@ -136,6 +137,12 @@ def merkle_lot(env: Env, gtin: int = GTIN, lot: str = "M1", n: int = 6, commit: 
 def merkle_item(tree: MerkleTree, gtin: int, lot: str, serial: str, root: bytes | None = None) -> tuple[Any, ...]:
     leaf = merkle_leaf(item_id(gtin, serial), lot_id(gtin, lot))
     return (gtin, code(serial), code(lot), root or tree.root, tree.proof(leaf))
+
+
+def recall_lot(env: Env, gtin: int, lot: bytes, reason: int, sender: str) -> Callable[[], Any]:
+    """A recallLot of `lot` (a lot code) with no document, sent by `sender`, as a transaction to
+    hand to ``expect_revert``."""
+    return lambda: env.registry.functions.recallLot(gtin, lot, reason, ZERO32).transact({"from": sender})
 
 
 # --------------------------------------------------------------------------------------------
@@ -1627,23 +1634,95 @@ def test_recall_lot_of_a_merkle_lot_before_and_after_proof(env: Env) -> None:
 
 
 def test_recall_lot_reverts_when_already_recalled(env: Env) -> None:
+    env.register(GTIN, "L1", ["A"])
+    env.send(env.registry.functions.recallLot(GTIN, code("L1"), 1, ZERO32), env.actors.registrant)
+    env.send(env.registry.functions.recallLot(GTIN, code("NEVER-USED"), 1, ZERO32), env.actors.brand_admin)  # recalled ahead
     for lot in ("L1", "NEVER-USED"):
-        if lot == "L1":
-            env.register(GTIN, lot, ["A"])
-        env.send(env.registry.functions.recallLot(GTIN, code(lot), 1, ZERO32), env.actors.registrant)
-        expect_revert(
-            env.abi,
-            lambda lc=lot: env.registry.functions.recallLot(GTIN, code(lc), 1, ZERO32).transact({"from": env.actors.registrant}),
-            "IdentityLotRecalled",
-            lot=lot_id(GTIN, lot),
-        )
+        for sender in (env.actors.registrant, env.actors.brand_admin):
+            expect_revert(env.abi, recall_lot(env, GTIN, code(lot), 1, sender), "IdentityLotRecalled", lot=lot_id(GTIN, lot))
+
+
+def test_registrant_cannot_recall_a_lot_that_does_not_exist(env: Env) -> None:
+    # A registrant key (perhaps stolen) recalling a lot code nothing was registered in yet.
+    lot = lot_id(GTIN, "NEXT-WEEK")
+    for reason in (1, 9):
+        expect_revert(env.abi, recall_lot(env, GTIN, code("NEXT-WEEK"), reason, env.actors.registrant), "IdentityLotUnknown", lot=lot)
+    assert env.registry.functions.lotInfo(lot).call() == (False, 0, 0, ZERO32, 0, False, 0)
+    # The lot code stays the brand's to use: items registered in it are not recalled.
+    env.register(GTIN, "NEXT-WEEK", ["A"])
+    assert verify(env, item_id(GTIN, "A"))["lotRecalled"] is False
+    # Of another brand's product, the registrant is refused by the role check first.
+    expect_revert(
+        env.abi,
+        recall_lot(env, OTHER_GTIN, code("NEXT-WEEK"), 1, env.actors.registrant),
+        "AccessControlUnauthorizedAccount",
+        account=env.actors.registrant,
+        neededRole=brand_role("registrant", 2),
+    )
+
+
+def test_brand_admin_may_recall_a_lot_that_does_not_exist_yet(env: Env) -> None:
+    document = keccak(b"contaminated batch notice")
+    receipt = env.send(env.registry.functions.recallLot(GTIN, code("NEXT-WEEK"), 4, document), env.actors.brand_admin)
+    lot = lot_id(GTIN, "NEXT-WEEK")
+    (event,) = env.events(receipt, "LotRecalled")
+    assert dict(event) == {"lot": lot, "brand": 1, "gtin": GTIN, "reason": 4, "document": document}
+    # Its record is created, recalled, with expiry 0.
+    info = env.registry.functions.lotInfo(lot).call()
+    assert info[:6] == (True, 1, GTIN, code("NEXT-WEEK"), 0, True)
+    # Nothing can be registered in it any more.
+    expect_revert(
+        env.abi,
+        lambda: env.registry.functions.registerItems([(GTIN, code("NEXT-WEEK"), EXPIRY, [code("A")])]).transact(
+            {"from": env.actors.registrant}
+        ),
+        "IdentityLotRecalled",
+        lot=lot,
+    )
+
+
+def test_registrant_recalls_an_existing_lot(env: Env) -> None:
+    # A lot its items were registered in, a lot with an open line, and a Merkle lot one of whose
+    # items was proven (which gives it its record).
+    env.register(GTIN, "L1", ["A", "B"])
+    env.send(env.registry.functions.openLine(GTIN, code("LN1"), EXPIRY, URI), env.actors.registrant)
+    tree, serials = merkle_lot(env, lot="M1")
+    env.send(env.registry.functions.proveItem(merkle_item(tree, GTIN, "M1", serials[0])), env.actors.outsider)
+    for lot in ("L1", "LN1", "M1"):
+        receipt = env.send(env.registry.functions.recallLot(GTIN, code(lot), 2, ZERO32), env.actors.registrant)
+        (event,) = env.events(receipt, "LotRecalled")
+        assert dict(event) == {"lot": lot_id(GTIN, lot), "brand": 1, "gtin": GTIN, "reason": 2, "document": ZERO32}
+        assert env.registry.functions.lotInfo(lot_id(GTIN, lot)).call()[5] is True
+    assert verify(env, item_id(GTIN, "B"))["lotRecalled"] is True
+    assert verify(env, item_id(GTIN, serials[0]))["lotRecalled"] is True
+
+
+def test_registrant_cannot_recall_a_merkle_lot_not_yet_proven_but_its_brand_admin_can(env: Env) -> None:
+    # IProductRegistry.recallLot: "a lot only committed by Merkle root (commitLot), none of its
+    # items proven yet, has none [no record] ..., so only a brand admin recalls it"; a registrant
+    # gets IdentityLotUnknown.
+    tree, serials = merkle_lot(env, lot="M1")
+    lot = lot_id(GTIN, "M1")
+    m = merkle_item(tree, GTIN, "M1", serials[0])
+    registrant_recall = recall_lot(env, GTIN, code("M1"), 2, env.actors.registrant)
+    assert as_dict("verifyMerkle", env.registry.functions.verifyMerkle(m).call())["lotRecalled"] is False
+    expect_revert(env.abi, registrant_recall, "IdentityLotUnknown", lot=lot)
+    assert env.registry.functions.lotInfo(lot).call() == (False, 0, 0, ZERO32, 0, False, 0)
+    # The brand's admin recalls it: its record is created, recalled, with expiry 0.
+    receipt = env.send(env.registry.functions.recallLot(GTIN, code("M1"), 2, ZERO32), env.actors.brand_admin)
+    (event,) = env.events(receipt, "LotRecalled")
+    assert dict(event) == {"lot": lot, "brand": 1, "gtin": GTIN, "reason": 2, "document": ZERO32}
+    assert env.registry.functions.lotInfo(lot).call()[:6] == (True, 1, GTIN, code("M1"), 0, True)
+    assert as_dict("verifyMerkle", env.registry.functions.verifyMerkle(m).call())["lotRecalled"] is True
+    # Once recalled, the registrant's recall is refused as a second recall.
+    expect_revert(env.abi, registrant_recall, "IdentityLotRecalled", lot=lot)
 
 
 def test_recall_lot_refused_to_outsider(env: Env) -> None:
     for sender in (env.actors.outsider, env.actors.seller, env.actors.other_admin):
         expect_revert(
             env.abi,
-            lambda s=sender: env.registry.functions.recallLot(GTIN, code("L1"), 1, ZERO32).transact({"from": s}),
+            recall_lot(env, GTIN, code("L1"), 1, sender),
             "AccessControlUnauthorizedAccount",
             account=sender,
             neededRole=brand_role("registrant", 1),
@@ -1651,18 +1730,8 @@ def test_recall_lot_refused_to_outsider(env: Env) -> None:
 
 
 def test_recall_lot_reverts_on_unknown_product_or_invalid_lot(env: Env) -> None:
-    expect_revert(
-        env.abi,
-        lambda: env.registry.functions.recallLot(GTIN + 10, code("L1"), 1, ZERO32).transact({"from": env.actors.registrant}),
-        "IdentityProductUnknown",
-        gtin=GTIN + 10,
-    )
-    expect_revert(
-        env.abi,
-        lambda: env.registry.functions.recallLot(GTIN, ZERO32, 1, ZERO32).transact({"from": env.actors.registrant}),
-        "IdentityLotCodeInvalid",
-        lot=ZERO32,
-    )
+    expect_revert(env.abi, recall_lot(env, GTIN + 10, code("L1"), 1, env.actors.registrant), "IdentityProductUnknown", gtin=GTIN + 10)
+    expect_revert(env.abi, recall_lot(env, GTIN, ZERO32, 1, env.actors.registrant), "IdentityLotCodeInvalid", lot=ZERO32)
 
 
 def test_decommission_sets_status_and_emits(env: Env) -> None:

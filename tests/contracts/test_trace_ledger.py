@@ -61,6 +61,18 @@ INTERFACE_FUNCTIONS = [
 # --------------------------------------------------------------------------------------------
 
 
+
+TRACE_ASSET_DOMAIN = keccak(b"o2ochain.trace.asset")
+
+
+def asset_id_of(path_hash: bytes) -> bytes:
+    """The chain id of an asset whose Digital Link path hashes to ``path_hash``."""
+    return keccak(TRACE_ASSET_DOMAIN + path_hash)
+
+
+def asset_id(path: bytes) -> bytes:
+    return asset_id_of(keccak(path))
+
 def product_id(gtin: int) -> bytes:
     return keccak(f"/01/{gtin:014d}".encode())
 
@@ -253,7 +265,15 @@ def test_deploy_routine_deploys_the_ledger_on_the_registry() -> None:
 
     w3, accounts = tester_web3()
     deployment = deploy(w3, accounts[0])
-    assert DEPLOY_ORDER == ("ProductRegistry", "TraceLedger", "ConsentRegistry", "PriceGuarantee", "ReviewBoard", "CouponBook")
+    assert DEPLOY_ORDER == (
+        "ProductRegistry",
+        "TraceLedger",
+        "ConsentRegistry",
+        "PriceGuarantee",
+        "Forwarder",
+        "ReviewBoard",
+        "CouponBook",
+    )
     ledger = w3.eth.contract(address=deployment.address("TraceLedger"), abi=TRACE_ARTIFACT["abi"])
     assert ledger.functions.registry().call() == deployment.address("ProductRegistry")
 
@@ -452,8 +472,8 @@ def test_record_first_entry_binds_item_and_emits(trace: TraceEnv) -> None:
         (sscc_id(sscc(42)), (CONTAINER, 0, code(sscc(42)))),
         # Containers live in the recording brand's namespace: any company prefix is accepted.
         (sscc_id(sscc(7, "4006381")), (CONTAINER, 0, code(sscc(7, "4006381")))),
-        # Any other GS1-identified subject (here a GRAI) is opaque: the brand's namespace, no check.
-        (keccak(b"/8003/04012345111118123"), (5, 0, ZERO32)),
+        # Any other GS1-identified subject (here a GRAI): the brand's namespace, an id of its own.
+        (asset_id(b"/8003/04012345111118123"), (5, 0, keccak(b"/8003/04012345111118123"))),
     ],
     ids=["item", "item-20-bytes", "lot", "product-class", "container", "container-foreign-prefix", "asset"],
 )
@@ -474,6 +494,7 @@ def test_record_later_entries_ignore_the_binding(trace: TraceEnv) -> None:
     [
         (item_id(GTIN, "A"), (0, GTIN, code("A"))),
         (item_id(GTIN, "A"), (5, GTIN, code("A"))),
+        (asset_id(b"/8003/04012345111118123"), (5, 0, ZERO32)),
         (item_id(GTIN, "A"), (255, GTIN, code("A"))),
         (item_id(GTIN, "A"), (ITEM, GTIN, ZERO32)),
         (item_id(GTIN, "A" * 21), (ITEM, GTIN, code("A" * 21))),
@@ -490,6 +511,7 @@ def test_record_later_entries_ignore_the_binding(trace: TraceEnv) -> None:
     ids=[
         "kind-0",
         "asset-with-gtin-and-code",
+        "asset-without-path-hash",
         "kind-255",
         "serial-empty",
         "serial-21-bytes",
@@ -523,8 +545,9 @@ def test_record_reverts_on_invalid_binding(trace: TraceEnv, subject: bytes, bind
         (lot_id(GTIN, "A"), (ITEM, GTIN, code("A")), item_id(GTIN, "A")),
         (product_id(GTIN), (PRODUCT, GTIN_2, ZERO32), product_id(GTIN_2)),
         (sscc_id(sscc(1)), (CONTAINER, 0, code(sscc(2))), sscc_id(sscc(2))),
+        (asset_id(b"/8004/0401234AB1"), (5, 0, keccak(b"/8004/0401234AB2")), asset_id(b"/8004/0401234AB2")),
     ],
-    ids=["other-serial", "other-gtin", "lot-for-item", "item-for-lot", "other-product", "other-sscc"],
+    ids=["other-serial", "other-gtin", "lot-for-item", "item-for-lot", "other-product", "other-sscc", "other-asset"],
 )
 def test_record_reverts_on_subject_mismatch(trace: TraceEnv, subject: bytes, binding: tuple[int, int, bytes], computed: bytes) -> None:
     expect_revert(
@@ -890,3 +913,18 @@ def test_record_linked_cost_per_child_is_bounded(trace: TraceEnv) -> None:
     empty = trace.record([container(sscc(200)).abi()])["gasUsed"]
     packed = trace.record([container(sscc(201), related=[rand32() for _ in range(100)]).abi()])["gasUsed"]
     assert (packed - empty) / 100 <= 2_800, packed - empty
+
+
+def test_another_brands_actor_cannot_start_an_asset_chain_on_a_brands_item(trace: TraceEnv) -> None:
+    """Brand 2's carrier names brand 1's item (or lot) as an "asset" of its own: asset ids are
+    keccak256(abi.encode(TRACE_ASSET_DOMAIN, pathHash)), never an item's, so the ledger refuses
+    the chain instead of letting brand 2 write a history a reader would take for the item's."""
+    for victim in (item_id(GTIN, "SN-7"), lot_id(GTIN, "L7")):
+        expect_revert(
+            trace.abi,
+            lambda victim=victim: trace.ledger.functions.record(2, [E(victim, (5, 0, victim)).abi()]).transact({"from": trace.carrier}),
+            "TraceSubjectMismatch",
+            subject=victim,
+            computed=asset_id_of(victim),
+        )
+    assert head(trace, item_id(GTIN, "SN-7"), brand=2) == (0, 0)

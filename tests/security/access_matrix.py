@@ -153,7 +153,9 @@ MATRIX: dict[str, dict[str, Access]] = {
             Refused("ECDSAInvalidSignatureLength", {"length": 0}),
         ),
         "recallItem": role_admin("the brand's registrants and brand admins", REGISTRANT),
-        "recallLot": role_admin("the brand's registrants and brand admins", REGISTRANT),
+        "recallLot": role_admin(
+            "the brand's registrants and brand admins; a lot nothing was registered in yet, brand admins only", REGISTRANT
+        ),
         "decommission": role_admin("the brand's registrants and brand admins", REGISTRANT),
         "grantRole": role_admin("the role's admin (brand admin for registrant and seller roles)", BRAND_ADMIN),
         "revokeRole": role_admin("the role's admin (brand admin for registrant and seller roles)", BRAND_ADMIN),
@@ -225,15 +227,25 @@ MATRIX: dict[str, dict[str, Access]] = {
     "PriceGuarantee": {
         "registerRetailer": open_("anyone may register a retailer; it administers only its own pool, channels and policies"),
         "addChannel": role_admin("the retailer's admins", RETAILER_ADMIN),
-        "rotateChannelKey": role_admin("the channel's retailer's admins", RETAILER_ADMIN),
+        "rotateChannelKey": role_admin(
+            "the channel's retailer's admins (the grace they give the old key's receipts and vouchers is at most 7 days)",
+            RETAILER_ADMIN,
+        ),
         "setPolicy": role_admin("the retailer's admins", RETAILER_ADMIN),
         "publishPrice": restricted("a live channel key (for its own channel)", "GuaranteeNotChannelKey", caller=OUTSIDER),
         "endPrice": restricted("a live channel key (for its own channel's prices)", "GuaranteeNotChannelKey", caller=OUTSIDER),
         "declarePriceError": role_admin("the channel's retailer's admins", RETAILER_ADMIN),
+        "lodgeQuote": signed(
+            "anyone (a keeper keeping a buyer's evidence) lodging a Quote signed by a key of its channel that "
+            "accepts it now (live at the quote's start and live now)",
+            Refused("GuaranteeSignerInvalid", {"channel": ONLINE, "signer": OUTSIDER}),
+            Refused("GuaranteeSignerInvalid", {"channel": ONLINE, "signer": ZERO}),
+        ),
         "recordPurchase": restricted("a live channel key (the sale is on its channel)", "GuaranteeNotChannelKey", caller=OUTSIDER),
         "recordPurchases": restricted("a live channel key (the sales are on its channel)", "GuaranteeNotChannelKey", caller=OUTSIDER),
         "registerPurchase": signed(
-            "anyone (the buyer) registering a Receipt signed by a key of the sale's channel live at the sale",
+            "anyone (the buyer) registering a Receipt signed by a key of the sale's channel that accepts it now "
+            "(live at the sale, and live now or within its rotation's grace)",
             Refused("GuaranteeSignerInvalid", {"channel": STORE, "signer": OUTSIDER}),
             Refused("GuaranteeSignerInvalid", {"channel": STORE, "signer": ZERO}),
         ),
@@ -242,13 +254,16 @@ MATRIX: dict[str, dict[str, Access]] = {
             "and the payout always goes to the purchase's buyer"
         ),
         "claimWithQuote": signed(
-            "any keeper, with a Quote signed by a key of the offering channel live at the quote's start; "
+            "any keeper, with a Quote signed by a key of the offering channel live at the quote's start and live now; "
             "the payout goes to the buyer",
             Refused("GuaranteeSignerInvalid", {"channel": ONLINE, "signer": OUTSIDER}),
             Refused("GuaranteeSignerInvalid", {"channel": ONLINE, "signer": ZERO}),
         ),
         "fund": open_("anyone may add money to a retailer's pool (money only comes in)"),
-        "settle": open_("anyone may pay a pool's queued buyers from its available funds, oldest first"),
+        "release": open_(
+            "anyone may return the unclaimed cover of purchases whose claims have closed to their retailer's free "
+            "funds: nothing leaves the pool, nobody is paid"
+        ),
         "announceWithdrawal": role_admin("the retailer's admins", RETAILER_ADMIN),
         "cancelWithdrawal": role_admin("the retailer's admins", RETAILER_ADMIN),
         "executeWithdrawal": role_admin("the retailer's admins", RETAILER_ADMIN),
@@ -263,6 +278,7 @@ MATRIX: dict[str, dict[str, Access]] = {
         ),
     },
     "ReviewBoard": {
+        "setSellerAuthorised": role_admin("the brand's admins in the product registry (brand 0 has none)", BRAND_ADMIN),
         "setMerchantProfile": role_admin("the admins of the channel's retailer in the guarantee", RETAILER_ADMIN),
         "reviewPurchase": restricted(
             "the buyer of a purchase the guarantee recorded", "ReviewNotBuyer", account=OUTSIDER, buyer=Ref("buyer")
@@ -277,8 +293,21 @@ MATRIX: dict[str, dict[str, Access]] = {
             review=Ref("review"),
             account=OUTSIDER,
         ),
-        "vote": open_("any account other than the author votes once per review: helpfulness is everyone's to judge"),
-        "report": open_("any account reports a review once; three reports fold it (it stays readable)"),
+        "vote": restricted(
+            "a verified buyer of what the review is about but the author, once per review: the caller holds the ticket "
+            "it shows (for a product review, an item of the product it claimed, or its purchase of the product from a "
+            "seller the product's brand authorised; for a merchant review, its purchase from the merchant's retailer)",
+            "ReviewNotBuyer",
+            account=OUTSIDER,
+            buyer=Ref("voter"),
+        ),
+        "report": restricted(
+            "a verified buyer of what the review is about, once per review, with a ticket it holds (as vote); three "
+            "reports fold it (it stays readable)",
+            "ReviewNotBuyer",
+            account=OUTSIDER,
+            buyer=Ref("voter"),
+        ),
     },
     "CouponBook": {
         "createCampaign": role_admin("the admins of the merchant channel's retailer in the guarantee", RETAILER_ADMIN),
@@ -290,6 +319,20 @@ MATRIX: dict[str, dict[str, Access]] = {
                 absent=Refused("CouponSignatureInvalid", {"signer": ZERO}),
             ),
             caller=OUTSIDER,
+        ),
+    },
+    "Forwarder": {
+        "execute": signed(
+            "anyone (a relayer) sending a ForwardRequest its `from` signed (EIP-712, per-signer nonce, deadline) to a "
+            "contract that trusts the forwarder (the ReviewBoard): the call acts for the signer only",
+            Refused("ERC2771ForwarderInvalidSigner", {"signer": OUTSIDER, "from": Ref("voter")}),
+            Refused("ERC2771ForwarderInvalidSigner", {"signer": ZERO, "from": Ref("voter")}),
+        ),
+        "executeBatch": signed(
+            "anyone (a relayer) sending signed ForwardRequests, as execute; with a zero refund receiver every request "
+            "must be valid, else an invalid one is skipped (nothing is done on its behalf)",
+            Refused("ERC2771ForwarderInvalidSigner", {"signer": OUTSIDER, "from": Ref("voter")}),
+            Refused("ERC2771ForwarderInvalidSigner", {"signer": ZERO, "from": Ref("voter")}),
         ),
     },
     "TestStablecoin": {

@@ -39,20 +39,25 @@ from tests.contracts.conftest import (
     lot_id,
     merkle_leaf,
 )
-from tests.contracts.conftest_loop import URI_60, LoopEnv, content_hash, loop_session, voucher_tuple
-from tests.contracts.conftest_price import (
+from tests.contracts.conftest_loop import (
     CHANNEL_STORE,
     DAY,
     GAS,
-    GIFT_BAG,
     NATIVE,
     NATIVE_UNIT,
+    PAYOUT_DELAY,
     QUOTE_FIELDS,
+    URI_60,
+    WITHDRAWAL_DELAY,
     ZERO_ADDRESS,
+    LoopEnv,
     admin_role,
     as_tuple,
+    content_hash,
+    loop_session,
     receipt_hash,
     terms,
+    voucher_tuple,
 )
 from tests.contracts.test_product_registry import sign_claim
 
@@ -141,6 +146,7 @@ class World:
             "PriceGuarantee": self.loop.p.pg,
             "ReviewBoard": self.loop.board,
             "CouponBook": self.loop.book,
+            "Forwarder": self.loop.forwarder,
             "TestStablecoin": self.loop.p.token,
         }
         return contracts[name]
@@ -156,6 +162,7 @@ class World:
             "admin role of retailer 1": admin_role(NATIVE),
             "consumer": self.consent.consumer,
             "buyer": self.loop.buyer,
+            "voter": self.loop.buyer2,
         }
 
     def send(self, fn: Any, sender: str, value: int = 0) -> Any:
@@ -456,13 +463,13 @@ def _register_retailer(w: World, function: str) -> Attempt:
 def _guarantee_calls(w: World, function: str) -> Attempt:
     p = w.loop.p
     f = p.pg.functions
-    sale = (p.buyer, GIFT_BAG, 1, 188 * U, receipt_hash("till 7 / receipt 990001"))
+    sale = (p.buyer, GTIN, 1, 188 * U, receipt_hash("till 7 / receipt 990001"))
     role = admin_role(NATIVE)
     calls = {
         "addChannel": f.addChannel(NATIVE, CHANNEL_STORE, fresh_address("new store key"), "Acme Mart Huaihai Road"),
-        "rotateChannelKey": f.rotateChannelKey(1, fresh_address("new online key")),
+        "rotateChannelKey": f.rotateChannelKey(1, fresh_address("new online key"), DAY),
         "setPolicy": f.setPolicy(NATIVE, 0, terms()),
-        "publishPrice": f.publishPrice(GIFT_BAG, 133 * U, 0, w.now() + DAY),
+        "publishPrice": f.publishPrice(GTIN, 133 * U, 0, w.now() + DAY),
         "recordPurchase": f.recordPurchase(sale),
         "recordPurchases": f.recordPurchases([sale]),
         "announceWithdrawal": f.announceWithdrawal(NATIVE, 1, p.native_admin),
@@ -479,7 +486,7 @@ def _price_calls(w: World, function: str) -> Attempt:
     p = w.loop.p
     valid_from = p.publish(p.online, 133 * U)
     f = p.pg.functions
-    calls = {"endPrice": f.endPrice(GIFT_BAG, valid_from), "declarePriceError": f.declarePriceError(1, GIFT_BAG, valid_from)}
+    calls = {"endPrice": f.endPrice(GTIN, valid_from), "declarePriceError": f.declarePriceError(1, GTIN, valid_from)}
     return Attempt(calls[function], w.outsider, p.online if function == "endPrice" else p.native_admin)
 
 
@@ -488,7 +495,8 @@ def _withdrawal_calls(w: World, function: str) -> Attempt:
     p = w.loop.p
     f = p.pg.functions
     p.fund(10 * U)
-    w.send(f.announceWithdrawal(NATIVE, 1 * U, p.native_admin), p.native_admin)  # executable at once: no window set
+    receipt = w.send(f.announceWithdrawal(NATIVE, 1 * U, p.native_admin), p.native_admin)
+    p.at(p.block_time(receipt) + WITHDRAWAL_DELAY)  # executable now
     calls = {"cancelWithdrawal": f.cancelWithdrawal(NATIVE), "executeWithdrawal": f.executeWithdrawal(NATIVE)}
     return Attempt(calls[function], w.outsider, p.native_admin)
 
@@ -502,17 +510,27 @@ def _register_purchase(w: World, function: str) -> Attempt:
     return Attempt(forged, w.outsider, forged=forged, absent=f.registerPurchase(receipt, b""))
 
 
-@builds("PriceGuarantee", "claimWithPrice")
-def _claim_with_price(w: World, function: str) -> Attempt:
+def _claimable(w: World) -> tuple[Any, ...]:
+    """A purchase of the gift bag at 188 in the store, covered by a funded pool, whose claims
+    have opened (PAYOUT_DELAY after its recording)."""
     loop, p = w.loop, w.loop.p
     p.set_policy(terms())
     p.fund(1_000 * U)
-    purchase = loop.purchase()  # 188 in the store
+    purchase = loop.purchase()
+    assert purchase[9] == 188 * U - 1  # its cover: (unitPrice - 1) * quantity
+    p.at(purchase[10] + PAYOUT_DELAY)
+    return purchase
+
+
+@builds("PriceGuarantee", "claimWithPrice")
+def _claim_with_price(w: World, function: str) -> Attempt:
+    p = w.loop.p
+    purchase = _claimable(w)
     valid_from = p.publish(p.online, 133 * U)  # 133 online
     buyer_before, outsider_before = p.balance(p.buyer), p.balance(w.outsider)
 
     def check() -> None:
-        assert p.compensated(purchase) == 55 * U
+        assert purchase[9] - p.unclaimed(purchase) == 55 * U
         assert p.balance(p.buyer) == buyer_before + 55 * U  # paid to the buyer
         assert p.balance(w.outsider) < outsider_before  # the keeper only paid gas
 
@@ -521,10 +539,8 @@ def _claim_with_price(w: World, function: str) -> Attempt:
 
 @builds("PriceGuarantee", "claimWithQuote")
 def _claim_with_quote(w: World, function: str) -> Attempt:
-    loop, p = w.loop, w.loop.p
-    p.set_policy(terms())
-    p.fund(1_000 * U)
-    purchase = loop.purchase()
+    p = w.loop.p
+    purchase = _claimable(w)
     message = p.quote()  # the online shop's channel, 133, from now
     quote = as_tuple(message, QUOTE_FIELDS)
     f = p.pg.functions
@@ -532,22 +548,46 @@ def _claim_with_quote(w: World, function: str) -> Attempt:
     return Attempt(forged, w.outsider, forged=forged, absent=f.claimWithQuote(purchase, quote, b""))
 
 
+@builds("PriceGuarantee", "lodgeQuote")
+def _lodge_quote(w: World, function: str) -> Attempt:
+    p = w.loop.p
+    message = p.quote()
+    quote = as_tuple(message, QUOTE_FIELDS)
+    f = p.pg.functions
+    forged = f.lodgeQuote(quote, p.sign(w.outsider_key, "Quote", message))
+    return Attempt(forged, w.outsider, forged=forged, absent=f.lodgeQuote(quote, b""))
+
+
 @builds("PriceGuarantee", "fund")
 def _fund(w: World, function: str) -> Attempt:
     p = w.loop.p
-    before = p.retailer()["available"]
+    before = p.retailer()["balance"]
 
     def check() -> None:
-        assert p.retailer()["available"] == before + 5 * U
+        assert p.retailer()["balance"] == before + 5 * U
 
     return Attempt(p.pg.functions.fund(NATIVE, 5 * U), w.outsider, value=5 * U, check=check)
 
 
-@builds("PriceGuarantee", "settle")
-def _settle(w: World, function: str) -> Attempt:
-    p = w.loop.p
-    p.fund(5 * U)
-    return Attempt(p.pg.functions.settle(NATIVE, 16), w.outsider)
+@builds("PriceGuarantee", "release")
+def _release(w: World, function: str) -> Attempt:
+    loop, p = w.loop, w.loop.p
+    p.set_policy(terms(window=DAY))
+    p.fund(1_000 * U)
+    purchase = loop.purchase()
+    cover = purchase[9]
+    assert cover > 0 and p.retailer()["reserved"] == cover
+    p.at(purchase[6] + DAY + PAYOUT_DELAY + 1)  # its claims have closed
+    pool_before, outsider_before = p.retailer(), p.balance(w.outsider)
+
+    def check() -> None:
+        pool = p.retailer()
+        assert pool["reserved"] == pool_before["reserved"] - cover  # back to the free funds
+        assert (pool["balance"], pool["paid"], pool["withdrawn"]) == (pool_before["balance"], pool_before["paid"], pool_before["withdrawn"])
+        assert p.unclaimed(purchase) == 0
+        assert p.balance(w.outsider) < outsider_before  # the outsider only paid gas
+
+    return Attempt(p.pg.functions.release([purchase]), w.outsider, check=check)
 
 
 @builds("PriceGuarantee", "withdrawCredit")
@@ -577,19 +617,39 @@ def _review_calls(w: World, function: str) -> Attempt:
     return Attempt(f.reply(review, content_hash("Thank you"), URI_60), w.outsider, loop.p.store, refs=refs)
 
 
+@builds("ReviewBoard", "setSellerAuthorised")
+def _set_seller_authorised(w: World, function: str) -> Attempt:
+    return Attempt(w.loop.board.functions.setSellerAuthorised(1, 2, True), w.outsider, w.env.actors.brand_admin)
+
+
 @builds("ReviewBoard", "vote", "report")
 def _review_feedback(w: World, function: str) -> Attempt:
     loop = w.loop
-    review, _ = loop.posted()
+    review, _ = loop.posted()  # by the buyer
+    ticket = loop.ticket_for(loop.buyer2)  # the voter's purchase of the reviewed product from an authorised seller, shown by the outsider
     f = loop.board.functions
-    counter = "notHelpful" if function == "vote" else "reports"
+    fn = f.vote(review, False, ticket) if function == "vote" else f.report(review, REPORT_SPAM, ticket)
+    return Attempt(fn, w.outsider, loop.buyer2)
 
-    def check() -> None:
-        assert loop.review(review)[counter] == 1
 
-    if function == "vote":
-        return Attempt(f.vote(review, False), w.outsider, check=check)
-    return Attempt(f.report(review, REPORT_SPAM), w.outsider, check=check)
+# -- Forwarder ------------------------------------------------------------------------------------
+
+
+@builds("Forwarder", "execute", "executeBatch")
+def _forward(w: World, function: str) -> Attempt:
+    loop = w.loop
+    review, _ = loop.posted()
+    vote = loop.board.functions.vote(review, False, loop.ticket_for(loop.buyer2))
+    # The voter's vote, signed by the outsider, and unsigned.
+    forged_request = loop.forward_request(w.outsider_key, loop.buyer2, vote)
+    absent_request = (*forged_request[:6], b"")
+    f = loop.forwarder.functions
+
+    def call(request: tuple[Any, ...]) -> Any:
+        return f.execute(request) if function == "execute" else f.executeBatch([request], ZERO_ADDRESS)
+
+    forged = call(forged_request)
+    return Attempt(forged, w.outsider, forged=forged, absent=call(absent_request))
 
 
 # -- CouponBook -----------------------------------------------------------------------------------
@@ -691,3 +751,63 @@ def test_outsider_gets_what_the_matrix_says(world: World, contract: str, functio
         if attempt.forged is not attempt.fn or sender != attempt.sender:  # not the call made above
             expect(abi, attempt.forged, sender, 0, access.signature.forged, refs)
         expect(abi, attempt.absent, sender, 0, access.signature.absent, refs)
+
+
+# ------------------------------------------------------------------------------------------------
+# The outsider, through the Forwarder (ERC-2771)
+# ------------------------------------------------------------------------------------------------
+
+RELAYED = [(contract, name) for contract, name in ENTRIES if contract == "ReviewBoard"]
+
+
+def send_coin(w: World, to: str, value: int) -> None:
+    """Give `to` (a contract without a receive function, such as the Forwarder) `value` wei: a
+    contract whose init code is `PUSH20 to; SELFDESTRUCT` sends its value there as it is created."""
+    init = "0x73" + to[2:].lower() + "ff"
+    w.env.w3.eth.wait_for_transaction_receipt(w.env.w3.eth.send_transaction({"from": w.loop.p.keeper, "data": init, "value": value, "gas": 100_000}))
+    assert w.env.w3.eth.get_balance(to) >= value
+UNTRUSTING = sorted({contract for contract, _ in ENTRIES} - {"ReviewBoard"})
+
+
+@pytest.mark.parametrize(("contract", "function"), RELAYED, ids=[f"{c}.{n}" for c, n in RELAYED])
+def test_outsider_relaying_through_the_forwarder_gets_what_the_matrix_says(world: World, contract: str, function: str) -> None:
+    """A request the outsider signs acts for the outsider: the board refuses it as it refuses the
+    outsider's own call, and the same request signed by the rightful party goes through."""
+    access: Access = MATRIX[contract][function]
+    assert isinstance(access.outsider, Refused), f"{contract}.{function}: add the relayed case of an allowed call"
+    attempt = BUILDERS[(contract, function)](world, function)
+    loop = world.loop
+    forwarder = loop.forwarder
+    request = loop.forward_request(world.outsider_key, world.outsider, attempt.fn)
+    assert forwarder.functions.verify(request).call()  # a genuine request of the outsider's
+    expect_revert(loop.forwarder_abi, lambda: forwarder.functions.execute(request).transact({"from": loop.p.keeper}), "FailedCall")
+    # What the board refused: the forwarder's call, with the outsider appended as its sender (an
+    # eth_call from the forwarder's address, which is given the coin to pay for it).
+    send_coin(world, forwarder.address, 10**18)
+    data = attempt.fn._encode_transaction_data() + world.outsider[2:].lower()
+    call = {"from": forwarder.address, "to": attempt.fn.address, "data": data, "gas": 1_000_000}
+    refs = world.refs() | attempt.refs
+    expect_revert(deployable_abis()[contract], lambda: world.env.w3.eth.call(call), access.outsider.error, **resolve(access.outsider, refs))
+    assert attempt.rightful is not None
+    rightful = loop.forward_request(attempt.rightful, attempt.rightful, attempt.fn)
+    receipt = loop.relay(rightful)
+    (executed,) = loop.events(receipt, "ExecutedForwardRequest", forwarder)
+    assert (executed["signer"], executed["success"]) == (attempt.rightful, True)
+
+
+@pytest.mark.parametrize("contract", UNTRUSTING)
+def test_no_other_contract_takes_relayed_calls(world: World, contract: str) -> None:
+    """Only the ReviewBoard trusts the Forwarder: a request to any other contract is refused
+    before it is forwarded, whoever signed it."""
+    name = next(n for c, n in ENTRIES if c == contract)
+    attempt = BUILDERS[(contract, name)](world, name)
+    loop = world.loop
+    sender = attempt.rightful or world.outsider
+    request = loop.forward_request(sender, sender, attempt.fn)
+    expect_revert(
+        loop.forwarder_abi,
+        lambda: loop.forwarder.functions.execute(request).transact({"from": loop.p.keeper}),
+        "ERC2771UntrustfulTarget",
+        target=attempt.fn.address,
+        forwarder=loop.forwarder.address,
+    )

@@ -235,12 +235,12 @@ def test_triage_matching_rules() -> None:
         "elements": [
             {
                 "type": "variable",
-                "name": "paidOut",
+                "name": "computed",
                 "type_specific_fields": {
-                    "parent": {"type": "function", "name": "_settle", "type_specific_fields": {"parent": {"type": "contract", "name": "PriceGuarantee"}}}
+                    "parent": {"type": "function", "name": "_bind", "type_specific_fields": {"parent": {"type": "contract", "name": "TraceLedger"}}}
                 },
             }
         ],
     }
     located = to_finding(result)
-    assert (located.contract, located.function, located.expressions) == ("PriceGuarantee", "_settle", ("paidOut",))
+    assert (located.contract, located.function, located.expressions) == ("TraceLedger", "_bind", ("computed",))
