@@ -1,4 +1,4 @@
-"""Gas of every write (identity, traceability, consent, price guarantee), measured on a real Anvil: prints a table, writes bench/out/gas.json.
+"""Gas of every write (identity, traceability, consent, price guarantee, reviews, coupons), measured on a real Anvil: prints a table, writes bench/out/gas.json.
 
 Gas is deterministic for the same contracts, inputs and chain rules, so this is a measurement,
 not a timed test. Each figure is the transaction's total ``gasUsed`` (the 21,000 intrinsic gas
@@ -50,6 +50,12 @@ TARGETS: dict[str, int | None] = {
     "coupon_redeem": 50_000,
 }
 PER_ITEM_TARGET = {"register_items_batch_100", "trace_events_batch_50"}
+#: Targets a safety fix of issue 14 knowingly exceeds, and why (the README's gas table says the same).
+OVER_FOR_SAFETY: dict[str, str] = {
+    "record_purchase": "reserves the purchase's cover in the pool, so no later claim can take it",
+    "review_post": "reads the product's brand and its authorisation of the seller: verified means a recognised seller",
+    "coupon_redeem": "checks the signing key's rotation grace, so a revoked key's vouchers stop counting",
+}
 GTIN = "09506000134352"
 URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 #: A line's manifests base URI (``<MANIFESTS>/<0x root>.json`` per root), given to every openLine.
@@ -137,19 +143,30 @@ def measure() -> dict[str, dict[str, int]]:
         if "ConsentRegistry" in chain.deployment.contracts:
             measure_consent(chain, accounts, record)
         if "PriceGuarantee" in chain.deployment.contracts:
-            purchase = measure_guarantee(chain, dev_accounts(10), record)
+            purchase, voters = measure_guarantee(chain, dev_accounts(10), record)
             if "ReviewBoard" in chain.deployment.contracts:
-                measure_loop(chain, dev_accounts(10), record, purchase)
+                measure_loop(chain, dev_accounts(10), record, purchase, voters)
     return results
 
 
-def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> Any:
-    """Gas of the price guarantee: a price change, a sale, a payout in the native coin.
+def _advance(chain: O2OChain, seconds: int) -> None:
+    """Move Anvil's clock ahead (the payout delay, a window closing) and mine a block there."""
+    chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> tuple[Any, Any]:
+    """Gas of the price guarantee (version 2): a price change, a sale (which reserves its cover), a
+    payout in the native coin a day later, a lodged quote, a key rotation, a policy reduction (with
+    notice) and the release of closed purchases' cover.
 
     The paper's case: a gift bag sold at 188 on the store channel while the web shop offers it
-    at 133; the buyer (an existing account) is paid 55 from the pool.
+    at 133; the buyer (an existing account) is paid 55 from the purchase's cover. Returns that
+    purchase and one of the keeper's (dev:9), for the review board's ticket.
     """
-    from o2ochain.guarantee import Policy
+    from eth_account import Account
+
+    from o2ochain.guarantee import PAYOUT_DELAY, Policy
 
     retailer_admin, shop_key, store_key, buyer, keeper = accounts[5], accounts[6], accounts[7], accounts[8], accounts[9]
     unit = 10**15  # prices in thousandths of a coin
@@ -175,11 +192,16 @@ def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> Any:
     sale = (buyer.address, g, 1, 188 * unit, b"\x01" * 32)
     receipt = record("record_purchase", contract.functions.recordPurchase(sale), 1, store.sender)
     (log,) = contract.events.PurchaseRecorded().process_receipt(receipt)
+    purchase = chain.guarantee._purchase(log)
     sales = [(buyer.address, g, 1, 188 * unit, bytes([2, n]) + b"\x00" * 30) for n in range(50)]
-    record("record_purchases_batch_50", contract.functions.recordPurchases(sales), 50, store.sender)
+    receipt = record("record_purchases_batch_50", contract.functions.recordPurchases(sales), 50, store.sender)
+    batch = [chain.guarantee._purchase(log) for log in contract.events.PurchaseRecorded().process_receipt(receipt)]
+    receipt = store.sender.transact(contract.functions.recordPurchase((keeper.address, g, 1, 188 * unit, b"\x03" * 32)))
+    (log,) = contract.events.PurchaseRecorded().process_receipt(receipt)
+    keepers = chain.guarantee._purchase(log)
     offer = shop.publish_price(GTIN, 133 * unit)
     record("end_price", contract.functions.endPrice(g2, chain.guarantee.published_prices(gtin=g2)[0].valid_from), 1, shop.sender)
-    purchase = chain.guarantee._purchase(log)
+    _advance(chain, PAYOUT_DELAY + 1)  # compensation is paid from a day after the sale was recorded
     keeper_sender = chain.buyer(keeper).sender
     record("guarantee_payout", contract.functions.claimWithPrice(purchase.as_struct(), offer.channel, offer.valid_from), 1, keeper_sender)
     quote = shop.sign_quote(GTIN, 120 * unit, valid_from=offer.valid_from, valid_for=86_400)
@@ -189,46 +211,65 @@ def measure_guarantee(chain: O2OChain, accounts: list[Any], record: Any) -> Any:
         1,
         keeper_sender,
     )
-    return purchase
+    later = shop.sign_quote(GTIN, 125 * unit, valid_for=7 * 86_400)
+    record("lodge_quote", contract.functions.lodgeQuote(later.as_quote_struct(), later.signature), 1, keeper_sender)
+    app = admin.add_channel("app", Account.create().address, "app")
+    record("rotate_channel_key", contract.functions.rotateChannelKey(app, Account.create().address, 86_400), 1, admin.sender)
+    shorter = Policy(window=7 * 86_400, tolerance_amount=50 * unit, max_payout=1_000 * unit)
+    record("set_policy_reduction", contract.functions.setPolicy(admin.retailer, 0, shorter.as_struct()), 1, admin.sender)
+    _advance(chain, 32 * 86_400)  # the 30-day window and the day after it: claims closed
+    record("release_cover", contract.functions.release([purchase.as_struct()]), 1, keeper_sender)
+    record("release_cover_batch_50", contract.functions.release([p.as_struct() for p in batch]), 50, keeper_sender)
+    return purchase, keepers
 
 
-def measure_loop(chain: O2OChain, accounts: list[Any], record: Any, purchase: Any) -> None:
-    """Gas of the O2O loop: a verified buyer's review, a vote, a coupon redeemed in the shop."""
+def measure_loop(chain: O2OChain, accounts: list[Any], record: Any, purchase: Any, voters: Any) -> None:
+    """Gas of the O2O loop: the brand authorising the retailer, a verified buyer's review, a vote
+    (with the voter's own purchase as its ticket), a coupon redeemed in the shop."""
     import tempfile
 
+    from o2ochain._tx import Sender
+
+    brand_admin = accounts[1]
     retailer_admin, shop_key, store_key, buyer, voter = accounts[5], accounts[6], accounts[7], accounts[8], accounts[9]
     chain.use_content(tempfile.mkdtemp(prefix="o2o-bench-content-"))
     board = chain.reviews.contract
     content, uri = chain.reviews.content.put({"type": "o2ochain.review", "text": "Crisp and fresh; the bag reseals well.", "photos": []})
-    desk = chain.merchant_desk(retailer_admin)
+    desk = Sender(chain.w3, retailer_admin)
     record(
         "merchant_profile",
         board.functions.setMerchantProfile(2, content, "https://dalian-coast.example/stores/zhongshan", 9506000000015, 38914000, 121614700),
         1,
-        desk.sender,
+        desk,
     )
-    writer = chain.reviewer(buyer)
-    receipt = record("review_post", board.functions.reviewPurchase(purchase.as_struct(), 1, 5, content, uri), 1, writer.sender)
+    record("set_seller_authorised", board.functions.setSellerAuthorised(1, purchase.retailer, True), 1, Sender(chain.w3, brand_admin))
+    writer = Sender(chain.w3, buyer)
+    # The board meets the GTIN for the first time: it copies the product's brand from the registry
+    # (one new slot, once per product); every later review of the product reads the copy.
+    first = board.functions.reviewPurchase(voters.as_struct(), 1, 4, content, uri)
+    record("review_post_first_of_product", first, 1, Sender(chain.w3, voter))
+    receipt = record("review_post", board.functions.reviewPurchase(purchase.as_struct(), 1, 5, content, uri), 1, writer)
     (log,) = board.events.ReviewPosted().process_receipt(receipt)
     review = bytes(log["args"]["review"])
-    record("review_post_merchant", board.functions.reviewPurchase(purchase.as_struct(), 2, 4, content, uri), 1, writer.sender)
-    record("review_edit", board.functions.editReview(review, 4, content, uri), 1, writer.sender)
-    record("review_vote", board.functions.vote(review, True), 1, chain.reviewer(voter).sender)
-    record("review_reply", board.functions.reply(review, content, uri), 1, chain.merchant_desk(store_key).sender)
+    record("review_post_merchant", board.functions.reviewPurchase(purchase.as_struct(), 2, 4, content, uri), 1, writer)
+    record("review_edit", board.functions.editReview(review, 4, content, uri), 1, writer)
+    ticket = (b"\x00" * 32, voters.as_struct())  # no item: the voter's own purchase from an authorised seller
+    record("review_vote", board.functions.vote(review, True, ticket), 1, Sender(chain.w3, voter))
+    record("review_reply", board.functions.reply(review, content, uri), 1, Sender(chain.w3, store_key))
 
     book = chain.coupons.contract
-    issuer = chain.coupon_issuer(retailer_admin)
+    issuer = Sender(chain.w3, retailer_admin)
     start = chain.guarantee.now()
     record(
         "coupon_campaign_1000",
         book.functions.createCampaign(1, 1000, start, start + 30 * 86_400, b"\x01" * 32, "https://dalian-coast.example/c/1"),
         1000,
-        issuer.sender,
+        issuer,
     )
     vouchers = chain.coupon_issuer(shop_key).sign(1, range(3), amount=10 * 10**15)
-    till = chain.shop(store_key)
-    record("coupon_redeem_first", book.functions.redeem(vouchers[0].as_struct(), vouchers[0].signature, b"\x02" * 32), 1, till.sender)
-    record("coupon_redeem", book.functions.redeem(vouchers[1].as_struct(), vouchers[1].signature, b"\x03" * 32), 1, till.sender)
+    till = Sender(chain.w3, store_key)
+    record("coupon_redeem_first", book.functions.redeem(vouchers[0].as_struct(), vouchers[0].signature, b"\x02" * 32), 1, till)
+    record("coupon_redeem", book.functions.redeem(vouchers[1].as_struct(), vouchers[1].signature, b"\x03" * 32), 1, till)
 
 
 def measure_consent(chain: O2OChain, accounts: list[Any], record: Any) -> None:
@@ -320,8 +361,13 @@ def table(results: dict[str, dict[str, int]], console: Console) -> bool:
         verdict = ""
         if target is not None:
             passed = measured <= target
-            ok &= passed
-            verdict = "[green]ok[/]" if passed else "[red]over[/]"
+            if passed:
+                verdict = "[green]ok[/]"
+            elif name in OVER_FOR_SAFETY:
+                verdict = f"[yellow]over, for safety[/]: {OVER_FOR_SAFETY[name]}"
+            else:
+                ok = False
+                verdict = "[red]over[/]"
         label = "" if target is None else f"{target:,}" + (" / item" if name in PER_ITEM_TARGET else "")
         t.add_row(name, f"{r['gas']:,}", f"{r['items']:,}", f"{per:,.1f}", label, verdict)
     console.print(t)

@@ -85,13 +85,31 @@ def anvil() -> Iterator[Anvil]:
         yield node
 
 
-def gift_bag_drop(chain: o2ochain.O2OChain, accounts: list[LocalAccount], *, fund: int, purchases: int, receipts: str) -> tuple[RetailerAdmin, list[str]]:
+def advance(chain: o2ochain.O2OChain, seconds: int) -> int:
+    """Move the chain's clock ``seconds`` ahead and mine a block there, on eth-tester
+    (``time_travel``) or Anvil (``evm_increaseTime``); returns the new block's timestamp."""
+    w3 = chain.w3
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    tester = getattr(w3.provider, "ethereum_tester", None)
+    if tester is not None:
+        tester.time_travel(now + seconds)
+        tester.mine_blocks(1)
+    else:
+        w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def gift_bag_drop(
+    chain: o2ochain.O2OChain, accounts: list[LocalAccount], *, fund: int, purchases: int, receipts: str, vest: bool = True
+) -> tuple[RetailerAdmin, list[str]]:
     """The keeper tests' retailer (admin dev:1; store dev:6, web shop dev:7; 30 days, 50 thousandths
     tolerance) funded with ``fund``: ``purchases`` fresh buyers bought 1-3 of GTIN_A at 188 in the
-    store, then the web shop offers it at 133. Returns the retailer's admin client and the buyers."""
+    store, then the web shop offers it at 133, and (``vest``) a day passes: the payout delay, after
+    which the compensation is claimable. Returns the retailer's admin client and the buyers."""
     from eth_account import Account
 
-    from o2ochain.guarantee import Policy, Sale, receipt_hash
+    from o2ochain.guarantee import PAYOUT_DELAY, Policy, Sale, receipt_hash
 
     unit = 10**15
     admin = chain.register_retailer(accounts[1])
@@ -103,6 +121,8 @@ def gift_bag_drop(chain: o2ochain.O2OChain, accounts: list[LocalAccount], *, fun
     sales = [Sale(b, int(GTIN_A), 1 + n % 3, 188 * unit, receipt_hash(f"{receipts}/{n}")) for n, b in enumerate(buyers)]
     chain.channel(accounts[6]).record_sales(sales, batch=20)
     chain.channel(accounts[7]).publish_price(GTIN_A, 133 * unit)
+    if vest:
+        advance(chain, PAYOUT_DELAY + 1)
     return admin, buyers
 
 

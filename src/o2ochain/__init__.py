@@ -20,7 +20,20 @@ from o2ochain.errors import (
     O2OError,
     TransactionFailed,
 )
-from o2ochain.guarantee import Buyer, ChannelKey, Entitlement, GuaranteeReader, Offer, Policy, Purchase, RetailerAdmin
+from o2ochain.guarantee import (
+    Buyer,
+    ChannelKey,
+    Entitlement,
+    GuaranteeReader,
+    KeyInfo,
+    Offer,
+    Policy,
+    PolicyRecord,
+    Purchase,
+    Release,
+    RetailerAdmin,
+    RetailerInfo,
+)
 from o2ochain.identity import (
     BrandAdmin,
     Consumer,
@@ -33,7 +46,7 @@ from o2ochain.identity import (
     Seller,
     Verification,
 )
-from o2ochain.keeper import Keeper
+from o2ochain.keeper import Keeper, KeeperAction
 
 __all__ = [
     "BrandAdmin",
@@ -51,16 +64,21 @@ __all__ = [
     "InputErrors",
     "ItemStatus",
     "Keeper",
+    "KeeperAction",
+    "KeyInfo",
     "MerkleItem",
     "O2OChain",
     "O2OError",
     "Offer",
     "Policy",
+    "PolicyRecord",
     "Purchase",
     "Registrant",
     "RegistrationReport",
     "RegistryAdmin",
+    "Release",
     "RetailerAdmin",
+    "RetailerInfo",
     "Seller",
     "TransactionFailed",
     "Verification",

@@ -1,7 +1,8 @@
 """``o2ochain guarantee …`` and ``o2ochain keeper``: the cross-channel price guarantee.
 
 Amounts on the command line are decimal amounts of the retailer's currency (``188``, ``1.25``);
-the commands convert them to base units with the currency's decimals.
+the commands convert them to base units with the currency's decimals, and print amounts in the
+same units (``--json`` gives base units, as strings).
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ from typing import Any
 import click
 from rich.table import Table
 
+from o2ochain._util import hex0x
 from o2ochain.cli import Context, common, err, handled, main, make_context, out, parse_duration, parse_percent, progress_bar
 from o2ochain.errors import InputError
 from o2ochain.guarantee import (
     CHANNEL_KINDS,
+    MAX_KEY_GRACE,
     NATIVE,
     PRICE_TYPES,
     UNTIL_ENDED,
+    WITHDRAWAL_DELAY,
     Entitlement,
     GuaranteeReader,
     Offer,
     Policy,
+    Purchase,
     SignedReceipt,
     load_quotes,
     read_sales_csv,
@@ -41,15 +46,26 @@ def _reader(ctx: Context) -> GuaranteeReader:
     return ctx.chain().guarantee
 
 
+def _days(seconds: int) -> str:
+    days = seconds / 86_400
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
+def _currency_name(currency: str) -> str:
+    return "native coin" if int(currency, 16) == 0 else currency
+
+
 @main.group()
 def guarantee() -> None:
     """Cross-channel price guarantee: a buyer is paid when the retailer sells for less elsewhere.
 
     A retailer declares its channels (online shops, stores), each with a price-signing key, sets a
     policy (window, tolerance, cap, excluded price types) and funds a pool. Channels publish prices
-    and record sales. When any channel of the same retailer offers the same product below what a
-    buyer paid, by more than the tolerance, within the window, the buyer is owed the difference;
-    `o2ochain keeper` pays it automatically, and anyone may trigger a payout (`guarantee claim`).
+    and record sales; each sale reserves its cover (the most it can be paid) from the pool's free
+    funds. When any channel of the same retailer offers the same product below what a buyer paid,
+    by more than the tolerance, within the window, the buyer is owed the difference, paid from a
+    day after the sale was recorded; `o2ochain keeper` pays it automatically, and anyone may
+    trigger a payout (`guarantee claim`).
     """
 
 
@@ -76,7 +92,8 @@ def retailer_register(currency: str, uri: str, **kwargs: Any) -> None:
 @common
 @click.argument("retailer_id", type=int)
 def retailer_show(retailer_id: int, **kwargs: Any) -> None:
-    """The retailer's pool (available, owed, queued), pending withdrawal and channels."""
+    """The retailer's pool: what it holds, the coverage it promised buyers (reserved) and what is
+    free; its pending withdrawal and channels."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         reader = _reader(ctx)
@@ -88,9 +105,15 @@ def retailer_show(retailer_id: int, **kwargs: Any) -> None:
             def fmt(units: int) -> str:
                 return reader.format(units, info.currency)
 
-            out.print(f"retailer {retailer_id}, currency {'native coin' if int(info.currency, 16) == 0 else info.currency}")
-            out.print(f"  pool: {fmt(info.available)} available, {fmt(info.owed)} owed to {info.queue_tail - info.queue_head} buyer(s)")
-            out.print(f"  funded {fmt(info.funded)}, paid out {fmt(info.paid)}; withdrawal delay {info.max_window // 86_400} day(s)")
+            out.print(f"retailer {retailer_id}, currency {_currency_name(info.currency)}")
+            out.print(
+                f"  pool: {fmt(info.balance)} held; {fmt(info.reserved)} promised to buyers (the cover of their purchases), "
+                f"{fmt(info.free)} free"
+            )
+            out.print(
+                f"  funded {fmt(info.funded)}, paid to buyers {fmt(info.paid)}, withdrawn {fmt(info.withdrawn)}; "
+                f"a withdrawal waits {_days(WITHDRAWAL_DELAY)} and takes only free funds"
+            )
             if info.withdrawal_at:
                 out.print(
                     f"  withdrawal of {fmt(info.withdrawal_amount)} to {info.withdrawal_to} executable at {_when(info.withdrawal_at)}"
@@ -126,13 +149,43 @@ def channel_add(retailer_id: int, kind: str, key: str, name: str, **kwargs: Any)
 @click.argument("channel_id", type=int)
 @click.option("--key", "new_key", required=True, help="The new key's address, or 'none' to revoke the key.")
 @click.option("--retailer", "retailer_id", type=int, required=True, help="Retailer id.")
-def channel_rotate(channel_id: int, new_key: str, retailer_id: int, **kwargs: Any) -> None:
-    """Replace (or revoke) a channel's key; quotes it signed before stay valid for their time."""
+@click.option(
+    "--grace",
+    default="1d",
+    show_default=True,
+    help="How long receipts and vouchers the old key signed before now stay valid (at most 7d), so that buyers "
+    "holding them can still register or redeem them.",
+)
+@click.option(
+    "--compromised",
+    is_flag=True,
+    help="The old key may be in someone else's hands: no grace (same as --grace 0); everything it signed "
+    "that was not used yet is refused at once.",
+)
+def channel_rotate(channel_id: int, new_key: str, retailer_id: int, grace: str, compromised: bool, **kwargs: Any) -> None:
+    """Replace (or revoke) a channel's key; the old key is revoked now.
+
+    Nothing the old key signs from now on counts. Quotes it signed stop counting at once (but for
+    quotes lodged on chain before, e.g. by a keeper, which count like published prices). Receipts
+    and vouchers it signed while it was the channel's key stay valid for the --grace (default 1
+    day), or not at all with --compromised.
+    """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         key = None if new_key.lower() == "none" else new_key
-        tx = ctx.chain().retailer(ctx.account(), retailer_id).rotate_key(channel_id, key)
-        ctx.emit({"channel": channel_id, "key": key, "tx": tx}, lambda: out.print(f"key of channel {channel_id} changed ({tx})"))
+        seconds = 0 if compromised else parse_duration(grace, "--grace")
+        if seconds > MAX_KEY_GRACE:
+            raise InputError(f"the grace is at most {_days(MAX_KEY_GRACE)}", field="--grace", value=grace)
+        tx = ctx.chain().retailer(ctx.account(), retailer_id).rotate_key(channel_id, key, grace=seconds, compromised=compromised)
+
+        def human() -> None:
+            out.print(f"key of channel {channel_id} changed ({tx})")
+            if seconds:
+                out.print(f"  receipts and vouchers the old key signed stay valid for {_days(seconds)}; its quotes no longer count")
+            else:
+                out.print("  everything the old key signed that was not used is refused from now on")
+
+        ctx.emit({"channel": channel_id, "key": key, "grace": seconds, "compromised": compromised or seconds == 0, "tx": tx}, human)
 
 
 # -- policy ---------------------------------------------------------------------------------
@@ -169,7 +222,11 @@ def policy_set(
     excluded: tuple[str, ...],
     **kwargs: Any,
 ) -> None:
-    """Set a policy (as the retailer's admin); it applies to purchases made from now on."""
+    """Set a policy (as the retailer's admin) for purchases made from now on.
+
+    A policy that reduces the coverage in effect (a shorter window, a larger tolerance, a lower
+    cap, more excluded price types) takes effect only after 7 days' notice, so buyers see it coming.
+    """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         reader = _reader(ctx)
@@ -181,8 +238,18 @@ def policy_set(
             max_payout=reader.units(max_payout, currency, field="--max-payout"),
             excluded=tuple(e for e in excluded if e.lower() != "none"),
         )
-        number = ctx.chain().retailer(ctx.account(), retailer_id).set_policy(terms, gtin=gtin)
-        ctx.emit({"policy": number} | terms.to_json(), lambda: out.print(f"policy {number} set; it applies to purchases from now on"))
+        record = ctx.chain().retailer(ctx.account(), retailer_id).set_policy(terms, gtin=gtin)
+
+        def human() -> None:
+            if record.reduces:
+                out.print(
+                    f"policy {record.id} set; it reduces coverage: takes effect on {_when(record.since)}, "
+                    f"{_days(record.notice)}' notice (purchases until then keep the terms in effect now)"
+                )
+            else:
+                out.print(f"policy {record.id} set; it applies to purchases from now on")
+
+        ctx.emit(record.to_json(), human)
 
 
 # -- prices ---------------------------------------------------------------------------------
@@ -286,7 +353,7 @@ def sale_record(buyer: str, gtin: str, quantity: int, unit_price: str, receipt: 
     with handled(ctx.as_json):
         key = ctx.chain().channel(ctx.account())
         purchase = key.record_sale(buyer, gtin, quantity, key.reader.units(unit_price, key.currency, field="--price"), receipt)
-        ctx.emit(purchase.to_json(), lambda: out.print(f"purchase {purchase.to_json()['purchase']} recorded (policy {purchase.policy})"))
+        ctx.emit(purchase.to_json(), lambda: out.print(f"purchase {hex0x(purchase.id)} recorded: {_cover(key.reader, purchase)}"))
 
 
 @sale.command("import")
@@ -358,7 +425,8 @@ def receipt_register(receipt_file: Path, **kwargs: Any) -> None:
             raise InputError(f"not a signed receipt file: {exc}", file=str(receipt_file)) from exc
         signed = SignedReceipt.from_json(data, where=str(receipt_file))
         purchase = ctx.chain().buyer(ctx.account()).register(signed)
-        ctx.emit(purchase.to_json(), lambda: out.print(f"purchase {purchase.to_json()['purchase']} registered"))
+        reader = _reader(ctx)
+        ctx.emit(purchase.to_json(), lambda: out.print(f"purchase {hex0x(purchase.id)} registered: {_cover(reader, purchase)}"))
 
 
 # -- pool -----------------------------------------------------------------------------------
@@ -367,7 +435,7 @@ def receipt_register(receipt_file: Path, **kwargs: Any) -> None:
 @click.option("--retailer", "retailer_id", type=int, required=True, help="Retailer id.")
 @click.argument("amount")
 def fund(retailer_id: int, amount: str, **kwargs: Any) -> None:
-    """Add AMOUNT to the retailer's compensation pool (owed compensation is paid from it first)."""
+    """Add AMOUNT to the retailer's compensation pool (its free funds: sales recorded from now on reserve their cover from them)."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         admin = ctx.chain().retailer(ctx.account(), retailer_id)
@@ -382,7 +450,11 @@ def fund(retailer_id: int, amount: str, **kwargs: Any) -> None:
 @click.argument("amount", required=False)
 @click.option("--to", "to", default=None, help="Where the withdrawal goes [default: the --account].")
 def withdraw(retailer_id: int, action: str, amount: str | None, to: str | None, **kwargs: Any) -> None:
-    """Withdraw from the pool: announce AMOUNT, then execute once the guarantee window has passed."""
+    """Withdraw from the pool: announce AMOUNT, then execute a day later.
+
+    Execution sends what is free then, up to AMOUNT: never the cover reserved for purchases, which
+    returns to the free funds once their claims close (`guarantee release`).
+    """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         admin = ctx.chain().retailer(ctx.account(), retailer_id)
@@ -404,12 +476,24 @@ def withdraw(retailer_id: int, action: str, amount: str | None, to: str | None, 
 @common
 @click.option("--buyer", default=None, help="Only this buyer's [default: the --account's, if given].")
 def purchases(buyer: str | None, **kwargs: Any) -> None:
-    """Recorded purchases (oldest first)."""
+    """Recorded purchases (oldest first), each with its cover: the most the pool reserved for it."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
+        reader = _reader(ctx)
         who = buyer or (ctx.account().address if ctx.account_spec else None)
-        rows = [p.to_json() for p in _reader(ctx).purchases(buyer=who)]
-        ctx.emit(rows, lambda: out.print_json(data=rows))
+        found = reader.purchases(buyer=who)
+
+        def human() -> None:
+            for p in found:
+                c = reader.currency(p.retailer)
+                out.print(
+                    f"{hex0x(p.id)[:10]}… {p.gtin14} x{p.quantity} at {reader.format(p.unit_price, c)} on {_when(p.purchased_at)} "
+                    f"(channel {p.channel}, policy {p.policy or 'none'}): {_cover(reader, p)}"
+                )
+            if not found:
+                out.print("no purchases recorded")
+
+        ctx.emit([p.to_json() for p in found], human)
 
 
 def _quotes(path: Path | None) -> list[Offer]:
@@ -425,16 +509,25 @@ quotes_option = click.option(
 )
 
 
+def _cover(reader: GuaranteeReader, p: Purchase) -> str:
+    if not p.cover:
+        return "not covered (no policy with an open window, or no free funds in the pool)"
+    return f"cover {reader.format(p.cover, reader.currency(p.retailer))}, compensation paid from {_when(p.claimable_at)}"
+
+
 def _explain(reader: GuaranteeReader, e: Entitlement) -> str:
     c = reader.currency(e.purchase.retailer)
 
     def fmt(units: int) -> str:
         return reader.format(units, c)
 
-    head = f"{e.purchase.gtin14} x{e.purchase.quantity} at {fmt(e.purchase.unit_price)}"
-    offer = f"channel {e.offer.channel} offered {fmt(e.offer.price)} ({e.offer.type_name}, {'quote' if e.offer.signature else 'published'})"
+    head = f"{e.purchase.gtin14} x{e.purchase.quantity} at {fmt(e.purchase.unit_price)} (cover {fmt(e.purchase.cover)})"
+    offer = f"channel {e.offer.channel} offered {fmt(e.offer.price)} ({e.offer.type_name}, {e.offer.evidence})"
+    rule = f"difference {fmt(e.difference)} > tolerance {fmt(e.tolerance)}"
     if e.due:
-        return f"{head}: owed {fmt(e.due)} — {offer}; difference {fmt(e.difference)} > tolerance {fmt(e.tolerance)}"
+        return f"{head}: owed {fmt(e.due)} — {offer}; {rule}"
+    if e.pending:
+        return f"{head}: {fmt(e.pending)} owed, claimable from {_when(e.claimable_at)} — {offer}; {rule}"
     return f"{head}: nothing owed — {e.reason} ({offer})"
 
 
@@ -470,6 +563,63 @@ def claim(purchase_id: str, quotes_file: Path | None, **kwargs: Any) -> None:
         ctx.emit(e.to_json(), lambda: out.print(_explain(reader, e)))
 
 
+@guarantee.command("lodge")
+@common
+@click.argument("quotes_file", type=click.Path(dir_okay=False, path_type=Path))
+def lodge(quotes_file: Path, **kwargs: Any) -> None:
+    """Lodge the signed quotes of QUOTES_FILE on chain (anyone may).
+
+    A signed quote counts only while the key that signed it is the channel's key; lodged on chain,
+    it counts like a published price (that its channel cannot end) whatever becomes of the key.
+    Quotes already lodged are skipped. The keeper lodges the quotes it is given by itself.
+    """
+    ctx = make_context(kwargs)
+    with handled(ctx.as_json):
+        reader = _reader(ctx)
+        anyone = ctx.chain().buyer(ctx.account())
+        rows: list[dict[str, Any]] = []
+        for q in load_quotes(quotes_file):
+            if reader.is_lodged(q):
+                rows.append({"lodged": False, "already": True} | q.to_json())
+                continue
+            reader.check_quote(q)
+            rows.append({"lodged": True, "already": False} | anyone.lodge_quote(q).to_json())
+
+        def human() -> None:
+            for r in rows:
+                state = "lodged" if r["lodged"] else "already lodged"
+                price = reader.format(int(r["price"]), str(r["currency"]))
+                out.print(f"{state}: channel {r['channel']}, {r['gtin']} at {price} from {_when(int(r['validFrom']))}")
+
+        ctx.emit(rows, human)
+
+
+@guarantee.command("release")
+@common
+@click.option("--retailer", "retailer_id", type=int, default=None, help="Only this retailer's purchases [default: every retailer's].")
+def release(retailer_id: int | None, **kwargs: Any) -> None:
+    """Return the unclaimed cover of purchases whose claims have closed to the retailers' free funds.
+
+    Claims for a purchase close a day after its guarantee window; until then its cover stays
+    reserved for the buyer. Anyone may release (the keeper does it by itself).
+    """
+    ctx = make_context(kwargs)
+    with handled(ctx.as_json):
+        reader = _reader(ctx)
+        closed = reader.releasable(retailer=retailer_id)
+        done = ctx.chain().buyer(ctx.account()).release(closed) if closed else []
+
+        def human() -> None:
+            if not done:
+                out.print("no purchase has claims closed with cover left to release")
+            for r in done:
+                out.print(
+                    f"released {reader.format(r.amount, reader.currency(r.retailer))} of purchase {hex0x(r.purchase)[:10]}… to retailer {r.retailer}"
+                )
+
+        ctx.emit([r.to_json() for r in done], human)
+
+
 @guarantee.command("withdraw-credit")
 @common
 @click.option("--currency", default="native", show_default=True, help="'native' or the ERC-20 address.")
@@ -488,15 +638,18 @@ def withdraw_credit(currency: str, **kwargs: Any) -> None:
 @click.option("--once", is_flag=True, help="One round, then exit.")
 @click.option("--interval", type=click.FloatRange(0.1), default=5.0, show_default=True, help="Seconds between rounds.")
 @click.option(
-    "--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append each payout as a JSON line here."
+    "--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append each action as a JSON line here."
 )
 def keeper(quotes_file: Path | None, once: bool, interval: float, log_file: Path | None, **kwargs: Any) -> None:
     """Pay price-guarantee compensation automatically.
 
     Follows purchases and prices on chain, finds every purchase a lower price of the same retailer
     entitles to compensation, and triggers the payout to the buyer (the --account pays the gas).
-    Pays owed compensation when a pool is refilled. Restart it at any time: it reads its state
-    from the chain, so nothing is paid twice. Stop with Ctrl-C.
+    Compensation is paid from a day after a sale was recorded: what is owed earlier is reported
+    and paid as soon as it may be. The --quotes it is given are lodged on chain first, so that a
+    rotation of the key that signed them cannot void them. Once a purchase's claims close, its
+    unclaimed cover is released to the retailer's free funds. Restart it at any time: it reads
+    its state from the chain, so nothing is paid twice. Stop with Ctrl-C.
     """
     from o2ochain.keeper import KeeperAction, open_log
 
@@ -514,15 +667,20 @@ def keeper(quotes_file: Path | None, once: bool, interval: float, log_file: Path
                 if ctx.as_json:
                     click.echo(json.dumps(a.to_json()))
                     continue
-                amount = reader.format(a.amount, reader.currency(int((a.detail or {}).get("retailer", 1))))
+                retailer = (a.detail or {}).get("retailer")
+                amount = reader.format(a.amount, reader.currency(int(retailer))) if retailer else str(a.amount)
                 if a.kind == "paid":
                     out.print(f"paid {amount} to {a.buyer} for purchase {a.purchase[:10]}…: {a.reason} ({a.tx_hash})")
-                elif a.kind == "owed":
-                    out.print(f"owed {amount} to {a.buyer} for purchase {a.purchase[:10]}…: {a.reason}")
-                elif a.kind == "settled":
-                    out.print(f"paid {amount} owed to {a.buyer} for purchase {a.purchase[:10]}… ({a.tx_hash})")
-                else:
+                elif a.kind == "pending":
+                    out.print(f"{amount} owed to {a.buyer} for purchase {a.purchase[:10]}…: {a.reason}")
+                elif a.kind == "released":
+                    out.print(f"released {amount} of purchase {a.purchase[:10]}… to retailer {retailer}: {a.reason}")
+                elif a.kind == "lodged":
+                    out.print(f"lodged a quote of channel {(a.detail or {}).get('channel')} on chain ({a.tx_hash})")
+                elif a.purchase:
                     out.print(f"skipped purchase {a.purchase[:10]}…: {a.reason}")
+                else:
+                    out.print(f"skipped: {a.reason}")
 
         def problem(exc: Exception) -> None:
             err.print(f"[yellow]round failed, retrying in {interval:g} s:[/] {exc}")

@@ -1,16 +1,25 @@
 """The cross-channel price guarantee: a buyer is paid when the same retailer offers the same
 product for less, on any of its channels, within the guarantee window.
 
-* :class:`GuaranteeReader` reads retailers, channels, policies, published prices, purchases and
-  payouts, and applies the rule (:func:`evaluate`) exactly as the contract does.
-* :class:`RetailerAdmin` is the retailer's hand: channels and their keys, the policy, the pool
-  (fund, announce and execute a withdrawal), declaring a price error.
-* :class:`ChannelKey` is a channel's price-signing key: publish prices, sign quotes, record sales
-  (one by one or a whole CSV, pipelined and resumable), sign receipts for buyers.
-* :class:`Buyer` is the consumer: their purchases, what they are owed and why, claim it, register
-  a signed receipt, withdraw a credit.
+* :class:`GuaranteeReader` reads retailers, channels, keys, policies, published prices (and quotes
+  lodged on chain), purchases, payouts and releases, and applies the rule (:func:`evaluate`)
+  exactly as the contract does.
+* :class:`RetailerAdmin` is the retailer's hand: channels and their keys (rotated with a grace for
+  what the old key signed, or none when it was compromised), the policy (a reduction of coverage
+  takes effect only after POLICY_NOTICE), the pool (fund, announce and execute a withdrawal of
+  free funds), declaring a price error, releasing the cover of purchases whose claims closed.
+* :class:`ChannelKey` is a channel's key: publish prices, sign quotes, record sales (one by one
+  or a whole CSV, pipelined and resumable), sign receipts for buyers.
+* :class:`Buyer` is the consumer: their purchases, what they are owed, when and why, claim it,
+  register a signed receipt, withdraw a credit.
 
-The keeper that makes compensation automatic is :class:`o2ochain.keeper.Keeper`.
+Every role may lodge a signed quote on chain (:meth:`ChannelKey.lodge_quote`): it then counts like
+a published price whatever becomes of its key. The keeper that makes compensation automatic is
+:class:`o2ochain.keeper.Keeper`.
+
+Version 2 of the contract reserves each purchase's COVER from the pool's free funds when it is
+recorded, and pays compensation from PAYOUT_DELAY (a day) after the recording until PAYOUT_DELAY
+after the window closes; see ``contracts/interfaces/IPriceGuarantee.sol``.
 
 Amounts are integers in the currency's base units (wei for the native coin, 10**-6 of a dollar for
 a 6-decimal stablecoin); :meth:`GuaranteeReader.units` and :meth:`GuaranteeReader.format` convert
@@ -31,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
+from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -48,24 +58,33 @@ from o2ochain.errors import ConfigError, ContractRevert, InputError, InputErrors
 
 __all__ = [
     "CHANNEL_KINDS",
+    "MAX_KEY_GRACE",
     "NATIVE",
+    "PAYOUT_DELAY",
+    "POLICY_NOTICE",
     "PRICE_TYPES",
+    "WITHDRAWAL_DELAY",
     "Buyer",
     "ChannelInfo",
     "ChannelKey",
     "Entitlement",
     "GuaranteeReader",
+    "KeyInfo",
     "Offer",
     "Payout",
     "Policy",
+    "PolicyRecord",
     "Purchase",
+    "Release",
     "RetailerAdmin",
     "RetailerInfo",
     "Sale",
     "SignedReceipt",
     "evaluate",
     "events_in",
+    "format_time",
     "gtin_number",
+    "purchase_id",
     "read_sales_csv",
     "receipt_hash",
 ]
@@ -80,7 +99,17 @@ CHANNEL_KINDS: dict[int, str] = {1: "online-shop", 2: "store", 3: "marketplace",
 UNTIL_ENDED = 2**40 - 1
 #: The longest window a policy may set (MAX_WINDOW on chain).
 MAX_WINDOW = 366 * 86_400
+#: How long an announced withdrawal waits (WITHDRAWAL_DELAY on chain): a day.
+WITHDRAWAL_DELAY = 86_400
+#: Compensation for a purchase is paid from this long after it was recorded until this long after
+#: its window closed (PAYOUT_DELAY on chain, equal to the withdrawal delay): a day.
+PAYOUT_DELAY = WITHDRAWAL_DELAY
+#: Notice a retailer gives of a policy change that reduces coverage (POLICY_NOTICE): 7 days.
+POLICY_NOTICE = 7 * 86_400
+#: The longest grace a key rotation may give what the old key signed (MAX_KEY_GRACE): 7 days.
+MAX_KEY_GRACE = 7 * 86_400
 DOMAIN_NAME = "o2ochain PriceGuarantee"
+DOMAIN_VERSION = "2"
 QUOTE_TYPES = {
     "Quote": [
         {"name": "retailer", "type": "uint32"},
@@ -106,12 +135,33 @@ RECEIPT_TYPES = {
         {"name": "receiptHash", "type": "bytes32"},
     ]
 }
+_RECEIPT_ABI = [f["type"] for f in RECEIPT_TYPES["Receipt"]]
 _U96 = 2**96
 
 
 # ------------------------------------------------------------------------------------------------
 # Values
 # ------------------------------------------------------------------------------------------------
+
+
+def _uint(data: dict[str, Any], key: str, bits: int, *, where: str | None, what: str) -> int:
+    """``data[key]`` as an integer the contract's ``uint<bits>`` holds (InputError otherwise)."""
+    value = int(data[key])
+    if not 0 <= value < 2**bits:
+        raise InputError(f"{what} has a {key} out of range (0 to 2^{bits} - 1)", file=where, field=key, value=value)
+    return value
+
+
+def _hash32(data: dict[str, Any], key: str, *, where: str | None, what: str) -> bytes:
+    value = bytes(HexBytes(data[key]))
+    if len(value) != 32:
+        raise InputError(f"{what} has a {key} that is not 32 bytes", file=where, field=key, value=data[key])
+    return value
+
+
+def format_time(ts: int) -> str:
+    """A chain timestamp as people read it, in UTC (``2026-12-02 09:30 UTC``)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
 def price_type_number(name: str | int) -> int:
@@ -234,35 +284,68 @@ class Sale:
         return (self.buyer, self.gtin, self.quantity, self.unit_price, self.receipt)
 
 
+def purchase_id(
+    retailer: int, channel: int, buyer: str, gtin: str | int, quantity: int, unit_price: int, purchased_at: int, receipt: str | bytes
+) -> bytes:
+    """The id of the purchase a :class:`Receipt` states: ``keccak256(abi.encode(receipt))``.
+
+    The whole sale, buyer, price and time included: the same receipt hash with another buyer,
+    price or time is another purchase (so a store key cannot take a buyer's receipt).
+    """
+    values = [
+        retailer,
+        channel,
+        Web3.to_checksum_address(buyer),
+        gtin if isinstance(gtin, int) else gtin_number(gtin),  # a number is taken as the chain holds it
+        quantity,
+        unit_price,
+        purchased_at,
+        receipt_hash(receipt),
+    ]
+    return gs1.keccak256(abi_encode(_RECEIPT_ABI, values))
+
+
 @dataclass(frozen=True)
 class Purchase:
-    """A recorded purchase, with every field the contract binds (see ``PurchaseRecorded``)."""
+    """A recorded purchase, with every field the contract binds (see ``PurchaseRecorded``).
+
+    The first eight fields after ``id`` are its Receipt (whose keccak256 is ``id``); then the
+    policy it got, the ``cover`` the pool reserved for it when it was recorded (the most it can
+    ever be paid; 0: not covered) and when it was recorded (``recorded_at``): compensation is
+    paid from ``recorded_at + PAYOUT_DELAY``.
+    """
 
     id: bytes
     retailer: int
     channel: int
-    policy: int
     buyer: str
     gtin: int
     quantity: int
     unit_price: int
     purchased_at: int
     receipt: bytes
+    policy: int
+    cover: int
+    recorded_at: int
     block: int = 0
     tx_hash: str = ""
 
+    def receipt_struct(self) -> tuple[Any, ...]:
+        """Its Receipt: what :func:`purchase_id` hashes."""
+        return (self.retailer, self.channel, self.buyer, self.gtin, self.quantity, self.unit_price, self.purchased_at, self.receipt)
+
     def as_struct(self) -> tuple[Any, ...]:
-        return (
-            self.retailer,
-            self.channel,
-            self.policy,
-            self.buyer,
-            self.gtin,
-            self.quantity,
-            self.unit_price,
-            self.purchased_at,
-            self.receipt,
-        )
+        """The Purchase struct a claim (or a release, a review) passes, in the contract's order."""
+        return (*self.receipt_struct(), self.policy, self.cover, self.recorded_at)
+
+    @property
+    def claimable_at(self) -> int:
+        """From when compensation is paid: a day (PAYOUT_DELAY) after it was recorded."""
+        return self.recorded_at + PAYOUT_DELAY
+
+    def closes_at(self, policy: Policy | None) -> int:
+        """When its claims close (inclusive): PAYOUT_DELAY after its window under ``policy``."""
+        return self.purchased_at + (policy.window if policy is not None else 0) + PAYOUT_DELAY
 
     @property
     def gtin14(self) -> str:
@@ -273,13 +356,16 @@ class Purchase:
             "purchase": hex0x(self.id),
             "retailer": self.retailer,
             "channel": self.channel,
-            "policy": self.policy,
             "buyer": self.buyer,
             "gtin": self.gtin14,
             "quantity": self.quantity,
             "unitPrice": str(self.unit_price),
             "purchasedAt": self.purchased_at,
             "receiptHash": hex0x(self.receipt),
+            "policy": self.policy,
+            "cover": str(self.cover),
+            "recordedAt": self.recorded_at,
+            "claimableAt": self.claimable_at,
             "block": self.block,
             "txHash": self.tx_hash,
         }
@@ -287,7 +373,8 @@ class Purchase:
 
 @dataclass(frozen=True)
 class Offer:
-    """A price a channel offered: published on chain (``signature is None``) or a signed quote."""
+    """A price a channel offered: on chain (``signature is None``: published, or a quote lodged
+    on chain, ``lodged``) or a signed quote held off chain."""
 
     retailer: int
     channel: int
@@ -301,9 +388,11 @@ class Offer:
     ended_at: int = 0
     signature: bytes | None = None
     block: int = 0
+    lodged: bool = False
 
     @property
     def published(self) -> bool:
+        """Whether it is on chain (published, or a lodged quote): claimed with ``claimWithPrice``."""
         return self.signature is None
 
     @property
@@ -314,6 +403,13 @@ class Offer:
     @property
     def type_name(self) -> str:
         return PRICE_TYPES[self.price_type] if self.price_type < len(PRICE_TYPES) else str(self.price_type)
+
+    @property
+    def evidence(self) -> str:
+        """What kind of evidence it is, in words."""
+        if self.signature is not None:
+            return "signed quote"
+        return "lodged quote" if self.lodged else "published price"
 
     def as_quote_struct(self) -> tuple[Any, ...]:
         return (
@@ -345,6 +441,7 @@ class Offer:
             data["signature"] = hex0x(self.signature)
         else:
             data["endedAt"] = self.ended_at
+            data["lodged"] = self.lodged
         return data
 
     @classmethod
@@ -355,18 +452,21 @@ class Offer:
         if data.get("type") != "o2ochain.guarantee.quote":
             raise InputError("not a signed price quote (type o2ochain.guarantee.quote)", file=where, field="type", value=data.get("type"))
         try:
+            what = "a signed quote"
             return cls(
-                retailer=int(data["retailer"]),
-                channel=int(data["channel"]),
+                retailer=_uint(data, "retailer", 32, where=where, what=what),
+                channel=_uint(data, "channel", 32, where=where, what=what),
                 gtin=gtin_number(str(data["gtin"]), file=where),
                 currency=Web3.to_checksum_address(data["currency"]),
-                price=int(data["price"]),
+                price=_uint(data, "price", 96, where=where, what=what),
                 price_type=price_type_number(data["priceType"] if not str(data["priceType"]).isdigit() else int(data["priceType"])),
-                valid_from=int(data["validFrom"]),
-                valid_until=int(data["validUntil"]),
-                nonce=int(data["nonce"]),
+                valid_from=_uint(data, "validFrom", 40, where=where, what=what),
+                valid_until=_uint(data, "validUntil", 40, where=where, what=what),
+                nonce=_uint(data, "nonce", 64, where=where, what=what),
                 signature=bytes(HexBytes(data["signature"])),
             )
+        except InputError as exc:  # a value out of range, an unknown price type: named, in the file
+            raise InputError(exc.message, file=exc.file or where, line=exc.line, field=exc.field, value=exc.value) from None
         except KeyError as exc:
             raise InputError("a signed quote lacks this field", file=where, field=str(exc.args[0])) from exc
         except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
@@ -390,6 +490,11 @@ class SignedReceipt:
     def as_struct(self) -> tuple[Any, ...]:
         return (self.retailer, self.channel, self.buyer, self.gtin, self.quantity, self.unit_price, self.purchased_at, self.receipt)
 
+    @property
+    def purchase_id(self) -> bytes:
+        """The id of the purchase it registers as (the buyer's, whoever submits it)."""
+        return gs1.keccak256(abi_encode(_RECEIPT_ABI, list(self.as_struct())))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "type": "o2ochain.guarantee.receipt",
@@ -411,17 +516,20 @@ class SignedReceipt:
         if data.get("type") != "o2ochain.guarantee.receipt":
             raise InputError("not a signed receipt (type o2ochain.guarantee.receipt)", file=where, field="type", value=data.get("type"))
         try:
+            what = "a signed receipt"
             return cls(
-                retailer=int(data["retailer"]),
-                channel=int(data["channel"]),
+                retailer=_uint(data, "retailer", 32, where=where, what=what),
+                channel=_uint(data, "channel", 32, where=where, what=what),
                 buyer=Web3.to_checksum_address(data["buyer"]),
                 gtin=gtin_number(str(data["gtin"]), file=where),
-                quantity=int(data["quantity"]),
-                unit_price=int(data["unitPrice"]),
-                purchased_at=int(data["purchasedAt"]),
-                receipt=bytes(HexBytes(data["receiptHash"])),
+                quantity=_uint(data, "quantity", 32, where=where, what=what),
+                unit_price=_uint(data, "unitPrice", 96, where=where, what=what),
+                purchased_at=_uint(data, "purchasedAt", 40, where=where, what=what),
+                receipt=_hash32(data, "receiptHash", where=where, what=what),
                 signature=bytes(HexBytes(data["signature"])),
             )
+        except InputError as exc:  # a value out of range, an unknown price type: named, in the file
+            raise InputError(exc.message, file=exc.file or where, line=exc.line, field=exc.field, value=exc.value) from None
         except KeyError as exc:
             raise InputError("a signed receipt lacks this field", file=where, field=str(exc.args[0])) from exc
         except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
@@ -432,7 +540,10 @@ class SignedReceipt:
 class Entitlement:
     """What one offer means for one purchase under the purchase's policy (see :func:`evaluate`).
 
-    ``due > 0`` means a claim now pays (or queues) ``due``; otherwise ``reason`` says why not.
+    ``due > 0``: a claim now pays ``due``. ``pending > 0``: the offer entitles the purchase to
+    ``pending`` more, which a claim pays from ``claimable_at`` (the payout delay after it was
+    recorded). Otherwise ``reason`` says why nothing is owed. ``total`` is the rule's figure for
+    this offer, capped at the policy's maximum and at the purchase's cover.
     """
 
     purchase: Purchase
@@ -443,6 +554,14 @@ class Entitlement:
     compensated: int
     due: int
     reason: str
+    pending: int = 0
+    claimable_at: int = 0
+    closes_at: int = 0
+
+    @property
+    def owed(self) -> int:
+        """What the offer is worth to the buyer on top of what was paid: now or once claimable."""
+        return self.due or self.pending
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -451,12 +570,16 @@ class Entitlement:
             "gtin": self.purchase.gtin14,
             "paid": str(self.purchase.unit_price),
             "quantity": self.purchase.quantity,
+            "cover": str(self.purchase.cover),
             "offer": self.offer.to_json(),
             "difference": str(self.difference),
             "tolerance": str(self.tolerance),
             "total": str(self.total),
             "compensated": str(self.compensated),
             "due": str(self.due),
+            "pending": str(self.pending),
+            "claimableAt": self.claimable_at,
+            "closesAt": self.closes_at,
             "reason": self.reason,
         }
 
@@ -464,22 +587,37 @@ class Entitlement:
 def evaluate(purchase: Purchase, policy: Policy | None, offer: Offer, *, compensated: int, now: int, currency: str) -> Entitlement:
     """Apply the guarantee rule to one purchase and one offer, as the contract does on a claim.
 
+    A purchase is owed something only when the pool reserved a cover for it (a policy with a
+    window, open when it was recorded, and free funds then); claims are accepted from
+    ``recorded_at + PAYOUT_DELAY`` until ``purchased_at + window + PAYOUT_DELAY`` (inclusive).
     The offer counts when it comes from the purchase's retailer, for the same GTIN and currency,
     of a price type the policy does not exclude, offered at some time within the window
     (``[purchased_at, purchased_at + window]``) and already started. Then, with ``difference =
     unit price - offer price`` and ``tolerance = max(tolerance amount, unit price x bps / 10,000)``,
-    the buyer is owed ``min(difference x quantity, max payout)`` when ``difference > tolerance``,
-    less what was already recognised for the purchase.
+    the buyer is owed ``min(difference x quantity, max payout, cover)`` when ``difference >
+    tolerance``, less what was already paid for the purchase.
+
+    The contract checks the claim's time before the offer; this checks the offer before saying
+    "claimable from", so that an offer that will entitle the buyer once the payout delay is over
+    is reported with its amount (``pending``) rather than as nothing.
     """
+    claimable_at = purchase.claimable_at
+    closes_at = purchase.closes_at(policy)
 
     def no(reason: str, difference: int = 0, tolerance: int = 0, total: int = 0) -> Entitlement:
-        return Entitlement(purchase, offer, difference, tolerance, total, compensated, 0, reason)
+        return Entitlement(purchase, offer, difference, tolerance, total, compensated, 0, reason, 0, claimable_at, closes_at)
 
     if policy is None or policy.window == 0:
         return no("the purchase is not covered by a price guarantee")
+    if purchase.cover == 0:
+        if purchase.recorded_at > purchase.purchased_at + policy.window:
+            return no("not covered: it was recorded after its guarantee window had closed")
+        if purchase.unit_price <= 1:
+            return no("not covered: no price can be below what was paid")
+        return no("not covered: the pool had no free funds when it was recorded")
+    if now > closes_at:
+        return no(f"claims closed on {format_time(closes_at)}")
     window_end = purchase.purchased_at + policy.window
-    if now > window_end:
-        return no(f"the guarantee window closed at {window_end}")
     if offer.retailer != purchase.retailer:
         return no("the offer is another retailer's")
     if offer.gtin != purchase.gtin:
@@ -488,6 +626,8 @@ def evaluate(purchase: Purchase, policy: Policy | None, offer: Offer, *, compens
         return no("the offer is in another currency")
     if offer.type_name in policy.excluded:
         return no(f"{offer.type_name} prices are excluded by the policy")
+    if offer.until <= offer.valid_from:
+        return no("the offer ended before it started (declared a price error ahead of its start)")
     if not (offer.valid_from <= window_end and offer.until > purchase.purchased_at):
         return no("the offer was not available within the window")
     if offer.valid_from > now:
@@ -498,39 +638,55 @@ def evaluate(purchase: Purchase, policy: Policy | None, offer: Offer, *, compens
     difference = purchase.unit_price - offer.price
     if difference <= tolerance:
         return no("the difference is within the tolerance", difference, tolerance)
-    total = min(difference * purchase.quantity, policy.max_payout)
+    rule = min(difference * purchase.quantity, policy.max_payout)
+    total = min(rule, purchase.cover)
     if total <= compensated:
+        if rule > compensated:
+            return no("already compensated up to its cover (what the pool reserved for it)", difference, tolerance, total)
         return no("already compensated for this price or a lower one", difference, tolerance, total)
-    return Entitlement(purchase, offer, difference, tolerance, total, compensated, total - compensated, "owed")
+    if now < claimable_at:
+        reason = f"claimable from {format_time(claimable_at)}"
+        return Entitlement(
+            purchase, offer, difference, tolerance, total, compensated, 0, reason, total - compensated, claimable_at, closes_at
+        )
+    return Entitlement(purchase, offer, difference, tolerance, total, compensated, total - compensated, "owed", 0, claimable_at, closes_at)
 
 
 @dataclass(frozen=True)
 class RetailerInfo:
-    """A retailer and its pool, as the chain holds them now."""
+    """A retailer and its pool, as the chain holds them now.
+
+    ``reserved`` is the pool's promised coverage: the cover of recorded purchases, neither paid
+    nor released yet; only claims take from it. ``free`` (``balance - reserved``) is what a
+    withdrawal, or a new purchase's cover, may take.
+    """
 
     id: int
     currency: str
-    max_window: int
-    available: int
-    owed: int
-    queue_head: int
-    queue_tail: int
-    funded: int
-    paid: int
+    balance: int
+    reserved: int
     withdrawal_amount: int
     withdrawal_to: str
     withdrawal_at: int
+    funded: int
+    paid: int
+    withdrawn: int
+
+    @property
+    def free(self) -> int:
+        return self.balance - self.reserved
 
     def to_json(self) -> dict[str, Any]:
         return {
             "retailer": self.id,
             "currency": self.currency,
-            "maxWindow": self.max_window,
-            "available": str(self.available),
-            "owed": str(self.owed),
-            "queued": self.queue_tail - self.queue_head,
+            "balance": str(self.balance),
+            "reserved": str(self.reserved),
+            "free": str(self.free),
             "funded": str(self.funded),
             "paid": str(self.paid),
+            "withdrawn": str(self.withdrawn),
+            "withdrawalDelay": WITHDRAWAL_DELAY,
             "withdrawal": (
                 {"amount": str(self.withdrawal_amount), "to": self.withdrawal_to, "executableAt": self.withdrawal_at}
                 if self.withdrawal_at
@@ -552,10 +708,93 @@ class ChannelInfo:
 
 
 @dataclass(frozen=True)
-class Payout:
-    """One payout event of a purchase: paid now, queued as owed, or paid later from the queue."""
+class KeyInfo:
+    """What a channel key serves and when (``retailer == 0``: it never served).
 
-    kind: str  # "paid" | "owed" | "settled"
+    ``grace``: seconds after ``revoked_at`` during which the receipts and vouchers it signed
+    while live still count (0: none, the key was treated as compromised).
+    """
+
+    key: str
+    retailer: int
+    channel: int
+    active_from: int
+    revoked_at: int
+    grace: int
+
+    @property
+    def live(self) -> bool:
+        return self.retailer != 0 and self.revoked_at == 0
+
+    def live_at(self, t: int) -> bool:
+        """Whether it was the channel's key at time ``t``."""
+        return self.active_from != 0 and self.active_from <= t and (self.revoked_at == 0 or t < self.revoked_at)
+
+    def accepts(self, signed_at: int, now: int, *, consumer_held: bool) -> bool:
+        """Whether a message it signed dated ``signed_at`` counts at ``now`` (``channelKeyAccepts``):
+        the key was live then, and is live now or, for a receipt or voucher (``consumer_held``),
+        the rotation's grace has not run out."""
+        if self.active_from == 0 or self.active_from > signed_at:
+            return False
+        if self.revoked_at == 0:
+            return True
+        return signed_at < self.revoked_at and consumer_held and now < self.revoked_at + self.grace
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "retailer": self.retailer,
+            "channel": self.channel,
+            "activeFrom": self.active_from,
+            "revokedAt": self.revoked_at,
+            "grace": self.grace,
+        }
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A policy record: its terms, scope and from when it applies (``since``).
+
+    ``set_at`` is when it was set (known when this client set it, else 0): a record whose
+    ``since`` is after ``set_at`` reduced the coverage then in effect and takes effect only
+    POLICY_NOTICE later, so buyers see the reduction coming.
+    """
+
+    id: int
+    retailer: int
+    gtin: int
+    since: int
+    previous: int
+    terms: Policy
+    set_at: int = 0
+
+    @property
+    def reduces(self) -> bool:
+        return bool(self.set_at) and self.since > self.set_at
+
+    @property
+    def notice(self) -> int:
+        """Seconds between when it was set and when it takes effect (0: at once)."""
+        return max(0, self.since - self.set_at) if self.set_at else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.id,
+            "retailer": self.retailer,
+            "gtin": f"{self.gtin:014d}" if self.gtin else None,
+            "since": self.since,
+            "previous": self.previous,
+            "reduces": self.reduces,
+            "notice": self.notice,
+        } | self.terms.to_json()
+
+
+@dataclass(frozen=True)
+class Payout:
+    """One payout of a purchase (``CompensationPaid``): ``amount`` paid to the buyer now,
+    bringing its compensation to ``detail["compensated"]``."""
+
+    kind: str  # "paid"
     purchase: bytes
     buyer: str
     retailer: int
@@ -577,6 +816,27 @@ class Payout:
         }
 
 
+@dataclass(frozen=True)
+class Release:
+    """The unclaimed cover of a purchase whose claims closed, returned to its retailer's free
+    funds (``CoverReleased``)."""
+
+    purchase: bytes
+    retailer: int
+    amount: int
+    block: int
+    tx_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "purchase": hex0x(self.purchase),
+            "retailer": self.retailer,
+            "amount": str(self.amount),
+            "block": self.block,
+            "txHash": self.tx_hash,
+        }
+
+
 # ------------------------------------------------------------------------------------------------
 # Reading
 # ------------------------------------------------------------------------------------------------
@@ -592,14 +852,15 @@ class GuaranteeReader:
         self.from_block = deployment.contracts["PriceGuarantee"].block
         self.chain_id = int(w3.eth.chain_id)
         self._timestamps: dict[int, int] = {}
-        self._policies: dict[int, Policy] = {}
+        self._policies: dict[int, PolicyRecord] = {}
         self._currencies: dict[int, str] = {}
         self._decimals: dict[str, int] = {}
 
     def domain(self) -> dict[str, Any]:
-        return {"name": DOMAIN_NAME, "version": "1", "chainId": self.chain_id, "verifyingContract": self.address}
+        return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id, "verifyingContract": self.address}
 
     def now(self) -> int:
+        """The chain's clock: the latest block's timestamp (what the next block cannot be before)."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     # -- amounts -----------------------------------------------------------------------------
@@ -632,22 +893,20 @@ class GuaranteeReader:
         text = format(Decimal(units).scaleb(-self.decimals(currency)).normalize(), "f")
         return text
 
-    # -- retailers, channels, policies -------------------------------------------------------
+    # -- retailers, channels, keys, policies -------------------------------------------------
     def retailer(self, retailer: int) -> RetailerInfo:
         v = call_view(self.contract.functions.retailer(retailer))
         return RetailerInfo(
             id=retailer,
             currency=Web3.to_checksum_address(v.currency),
-            max_window=int(v.maxWindow),
-            available=int(v.available),
-            owed=int(v.owed),
-            queue_head=int(v.queueHead),
-            queue_tail=int(v.queueTail),
-            funded=int(v.funded),
-            paid=int(v.paid),
+            balance=int(v.balance),
+            reserved=int(v.reserved),
             withdrawal_amount=int(v.withdrawalAmount),
             withdrawal_to=Web3.to_checksum_address(v.withdrawalTo),
             withdrawal_at=int(v.withdrawalAt),
+            funded=int(v.funded),
+            paid=int(v.paid),
+            withdrawn=int(v.withdrawn),
         )
 
     def currency(self, retailer: int) -> str:
@@ -683,37 +942,80 @@ class GuaranteeReader:
             )
         return out
 
+    def key(self, key: str) -> KeyInfo:
+        """What ``key`` serves, since when, and whether (and when) it was revoked."""
+        address = Web3.to_checksum_address(key)
+        v = call_view(self.contract.functions.channelKey(address))
+        return KeyInfo(address, int(v.retailer), int(v.channel), int(v.activeFrom), int(v.revokedAt), int(v.grace))
+
     def key_info(self, key: str) -> tuple[int, int, int, int]:
         """(retailer, channel, active from, revoked at) of a channel key; zeros for an unknown one."""
-        v = call_view(self.contract.functions.channelKey(Web3.to_checksum_address(key)))
-        return int(v.retailer), int(v.channel), int(v.activeFrom), int(v.revokedAt)
+        k = self.key(key)
+        return k.retailer, k.channel, k.active_from, k.revoked_at
 
-    def policy(self, policy: int) -> Policy | None:
-        """The terms of policy ``policy`` (None for 0: no guarantee)."""
+    def policy_record(self, policy: int) -> PolicyRecord | None:
+        """Policy record ``policy`` with its scope and ``since`` (None for 0 or an unknown id)."""
         if policy == 0:
             return None
         if policy not in self._policies:  # immutable once set
-            self._policies[policy] = Policy.from_struct(call_view(self.contract.functions.policy(policy)).terms)
+            v = call_view(self.contract.functions.policy(policy))
+            if int(v.retailer) == 0:
+                return None
+            self._policies[policy] = PolicyRecord(
+                id=policy,
+                retailer=int(v.retailer),
+                gtin=int(v.gtin),
+                since=int(v.since),
+                previous=int(v.previous),
+                terms=Policy.from_struct(v.terms),
+            )
         return self._policies[policy]
 
+    def policy(self, policy: int) -> Policy | None:
+        """The terms of policy ``policy`` (None for 0: no guarantee)."""
+        record = self.policy_record(policy)
+        return None if record is None else record.terms
+
     def policy_for(self, retailer: int, gtin: str | int, at: int | None = None) -> int:
+        """The policy a purchase of ``gtin`` made at ``at`` (default: now) gets (0: none)."""
         moment = self.now() if at is None else at
         return int(call_view(self.contract.functions.policyFor(retailer, gtin_number(gtin), moment)))
 
     # -- purchases ---------------------------------------------------------------------------
-    def purchase_id(self, retailer: int, receipt: str | bytes) -> bytes:
-        return gs1.keccak256(abi_encode(["uint32", "bytes32"], [retailer, receipt_hash(receipt)]))
+    @staticmethod
+    def purchase_id(
+        retailer: int, channel: int, buyer: str, gtin: str | int, quantity: int, unit_price: int, purchased_at: int, receipt: str | bytes
+    ) -> bytes:
+        """The id of the purchase the Receipt with these fields states (see :func:`purchase_id`)."""
+        return purchase_id(retailer, channel, buyer, gtin, quantity, unit_price, purchased_at, receipt)
 
-    def compensated(self, purchase: bytes) -> tuple[bool, int]:
-        """(recorded, compensated so far) of a purchase id."""
-        recorded, compensated = call_view(self.contract.functions.purchaseState(purchase))
-        return bool(recorded), int(compensated)
+    def purchase_state(self, purchase: bytes) -> tuple[bool, int]:
+        """(recorded, unclaimed cover) of a purchase id, as the contract's ``purchaseState``."""
+        recorded, unclaimed = call_view(self.contract.functions.purchaseState(purchase))
+        return bool(recorded), int(unclaimed)
 
-    def purchases(self, *, buyer: str | None = None, gtin: str | int | None = None, from_block: int | None = None) -> list[Purchase]:
+    def recorded(self, purchase: bytes) -> bool:
+        return self.purchase_state(purchase)[0]
+
+    def compensated(self, purchase: Purchase | bytes | str) -> int:
+        """What ``purchase`` was paid so far: its cover less what is unclaimed, and less what was
+        released once its claims closed (read from ``CoverReleased``)."""
+        p = purchase if isinstance(purchase, Purchase) else self.purchase(purchase)
+        recorded, unclaimed = self.purchase_state(p.id)
+        if not recorded:
+            return 0
+        if unclaimed or p.cover == 0 or not self.closed(p):
+            return p.cover - unclaimed  # nothing was released
+        return p.cover - sum(r.amount for r in self.releases(purchase=p.id))  # paid in full, or released
+
+    def purchases(
+        self, *, buyer: str | None = None, gtin: str | int | None = None, from_block: int | None = None, to_block: int | None = None
+    ) -> list[Purchase]:
         """Recorded purchases (of ``buyer``, of a GTIN), oldest first."""
         event = self.contract.events.PurchaseRecorded()
         topics = [event.topic, None, address_topic(buyer), None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"]
-        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block if from_block is None else from_block)
+        start = self.from_block if from_block is None else from_block
+        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=start, to_block=to_block)
         return [self._purchase(event.process_log(log)) for log in logs]
 
     def purchase(self, purchase_id: bytes | str) -> Purchase:
@@ -725,6 +1027,14 @@ class GuaranteeReader:
             raise InputError(f"no purchase {hex0x(pid)} is recorded on this chain", field="purchase")
         return self._purchase(event.process_log(logs[0]))
 
+    def recorded_receipts(self, retailer: int) -> dict[bytes, bytes]:
+        """The receipt hashes ``retailer``'s purchases were recorded under, each with its purchase id.
+
+        A purchase's id is its whole sale, time included, so a sale recorded again later would be
+        another purchase: a till that resumes a file checks the receipts against this.
+        """
+        return {p.receipt: p.id for p in self.purchases() if p.retailer == retailer}
+
     @staticmethod
     def _purchase(log: Any) -> Purchase:
         a = log["args"]
@@ -732,16 +1042,38 @@ class GuaranteeReader:
             id=bytes(a["purchase"]),
             retailer=int(a["retailer"]),
             channel=int(a["channel"]),
-            policy=int(a["policy"]),
             buyer=Web3.to_checksum_address(a["buyer"]),
             gtin=int(a["gtin"]),
             quantity=int(a["quantity"]),
             unit_price=int(a["unitPrice"]),
             purchased_at=int(a["purchasedAt"]),
             receipt=bytes(a["receiptHash"]),
+            policy=int(a["policy"]),
+            cover=int(a["cover"]),
+            recorded_at=int(a["recordedAt"]),
             block=int(log["blockNumber"]),
             tx_hash=hex0x(log["transactionHash"]),
         )
+
+    def closed(self, purchase: Purchase, now: int | None = None) -> bool:
+        """Whether the claims of ``purchase`` have closed (its cover may then be released)."""
+        moment = self.now() if now is None else now
+        return moment > purchase.closes_at(self.policy(purchase.policy))
+
+    def releasable(
+        self, purchases: Iterable[Purchase] | None = None, *, retailer: int | None = None, now: int | None = None
+    ) -> list[Purchase]:
+        """Of ``purchases`` (default: every recorded one), of ``retailer`` (default: any), those
+        whose claims have closed with some of their cover unclaimed: :meth:`release_call` returns
+        it to the retailer's free funds."""
+        moment = self.now() if now is None else now
+        out: list[Purchase] = []
+        for p in self.purchases() if purchases is None else purchases:
+            if p.cover == 0 or (retailer is not None and p.retailer != retailer) or not self.closed(p, moment):
+                continue
+            if self.purchase_state(p.id)[1] > 0:
+                out.append(p)
+        return out
 
     # -- prices ------------------------------------------------------------------------------
     def timestamp(self, block: int) -> int:
@@ -750,8 +1082,10 @@ class GuaranteeReader:
         return self._timestamps[block]
 
     def published_prices(self, *, gtin: str | int | None = None, channel: int | None = None, from_block: int | None = None) -> list[Offer]:
-        """Every price published on chain (for a GTIN, a channel), oldest first, with its end if ended."""
+        """Every offer on chain (for a GTIN, a channel), oldest first, with its end if ended:
+        prices published by channel keys, and signed quotes lodged on chain (``lodged``)."""
         published = self.contract.events.PricePublished()
+        lodged = self.contract.events.QuoteLodged()
         ended = self.contract.events.PriceEnded()
         g = None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"
         c = None if channel is None else "0x" + f"{channel:064x}"
@@ -765,17 +1099,18 @@ class GuaranteeReader:
             if a["priceError"]:
                 errors.add(key)
         channel_retailer: dict[int, int] = {}
-        out: list[Offer] = []
-        for log in get_logs(self.w3, address=self.address, topics=[published.topic, g, c], from_block=start):
-            a = published.process_log(log)["args"]
-            ch = int(a["channel"])
-            if ch not in channel_retailer:
-                channel_retailer[ch] = int(call_view(self.contract.functions.channel(ch)).retailer)
-            retailer = channel_retailer[ch]
-            block = int(log["blockNumber"])
-            key = (ch, int(a["gtin"]), self.timestamp(block))
-            out.append(
-                Offer(
+        rows: list[tuple[int, int, Offer]] = []
+        for event in (published, lodged):
+            for log in get_logs(self.w3, address=self.address, topics=[event.topic, g, c], from_block=start):
+                a = event.process_log(log)["args"]
+                ch = int(a["channel"])
+                if ch not in channel_retailer:
+                    channel_retailer[ch] = int(call_view(self.contract.functions.channel(ch)).retailer)
+                retailer = channel_retailer[ch]
+                block = int(log["blockNumber"])
+                is_lodged = event is lodged
+                key = (ch, int(a["gtin"]), int(a["validFrom"]) if is_lodged else self.timestamp(block))
+                offer = Offer(
                     retailer=retailer,
                     channel=ch,
                     gtin=int(a["gtin"]),
@@ -786,30 +1121,48 @@ class GuaranteeReader:
                     valid_until=int(a["validUntil"]),
                     ended_at=ends.get(key, 0),
                     block=block,
+                    lodged=is_lodged,
                 )
-            )
-        return out
+                rows.append((block, int(log["logIndex"]), offer))
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [offer for _, _, offer in rows]
 
     def live_price(self, channel: int, gtin: str | int) -> Offer | None:
-        """The channel's latest published price for a GTIN that is still offered now, if any."""
+        """The channel's latest published price for a GTIN that is still offered now, if any
+        (lodged quotes aside: the channel cannot end them)."""
         now = self.now()
-        live = [o for o in self.published_prices(gtin=gtin, channel=channel) if o.valid_from <= now < o.until]
+        live = [o for o in self.published_prices(gtin=gtin, channel=channel) if not o.lodged and o.valid_from <= now < o.until]
         return live[-1] if live else None
 
-    def check_quote(self, quote: Offer) -> Offer:
-        """``quote`` if a key of its channel, live at its start, signed it (InputError otherwise)."""
+    def quote_signer(self, quote: Offer) -> str:
+        """The address that signed ``quote`` (EIP-712 under this contract's domain)."""
         if quote.signature is None:
             raise InputError("a quote needs a signature", field="signature")
         message = {name["name"]: value for name, value in zip(QUOTE_TYPES["Quote"], quote.as_quote_struct(), strict=True)}
-        from eth_account import Account
+        typed = encode_typed_data(domain_data=self.domain(), message_types=QUOTE_TYPES, message_data=message)
+        try:
+            return str(Account.recover_message(typed, signature=quote.signature))
+        except (ValueError, TypeError) as exc:  # a malformed signature
+            raise InputError(f"the quote's signature is not a signature: {exc}", field="signature") from None
 
-        signer = Account.recover_message(
-            encode_typed_data(domain_data=self.domain(), message_types=QUOTE_TYPES, message_data=message), signature=quote.signature
-        )
-        retailer, channel, active_from, revoked_at = self.key_info(signer)
-        if channel != quote.channel or not (active_from <= quote.valid_from and (revoked_at == 0 or quote.valid_from < revoked_at)):
+    def is_lodged(self, quote: Offer) -> bool:
+        """Whether ``quote`` (these terms, from its channel at its start) is lodged on chain."""
+        v = call_view(self.contract.functions.price(quote.channel, quote.gtin, quote.valid_from))
+        return bool(v.published and v.lodged and int(v.price) == quote.price and int(v.validUntil) == quote.valid_until)
+
+    def check_quote(self, quote: Offer) -> Offer:
+        """``quote`` if it counts as evidence now (InputError otherwise): signed by a key of its
+        channel that was live at its start and is live now, or lodged on chain (it then counts
+        whatever became of its key)."""
+        signer = self.quote_signer(quote)
+        key = self.key(signer)
+        if key.channel != quote.channel or not key.live_at(quote.valid_from):
             raise InputError(f"the quote is not signed by a key of channel {quote.channel} live at its start (signer {signer})")
-        del retailer
+        if key.revoked_at and not self.is_lodged(quote):
+            raise InputError(
+                f"the quote's key {signer} of channel {quote.channel} was revoked on {format_time(key.revoked_at)}: a quote counts "
+                "only while its key is live, or once lodged on chain before the key was revoked"
+            )
         return quote
 
     # -- the rule ----------------------------------------------------------------------------
@@ -821,64 +1174,86 @@ class GuaranteeReader:
         compensated: int | None = None,
         now: int | None = None,
     ) -> list[Entitlement]:
-        """Every offer evaluated against ``purchase``: the best (largest ``due``) first."""
+        """Every offer evaluated against ``purchase``: the best (largest ``due``, then ``pending``) first."""
         policy = self.policy(purchase.policy)
-        done = self.compensated(purchase.id)[1] if compensated is None else compensated
+        done = self.compensated(purchase) if compensated is None else compensated
         moment = self.now() if now is None else now
         currency = self.currency(purchase.retailer)
         rows = [evaluate(purchase, policy, offer, compensated=done, now=moment, currency=currency) for offer in offers]
-        rows.sort(key=lambda e: (-e.due, -e.total, e.offer.price, e.offer.valid_from))
+        rows.sort(key=lambda e: (-e.due, -e.pending, -e.total, e.offer.price, e.offer.valid_from))
         return rows
 
     def best(self, purchase: Purchase, offers: Iterable[Offer], **kwargs: Any) -> Entitlement | None:
-        """The entitlement a claim should use now, or None when nothing is owed."""
+        """The entitlement a claim should use now, or None when nothing is claimable now."""
         rows = self.entitlements(purchase, offers, **kwargs)
         return rows[0] if rows and rows[0].due > 0 else None
 
     def claim_call(self, entitlement: Entitlement) -> Any:
-        """The contract call that claims ``entitlement`` (price on chain or signed quote)."""
+        """The contract call that claims ``entitlement`` (an offer on chain, or a signed quote)."""
         offer = entitlement.offer
         if offer.signature is None:
             return self.contract.functions.claimWithPrice(entitlement.purchase.as_struct(), offer.channel, offer.valid_from)
         return self.contract.functions.claimWithQuote(entitlement.purchase.as_struct(), offer.as_quote_struct(), offer.signature)
 
-    # -- payouts -----------------------------------------------------------------------------
+    def lodge_call(self, quote: Offer) -> Any:
+        """The contract call that lodges signed ``quote`` on chain (anyone may send it)."""
+        if quote.signature is None:
+            raise InputError("only a signed quote can be lodged", field="signature")
+        return self.contract.functions.lodgeQuote(quote.as_quote_struct(), quote.signature)
+
+    def release_call(self, purchases: Sequence[Purchase]) -> Any:
+        """The contract call that returns the unclaimed cover of ``purchases`` (claims closed) to
+        their retailers' free funds (anyone may send it)."""
+        if not purchases:
+            raise InputError("nothing to release", field="purchases")
+        return self.contract.functions.release([p.as_struct() for p in purchases])
+
+    # -- payouts and releases ----------------------------------------------------------------
     def payouts(self, *, buyer: str | None = None, purchase: bytes | None = None, retailer: int | None = None) -> list[Payout]:
-        """Every payout event (paid, owed, settled from the queue), oldest first."""
-        out: list[tuple[int, int, Payout]] = []
+        """Every payout (``CompensationPaid``), oldest first."""
+        event = self.contract.events.CompensationPaid()
         r_topic = None if retailer is None else "0x" + f"{retailer:064x}"
         p_topic = None if purchase is None else hex0x(purchase)
-        for name, kind in (("CompensationPaid", "paid"), ("CompensationOwed", "owed"), ("OwedPaid", "settled")):
-            event = self.contract.events[name]()
-            topics = [event.topic, p_topic, address_topic(buyer), r_topic]
-            for log in get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block):
-                a = event.process_log(log)["args"]
-                detail: dict[str, Any] = {}
-                if kind == "paid":
-                    detail = {
-                        "compensated": str(a["compensated"]),
-                        "offerChannel": int(a["offerChannel"]),
-                        "offerPrice": str(a["offerPrice"]),
-                        "offerFrom": int(a["offerFrom"]),
-                        "quote": bool(a["quote"]),
-                    }
-                elif kind == "owed":
-                    detail = {"position": int(a["position"])}
-                else:
-                    detail = {"position": int(a["position"]), "remaining": str(a["remaining"])}
-                payout = Payout(
-                    kind=kind,
+        out: list[Payout] = []
+        for log in get_logs(
+            self.w3, address=self.address, topics=[event.topic, p_topic, address_topic(buyer), r_topic], from_block=self.from_block
+        ):
+            a = event.process_log(log)["args"]
+            out.append(
+                Payout(
+                    kind="paid",
                     purchase=bytes(a["purchase"]),
                     buyer=Web3.to_checksum_address(a["buyer"]),
                     retailer=int(a["retailer"]),
                     amount=int(a["amount"]),
                     block=int(log["blockNumber"]),
                     tx_hash=hex0x(log["transactionHash"]),
-                    detail=detail,
+                    detail={
+                        "compensated": str(a["compensated"]),
+                        "offerChannel": int(a["offerChannel"]),
+                        "offerPrice": str(a["offerPrice"]),
+                        "offerFrom": int(a["offerFrom"]),
+                        "quote": bool(a["quote"]),
+                    },
                 )
-                out.append((int(log["blockNumber"]), int(log["logIndex"]), payout))
-        out.sort(key=lambda row: (row[0], row[1]))
-        return [p for _, _, p in out]
+            )
+        return out
+
+    def releases(self, *, retailer: int | None = None, purchase: bytes | None = None) -> list[Release]:
+        """Every release of unclaimed cover (``CoverReleased``), oldest first."""
+        event = self.contract.events.CoverReleased()
+        topics = [event.topic, None if purchase is None else hex0x(purchase), None if retailer is None else "0x" + f"{retailer:064x}"]
+        return [
+            Release(
+                purchase=bytes(a["purchase"]),
+                retailer=int(a["retailer"]),
+                amount=int(a["amount"]),
+                block=int(log["blockNumber"]),
+                tx_hash=hex0x(log["transactionHash"]),
+            )
+            for log in get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block)
+            for a in [event.process_log(log)["args"]]
+        ]
 
     def credit(self, buyer: str, currency: str) -> int:
         return int(call_view(self.contract.functions.credit(Web3.to_checksum_address(buyer), Web3.to_checksum_address(currency))))
@@ -904,6 +1279,46 @@ class _Role:
     @property
     def contract(self) -> Contract:
         return self.reader.contract
+
+    def lodge_quote(self, quote: Offer) -> Offer:
+        """Lodge a signed quote on chain (anyone may): from then on it counts like a published
+        price that its channel cannot end, whatever becomes of the key that signed it. Returns it
+        as the offer on chain."""
+        receipt = self.sender.transact(self.reader.lodge_call(quote), label=f"lodge a quote of channel {quote.channel}")
+        (log,) = events_in(self.contract, "QuoteLodged", receipt)
+        a = log["args"]
+        return replace(quote, price_type=int(a["priceType"]), signature=None, lodged=True, block=int(receipt["blockNumber"]))
+
+    def release(self, purchases: Sequence[Purchase], *, batch: int = 50) -> list[Release]:
+        """Return the unclaimed cover of ``purchases`` (whose claims closed) to their retailers'
+        free funds, ``batch`` purchases per transaction (anyone may)."""
+        if batch < 1:
+            raise InputError("the batch size must be at least 1", field="batch", value=batch)
+        pending = [
+            self.sender.send(
+                self.reader.release_call(purchases[i : i + batch]),
+                label=f"release the cover of {len(purchases[i : i + batch])} purchase(s)",
+            )
+            for i in range(0, len(purchases), batch)
+        ]
+        out: list[Release] = []
+        for receipt in self.sender.wait(pending):
+            for log in events_in(self.contract, "CoverReleased", receipt):
+                a = log["args"]
+                out.append(
+                    Release(
+                        bytes(a["purchase"]),
+                        int(a["retailer"]),
+                        int(a["amount"]),
+                        int(receipt["blockNumber"]),
+                        hex0x(receipt["transactionHash"]),
+                    )
+                )
+        return out
+
+
+#: The grace a key rotation gives by default to the receipts and vouchers the old key signed.
+DEFAULT_KEY_GRACE = 86_400
 
 
 class RetailerAdmin(_Role):
@@ -931,7 +1346,7 @@ class RetailerAdmin(_Role):
         return self.reader.currency(self.retailer)
 
     def add_channel(self, kind: str | int, key: str, name: str) -> int:
-        """Declare a channel (online shop, store, marketplace, app) with its price-signing key."""
+        """Declare a channel (online shop, store, marketplace, app) with its key."""
         if not name.strip():
             raise InputError("a channel needs a name", field="name")
         fn = self.contract.functions.addChannel(self.retailer, channel_kind_number(kind), Web3.to_checksum_address(key), name.strip())
@@ -939,17 +1354,44 @@ class RetailerAdmin(_Role):
         (log,) = events_in(self.contract, "ChannelAdded", receipt)
         return int(log["args"]["channel"])
 
-    def rotate_key(self, channel: int, new_key: str | None) -> str:
-        """Replace a channel's key (``None`` revokes it: the channel has no key until the next rotation)."""
-        fn = self.contract.functions.rotateChannelKey(channel, Web3.to_checksum_address(new_key or NATIVE))
+    def rotate_key(self, channel: int, new_key: str | None, *, grace: int = DEFAULT_KEY_GRACE, compromised: bool = False) -> str:
+        """Replace a channel's key by ``new_key`` (``None``: the channel has no key until the next rotation).
+
+        The old key is revoked now: nothing it signs counts any more, and the quotes it signed
+        stop counting at once (unless they were lodged on chain before). The receipts and
+        vouchers it signed while live, already in buyers' hands, still count for ``grace``
+        seconds (at most MAX_KEY_GRACE, 7 days), so buyers can register and redeem them.
+        ``compromised=True`` (the key may be in someone else's hands) gives no grace: everything
+        it signed that was not used is refused at once.
+        """
+        if compromised:
+            grace = 0
+        if not 0 <= grace <= MAX_KEY_GRACE:
+            raise InputError(f"the grace must be 0..{MAX_KEY_GRACE} seconds (7 days)", field="grace", value=grace)
+        fn = self.contract.functions.rotateChannelKey(channel, Web3.to_checksum_address(new_key or NATIVE), grace)
         return hex0x(self.sender.transact(fn, label=f"rotate key of channel {channel}")["transactionHash"])
 
-    def set_policy(self, policy: Policy, *, gtin: str | int | None = None) -> int:
-        """Set the default policy (or one product class's); it applies to purchases from now on."""
+    def set_policy(self, policy: Policy, *, gtin: str | int | None = None) -> PolicyRecord:
+        """Set the default policy (or one product class's) for purchases made from now on.
+
+        When the new terms reduce the coverage in effect for that class now (a shorter window,
+        a larger tolerance, a lower cap, more excluded price types), they apply only to purchases
+        made POLICY_NOTICE (7 days) from now: the record's ``since`` says when (``reduces``).
+        """
         fn = self.contract.functions.setPolicy(self.retailer, 0 if gtin is None else gtin_number(gtin), policy.as_struct())
         receipt = self.sender.transact(fn, label="set guarantee policy")
         (log,) = events_in(self.contract, "PolicySet", receipt)
-        return int(log["args"]["policy"])
+        a = log["args"]
+        record = PolicyRecord(
+            id=int(a["policy"]),
+            retailer=self.retailer,
+            gtin=int(a["gtin"]),
+            since=int(a["since"]),
+            previous=int(a["previous"]),
+            terms=policy,
+            set_at=self.reader.timestamp(int(receipt["blockNumber"])),
+        )
+        return record
 
     def declare_price_error(self, channel: int, gtin: str | int, valid_from: int) -> str:
         fn = self.contract.functions.declarePriceError(channel, gtin_number(gtin), valid_from)
@@ -973,7 +1415,7 @@ class RetailerAdmin(_Role):
         return hex0x(receipt["transactionHash"])
 
     def announce_withdrawal(self, amount: int, to: str | None = None) -> int:
-        """Announce a withdrawal from the pool; returns when it may execute (unix seconds)."""
+        """Announce a withdrawal from the pool's free funds; returns when it may execute (a day later)."""
         fn = self.contract.functions.announceWithdrawal(self.retailer, amount, Web3.to_checksum_address(to or self.address))
         receipt = self.sender.transact(fn, label="announce a withdrawal")
         (log,) = events_in(self.contract, "WithdrawalAnnounced", receipt)
@@ -985,25 +1427,28 @@ class RetailerAdmin(_Role):
         )
 
     def execute_withdrawal(self) -> str:
+        """Execute the announced withdrawal: it sends what is free then (never reserved cover), up to its amount."""
         return hex0x(self.sender.transact(self.contract.functions.executeWithdrawal(self.retailer), label="withdraw")["transactionHash"])
 
-    def settle(self, max_entries: int = 50) -> str:
-        fn = self.contract.functions.settle(self.retailer, max_entries)
-        return hex0x(self.sender.transact(fn, label="pay owed compensation")["transactionHash"])
+    def release_closed(self, *, batch: int = 50) -> list[Release]:
+        """Return to the free funds the unclaimed cover of every purchase of this retailer whose
+        claims have closed."""
+        closed = self.reader.releasable(retailer=self.retailer)
+        return self.release(closed, batch=batch) if closed else []
 
 
 class ChannelKey(_Role):
-    """A channel's price-signing key: prices, quotes, sales, receipts."""
+    """A channel's key: prices, quotes, sales, receipts."""
 
     def __init__(self, reader: GuaranteeReader, account: LocalAccount, sender: Sender | None = None) -> None:
         super().__init__(reader, account, sender)
-        retailer, channel, _active, revoked = reader.key_info(account.address)
-        if channel == 0:
+        key = reader.key(account.address)
+        if key.channel == 0:
             raise ConfigError(f"{account.address} is not the key of any channel: the retailer's admin adds it with add_channel")
-        if revoked:
-            raise ConfigError(f"{account.address} was the key of channel {channel} but was revoked at {revoked}")
-        self.retailer = retailer
-        self.channel = channel
+        if key.revoked_at:
+            raise ConfigError(f"{account.address} was the key of channel {key.channel} but was revoked on {format_time(key.revoked_at)}")
+        self.retailer = key.retailer
+        self.channel = key.channel
 
     @property
     def currency(self) -> str:
@@ -1120,8 +1565,18 @@ class ChannelKey(_Role):
         return replace(values, signature=bytes(signed.signature))
 
     def record_sale(self, buyer: str, gtin: str | int, quantity: int, unit_price: int, receipt: str | bytes) -> Purchase:
-        """Record one sale now; returns the purchase as the chain recorded it."""
+        """Record one sale now; returns the purchase as the chain recorded it, with its cover.
+
+        A receipt is recorded once: a receipt already recorded for this retailer is refused
+        (InputError), since recording it again later would be another purchase on chain.
+        """
         sale = _sale(buyer, gtin, quantity, unit_price, receipt)
+        for earlier in self.reader.purchases(buyer=sale.buyer):
+            if earlier.retailer == self.retailer and earlier.receipt == sale.receipt:
+                raise InputError(
+                    f"receipt {hex0x(sale.receipt)} was already recorded as purchase {hex0x(earlier.id)}: one receipt is one purchase",
+                    field="receipt",
+                )
         tx = self.sender.transact(self.contract.functions.recordPurchase(sale.as_struct()), label="record a sale")
         (log,) = events_in(self.contract, "PurchaseRecorded", tx)
         return GuaranteeReader._purchase(log)
@@ -1130,18 +1585,19 @@ class ChannelKey(_Role):
         """Record many sales, pipelined in batches; sales already on chain are skipped.
 
         Returns (recorded now, already recorded). Rerunning after a crash records each sale
-        exactly once: the receipt hash is the purchase's identity on chain.
+        exactly once: the retailer's purchases on chain are read first, and a receipt hash
+        already among them is not recorded again.
         """
         if batch < 1:
             raise InputError("the batch size must be at least 1", field="batch", value=batch)
+        recorded = self.reader.recorded_receipts(self.retailer)
         seen: set[bytes] = set()
         fresh: list[Sale] = []
         for sale in sales:
             if sale.receipt in seen:
                 continue
             seen.add(sale.receipt)
-            recorded, _ = self.reader.compensated(self.reader.purchase_id(self.retailer, sale.receipt))
-            if not recorded:
+            if sale.receipt not in recorded:
                 fresh.append(sale)
         skipped = len(seen) - len(fresh)
         if progress and skipped:
@@ -1158,7 +1614,7 @@ class ChannelKey(_Role):
 
 
 class Buyer(_Role):
-    """The consumer: their purchases, what they are owed and why, and claims."""
+    """The consumer: their purchases, what they are owed, when and why, and claims."""
 
     def purchases(self) -> list[Purchase]:
         return self.reader.purchases(buyer=self.address)
@@ -1172,7 +1628,8 @@ class Buyer(_Role):
         return GuaranteeReader._purchase(log)
 
     def owed(self, quotes: Sequence[Offer] = ()) -> list[Entitlement]:
-        """For each of my purchases, the best evaluation now (owed or, if not, why not)."""
+        """For each of my purchases, the best evaluation now: owed now, owed once claimable
+        (``pending``, from ``claimable_at``), or why nothing is."""
         out: list[Entitlement] = []
         offers_by_gtin: dict[int, list[Offer]] = {}
         for purchase in self.purchases():
@@ -1185,11 +1642,15 @@ class Buyer(_Role):
         return out
 
     def claim(self, purchase: Purchase | bytes | str, quotes: Sequence[Offer] = ()) -> Entitlement:
-        """Claim what ``purchase`` is owed now, with the best evidence; InputError when nothing is."""
+        """Claim what ``purchase`` is owed now, with the best evidence; InputError when nothing is
+        (saying from when it will be, when it will)."""
         p = purchase if isinstance(purchase, Purchase) else self.reader.purchase(purchase)
         offers = self.reader.published_prices(gtin=p.gtin) + [q for q in quotes if q.gtin == p.gtin]
         rows = self.reader.entitlements(p, offers)
         if not rows or rows[0].due == 0:
+            if rows and rows[0].pending:
+                amount = self.reader.format(rows[0].pending, self.reader.currency(p.retailer))
+                raise InputError(f"nothing is claimable yet for purchase {hex0x(p.id)}: {amount} is {rows[0].reason}", field="purchase")
             reason = rows[0].reason if rows else "no price of this product was offered by the retailer"
             raise InputError(f"nothing is owed for purchase {hex0x(p.id)}: {reason}", field="purchase")
         self.sender.transact(self.reader.claim_call(rows[0]), label="claim price-guarantee compensation")

@@ -1,14 +1,24 @@
 """The keeper: what makes the price guarantee automatic.
 
-It follows the chain's purchases and price publications (and any signed quotes it was given),
-finds every purchase that a lower price of the same retailer entitles to compensation, and
-triggers the payouts: anyone may, and the money always goes to the buyer. It also pays owed
-compensation from the queue once a retailer's pool is refilled.
+It follows the chain's purchases and offers (prices published, quotes lodged, and any signed
+quotes it was given), finds every purchase that a lower price of the same retailer entitles to
+compensation, and triggers the payouts: anyone may, and the money always goes to the buyer.
 
-Nothing is remembered but the chain: after a restart the keeper reads the purchases again and
-each purchase's ``compensated`` amount from the contract, so nothing is paid twice (the contract
-refuses a second payout for the same price anyway). Every payout is logged as one JSON line:
-what was paid, to whom, and why (the offer and the rule's figures).
+* Compensation is paid from a day after a purchase was recorded (the payout delay) until a day
+  after its window closed. An entitlement found earlier is reported once (``pending``, with the
+  date) and kept: the keeper pays it in the first round once it is claimable, without anyone
+  asking. So in the paper's case the store records the sale at 188, the web shop drops to 133,
+  and a day later the buyer is paid 55 per unit.
+* Signed quotes it is given are lodged on chain (``lodgeQuote``) as soon as it sees them: a quote
+  counts only while its key is live, and a lodged one counts whatever becomes of the key, so a
+  key rotation (or a retailer revoking the key on purpose) cannot void a buyer's evidence.
+* Once the claims of a purchase have closed, its unclaimed cover is released (``release``, in
+  batches), so that the retailer's free funds return.
+
+Nothing is remembered but the chain: after a restart the keeper reads the purchases and offers
+again, and each purchase's unclaimed cover from the contract, so nothing is paid twice (the
+contract refuses a second payout for the same price anyway). Every action is logged as one JSON
+line: what was paid, to whom, and why (the offer and the rule's figures).
 """
 
 from __future__ import annotations
@@ -25,19 +35,29 @@ from typing import Any, TextIO
 from eth_account.signers.local import LocalAccount
 from web3.exceptions import TransactionNotFound
 
+from o2ochain._logs import get_logs
 from o2ochain._tx import PendingTx, Sender, with_retries
 from o2ochain._util import hex0x
-from o2ochain.errors import ChainError, ContractRevert
+from o2ochain.errors import ChainError, ContractRevert, InputError
 from o2ochain.guarantee import Entitlement, GuaranteeReader, Offer, Purchase, events_in
 
 __all__ = ["Keeper", "KeeperAction"]
 
+#: Purchases released per transaction.
+RELEASE_BATCH = 50
+
 
 @dataclass(frozen=True)
 class KeeperAction:
-    """One thing the keeper did (or found it could not do)."""
+    """One thing the keeper did, found, or could not do.
 
-    kind: str  # "paid" | "owed" | "settled" | "skipped"
+    ``kind``: ``paid`` (compensation paid to the buyer), ``pending`` (an entitlement that is
+    claimable only from a later date: the keeper will pay it then), ``lodged`` (a signed quote
+    lodged on chain), ``released`` (the unclaimed cover of a closed purchase returned to the
+    retailer's free funds), ``skipped`` (refused by the chain; ``reason`` says why).
+    """
+
+    kind: str
     purchase: str
     buyer: str
     amount: int
@@ -71,16 +91,28 @@ class Keeper:
         quotes: Sequence[Offer] = (),
         log: TextIO | None = None,
         sender: Sender | None = None,
+        lodge: bool = True,
+        release: bool = True,
     ) -> None:
         self.reader = reader
         self.sender = sender or Sender(reader.w3, account)
         self.quotes = [reader.check_quote(q) for q in quotes]
         self.log = log
+        self.lodge = lodge
+        self.release = release
         self._cursor = reader.from_block
+        #: Purchases with a cover whose claims are open, or closed with their cover not yet released.
         self._purchases: dict[bytes, Purchase] = {}
         self._offers: dict[tuple[int, int, int], Offer] = {}
+        #: Signed quotes not lodged yet (lodged at the start of the next round).
+        self._to_lodge: list[Offer] = list(self.quotes) if lodge else []
+        #: Not-yet-claimable entitlements found, by purchase: the total reported, so that each is
+        #: reported once (and again only when a lower offer raises it).
+        self._announced: dict[bytes, int] = {}
         #: Claims sent in a round that ended (the node went away) before they were reported.
         self._unreported: list[tuple[PendingTx, Entitlement]] = []
+        #: Entitlements found in the last :meth:`due` that become claimable later.
+        self.upcoming: list[Entitlement] = []
         self.rounds = 0
 
     # -- following the chain -----------------------------------------------------------------
@@ -95,17 +127,17 @@ class Keeper:
             self._offers.clear()
         if head < self._cursor:
             return head
-        for purchase in self.reader.purchases(from_block=self._cursor):
-            self._purchases[purchase.id] = purchase
-        # Ends may refer to prices published before the cursor: read all prices of the touched
-        # GTINs again from the start (prices are few next to purchases).
-        fresh = self.reader.published_prices(from_block=self._cursor)
-        ended = self.reader.contract.events.PriceEnded()
-        touched = {o.gtin for o in fresh}
-        from o2ochain._logs import get_logs
-
-        for log in get_logs(self.reader.w3, address=self.reader.address, topics=[ended.topic], from_block=self._cursor, to_block=head):
-            touched.add(int(ended.process_log(log)["args"]["gtin"]))
+        for purchase in self.reader.purchases(from_block=self._cursor, to_block=head):
+            if purchase.cover:  # a purchase without cover is never owed anything
+                self._purchases[purchase.id] = purchase
+        # Ends may refer to prices published before the cursor: read all offers of the touched
+        # GTINs again from the start (offers are few next to purchases).
+        contract = self.reader.contract
+        touched: set[int] = set()
+        events = ((contract.events.PricePublished(), 1), (contract.events.QuoteLodged(), 1), (contract.events.PriceEnded(), 2))
+        for event, position in events:  # position: the GTIN's topic
+            for log in get_logs(self.reader.w3, address=self.reader.address, topics=[event.topic], from_block=self._cursor, to_block=head):
+                touched.add(int.from_bytes(bytes(log["topics"][position]), "big"))
         for gtin in touched:
             for offer in self.reader.published_prices(gtin=gtin):
                 self._offers[(offer.channel, offer.gtin, offer.valid_from)] = offer
@@ -113,40 +145,53 @@ class Keeper:
         return head
 
     def add_quotes(self, quotes: Sequence[Offer]) -> None:
-        """Give the keeper signed quotes (each is checked against its channel's key first)."""
-        self.quotes.extend(self.reader.check_quote(q) for q in quotes)
+        """Give the keeper signed quotes (each is checked against its channel's key first); they
+        are lodged on chain at the next round."""
+        checked = [self.reader.check_quote(q) for q in quotes]
+        self.quotes.extend(checked)
+        if self.lodge:
+            self._to_lodge.extend(checked)
 
     def due(self) -> list[Entitlement]:
-        """Every purchase owed something now, with the best evidence, oldest purchase first."""
+        """Every purchase owed something now, with the best evidence, oldest purchase first.
+
+        Entitlements that become claimable only later (the payout delay) are kept in
+        :attr:`upcoming`; the purchase stays followed, so they are paid once claimable.
+        """
         self._follow()
         now = self.reader.now()
         offers_by: dict[tuple[int, int], list[Offer]] = {}
         for offer in [*self._offers.values(), *self.quotes]:
             offers_by.setdefault((offer.retailer, offer.gtin), []).append(offer)
         out: list[Entitlement] = []
-        closed: list[bytes] = []
-        for pid, purchase in self._purchases.items():
-            policy = self.reader.policy(purchase.policy)
-            if policy is None or policy.window == 0 or now > purchase.purchased_at + policy.window:
-                closed.append(pid)  # never owed anything again
-                continue
+        upcoming: list[Entitlement] = []
+        for purchase in self._purchases.values():
+            if self.reader.closed(purchase, now):
+                continue  # left for the release
             offers = offers_by.get((purchase.retailer, purchase.gtin), [])
             if not offers:
                 continue
             # First without asking the chain what was already paid: most purchases are owed nothing.
-            if self.reader.best(purchase, offers, compensated=0, now=now) is None:
+            rows = self.reader.entitlements(purchase, offers, compensated=0, now=now)
+            if not rows or rows[0].owed == 0:
                 continue
-            best = self.reader.best(purchase, offers, now=now)
-            if best is not None:
+            # Claims are open, so nothing was released: what was paid is the cover not unclaimed.
+            compensated = purchase.cover - self.reader.purchase_state(purchase.id)[1]
+            best = self.reader.entitlements(purchase, offers, compensated=compensated, now=now)[0]
+            if best.due:
                 out.append(best)
-        for pid in closed:
-            del self._purchases[pid]
+            elif best.pending:
+                upcoming.append(best)
         out.sort(key=lambda e: (e.purchase.purchased_at, e.purchase.id))
+        upcoming.sort(key=lambda e: (e.claimable_at, e.purchase.id))
+        self.upcoming = upcoming
         return out
 
     # -- acting ------------------------------------------------------------------------------
     def run_once(self) -> list[KeeperAction]:
-        """One round: claim every owed compensation (pipelined), then pay queues that can be paid.
+        """One round: lodge the quotes given, claim every compensation claimable now (pipelined),
+        report what becomes claimable later, and release the cover of purchases whose claims
+        closed.
 
         The round starts from the chain: the nonce is read again (a node restarted from an older
         state, or a reorg, may have taken back transactions of an earlier round, and the
@@ -157,13 +202,14 @@ class Keeper:
         """
         self.sender.resync_nonce()
         actions = self._report_earlier()
+        actions.extend(self._lodge())
         sent: list[tuple[PendingTx, Entitlement]] = []
         for entitlement in self.due():
             try:
                 tx = self.sender.send(
                     self.reader.claim_call(entitlement), label=f"claim for purchase {hex0x(entitlement.purchase.id)[:10]}"
                 )
-            except ContractRevert as exc:  # paid meanwhile by someone else, window just closed...
+            except ContractRevert as exc:  # paid meanwhile by someone else, claims just closed...
                 actions.append(self._record("skipped", entitlement, 0, str(exc)))
                 continue
             sent.append((tx, entitlement))
@@ -180,20 +226,58 @@ class Keeper:
         for (tx, entitlement), receipt in zip(mined, receipts, strict=True):
             actions.extend(self._report(tx, entitlement, receipt))
         self._unreported.clear()
-        actions.extend(self._settle())
+        actions.extend(self._announce())
+        if self.release:
+            actions.extend(self._release())
         self.rounds += 1
         return actions
 
+    def _lodge(self) -> list[KeeperAction]:
+        """Lodge the signed quotes not lodged yet. A quote already on chain is simply dropped from
+        the queue; one the chain refuses is reported and kept as off-chain evidence."""
+        out: list[KeeperAction] = []
+        queue, self._to_lodge = self._to_lodge, []
+        for n, quote in enumerate(queue):
+            detail = {"retailer": quote.retailer, "channel": quote.channel, "gtin": f"{quote.gtin:014d}", "price": str(quote.price)}
+            detail |= {"validFrom": quote.valid_from, "validUntil": quote.valid_until}
+            try:
+                if self.reader.is_lodged(quote):
+                    self._drop_quote(quote)
+                    continue
+                receipt = self.sender.transact(self.reader.lodge_call(quote), label=f"lodge a quote of channel {quote.channel}")
+            except ContractRevert as exc:
+                action = KeeperAction("skipped", "", "", 0, f"lodging a quote of channel {quote.channel}: {exc}", detail=detail)
+                self._write(action)
+                out.append(action)
+                continue
+            except ChainError:
+                self._to_lodge = [*queue[n:], *self._to_lodge]  # the next round tries again
+                raise
+            self._drop_quote(quote)
+            action = KeeperAction(
+                "lodged",
+                "",
+                "",
+                0,
+                "the signed quote now counts like a published price, whatever becomes of its key",
+                hex0x(receipt["transactionHash"]),
+                detail,
+            )
+            self._write(action)
+            out.append(action)
+        return out
+
+    def _drop_quote(self, quote: Offer) -> None:
+        """A lodged quote is evidence on chain (read by :meth:`_follow`): no longer held off chain."""
+        self.quotes = [q for q in self.quotes if q != quote]
+
     def _report(self, tx: PendingTx, entitlement: Entitlement, receipt: Any) -> list[KeeperAction]:
-        """The payout (or queued compensation) a mined claim made, from its receipt's events."""
+        """The payout a mined claim made, from its receipt's events."""
         out: list[KeeperAction] = []
         for log in events_in(self.reader.contract, "CompensationPaid", receipt):
             if log["args"]["amount"]:
                 out.append(self._record("paid", entitlement, int(log["args"]["amount"]), entitlement.reason, tx.hash_hex))
-        for log in events_in(self.reader.contract, "CompensationOwed", receipt):
-            out.append(
-                self._record("owed", entitlement, int(log["args"]["amount"]), "the pool is short: queued until it is refilled", tx.hash_hex)
-            )
+                self._announced.pop(entitlement.purchase.id, None)
         return out
 
     def _report_earlier(self) -> list[KeeperAction]:
@@ -212,32 +296,60 @@ class Keeper:
                 out.extend(self._report(tx, entitlement, receipt))
         return out
 
-    def _settle(self) -> list[KeeperAction]:
-        """Pay queued compensation of every retailer whose pool has money again."""
+    def _announce(self) -> list[KeeperAction]:
+        """Report each entitlement that becomes claimable later, once (again when it grows)."""
         out: list[KeeperAction] = []
-        for retailer in range(1, self.reader.retailer_count() + 1):
-            info = self.reader.retailer(retailer)
-            if info.queue_tail == info.queue_head or info.available == 0:
+        for e in self.upcoming:
+            if self._announced.get(e.purchase.id) == e.total:
                 continue
+            self._announced[e.purchase.id] = e.total
+            out.append(self._record("pending", e, e.pending, f"{e.reason}; the keeper pays it then"))
+        return out
+
+    def _release(self) -> list[KeeperAction]:
+        """Release the unclaimed cover of the followed purchases whose claims have closed."""
+        now = self.reader.now()
+        closed = [p for p in self._purchases.values() if self.reader.closed(p, now)]
+        if not closed:
+            return []
+        releasable: list[Purchase] = []
+        for p in closed:
+            if self.reader.purchase_state(p.id)[1] > 0:
+                releasable.append(p)
+            else:
+                self._forget(p.id)  # paid in full, or released by someone else
+        out: list[KeeperAction] = []
+        for start in range(0, len(releasable), RELEASE_BATCH):
+            batch = releasable[start : start + RELEASE_BATCH]
             try:
-                receipt = self.sender.transact(self.reader.contract.functions.settle(retailer, 50), label=f"settle retailer {retailer}")
-            except ContractRevert as exc:
-                out.append(KeeperAction("skipped", "", "", 0, f"settling retailer {retailer}: {exc}"))
+                receipt = self.sender.transact(self.reader.release_call(batch), label=f"release the cover of {len(batch)} purchase(s)")
+            except ContractRevert as exc:  # a reorg moved the clock back, say: the next round tries again
+                action = KeeperAction("skipped", "", "", 0, f"releasing the cover of {len(batch)} purchase(s): {exc}")
+                self._write(action)
+                out.append(action)
                 continue
-            for log in events_in(self.reader.contract, "OwedPaid", receipt):
+            by_id = {p.id: p for p in batch}
+            for log in events_in(self.reader.contract, "CoverReleased", receipt):
                 a = log["args"]
+                p = by_id[bytes(a["purchase"])]
                 action = KeeperAction(
-                    "settled",
-                    hex0x(a["purchase"]),
-                    a["buyer"],
+                    "released",
+                    hex0x(p.id),
+                    p.buyer,
                     int(a["amount"]),
-                    "owed compensation paid from the refilled pool",
+                    "its claims closed: the unclaimed cover returned to the retailer's free funds",
                     hex0x(receipt["transactionHash"]),
-                    {"remaining": str(a["remaining"])},
+                    {"retailer": p.retailer, "gtin": p.gtin14, "cover": str(p.cover)},
                 )
                 self._write(action)
                 out.append(action)
+            for p in batch:
+                self._forget(p.id)
         return out
+
+    def _forget(self, purchase: bytes) -> None:
+        self._purchases.pop(purchase, None)
+        self._announced.pop(purchase, None)
 
     def _record(self, kind: str, e: Entitlement, amount: int, reason: str, tx_hash: str = "") -> KeeperAction:
         offer = e.offer
@@ -253,14 +365,16 @@ class Keeper:
                 "gtin": e.purchase.gtin14,
                 "paidPrice": str(e.purchase.unit_price),
                 "quantity": e.purchase.quantity,
+                "cover": str(e.purchase.cover),
                 "offerChannel": offer.channel,
                 "offerPrice": str(offer.price),
                 "offerType": offer.type_name,
                 "offerFrom": offer.valid_from,
-                "evidence": "published price" if offer.published else "signed quote",
+                "evidence": offer.evidence,
                 "difference": str(e.difference),
                 "tolerance": str(e.tolerance),
                 "total": str(e.total),
+                "claimableAt": e.claimable_at,
             },
         )
         self._write(action)
@@ -295,7 +409,7 @@ class Keeper:
                 actions = self.run_once()
                 if on_round is not None:
                     on_round(actions)
-            except (ChainError, ContractRevert, OSError) as exc:
+            except (ChainError, ContractRevert, InputError, OSError) as exc:
                 self.sender.resync_nonce()
                 if on_error is None:
                     raise

@@ -19,10 +19,10 @@ from o2ochain import gs1
 from o2ochain._tx import PendingTx, Sender
 from o2ochain.catalogue import catalogue_from_rows
 from o2ochain.chain import Anvil, dev_accounts, http_web3
-from o2ochain.guarantee import Policy, Sale, receipt_hash
+from o2ochain.guarantee import PAYOUT_DELAY, Policy, Sale, receipt_hash
 from o2ochain.identity import Registrant
 from o2ochain.keeper import Keeper
-from tests.conftest import GTIN_A, sample_rows
+from tests.conftest import GTIN_A, advance, sample_rows
 from tests.faults.conftest import RegistrantChain, item_registrations, reorg
 
 pytestmark = pytest.mark.e2e
@@ -118,6 +118,7 @@ def test_keeper_resends_payouts_a_reorg_dropped_and_reports_each_once() -> None:
         sales = [Sale(b, int(GTIN_A), 1 + n % 3, 188 * UNIT, receipt_hash(f"RG/{n}")) for n, b in enumerate(buyers)]
         chain.channel(accounts[6]).record_sales(sales, batch=20)
         chain.channel(accounts[7]).publish_price(GTIN_A, 133 * UNIT)
+        advance(chain, PAYOUT_DELAY + 1)  # compensation is paid from a day after the sales
         sender = ReorgBeforeConfirm(chain.w3, accounts[9], node)
         keeper = Keeper(chain.guarantee, accounts[9], sender=sender)
 
@@ -133,4 +134,5 @@ def test_keeper_resends_payouts_a_reorg_dropped_and_reports_each_once() -> None:
             assert chain.w3.eth.get_balance(buyer) == 55 * UNIT * (1 + n % 3)
         total = sum(55 * UNIT * (1 + n % 3) for n in range(purchases))
         info = chain.guarantee.retailer(admin.retailer)
-        assert (info.paid, info.available, info.owed) == (total, 10 * 10**18 - total, 0)
+        covers = sum(p.cover for p in chain.guarantee.purchases())  # reserved when the sales were recorded
+        assert (info.paid, info.balance, info.reserved) == (total, 10 * 10**18 - total, covers - total)

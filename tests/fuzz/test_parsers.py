@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode as abi_encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,7 @@ from o2ochain.catalogue import catalogue_from_rows, read_catalogue
 from o2ochain.consent import SignedGrant, SignedRevoke
 from o2ochain.coupons import PAYLOAD_PREFIX, Voucher
 from o2ochain.errors import InputError, O2OError
-from o2ochain.guarantee import GuaranteeReader, Offer, SignedReceipt, load_quotes, read_sales_csv
+from o2ochain.guarantee import QUOTE_TYPES, GuaranteeReader, Offer, SignedReceipt, load_quotes, read_sales_csv
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "epcis"
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -232,12 +233,35 @@ GRANT = {
 REVOKE = {k: GRANT[k] for k in ("consumer", "dataUser", "nonce", "deadline", "signature")} | {"type": "o2ochain.consent.revoke"}
 
 
+QUOTE_ABI = "(" + ",".join(f["type"] for f in QUOTE_TYPES["Quote"]) + ")"
+
+
 def test_the_valid_messages_parse() -> None:
     # The fuzzers mutate these: they must be valid to start with, or the mutations prove little.
     assert SignedReceipt.from_json(RECEIPT).quantity == 1
     assert Offer.quote_from_json(QUOTE).price == 133
     assert SignedGrant.from_json(GRANT).expiry == 1_800_000_000
     assert SignedRevoke.from_json(REVOKE).nonce == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "key", "value"),
+    [
+        (RECEIPT, "quantity", 2**32),
+        (RECEIPT, "retailer", -1),
+        (RECEIPT, "unitPrice", str(2**96)),
+        (RECEIPT, "purchasedAt", 2**40),
+        (RECEIPT, "receiptHash", "0x11"),
+        (QUOTE, "nonce", 2**64),
+        (QUOTE, "price", "-5"),
+        (QUOTE, "validUntil", 2**40),
+    ],
+)
+def test_signed_messages_refuse_values_the_contract_cannot_hold_naming_the_field(message: dict[str, Any], key: str, value: Any) -> None:
+    parse = SignedReceipt.from_json if message is RECEIPT else Offer.quote_from_json
+    with pytest.raises(InputError) as info:
+        parse(message | {key: value})
+    assert info.value.field == key
 
 
 @FUZZ
@@ -248,8 +272,9 @@ def test_the_valid_messages_parse() -> None:
     revoke=st.one_of(json_values, mutations(REVOKE)),
 )
 def test_signed_messages_refuse_only_with_typed_errors(receipt: Any, quote: Any, grant: Any, revoke: Any) -> None:
-    only_typed_errors(lambda: SignedReceipt.from_json(receipt))
-    only_typed_errors(lambda: Offer.quote_from_json(quote))
+    # What a parser accepts fits the contract's types: a receipt has a purchase id, a quote encodes.
+    only_typed_errors(lambda: SignedReceipt.from_json(receipt).purchase_id)
+    only_typed_errors(lambda: abi_encode([QUOTE_ABI], [Offer.quote_from_json(quote).as_quote_struct()]))
     only_typed_errors(lambda: SignedGrant.from_json(grant))
     only_typed_errors(lambda: SignedRevoke.from_json(revoke))
 
