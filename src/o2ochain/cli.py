@@ -978,9 +978,9 @@ def parse_percent(text: str, field: str) -> int:
     return bps
 
 
-# The price guarantee's and the O2O loop's commands live in their own modules; importing them
-# attaches them to `main`.
-from o2ochain import cli_guarantee, cli_loop  # noqa: E402, F401
+# The price guarantee's, the O2O loop's and the shopper's commands live in their own modules;
+# importing them attaches them to `main`.
+from o2ochain import cli_guarantee, cli_loop, cli_shopper  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     from o2ochain.cli import main as _main  # the module's own `main`, which holds every command

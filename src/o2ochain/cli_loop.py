@@ -15,8 +15,9 @@ import click
 from rich.table import Table
 
 from o2ochain.cli import Context, common, handled, main, make_context, out, parse_duration, parse_percent
+from o2ochain.coupons import MAX_VOUCHERS
 from o2ochain.errors import InputError
-from o2ochain.reviews import REPORT_REASONS, Review, parse_review_id
+from o2ochain.reviews import REPORT_REASONS, ReviewList, parse_review_id
 
 content_option = click.option(
     "--content",
@@ -39,10 +40,9 @@ def _stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
-def _print_reviews(rows: list[Review]) -> None:
+def _print_reviews(rows: ReviewList) -> None:
     if not rows:
-        out.print("no reviews yet")
-        return
+        out.print("no reviews yet" if not rows.hidden else "no reviews that count")
     for r in rows:
         when = datetime.fromtimestamp(r.posted_at).strftime("%Y-%m-%d")
         fold = " [dim](folded)[/]" if r.folded else ""
@@ -54,6 +54,8 @@ def _print_reviews(rows: list[Review]) -> None:
         for reply in r.replies:
             out.print(f"   [bold]merchant reply:[/] {reply['text']}", highlight=False)
         out.print(f"   [dim]{r.to_json()['review']}  usefulness {r.score:.2f}[/]")
+    if rows.note:
+        out.print(f"[dim]{rows.note}[/]", highlight=False, soft_wrap=True)
 
 
 # -- merchants ------------------------------------------------------------------------------
@@ -113,6 +115,8 @@ def merchant_show(merchant_id: int, content_dir: Path | None, **kwargs: Any) -> 
             "profile": profile | {"details": document},
             "rating": rating.to_json() if rating else {"merchant": merchant_id, "average": None, "count": 0},
             "reviews": [r.to_json() for r in rows],
+            "hidden": rows.hidden,
+            "hiddenReason": rows.reason,
         }
 
         def human() -> None:
@@ -129,6 +133,15 @@ def merchant_show(merchant_id: int, content_dir: Path | None, **kwargs: Any) -> 
 @main.group()
 def review() -> None:
     """Verified-buyer reviews: only a buyer may review, once per purchase; nothing is deleted.
+
+    Verified means bought from a seller the brand recognises: a brand's admin authorises the
+    retailers that sell its products (`review authorise-seller`). A product review on a purchase
+    is accepted only from an authorised retailer's buyer and counts only while the brand still
+    authorises that retailer; lists show only reviews that count and say how many were left
+    out. Votes and reports come only from buyers of what the review is about, found among the
+    account's own claims and purchases: for a product review, an item of the product claimed at
+    first sale or a purchase of it from a retailer its brand authorised; for a review of a shop,
+    a purchase from that shop's retailer.
 
     Reviews are ranked by usefulness: readers' votes (Wilson lower bound), the content's
     substance, recency, and whether the text matches the hash on chain. Reviews that readers
@@ -181,11 +194,45 @@ def review_write(
 @click.option("--gtin", default=None, help="Reviews of this product.")
 @click.option("--merchant", "merchant_id", type=int, default=None, help="Reviews of this merchant.")
 def review_list(content_dir: Path | None, gtin: str | None, merchant_id: int | None, **kwargs: Any) -> None:
-    """Reviews of a product or a merchant, most useful first."""
+    """Reviews of a product or a merchant that count, most useful first.
+
+    A product review counts while the product's brand authorises the retailer it was bought
+    from; the others are left out, and the list says how many and why (JSON: `hidden`,
+    `hiddenReason`).
+    """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         rows = _chain(ctx, content_dir).reviews.reviews(gtin=gtin, merchant=merchant_id)
-        ctx.emit([r.to_json() for r in rows], lambda: _print_reviews(rows))
+        ctx.emit(rows.to_json(), lambda: _print_reviews(rows))
+
+
+@review.command("authorise-seller")
+@common
+@click.option("--brand", "brand_id", type=int, required=True, help="Brand id (you are its admin).")
+@click.option("--retailer", "retailer_id", type=int, required=True, help="The retailer (its number in the price guarantee).")
+@click.option("--withdraw", is_flag=True, help="Withdraw the authorisation instead.")
+def review_authorise_seller(brand_id: int, retailer_id: int, withdraw: bool, **kwargs: Any) -> None:
+    """Recognise a retailer as a seller of the brand's products (brand admin only).
+
+    Anyone may register as a retailer and record sales, so a purchase alone does not make a
+    verified buyer of a product: only the buyers of retailers the brand authorises may review
+    its products on a purchase, and their product reviews count only while the authorisation
+    stands. --withdraw hides its buyers' product reviews from every reader (they stay on
+    chain). Reviews of the retailer's own stores (merchant reviews) need no authorisation.
+    """
+    ctx = make_context(kwargs)
+    with handled(ctx.as_json):
+        chain = ctx.chain()
+        tx = chain.brand(ctx.account(), brand_id).authorise_seller(retailer_id, authorised=not withdraw)
+        name = chain.reviews.brand_name(brand_id)
+
+        def human() -> None:
+            if withdraw:
+                out.print(f"{name} no longer authorises retailer {retailer_id}: its buyers' product reviews are hidden ({tx})")
+            else:
+                out.print(f"{name} authorises retailer {retailer_id}: its buyers' reviews of the brand's products count ({tx})")
+
+        ctx.emit({"brand": brand_id, "retailer": retailer_id, "authorised": not withdraw, "tx": tx}, human)
 
 
 @review.command("edit")
@@ -207,7 +254,13 @@ def review_edit(review_id: str, content_dir: Path | None, rating: int, text: str
 @click.argument("review_id")
 @click.option("--helpful/--not-helpful", default=True, help="Was it useful to you?")
 def review_vote(review_id: str, helpful: bool, **kwargs: Any) -> None:
-    """Say whether a review helped (one vote per address)."""
+    """Say whether a review helped (one vote per address, as a buyer of what it reviews).
+
+    The vote carries proof, found among --account's own, that it bought what the review is
+    about: for a product review, an item of that product it claimed at first sale or its purchase
+    of the product from a retailer the brand authorises; for a review of a shop, its purchase from
+    the shop's retailer. Without one, nothing is sent and the refusal says what would serve.
+    """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         tx = ctx.chain().reviewer(ctx.account()).vote(parse_review_id(review_id), helpful)
@@ -219,7 +272,11 @@ def review_vote(review_id: str, helpful: bool, **kwargs: Any) -> None:
 @click.argument("review_id")
 @click.option("--reason", type=click.Choice(list(REPORT_REASONS)), required=True, help="What is wrong with it.")
 def review_report(review_id: str, reason: str, **kwargs: Any) -> None:
-    """Report a review (one report per address; three fold it)."""
+    """Report a review (one report per address, as a buyer of what it reviews; three fold it).
+
+    Like a vote, a report carries proof that --account bought what the review is about, so
+    neither fresh addresses nor the customers of another brand's sellers can fold a review.
+    """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         tx = ctx.chain().reviewer(ctx.account()).report(parse_review_id(review_id), reason)
@@ -248,7 +305,13 @@ def coupon() -> None:
 @coupon.command("campaign")
 @common
 @click.option("--merchant", "merchant_id", type=int, required=True, help="The merchant (channel) whose vouchers these are.")
-@click.option("--vouchers", "issued", type=click.IntRange(1, 1_000_000), required=True, help="How many vouchers it may issue.")
+@click.option(
+    "--vouchers",
+    "issued",
+    type=click.IntRange(1, MAX_VOUCHERS),
+    required=True,
+    help=f"How many vouchers it may issue (1 to {MAX_VOUCHERS:,}).",
+)
 @click.option("--for", "valid_for", default="30d", show_default=True, help="How long it runs from now.")
 @click.option("--terms", default="", help="The campaign's terms (their hash goes on chain).")
 @click.option("--uri", default="", help="Where the campaign's page is.")

@@ -33,7 +33,7 @@ from o2ochain.deployments import Deployment
 from o2ochain.errors import ConfigError, InputError
 from o2ochain.guarantee import GuaranteeReader, events_in, receipt_hash
 
-__all__ = ["CampaignFigures", "CouponBookReader", "CouponIssuer", "Shop", "Voucher"]
+__all__ = ["MAX_VOUCHERS", "CampaignFigures", "CouponBookReader", "CouponIssuer", "Shop", "Voucher"]
 
 DOMAIN_NAME = "o2ochain CouponBook"
 PAYLOAD_PREFIX = "o2ochain:voucher:"
@@ -50,6 +50,9 @@ VOUCHER_TYPES = {
 }
 _ABI_TYPES = ["(uint32,uint32,uint8,uint96,uint64,uint40,uint40)", "bytes"]
 KIND_AMOUNT, KIND_PERCENT = 1, 2
+#: The largest campaign the CouponBook accepts (its MAX_VOUCHERS): creating it writes one bitmap
+#: word per 255 vouchers, and 180,000 is what fits the 16,777,216 gas a transaction may use.
+MAX_VOUCHERS = 180_000
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,12 @@ class CouponIssuer:
 
     def create_campaign(self, merchant: int, issued: int, *, valid_for: int, terms: str = "", uri: str = "") -> int:
         """Open a campaign of ``issued`` vouchers for ``merchant`` (as its retailer's admin)."""
-        if not 1 <= issued <= 1_000_000:
-            raise InputError("a campaign issues 1 to 1,000,000 vouchers", field="issued", value=issued)
+        if not 1 <= issued <= MAX_VOUCHERS:
+            raise InputError(
+                f"a campaign issues 1 to {MAX_VOUCHERS:,} vouchers (the most one transaction can create); open several campaigns for more",
+                field="issued",
+                value=issued,
+            )
         if valid_for <= 0:
             raise InputError("a campaign must last a positive time", field="valid_for", value=valid_for)
         start = self.reader.guarantee.now()

@@ -121,6 +121,9 @@ EPCIS_CONTEXT: Final = "https://gs1.github.io/EPCIS/epcis-context-simple.jsonld"
 EventType = Literal["ObjectEvent", "AggregationEvent", "TransformationEvent", "TransactionEvent", "AssociationEvent"]
 Action = Literal["ADD", "OBSERVE", "DELETE"]
 Role = Literal["epc", "quantity", "parent", "child", "input", "output"]
+#: ``keccak256("o2ochain.trace.asset")``: the domain of asset chain ids (TRACE_ASSET_DOMAIN in
+#: contracts/Types.sol).
+TRACE_ASSET_DOMAIN: Final = bytes.fromhex("59a647154a900f8c9bd535b9965b9d718c223b42a52cd509dca906e984cc1c25")
 SubjectKind = Literal["item", "lot", "class", "container", "location", "other-gs1"]
 
 EVENT_TYPES: Final[tuple[EventType, ...]] = (
@@ -468,6 +471,17 @@ class Subject:
     def ai(self) -> str:
         """The GS1 Application Identifier of the primary key (``01``, ``00``, ``414``, ``8003`` …)."""
         return self.elements[0][0]
+
+    @property
+    def chain_subject(self) -> bytes:
+        """The id of this subject's own chain in the TraceLedger: ``id`` for an item, lot, product
+        class or container (the ledger recomputes them from their binding); for an asset, a
+        document or a location (binding kind 5) ``keccak256(abi.encode(TRACE_ASSET_DOMAIN, id))``,
+        an id space of its own, so that no brand can start such a chain on another brand's goods.
+        ``id`` stays what events name (read points, business locations, children)."""
+        if self.kind in ("location", "other-gs1"):
+            return gs1.keccak256(TRACE_ASSET_DOMAIN + self.id)
+        return self.id
 
     @property
     def key(self) -> str:

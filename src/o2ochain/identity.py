@@ -516,6 +516,32 @@ class BrandAdmin(_BrandOps):
     def add_product(self, gtin: str, uri: str = "") -> None:
         self.register_product(self.brand, gtin, uri)
 
+    def authorise_seller(self, retailer: int, *, authorised: bool = True) -> str:
+        """Recognise ``retailer`` (a retailer of the price guarantee) as a seller of the brand's
+        products in the review board, or withdraw that (``authorised=False``); returns the tx hash.
+
+        Only the buyers of a recognised retailer may review the brand's products on a purchase,
+        and their product reviews count only while it stays recognised: withdrawing hides them
+        from every reader (they stay on chain). Unlike :meth:`grant_seller` (a till key that
+        records first-sale claims in the registry), this names a retailer by its number.
+        """
+        guarantee = self.identity.w3.eth.contract(
+            address=Web3.to_checksum_address(self.identity.deployment.address("PriceGuarantee")), abi=artifact("PriceGuarantee")["abi"]
+        )
+        if authorised and not 1 <= retailer <= int(call_view(guarantee.functions.retailerCount())):
+            raise InputError(
+                f"there is no retailer {retailer} in the price guarantee: a brand recognises a registered retailer "
+                "(authorising a number before it exists would authorise whoever registers it next)",
+                field="retailer",
+                value=retailer,
+            )
+        board = self.identity.w3.eth.contract(
+            address=Web3.to_checksum_address(self.identity.deployment.address("ReviewBoard")), abi=artifact("ReviewBoard")["abi"]
+        )
+        label = f"{'authorise' if authorised else 'withdraw'} retailer {retailer} as a seller of brand {self.brand}"
+        receipt = self.sender.transact(board.functions.setSellerAuthorised(self.brand, retailer, authorised), label=label)
+        return hex0x(receipt["transactionHash"])
+
 
 class Registrant(_BrandOps):
     """A production line or co-packer key: registers the brand's items."""

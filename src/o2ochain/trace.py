@@ -3,7 +3,14 @@
 * :class:`Trace` reads: an item's complete history (its own events, its lot's, its containers'
   while it was packed, and those of the inputs it was made from), each event checked against
   the chain (the hash chain recomputed from the logs equals the head stored on chain) and against
-  its off-chain copy (the stored EPCIS event hashes to what the chain holds).
+  its off-chain copy (the stored EPCIS event hashes to what the chain holds). Only what the
+  item's brand vouched for enters it: the item's, lot's and product's chains under that brand,
+  and containers through links recorded under that brand (an actor of another brand may pack
+  the item onto its own pallet in its records, and that pallet's events stay out). Inputs of a
+  transformation recorded under the item's brand are followed into every brand's chain on them:
+  a chain keyed by an item, lot or product id is held only by the brand whose product it is (the
+  ledger checks the GTIN's brand when the chain starts, and an asset's chain has an id space of
+  its own, so no brand can hold an "asset" chain on another's goods).
 * :class:`TraceAdmin` (a brand's admin) authorises supply-chain actors.
 * :class:`Actor` records events: a whole EPCIS document (validated first, nothing written when it
   is bad), pipelined in batches under the per-transaction gas cap, resumable — what the chain
@@ -294,13 +301,21 @@ class Trace:
         stored, count = self.head(brand, subject)
         return ChainCheck(brand, subject, len(entries), count, word == stored)
 
-    def containers_of(self, subject: bytes) -> list[tuple[int, bytes]]:
-        """The (brand, container) chains naming ``subject`` as related (child or input)."""
-        logs = get_logs(self.w3, address=self.address, topics=[self._linked_topic, hex0x(subject)], from_block=self._from_block)
-        found: dict[tuple[int, bytes], None] = {}
+    def containers_of(self, subject: bytes, brand: int) -> list[bytes]:
+        """The containers (or outputs) whose chains under ``brand`` name ``subject`` as related.
+
+        Only links recorded under ``brand`` count: an actor of another brand can name any item as
+        a child of its own pallet (the ledger checks who records, not what they name), so a
+        container's events apply to an item only through links recorded under the item's own
+        brand, by the actors that brand authorised.
+        """
+        topics = [self._linked_topic, hex0x(subject), None, self._topic(brand)]
+        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block)
+        found: dict[bytes, None] = {}
         for log in logs:
             args = self.contract.events.Linked().process_log(log)["args"]
-            found[(int(args["brand"]), bytes(args["subject"]))] = None
+            if int(args["brand"]) == brand:  # the topic filter already says so; a node's answer is checked anyway
+                found[bytes(args["subject"])] = None
         return list(found)
 
     # -- history -----------------------------------------------------------------------------
@@ -348,14 +363,19 @@ class Trace:
                 take(keep(entries) if keep else entries, relation)
             return chains
 
+        # The item's own chains: under its brand; when the brand is unknown (an item id alone, not
+        # in the registry), under any brand (each bound it as its own goods: see the docstring).
         own_chains: list[ChainEntry] = []
         for subject, relation in seeds:
             for entries in read_many([subject], relation, brand or None).values():
                 own_chains.extend(entries)
-        # Containers: events on a container apply to the item while it was packed in it.
-        self._follow_containers(item, read, depth=3)
+        # Containers: events on a container apply to the item while it was packed in it, through
+        # links recorded under the item's own brand only (another brand's pallet may name it too).
+        if brand:
+            self._follow_containers(item, brand, read, depth=3)
         # Inputs: a transformation whose output is this item's lot (or the item) names inputs;
-        # their own histories (under whichever brand recorded them) come next, level by level.
+        # their own histories come next, level by level, under whichever brand holds them (an
+        # input lot's chain is held only by the brand whose product it is: see the docstring).
         frontier = [e for e in own_chains if e.fields["event_type"] == "TransformationEvent"]
         seen_inputs: set[bytes] = set()
         for _ in range(follow_inputs):
@@ -369,14 +389,15 @@ class Trace:
         events.sort(key=lambda e: (e.time, e.block))
         return events
 
-    def _follow_containers(self, subject: bytes, read: Callable[..., dict[int, list[ChainEntry]]], depth: int) -> None:
-        """Take the events of each container ``subject`` was packed in, while it was packed."""
+    def _follow_containers(self, subject: bytes, brand: int, read: Callable[..., dict[int, list[ChainEntry]]], depth: int) -> None:
+        """Take the events of each container ``subject`` was packed in, while it was packed, from
+        the container's chain under ``brand`` (the item's): nested containers likewise."""
         if depth == 0:
             return
-        for brand, container in self.containers_of(subject):
+        for container in self.containers_of(subject, brand):
             chains = read(container, Relation.CONTAINER, brand, lambda entries: _packed_entries(entries, subject))
             if any(_packed_entries(entries, subject) for entries in chains.values()):
-                self._follow_containers(container, read, depth - 1)
+                self._follow_containers(container, brand, read, depth - 1)
 
     def _history_event(self, entry: ChainEntry, relations: set[str], chain_ok: bool, include: bool) -> HistoryEvent:
         f = entry.fields
@@ -588,18 +609,18 @@ class Actor:
         for p in todo:
             by_brand[p.brand].append(p)
         for b, items in by_brand.items():
-            heads = self.trace.heads(b, [p.subject.id for p in items])
+            heads = self.trace.heads(b, [p.subject.chain_subject for p in items])
             for p, head in zip(items, heads, strict=True):
                 if any(head):
-                    bound.add((b, p.subject.id))
+                    bound.add((b, p.subject.chain_subject))
 
             def unbound(p: _Planned, b: int = b) -> bool:
-                return (b, p.subject.id) not in bound
+                return (b, p.subject.chain_subject) not in bound
 
             for batch in _batches(items, unbound):
-                entries = [self._entry(p, (b, p.subject.id) not in bound) for p in batch]
+                entries = [self._entry(p, (b, p.subject.chain_subject) not in bound) for p in batch]
                 for p in batch:
-                    bound.add((b, p.subject.id))
+                    bound.add((b, p.subject.chain_subject))
                 tx = self.sender.send(self.trace.contract.functions.record(b, entries), label=f"record({len(entries)} entries)")
                 pending.append((tx, len(entries)))
         done = report.already
@@ -669,25 +690,25 @@ class Actor:
         on_chain: set[tuple[int, bytes, bytes]] = set()
         by_brand: dict[int, list[bytes]] = defaultdict(list)
         for p in planned:
-            by_brand[p.brand].append(p.subject.id)
+            by_brand[p.brand].append(p.subject.chain_subject)
         for b, subjects in by_brand.items():
             unique = list(dict.fromkeys(subjects))
             started = [s for s, word in zip(unique, self.trace.heads(b, unique), strict=True) if any(word)]
             for (brand, subject), entries in self.trace.chains(started, b).items():
                 on_chain.update((brand, subject, e.content) for e in entries)
-        return [p for p in planned if (p.brand, p.subject.id, p.event.content_hash) not in on_chain]
+        return [p for p in planned if (p.brand, p.subject.chain_subject, p.event.content_hash) not in on_chain]
 
     def _entry(self, p: _Planned, bind: bool) -> tuple[Any, ...]:
         e = p.event
         s = p.subject
         binding: tuple[int, int, bytes] = (0, 0, _ZERO)
         if bind and _BINDING[s.kind] == 5:
-            binding = (_BINDING[s.kind], 0, _ZERO)
+            binding = (_BINDING[s.kind], 0, s.id)  # the ledger recomputes chain_subject from it
         elif bind:
             code = s.code or ""
             binding = (_BINDING[s.kind], gs1.gtin_to_int(s.gtin) if s.gtin else 0, gs1.to_bytes32(code) if code else _ZERO)
         return (
-            s.id,
+            s.chain_subject,
             e.content_hash,
             epcis.pack_meta(e),
             e.read_point.id if e.read_point else _ZERO,
@@ -704,7 +725,7 @@ def _batches(items: Sequence[_Planned], is_first: Callable[[_Planned], bool]) ->
     gas = 60_000
     firsts: set[bytes] = set()
     for p in items:
-        first = is_first(p) and p.subject.id not in firsts
+        first = is_first(p) and p.subject.chain_subject not in firsts
         cost = (_GAS_PER_FIRST_ENTRY if first else _GAS_PER_ENTRY) + _GAS_PER_RELATED * len(p.related)
         if batch and gas + cost > _BATCH_GAS:
             yield batch
@@ -712,7 +733,7 @@ def _batches(items: Sequence[_Planned], is_first: Callable[[_Planned], bool]) ->
             first = is_first(p)
             cost = (_GAS_PER_FIRST_ENTRY if first else _GAS_PER_ENTRY) + _GAS_PER_RELATED * len(p.related)
         if first:
-            firsts.add(p.subject.id)
+            firsts.add(p.subject.chain_subject)
         batch.append(p)
         gas += cost
     if batch:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from o2ochain.chain import Anvil, dev_accounts
 from o2ochain.cli import main
-from tests.conftest import GTIN_A, GTIN_B, PREFIX, sample_rows, write_csv
+from tests.conftest import GTIN_A, GTIN_B, OTHER_PREFIX, PREFIX, sample_rows, write_csv
 
 pytestmark = pytest.mark.e2e
 ACCOUNTS = dev_accounts(10)
@@ -276,6 +276,66 @@ def test_trace_import_bad_document_names_json_paths(cli: Cli, tmp_path: Path) ->
     for path in ("$.epcisBody.eventList[0].action", "$.epcisBody.eventList[1].eventTime", "$.epcisBody.eventList[1].epcList[0]"):
         assert path in result.stderr, result.stderr
     assert not (tmp_path / "events").exists() or not any((tmp_path / "events").rglob("*.json"))
+
+
+def test_trace_show_ignores_what_another_brands_actor_wrote_about_an_item(cli: Cli, tmp_path: Path) -> None:
+    """Brand 2's actor packs brand 1's item onto a pallet in its own records and declares the
+    pallet recalled: ``trace show`` keeps to the links brand 1's actors recorded."""
+    import o2ochain
+    from o2ochain import epcis, gs1
+    from tests.library.test_trace import hostile_entry
+
+    store = str(tmp_path / "events")
+    other_brand = cli.json("brand", "add", "Jinzhou Orchard", "--admin", ACCOUNTS[8].address, "--prefix", OTHER_PREFIX, account=OPERATOR)
+    brand2 = other_brand["brand"]
+    cli("trace", "actor", "grant", ACCOUNTS[9].address, "--brand", str(brand2), "--kind", "logistics", account="dev:8")
+    cli("trace", "actor", "grant", ACCOUNTS[6].address, "--brand", "1", "--kind", "logistics", account=BRAND_ADMIN)
+    item, pallet = uri(GTIN_A, "PAL1"), f"https://id.gs1.org/00/{gs1.make_sscc(PREFIX, 41)}"
+    packed = {"type": "AggregationEvent", "action": "ADD", "bizStep": "packing", "parentID": pallet, "childEPCs": [item]}
+    at = {"eventTimeZoneOffset": "+08:00"}
+    own = tmp_path / "own.jsonld"
+    own.write_text(
+        _epcis(
+            {**packed, "eventTime": "2026-11-02T06:00:00.000+08:00", **at},
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "shipping",
+                "epcList": [pallet],
+                "eventTime": "2026-11-02T07:00:00.000+08:00",
+                **at,
+            },
+        )
+    )
+    cli("trace", "import", str(own), "--brand", "1", "--store", store, account="dev:6")
+    hostile = epcis.parse_document(
+        _epcis(
+            {**packed, "eventTime": "2026-11-02T08:00:00.000+08:00", **at},
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "holding",
+                "disposition": "recalled",
+                "epcList": [pallet],
+                "eventTime": "2026-11-02T09:00:00.000+08:00",
+                **at,
+            },
+        )
+    ).events
+    chain = o2ochain.connect(cli.rpc, deployment=cli.deployments)
+    chain.use_store(store)
+    for event in hostile:
+        chain.trace.store.put(event.raw)
+    entries = [hostile_entry(e, e.primary_subjects()[0], bind=n == 0) for n, e in enumerate(hostile)]
+    chain.actor(ACCOUNTS[9]).sender.transact(chain.trace.contract.functions.record(brand2, entries))
+
+    history = cli.json("trace", "show", item, "--store", store)
+    assert [(h["bizStep"], h["disposition"], h["actor"]) for h in history] == [
+        ("packing", None, ACCOUNTS[6].address),
+        ("shipping", None, ACCOUNTS[6].address),
+    ]
+    shown = cli("trace", "show", item, "--store", store).stdout
+    assert "shipping" in shown and "recalled" not in shown and "holding" not in shown
 
 
 # -- consent ----------------------------------------------------------------------------------

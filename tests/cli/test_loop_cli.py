@@ -10,12 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from o2ochain.chain import Anvil, dev_accounts
+from o2ochain.cli import main
 from tests.cli.test_cli import Cli
-from tests.conftest import GTIN_A
+from tests.conftest import GTIN_A, PREFIX
 
 pytestmark = pytest.mark.e2e
 ACCOUNTS = dev_accounts(10)
-RETAILER, BUYER, OTHER, STORE_KEY, WEB_KEY, OUTSIDER = ("dev:1", "dev:4", "dev:5", "dev:6", "dev:7", "dev:8")
+RETAILER, BRAND_ADMIN, BUYER, OTHER, STORE_KEY, WEB_KEY, OUTSIDER = ("dev:1", "dev:2", "dev:4", "dev:5", "dev:6", "dev:7", "dev:8")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,10 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     with Anvil() as node:
         c = Cli(node.url, folder / "deployments", CliRunner(mix_stderr=False, env={"O2O_CONTENT": str(folder / "content")}))
         c("deploy", account="dev:0")
+        c("brand", "add", "Dalian Coast Snacks", "--admin", ACCOUNTS[2].address, "--prefix", PREFIX, account="dev:0")
+        c("product", "add", GTIN_A, "--brand", "1", account=BRAND_ADMIN)
         c("guarantee", "retailer", "register", account=RETAILER)
+        c("review", "authorise-seller", "--brand", "1", "--retailer", "1", account=BRAND_ADMIN)
         c(
             "guarantee",
             "channel",
@@ -108,15 +112,24 @@ def test_reviews_votes_replies_and_a_merchant_page(cli: Cli) -> None:
         "review", "write", "--purchase", _purchase(cli, BUYER), "--rating", "1", "--text", "never bought", account=OUTSIDER, expect=1
     )
     assert "ReviewNotBuyer" in stranger.stderr and ACCOUNTS[8].address in stranger.stderr
-    cli("review", "vote", mine["review"], "--helpful", account=OTHER)
+    cli("review", "vote", mine["review"], "--helpful", account=OTHER)  # OTHER's purchase is its ticket
     assert "ReviewAlreadyVoted" in cli("review", "vote", mine["review"], "--not-helpful", account=OTHER, expect=1).stderr
-    cli("review", "report", mine["review"], "--reason", "spam", account=OUTSIDER)
+    refused = cli("review", "report", mine["review"], "--reason", "spam", account=OUTSIDER, expect=1)
+    assert f"you can report this review only as a buyer of product {GTIN_A} of Dalian Coast Snacks (brand 1)" in refused.stderr
+    cli("review", "report", mine["review"], "--reason", "spam", account=OTHER)
     cli("review", "edit", mine["review"], "--rating", "4", "--text", "Fresh and crisp; one bag was a little stale.", account=BUYER)
-    (listed,) = cli.json("review", "list", "--gtin", GTIN_A)
+    listing = cli.json("review", "list", "--gtin", GTIN_A)
+    (listed,) = listing["reviews"]
+    assert (listing["hidden"], listing["hiddenReason"]) == (0, None)
     assert (listed["rating"], listed["version"], listed["helpful"], listed["reports"]) == (4, 2, 1, 1)
     assert listed["text"] == "Fresh and crisp; one bag was a little stale."
-    merchant_review = cli.json("review", "list", "--merchant", "1")[0]["review"]
+    assert listed["postedAt"] > 0  # the time of the block its ReviewPosted log is in
+    merchant_review = cli.json("review", "list", "--merchant", "1")["reviews"][0]["review"]
     cli("review", "reply", merchant_review, "--text", "Thank you!", account=STORE_KEY)
+    # A vote on a review of the shop takes a purchase from its retailer: OTHER has one, OUTSIDER none.
+    cli("review", "vote", merchant_review, "--helpful", account=OTHER)
+    stranger = cli("review", "vote", merchant_review, "--helpful", account=OUTSIDER, expect=1)
+    assert "you can vote on this review only as a customer of retailer 1, whose shop 'store' it reviews" in stranger.stderr
     page = cli.json("merchant", "show", "1")
     assert page["profile"]["details"]["name"] == "Zhongshan Road store" and page["profile"]["gln"] == "9506000000015"
     assert page["rating"] == {"merchant": 1, "average": 4.0, "count": 1}
@@ -125,6 +138,33 @@ def test_reviews_votes_replies_and_a_merchant_page(cli: Cli) -> None:
     assert "4.0 / 5 from 1 verified buyer" in text and "Friendly staff." in text
     bad = cli("review", "vote", "0x1234", account=OTHER, expect=2)
     assert "not a review id" in bad.stderr
+
+
+def test_review_authorise_seller_decides_which_product_reviews_count(cli: Cli) -> None:
+    help_text = " ".join(cli.runner.invoke(main, ["review", "authorise-seller", "--help"]).output.split())
+    assert "only the buyers of retailers the brand authorises" in help_text and "--withdraw" in help_text
+    outsider = cli("review", "authorise-seller", "--brand", "1", "--retailer", "1", account=OUTSIDER, expect=1)
+    assert "AccessControlUnauthorizedAccount" in outsider.stderr
+    third = ACCOUNTS[3].address
+    cli("guarantee", "sale", "record", "--buyer", third, "--gtin", GTIN_A, "--price", "0.188", "--receipt", "R-3", account=STORE_KEY)
+    cli("review", "write", "--purchase", _purchase(cli, "dev:3"), "--rating", "5", "--text", "Tasty and fresh.", account="dev:3")
+    shown = len(cli.json("review", "list", "--gtin", GTIN_A)["reviews"])
+    withdrawn = cli.json("review", "authorise-seller", "--brand", "1", "--retailer", "1", "--withdraw", account=BRAND_ADMIN)
+    assert (withdrawn["brand"], withdrawn["retailer"], withdrawn["authorised"]) == (1, 1, False)
+    try:
+        listing = cli.json("review", "list", "--gtin", GTIN_A)
+        assert (listing["reviews"], listing["hidden"]) == ([], shown)
+        assert listing["hiddenReason"] == "their seller is not authorised by Dalian Coast Snacks (brand 1)"
+        text = cli("review", "list", "--gtin", GTIN_A).stdout
+        assert "hidden:" in text and "seller is not authorised by Dalian Coast Snacks (brand 1)" in text
+        # OTHER bought from the same retailer: its product review is refused before anything is sent.
+        refused = cli("review", "write", "--purchase", _purchase(cli, OTHER), "--rating", "1", "--text", "meh", account=OTHER, expect=1)
+        assert "Dalian Coast Snacks (brand 1) has not authorised retailer 1 to sell its product" in refused.stderr
+        assert cli.json("review", "list", "--merchant", "1")["hidden"] == 0  # merchant reviews need no authorisation
+    finally:
+        restored = cli("review", "authorise-seller", "--brand", "1", "--retailer", "1", account=BRAND_ADMIN).stdout
+    assert "Dalian Coast Snacks (brand 1) authorises retailer 1" in restored
+    assert cli.json("review", "list", "--gtin", GTIN_A)["hidden"] == 0
 
 
 def test_coupon_campaign_issue_redeem_once_and_conversion(cli: Cli, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 import o2ochain
 from o2ochain import epcis, gs1
 from o2ochain.catalogue import catalogue_from_rows
-from o2ochain.errors import InputError, InputErrors
+from o2ochain.errors import ContractRevert, InputError, InputErrors
 from o2ochain.revert import by_name
 from tests.conftest import GTIN_A, GTIN_B, OTHER_PREFIX, PREFIX, World, build_world, gtin
 
@@ -212,6 +212,119 @@ def test_actor_of_another_brand_is_refused(tw: TraceWorld) -> None:
     with pytest.raises(by_name("TraceSubjectNotOfBrand")) as info:
         sender.transact(ledger.functions.record(tw.world.other_brand, [entry]))
     assert (info.value.brand, info.value.productBrand) == (tw.world.other_brand, tw.world.brand)
+
+
+def hostile_entry(event: epcis.EpcisEvent, subject: epcis.Subject, *, bind: bool) -> tuple[Any, ...]:
+    """A ledger entry for ``event`` on ``subject`` (a container), as a hostile actor sends it
+    straight to the contract, past the library's choice of brand."""
+    binding = (4, 0, gs1.to_bytes32(subject.code or "")) if bind else (0, 0, b"\x00" * 32)
+    related = [s.id for s in event.related_subjects()]
+    return (subject.id, event.content_hash, epcis.pack_meta(event), b"\x00" * 32, b"\x00" * 32, b"\x00" * 32, binding, related)
+
+
+def test_another_brands_actor_cannot_write_into_an_items_history(tw: TraceWorld) -> None:
+    w = tw.world
+    w.chain.registrant(w.registrant).register_items(catalogue_from_rows([(GTIN_A, "P1", "PL1")]))
+    item = item_uri("P1")
+    own_pallet, foreign_pallet = f"{RESOLVER}/00/{sscc(7)}", f"{RESOLVER}/00/{gs1.make_sscc(OTHER_PREFIX, 7)}"
+    # The brand's own carrier packs the item onto its pallet and ships it: that counts.
+    w.chain.actor(tw.carrier).import_document(
+        doc(
+            {"type": "AggregationEvent", "action": "ADD", "bizStep": "packing", "parentID": own_pallet, "childEPCs": [item], **when(0)},
+            {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping", "epcList": [own_pallet], **when(1)},
+        ),
+        brand=w.brand,
+    )
+    # Brand 2's actor, authorised by brand 2 only, packs the same item onto a pallet of its own
+    # and onto the brand's pallet id (a container lives in the recording brand's namespace), then
+    # declares both pallets recalled. Its events are stored too, so they would even verify.
+    hostile = epcis.parse_document(
+        doc(
+            *(
+                {"type": "AggregationEvent", "action": "ADD", "bizStep": "packing", "parentID": pallet, "childEPCs": [item], **when(2)}
+                for pallet in (foreign_pallet, own_pallet)
+            ),
+            *(
+                {
+                    "type": "ObjectEvent",
+                    "action": "OBSERVE",
+                    "bizStep": "holding",
+                    "disposition": "recalled",
+                    "epcList": [pallet],
+                    **when(3),
+                }
+                for pallet in (foreign_pallet, own_pallet)
+            ),
+        )
+    ).events
+    for event in hostile:
+        w.chain.trace.store.put(event.raw)
+    ledger, sender = w.chain.trace.contract, w.chain.actor(tw.foreign).sender
+    packing = [hostile_entry(e, e.primary_subjects()[0], bind=True) for e in hostile[:2]]
+    sender.transact(ledger.functions.record(w.other_brand, packing))
+    recalls = [hostile_entry(e, e.primary_subjects()[0], bind=False) for e in hostile[2:]]
+    sender.transact(ledger.functions.record(w.other_brand, recalls))
+    item_id = gs1.item_id(GTIN_A, "P1")
+    assert set(w.chain.trace.containers_of(item_id, w.other_brand)) == {s.id for e in hostile[:2] for s in e.primary_subjects()}
+
+    history = w.chain.trace.history(item)
+    assert [(h.biz_step, h.disposition, h.relations, h.actor) for h in history] == [
+        ("packing", None, ["container"], tw.carrier.address),
+        ("shipping", None, ["container"], tw.carrier.address),
+    ]
+    assert all(h.verified for h in history)
+    assert w.chain.trace.containers_of(item_id, w.brand) == [epcis.parse_identifier(own_pallet).id]
+    assert w.chain.identity.verify(item).verdict == "authentic"
+
+
+def test_another_brands_actor_cannot_bind_an_items_input_as_an_asset_to_recall_it(tw: TraceWorld) -> None:
+    """A transformation of the brand names two input lots: its own berries, and another brand's
+    sugar. The other brand's honest record of its sugar lot belongs in the jam's history. The
+    same actor cannot bind the brand's berry lot as an "asset" of its own to recall it: an
+    asset's chain id is in an id space of its own, so the ledger refuses the berry lot's id."""
+    w = tw.world
+    from tests.conftest import GTIN_OTHER_BRAND
+
+    w.chain.registrant(w.registrant).register_items(catalogue_from_rows([(GTIN_B, "J7", "JAM7")]))
+    w.chain.actor(tw.farm).import_document(
+        doc(
+            {
+                "type": "TransformationEvent",
+                "inputQuantityList": [lot_q("BERRY7"), lot_q("SUGAR7", GTIN_OTHER_BRAND)],
+                "outputQuantityList": [lot_q("JAM7", GTIN_B, 2)],
+                "bizStep": "commissioning",
+                **when(1),
+            },
+        )
+    )
+    sugar = {"type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning", "quantityList": [lot_q("SUGAR7", GTIN_OTHER_BRAND)]}
+    w.chain.actor(tw.foreign).import_document(doc({**sugar, **when(0)}))  # bound as brand 2's lot: checked by the ledger
+    (recall,) = epcis.parse_document(
+        doc(
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "holding",
+                "disposition": "recalled",
+                "quantityList": [lot_q("BERRY7")],
+                **when(2),
+            }
+        )
+    ).events
+    w.chain.trace.store.put(recall.raw)
+    berry = gs1.lot_id(GTIN_A, "BERRY7")
+    for binding, refusal in (((5, 0, b"\x00" * 32), "TraceBindingInvalid"), ((5, 0, berry), "TraceSubjectMismatch")):
+        entry = (berry, recall.content_hash, epcis.pack_meta(recall), b"\x00" * 32, b"\x00" * 32, b"\x00" * 32, binding, [])
+        with pytest.raises(ContractRevert) as info:
+            w.chain.actor(tw.foreign).sender.transact(w.chain.trace.contract.functions.record(w.other_brand, [entry]))
+        assert type(info.value).__name__ == refusal
+    assert w.chain.trace.chain(None, berry) == {}  # the other brand holds no chain on the berries
+
+    history = w.chain.trace.history(item_uri("J7", GTIN_B))
+    assert [(h.biz_step, h.disposition, h.relations, h.actor) for h in history] == [
+        ("commissioning", None, ["input"], tw.foreign.address),
+        ("commissioning", None, ["lot"], tw.farm.address),
+    ]
 
 
 def test_import_refuses_malformed_document_and_writes_nothing(tw: TraceWorld, tmp_path: Path) -> None:
