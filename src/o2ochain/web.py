@@ -11,7 +11,14 @@ A small :mod:`http.server` in a thread, on 127.0.0.1 only. It serves:
 - ``/content/`` — the content store (review texts, merchant profiles); a ``POST /content/`` of a
   review document (``{"type": "o2ochain.review", ...}``) stores it under its keccak256 and answers
   ``{"hash", "uri"}``, which is how the page's review form publishes a text before the review
-  transaction records its hash.
+  transaction records its hash;
+- ``POST /relay`` — when the server has a relayer account: ``{"to", "data"}`` of a call that a
+  consumer's signature authorises (an ERC-2771 request of a derived shopper address, a store's
+  claim code, a signed consent, a signed receipt, a claim that pays a buyer), sent and paid for
+  by the relayer (:class:`o2ochain.shopper.RelayService`), answered with ``{"txHash", "call"}``
+  once mined; a contract's refusal answers 422 ``{"error": <custom error>, "message", "args"}``.
+  A shopper's one-record addresses hold no coin; this is how they act without anyone funding
+  them, which would tie them together on chain.
 
 On a local chain the demo also lists, in ``config.json``, built-in test accounts (Anvil's public
 development keys, clearly labelled) so the page's wallet actions can be tried without a wallet
@@ -35,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from o2ochain.deployments import Deployment
-from o2ochain.errors import ConfigError, InputError
+from o2ochain.errors import ConfigError, ContractRevert, InputError
+from o2ochain.shopper import RelayService
 
 __all__ = ["PageServer", "default_dist", "page_url"]
 
@@ -83,6 +91,8 @@ class PageServer:
     test_accounts: list[dict[str, str]] = field(default_factory=list)
     #: Data users (retailers) the page offers for consent: ``{"name", "address"}``.
     data_users: list[dict[str, str]] = field(default_factory=list)
+    #: Sends the page's relayed calls (``POST /relay``); None: the page has no relay.
+    relay_service: RelayService | None = None
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _proof_index: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
@@ -108,7 +118,24 @@ class PageServer:
             config["testAccounts"] = self.test_accounts
         if self.data_users:
             config["dataUsers"] = self.data_users
+        if self.relay_service is not None:
+            config["relay"] = "./relay"
         return config
+
+    def relay(self, body: bytes) -> dict[str, str]:
+        """Send a posted ``{"to", "data"}`` through the relay (see :class:`RelayService`)."""
+        if self.relay_service is None:
+            raise InputError("this server relays nothing", field="relay")
+        if len(body) > MAX_POST:
+            raise InputError(f"a relayed call is at most {MAX_POST} bytes", field="body", value=len(body))
+        try:
+            request = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"the posted call is not JSON: {exc}", field="body") from None
+        if not isinstance(request, dict):
+            raise InputError('post {"to": "0x…", "data": "0x…"}', field="body")
+        with self._lock:  # one relayer, one nonce sequence
+            return self.relay_service.relay(request)
 
     def stored_events(self, body: bytes) -> dict[str, str | None]:
         """The event store's files for a posted ``{"hashes": [...]}``: each file's text, or None.
@@ -195,6 +222,21 @@ class PageServer:
         self.stop()
 
 
+def _json_args(error: ContractRevert) -> list[Any]:
+    """A refusal's arguments in order, as JSON: numbers as decimal strings, bytes as 0x-hex."""
+    shown: list[Any] = []
+    for value in error.args_by_name.values():
+        if isinstance(value, bool):
+            shown.append(value)
+        elif isinstance(value, int):
+            shown.append(str(value))
+        elif isinstance(value, bytes | bytearray):
+            shown.append("0x" + bytes(value).hex())
+        else:
+            shown.append(str(value))
+    return shown
+
+
 def _index_proofs(folder: Path) -> dict[str, dict[str, Any]]:
     """Every item of every proofs file in ``folder``, by item id, as a MerkleItem for the contract."""
     from o2ochain import gs1
@@ -257,8 +299,8 @@ def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
-            if path not in ("/content/", "/events/batch"):
-                self.send_error(405, "Only /content/ and /events/batch take a POST")
+            if path not in ("/content/", "/events/batch", "/relay"):
+                self.send_error(405, "Only /content/, /events/batch and /relay take a POST")
                 return
             reply: dict[str, Any]
             try:
@@ -268,8 +310,13 @@ def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
                 body = self.rfile.read(length)
                 if path == "/events/batch":
                     reply, status = dict(site.stored_events(body)), 200
+                elif path == "/relay":
+                    reply, status = dict(site.relay(body)), 200
                 else:
                     reply, status = dict(site.store_content(body)), 201
+            except ContractRevert as exc:
+                # The contract's refusal, by name and arguments (the page words it) and in words.
+                reply, status = {"error": type(exc).__name__, "message": str(exc), "args": _json_args(exc)}, 422
             except (InputError, ValueError) as exc:
                 reply, status = {"error": str(exc)}, 400
             self.answer(status, json.dumps(reply).encode("utf-8"))
