@@ -55,6 +55,8 @@ function readPage() {
       average: average ? Number(average.dataset.average) : null,
       count: average ? Number(average.dataset.count) : 0,
       averageText: text(average),
+      hidden: text(section.querySelector('.hidden-reviews')),
+      voteNote: text(section.querySelector('.vote-note')),
       reviews: reviewsOf(section),
     }
   }
@@ -76,6 +78,8 @@ function readPage() {
       empty: text(prices.querySelector('.empty')),
       problem: text(prices.querySelector('.problem')),
       guarantee: text(prices.querySelector('.guarantee')),
+      pool: prices.querySelector('.pool') && { ...prices.querySelector('.pool').dataset, text: text(prices.querySelector('.pool')) },
+      policyChanges: all(prices, '.policy-change').map((p) => text(p)),
       live: all(prices, '.live-prices tbody tr').map((tr) => ({
         channel: Number(tr.dataset.channel),
         kind: tr.dataset.kind,

@@ -22,7 +22,7 @@ async function start(): Promise<void> {
     const query = new URLSearchParams(window.location.search)
     const item = query.get('item')
     const voucher = query.get('voucher')
-    if (query.get('merchant') !== null) await showMerchant(out, client, config, query.get('merchant') ?? '')
+    if (query.get('merchant') !== null) await showMerchant(out, client, config, query.get('merchant') ?? '', wallet)
     else if (voucher !== null) {
       const { showVoucher } = await import('./features/coupon/page')
       await showVoucher(out, client, config, voucher)

@@ -131,13 +131,18 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
     return explicit, merkle, products
 
 
-#: Anvil accounts the demo uses: operators and shoppers 0-23, the page's test shopper 24.
-ACCOUNTS = 25
+#: Anvil accounts the demo uses: operators and shoppers 0-23, the page's test shopper 24, and 25
+#: the page server's relayer, which sends (and pays for) what the shopper's derived addresses sign
+#: and does nothing else.
+ACCOUNTS = 26
 SHOPPER = 24
+RELAYER = 25
 
 
-#: Bump when what :func:`_load` saves changes shape: an older saved demo is then loaded again.
-SUMMARY_VERSION = 1
+#: Bump when what :func:`_load` saves changes shape, or what it deployed changes (2: PriceGuarantee
+#: version 2; 3: the page's shopper at derived addresses, a relayer): an older saved demo is then
+#: loaded again.
+SUMMARY_VERSION = 3
 
 
 def run_demo(
@@ -328,7 +333,7 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
     )
     console.print(
         f"  price guarantee: {guarantee.sales} store sales; the web shop sells the gift bag at 0.133 (0.188 in the store): "
-        f"the keeper paid {guarantee.paid_buyers} buyers {guarantee.paid_total / MILLI / 1000:g} in all"
+        f"the keeper paid {guarantee.paid_buyers} buyers {guarantee.paid_total / MILLI / 1000:g} in all (paid from a day after each sale)"
     )
 
     from o2ochain.demo_loop import run_loop
@@ -362,8 +367,15 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
         gtin=gift_bag,
         vouchers=loop.coupon_dir / "vouchers.jsonl",
     )
+    # The shopper's gift bags are paid for a day after the sale was recorded (the payout delay):
+    # the local chain's clock moves past it, so the page can claim them now. The offset stays in
+    # the chain's blocks, and a later run carries it on (see run_demo).
+    from o2ochain.demo_guarantee import advance_clock
+    from o2ochain.guarantee import PAYOUT_DELAY
+
+    advance_clock(chain, PAYOUT_DELAY + 60)
     console.print(
-        f"  page's test shopper {wallet.shopper}: a claim code for one item, a purchase the guarantee owes on, "
+        f"  page's test shopper {wallet.shopper}, at addresses derived from its key: a claim code for one item, a purchase the guarantee owes on, "
         "a consent with 2 recorded data uses, a coupon"
     )
 
@@ -393,7 +405,10 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
     guarantees = [
         (f"o2ochain guarantee price list {gift_bag}{rpc}", "the gift bag's prices on the retailer's three channels"),
         (f"o2ochain guarantee owed --account dev:8{rpc}", "what a buyer of the gift bag was owed, and why"),
-        (f"o2ochain guarantee retailer show {guarantee.retailer}{rpc}", "the retailer's pool: funded, paid, owed"),
+        (
+            f"o2ochain guarantee retailer show {guarantee.retailer}{rpc}",
+            "the retailer's pool: funded, paid, the coverage promised to buyers and its free funds",
+        ),
         (f"o2ochain keeper --account dev:15{rpc}", "the keeper that pays compensation as prices drop (Ctrl-C stops it)"),
     ]
     content_opt = f" --content {out_dir}/content"
@@ -454,6 +469,7 @@ def _present(
     _print_rows(console, "O2O loop:", loops)
     console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)
     if serve:
+        from o2ochain.shopper import RelayService
         from o2ochain.web import PageServer, page_url
 
         site = PageServer(
@@ -465,6 +481,7 @@ def _present(
             port=web_port,
             test_accounts=[{"label": "Test shopper (local chain only)", "privateKey": "0x" + accounts[SHOPPER].key.hex().removeprefix("0x")}],
             data_users=[{"name": "Dalian Coast (retailer)", "address": wallet["dataUser"], "notice": PRIVACY_NOTICE}],
+            relay_service=RelayService(http_web3(node.url), deployment, accounts[RELAYER]),
         ).start()
         console.print(f"[bold]Consumer page:[/] {page_url(site.url)}  (scan a QR image from {out_dir}/qr/)", soft_wrap=True)
         _print_rows(console, None, [(page_url(site.url, item), meaning) for item, meaning in pages])

@@ -1,9 +1,13 @@
 """The demo's O2O loop: merchant pages, verified-buyer reviews and a coupon campaign.
 
-The retailer of the price-guarantee demo publishes its three merchants' profiles; buyers of the
-gift bag review it and the store (one review each per purchase), others vote; the web shop runs a
-coupon campaign whose vouchers are redeemed in the store, and the campaign's conversion is read
-back from the chain.
+The gift bag's brand recognises the retailer of the price-guarantee demo as a seller of its
+products (so its buyers' product reviews count as verified); the retailer publishes its three
+merchants' profiles; buyers of the gift bag review it and the store (one review each per
+purchase); readers who bought the gift bag in the web shop vote on its reviews, each showing that
+purchase as its ticket (a vote on a product review needs a ticket for that product: an item of
+it claimed at first sale, or a purchase of it from a seller its brand authorised, as the web
+shop's retailer is); the web shop runs a coupon campaign whose vouchers are redeemed in the
+store, and the campaign's conversion is read back from the chain.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from o2ochain.client import O2OChain
 from o2ochain.coupons import write_vouchers
+from o2ochain.errors import ConfigError
 
 __all__ = ["LoopDemo", "run_loop"]
 
@@ -70,11 +75,16 @@ def run_loop(
     voters: Sequence[LocalAccount],
     gift_bag: str,
     out_dir: Path,
+    brand_admin: LocalAccount | None = None,
 ) -> LoopDemo:
+    """The loop on the demo's chain. ``brand_admin`` is the gift bag's brand admin (by default
+    the account among ``chain.accounts`` that holds the role), who authorises the retailer."""
+    store, web = chain.channel(store_key), chain.channel(web_key)
+    brand = chain.identity.brand_of_gtin(gift_bag)
+    chain.brand(brand_admin or _brand_admin(chain, brand), brand).authorise_seller(store.retailer)
     desk = chain.merchant_desk(admin)
     for channel, (profile, gln, lat, lon) in enumerate(PROFILES, start=1):
         desk.set_profile(channel, profile, gln=gln, latitude=lat, longitude=lon)
-    store, web = chain.channel(store_key), chain.channel(web_key)
     reviews = votes = 0
     ids: list[bytes] = []
     for n, shopper in enumerate(shoppers):
@@ -87,10 +97,13 @@ def run_loop(
             rating, text = MERCHANT_REVIEWS[n]
             writer.review_purchase(purchase, rating, text, subject="merchant")
             reviews += 1
-    for voter in voters:  # readers find the detailed reviews useful and the one-word ones not
+    for n, voter in enumerate(voters):  # readers who bought the gift bag online: a ticket for the gift bag's reviews
+        web.record_sale(voter.address, gift_bag, 1, 133 * MILLI, f"WEB-12/2026-12-02/V{n:03d}")
+    for voter in voters:  # they find the detailed reviews useful and the one-word ones not
+        reader = chain.reviewer(voter)
         for n, rid in enumerate(ids):
             text = PRODUCT_REVIEWS[n % len(PRODUCT_REVIEWS)][1]
-            chain.reviewer(voter).vote(rid, len(text.split()) > 5)
+            reader.vote(rid, len(text.split()) > 5)
             votes += 1
     if ids:
         chain.merchant_desk(store_key).reply(ids[2 % len(ids)], "Thank you: the low-salt version arrives in January.")
@@ -105,3 +118,11 @@ def run_loop(
     till.redeem_many(vouchers[5:17])
     figures = chain.coupons.figures(campaign)
     return LoopDemo(reviews, votes, campaign, figures.issued, figures.redeemed, store.channel, gift_bag, coupon_dir)
+
+
+def _brand_admin(chain: O2OChain, brand: int) -> LocalAccount:
+    role = chain.identity.brand_admin_role(brand)
+    for account in chain.accounts:
+        if chain.identity.has_role(role, account.address):
+            return account
+    raise ConfigError(f"none of this chain's accounts is the admin of brand {brand}, who must authorise the demo's retailer")

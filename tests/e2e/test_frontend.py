@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 
+from o2ochain import gs1
 from tests.e2e.browser import drive
 
 pytestmark = pytest.mark.e2e
@@ -110,3 +113,78 @@ def test_recalled_jar_shows_who_had_it_at_each_step(shown: dict[str, dict[str, A
     assert page["scrollWidth"] <= 375
     # an item recalled without a recorded history shows no custody table
     assert shown["recalled"]["custody"] == []
+
+
+@pytest.fixture(scope="module")
+def foreign_packing(page_demo: dict[str, Any], shown: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The jam brand's carrier (an actor of that brand only) "packs" the gift bag, an item of
+    another brand, onto a pallet of its own and onto one numbered in the gift bag brand's
+    namespace, then declares both pallets recalled, straight to the ledger under its own brand:
+    the events are anchored and stored, so they would even verify. The gift bag's page is then
+    opened again (after ``shown`` read it untouched)."""
+    from o2ochain import epcis
+    from o2ochain.chain import dev_accounts, http_web3
+    from o2ochain.client import O2OChain
+    from o2ochain.deployments import Deployment
+
+    with urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
+        config = json.load(response)
+    chain = O2OChain(http_web3(config["rpcUrl"]), deployment=Deployment.from_json(config["deployment"]))
+    chain.use_store(page_demo["out"] / "events")
+    carrier = dev_accounts(11)[10]  # the demo's carrier (src/o2ochain/demo.py), an actor of the jam's brand
+    jam_brand = chain.identity.brand_of_gtin(gs1.parse_digital_link(page_demo["items"]["jam"]).gtin)
+    link = gs1.parse_digital_link(page_demo["items"]["authentic"])
+    assert link.serial is not None and chain.identity.brand_of_gtin(link.gtin) != jam_brand
+    item = f"{gs1.DEFAULT_RESOLVER}/01/{link.gtin}/21/{link.serial}"
+    pallets = [f"{gs1.DEFAULT_RESOLVER}/00/{gs1.make_sscc(prefix, 991)}" for prefix in ("9506001", "9506000")]
+    t0 = datetime.now(UTC).replace(microsecond=0)
+
+    def when(minutes: int) -> dict[str, str]:
+        return {"eventTime": (t0 + timedelta(minutes=minutes)).isoformat(timespec="milliseconds"), "eventTimeZoneOffset": "+00:00"}
+
+    document = {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": t0.isoformat(),
+        "epcisBody": {
+            "eventList": [
+                *(
+                    {"type": "AggregationEvent", "action": "ADD", "bizStep": "packing", "parentID": p, "childEPCs": [item], **when(1)}
+                    for p in pallets
+                ),
+                *(
+                    {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "holding", "disposition": "recalled", "epcList": [p], **when(2)}
+                    for p in pallets
+                ),
+            ]
+        },
+    }
+    events = epcis.parse_document(document).events
+    for event in events:
+        chain.trace.store.put(event.raw)
+
+    def entry(event: epcis.EpcisEvent, bind: bool) -> tuple[Any, ...]:
+        subject = event.primary_subjects()[0]
+        binding = (4, 0, gs1.to_bytes32(subject.code or "")) if bind else (0, 0, b"\x00" * 32)
+        zero = b"\x00" * 32
+        return (subject.id, event.content_hash, epcis.pack_meta(event), zero, zero, zero, binding, [s.id for s in event.related_subjects()])
+
+    ledger, sender = chain.trace.contract, chain.actor(carrier).sender
+    sender.transact(ledger.functions.record(jam_brand, [entry(e, True) for e in events[:2]]))
+    sender.transact(ledger.functions.record(jam_brand, [entry(e, False) for e in events[2:]]))
+    item_id = gs1.item_id(link.gtin, link.serial)
+    linked = ledger.events.Linked.get_logs(argument_filters={"related": item_id}, from_block=0)
+    page = drive(page_demo["base"], [{"name": "authentic-after-foreign-packing", "item": page_demo["items"]["authentic"]}])
+    return {"linked": linked, "brand": jam_brand, "page": page["authentic-after-foreign-packing"], "before": shown["authentic"]}
+
+
+def test_another_brands_actor_cannot_write_into_an_items_timeline(foreign_packing: dict[str, Any]) -> None:
+    # the attack is on chain: two links naming the gift bag, under the jam's brand
+    assert [(log["args"]["brand"]) for log in foreign_packing["linked"]] == [foreign_packing["brand"]] * 2
+    page, before = foreign_packing["page"], foreign_packing["before"]
+    assert page["state"] == "ready" and page["consoleErrors"] == []
+    assert (page["verdict"], page["verdictTitle"]) == ("authentic", "Authentic")
+    # links another brand recorded are not followed: no packing, no "recalled" pallet, no custody table
+    assert page["events"] == before["events"] == [] and page["timelineSummary"] is None
+    assert page["custody"] == []

@@ -96,6 +96,28 @@ def test_prices_show_each_channel_with_the_online_drop_marked_lowest(shown: dict
     guarantee = shown["gift-bag"]["prices"]["guarantee"]
     assert "30 days" in guarantee and "5%" in guarantee and "0.5 ETH" in guarantee
     assert "Clearance, limited-quantity and declared price-error prices do not count." in guarantee
+    assert shown["gift-bag"]["prices"]["policyChanges"] == []  # the retailer announced no change ahead
+
+
+def test_prices_show_what_the_pool_holds_free_for_a_purchase_made_now(page_demo: dict[str, Any], shown: dict[str, dict[str, Any]]) -> None:
+    """Cover is set aside from the pool's free funds when a purchase is recorded: the page says
+    how much is set aside for earlier purchases and how much is free, as the chain holds it."""
+    from web3 import Web3
+
+    from o2ochain._artifacts import artifact
+
+    with urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
+        config = json.load(response)
+    w3 = Web3(Web3.HTTPProvider(config["rpcUrl"]))
+    guarantee = w3.eth.contract(
+        address=config["deployment"]["contracts"]["PriceGuarantee"]["address"], abi=artifact("PriceGuarantee")["abi"]
+    )
+    view = guarantee.functions.retailer(1).call()
+    balance, reserved = view[1], view[2]  # RetailerView: currency, balance, reserved, …
+    pool = shown["gift-bag"]["prices"]["pool"]
+    assert (pool["balance"], pool["reserved"], pool["free"]) == (str(balance), str(reserved), str(balance - reserved))
+    assert pool["text"].startswith("Its guarantee pool holds ") and "is set aside as cover for earlier purchases" in pool["text"]
+    assert "is free to cover new ones." in pool["text"]
 
 
 def test_prices_match_the_library(shown: dict[str, dict[str, Any]], library: tuple[GuaranteeReader, ReviewBoardReader]) -> None:
@@ -147,6 +169,8 @@ def test_reviews_are_ranked_as_the_library_ranks_them(
     assert all(r["foldReason"] == "Folded: 3 readers found it unhelpful, 0 helpful" for r in reviews[3:])
     summary = shown["gift-bag"]["reviews"]
     assert summary["count"] == 5 and summary["average"] == pytest.approx(sum(r.rating for r in expected) / 5, abs=0.005)
+    assert summary["hidden"] is None  # the brand recognises the demo's retailer: every review counts
+    assert summary["voteNote"] is None  # nobody is connected: no vote controls, no note
 
 
 def test_every_review_is_by_a_verified_buyer_and_matches_its_hash(shown: dict[str, dict[str, Any]]) -> None:

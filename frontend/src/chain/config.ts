@@ -29,6 +29,12 @@ export interface Config {
   content?: string
   /** Base URL of Merkle proofs by item id: `<proofs><0x item id>.json` (checked on chain). */
   proofs?: string
+  /**
+   * Where the page posts `{"to", "data"}` of a call a derived shopper address signed (or that
+   * carries its own authority), for a relayer to send and pay for (src/o2ochain/web.py `POST
+   * /relay`). Without one, the page cannot write.
+   */
+  relay?: string
   /** Built-in test accounts, offered by the wallet menu on a local chain only. */
   testAccounts: TestAccount[]
   /** Data users (retailers) a consumer may grant consent to, with the notice they show. */
@@ -61,6 +67,7 @@ interface RawConfig {
   eventsBatch?: string
   content?: string
   proofs?: string
+  relay?: string
   testAccounts?: Array<{ label: string; privateKey: string }>
   dataUsers?: Array<{ name: string; address: string; notice?: string }>
 }
@@ -81,6 +88,7 @@ export async function loadConfig(url = './config.json'): Promise<Config> {
     eventsBatch: raw.eventsBatch,
     content: raw.content,
     proofs: raw.proofs,
+    relay: raw.relay,
     testAccounts:
       Number(raw.deployment.chainId) === LOCAL_CHAIN_ID
         ? (raw.testAccounts ?? []).filter((a) => /^0x[0-9a-fA-F]{64}$/.test(a.privateKey)).map((a) => ({ label: a.label, privateKey: a.privateKey as `0x${string}` }))

@@ -1,10 +1,12 @@
 /**
  * PriceGuarantee reads for the page (contracts/interfaces/IPriceGuarantee.sol): a retailer's
  * channels and currency, the prices its channels published for a GTIN (from PricePublished and
- * PriceEnded, as src/o2ochain/guarantee.py `GuaranteeReader.published_prices` assembles them) and
- * the guarantee policy a purchase made now would get.
+ * PriceEnded, as src/o2ochain/guarantee.py `GuaranteeReader.published_prices` assembles them),
+ * the guarantee policy a purchase made at a given time gets (and the changes a retailer announced
+ * ahead), its pool (what is set aside for earlier purchases and what is free), and a buyer's
+ * recorded purchases with the cover each one got and what was paid on it.
  */
-import { erc20Abi, getAbiItem, zeroAddress, type AbiEvent, type Address, type PublicClient } from 'viem'
+import { erc20Abi, getAbiItem, zeroAddress, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { priceGuaranteeAbi } from './abi'
 import { contractOf, type Config } from './config'
 
@@ -15,10 +17,18 @@ export type PriceType = (typeof PRICE_TYPES)[number]
 export const CHANNEL_KINDS: Record<number, string> = { 1: 'online-shop', 2: 'store', 3: 'marketplace', 4: 'app' }
 /** A published price with no end of its own: it stands until the channel ends it. */
 export const UNTIL_ENDED = 2 ** 40 - 1
+/**
+ * contracts/Types.sol PAYOUT_DELAY (not exposed by a view): compensation for a purchase is paid
+ * from `recordedAt + PAYOUT_DELAY` until `purchasedAt + window + PAYOUT_DELAY` (inclusive).
+ */
+export const PAYOUT_DELAY = 86_400
 
 const publishedEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'PricePublished' }) as AbiEvent
 const endedEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'PriceEnded' }) as AbiEvent
 const channelAddedEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'ChannelAdded' }) as AbiEvent
+const purchaseRecordedEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'PurchaseRecorded' }) as AbiEvent
+const compensationPaidEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'CompensationPaid' }) as AbiEvent
+const policySetEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'PolicySet' }) as AbiEvent
 
 export interface Channel {
   id: number
@@ -69,6 +79,51 @@ export interface Policy {
   excluded: PriceType[]
 }
 
+/**
+ * A recorded purchase: the contract's `Purchase` struct (11 fields, in the order of
+ * contracts/Types.sol), exactly as PurchaseRecorded logged it. A claim or a review passes it whole.
+ */
+export interface Purchase {
+  retailer: number
+  channel: number
+  buyer: Address
+  gtin: bigint
+  quantity: number
+  unitPrice: bigint
+  purchasedAt: number
+  receiptHash: Hex
+  /** The policy in effect when it was bought (0: none). */
+  policy: number
+  /** What the pool set aside for it when it was recorded: the most its claims can pay (0: not covered). */
+  cover: bigint
+  recordedAt: number
+}
+
+export interface RecordedPurchase {
+  /** PurchaseId: keccak256 of its Receipt (the first eight fields). */
+  id: Hex
+  purchase: Purchase
+  block: bigint
+}
+
+/** A retailer's guarantee pool (RetailerView): `reserved` is the cover promised to recorded purchases. */
+export interface Pool {
+  balance: bigint
+  reserved: bigint
+  /** balance - reserved: what new purchases can be covered from (and all a withdrawal may take). */
+  free: bigint
+  /** An announced withdrawal (0 when none) and when it may be executed. */
+  withdrawalAmount: bigint
+  withdrawalAt: number
+}
+
+/** A policy record a retailer set that applies from a later time (a reduction announced ahead). */
+export interface AnnouncedPolicy {
+  since: number
+  /** What a purchase from `since` gets, as the contract answers policyFor at that time; undefined: none. */
+  policy: Policy | undefined
+}
+
 interface PublishedArgs {
   gtin: bigint
   channel: number
@@ -92,10 +147,24 @@ interface ChannelAddedArgs {
 }
 interface RetailerView {
   currency: Address
+  balance: bigint
+  reserved: bigint
+  withdrawalAmount: bigint
+  withdrawalTo: Address
+  withdrawalAt: number
 }
 interface PolicyView {
   retailer: number
+  since: number
   terms: { window: number; toleranceBps: number; toleranceAmount: bigint; maxPayout: bigint; excludedPriceTypes: number }
+}
+type PurchaseArgs = Purchase & { purchase: Hex }
+interface CompensationArgs {
+  purchase: Hex
+  compensated: bigint
+}
+interface PolicySetArgs {
+  since: number
 }
 
 /** The decoded arguments of a log read with an event of an untyped ABI. */
@@ -109,6 +178,7 @@ export class GuaranteeReader {
   private readonly channelCache = new Map<number, Promise<Channel | undefined>>()
   private readonly currencyCache = new Map<number, Promise<Currency>>()
   private readonly timestampCache = new Map<bigint, Promise<number>>()
+  private readonly policyCache = new Map<number, Promise<Policy | undefined>>()
   private nowPromise?: Promise<number>
 
   constructor(
@@ -234,19 +304,127 @@ export class GuaranteeReader {
     const id = Number(
       await this.client.readContract({ address: this.address, abi: priceGuaranteeAbi, functionName: 'policyFor', args: [retailer, gtin, at] }),
     )
-    if (id === 0) return undefined
-    const view = (await this.client.readContract({ address: this.address, abi: priceGuaranteeAbi, functionName: 'policy', args: [id] })) as PolicyView
-    const t = view.terms
-    const mask = Number(t.excludedPriceTypes)
-    return {
-      id,
-      window: Number(t.window),
-      toleranceBps: Number(t.toleranceBps),
-      toleranceAmount: BigInt(t.toleranceAmount),
-      maxPayout: BigInt(t.maxPayout),
-      excluded: PRICE_TYPES.filter((_, i) => (mask >> i) & 1),
-    }
+    return this.policy(id)
   }
+
+  /** Policy record `id` (undefined for 0: none). */
+  policy(id: number): Promise<Policy | undefined> {
+    if (id === 0) return Promise.resolve(undefined)
+    let found = this.policyCache.get(id)
+    if (!found) {
+      found = (this.client.readContract({ address: this.address, abi: priceGuaranteeAbi, functionName: 'policy', args: [id] }) as Promise<PolicyView>).then(
+        (view) => {
+          const t = view.terms
+          const mask = Number(t.excludedPriceTypes)
+          return {
+            id,
+            window: Number(t.window),
+            toleranceBps: Number(t.toleranceBps),
+            toleranceAmount: BigInt(t.toleranceAmount),
+            maxPayout: BigInt(t.maxPayout),
+            excluded: PRICE_TYPES.filter((_, i) => (mask >> i) & 1),
+          }
+        },
+      )
+      this.policyCache.set(id, found)
+    }
+    return found
+  }
+
+  /**
+   * The policy changes `retailer` announced for `gtin` (its class record or its default) that
+   * apply to purchases made after `now`, oldest first, each with what a purchase made then gets
+   * (the contract's policyFor: a class record wins over the default). A reduction of coverage
+   * takes effect only POLICY_NOTICE after it was set, so buyers see it coming here.
+   */
+  async announcedPolicies(retailer: number, gtin: bigint, now: number): Promise<AnnouncedPolicy[]> {
+    const logs = await this.client.getLogs({ address: this.address, event: policySetEvent, args: { retailer, gtin: [gtin, 0n] }, fromBlock: this.fromBlock })
+    const times = [...new Set(logs.map((log) => Number(argsOf<PolicySetArgs>(log).since)).filter((since) => since > now))].sort((a, b) => a - b)
+    return Promise.all(times.map(async (since) => ({ since, policy: await this.policyFor(retailer, gtin, since) })))
+  }
+
+  /** The pool of `retailer`: its balance, what is reserved as cover of recorded purchases, and what is free. */
+  async pool(retailer: number): Promise<Pool> {
+    const view = (await this.client.readContract({ address: this.address, abi: priceGuaranteeAbi, functionName: 'retailer', args: [retailer] })) as RetailerView
+    const balance = BigInt(view.balance)
+    const reserved = BigInt(view.reserved)
+    return { balance, reserved, free: balance - reserved, withdrawalAmount: BigInt(view.withdrawalAmount), withdrawalAt: Number(view.withdrawalAt) }
+  }
+
+  /**
+   * Every purchase recorded for one of `buyers` (of `gtin` when given), oldest first, from
+   * PurchaseRecorded: the whole struct a claim or a review passes.
+   */
+  async purchasesOf(buyers: Address[], gtin?: bigint): Promise<RecordedPurchase[]> {
+    const chunks: Address[][] = []
+    for (let start = 0; start < buyers.length; start += 100) chunks.push(buyers.slice(start, start + 100)) // topic lists stay short for public nodes
+    const found = await Promise.all(
+      chunks.map((chunk) => {
+        const buyer = chunk.length === 1 ? chunk[0] : chunk
+        const args = gtin === undefined ? { buyer } : { buyer, gtin }
+        return this.client.getLogs({ address: this.address, event: purchaseRecordedEvent, args, fromBlock: this.fromBlock })
+      }),
+    )
+    const logs = found.flat().sort((a, b) => Number((a.blockNumber ?? 0n) - (b.blockNumber ?? 0n)) || (a.logIndex ?? 0) - (b.logIndex ?? 0))
+    return logs.map((log) => {
+      const a = argsOf<PurchaseArgs>(log)
+      return {
+        id: a.purchase,
+        block: log.blockNumber ?? 0n,
+        purchase: {
+          retailer: Number(a.retailer),
+          channel: Number(a.channel),
+          buyer: a.buyer,
+          gtin: BigInt(a.gtin),
+          quantity: Number(a.quantity),
+          unitPrice: BigInt(a.unitPrice),
+          purchasedAt: Number(a.purchasedAt),
+          receiptHash: a.receiptHash,
+          policy: Number(a.policy),
+          cover: BigInt(a.cover),
+          recordedAt: Number(a.recordedAt),
+        },
+      }
+    })
+  }
+
+  /** How many retailers have registered (they are numbered 1 to this). */
+  async retailerCount(): Promise<number> {
+    return Number(await this.client.readContract({ address: this.address, abi: priceGuaranteeAbi, functionName: 'retailerCount' }))
+  }
+
+  /** What was paid so far on each of `purchases` (the latest CompensationPaid total; absent: nothing). */
+  async compensated(purchases: Hex[]): Promise<Map<Hex, bigint>> {
+    const paid = new Map<Hex, bigint>()
+    for (let start = 0; start < purchases.length; start += 100) {
+      // topic lists stay short for public nodes
+      const chunk = purchases.slice(start, start + 100)
+      const logs = await this.client.getLogs({ address: this.address, event: compensationPaidEvent, args: { purchase: chunk }, fromBlock: this.fromBlock })
+      for (const log of logs) {
+        const a = argsOf<CompensationArgs>(log)
+        const total = BigInt(a.compensated)
+        if (total > (paid.get(a.purchase) ?? 0n)) paid.set(a.purchase, total)
+      }
+    }
+    return paid
+  }
+}
+
+/** When compensation for `p` can be paid: from `opensAt` (a day after it was recorded) until `closesAt` (inclusive). */
+export function claimPeriod(p: Purchase, policy: Policy | undefined): { opensAt: number; closesAt: number } {
+  return { opensAt: p.recordedAt + PAYOUT_DELAY, closesAt: p.purchasedAt + (policy?.window ?? 0) + PAYOUT_DELAY }
+}
+
+/**
+ * Why a purchase has the cover it has: `covered`, or why not: no guarantee (no policy, or one with
+ * no window), its window had closed when it was recorded (a late receipt), or the pool had no
+ * free funds then (IPriceGuarantee: cover = min(maxPayout, (unitPrice - 1) x quantity, free)).
+ */
+export function coverStatus(p: Purchase, policy: Policy | undefined): 'covered' | 'no-guarantee' | 'recorded-late' | 'pool-empty' {
+  if (p.cover > 0n) return 'covered'
+  if (!policy || policy.window === 0) return 'no-guarantee'
+  if (p.recordedAt > p.purchasedAt + policy.window) return 'recorded-late'
+  return 'pool-empty'
 }
 
 function channelFrom(a: ChannelAddedArgs): Channel {

@@ -120,3 +120,10 @@ export async function productName(client: PublicClient, config: Config, gtin: st
     return undefined
   }
 }
+
+/** The brand that registered product class `gtin` (GTIN-14 digits), undefined when none did. */
+export async function brandOfGtin(client: PublicClient, config: Config, gtin: string): Promise<bigint | undefined> {
+  const address = contractOf(config, 'ProductRegistry').address
+  const view = (await client.readContract({ address, abi: productRegistryAbi, functionName: 'product', args: [BigInt(gtin)] })) as { brand: number | bigint }
+  return BigInt(view.brand) === 0n ? undefined : BigInt(view.brand)
+}

@@ -176,6 +176,12 @@ export interface Review {
   notHelpful: number
   reports: number
   folded: boolean
+  /**
+   * Whether the review counts as verified now (ReviewBoard.counts): a claimed item's review and a
+   * merchant review always do; a product review on a purchase only while the product's brand
+   * authorises the purchase's retailer. Readers see only the reviews that count.
+   */
+  counts: boolean
   /** The latest version's content as the store gave it, checked against `contentHash`. */
   content: ContentCheck
   /** The text, only when the content is intact. */
@@ -215,9 +221,9 @@ interface ProfileArgs {
 }
 interface ReviewView {
   posted: boolean
+  author: Address
   rating: number
   version: number
-  postedAt: number
   helpful: bigint
   notHelpful: bigint
   reports: bigint
@@ -273,15 +279,18 @@ export class ReviewBoardReader {
 
   /**
    * Reviews of a product (`gtin`) or of a merchant, ranked by usefulness at chain time `now`
-   * (best first, folded last), as reviews.py `ReviewBoardReader.reviews`.
+   * (best first, folded last), as reviews.py `ReviewBoardReader.reviews`. Each says whether it
+   * counts (`counts`); readers show only those that do, and say how many others there are.
    */
   async reviews(of: { gtin: bigint } | { merchant: number }, now: number): Promise<Review[]> {
     const subject = 'gtin' in of ? SUBJECT_PRODUCT : SUBJECT_MERCHANT
     const logs = await this.client.getLogs({ address: this.address, event: postedEvent, args: of, fromBlock: this.fromBlock })
     const found = new Map<Hex, Review>()
+    const postedIn = new Map<Hex, bigint>()
     for (const log of logs) {
       const a = argsOf<PostedArgs>(log)
       if (Number(a.subject) !== subject) continue
+      postedIn.set(a.review, log.blockNumber ?? 0n)
       const rating = Number(a.rating)
       found.set(a.review, {
         id: a.review,
@@ -298,6 +307,7 @@ export class ReviewBoardReader {
         notHelpful: 0,
         reports: 0,
         folded: false,
+        counts: false,
         content: { status: 'missing', detail: 'not read yet' },
         photos: 0,
         replies: [],
@@ -306,19 +316,25 @@ export class ReviewBoardReader {
       })
     }
     if (found.size === 0) return []
+    // When a review was posted is its ReviewPosted log's block (the contract keeps no time).
+    const blocks = [...new Set(postedIn.values())]
+    const times = new Map<bigint, number>()
+    await Promise.all(blocks.map(async (block) => times.set(block, Number((await this.client.getBlock({ blockNumber: block })).timestamp))))
+    for (const [id, block] of postedIn) found.get(id)!.postedAt = times.get(block) ?? 0
     await this.applyEditsAndReplies(found)
     const reviews = [...found.values()]
     await Promise.all(
       reviews.map(async (review) => {
-        const [view, content] = await Promise.all([
+        const [view, counts, content] = await Promise.all([
           this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'review', args: [review.id] }) as Promise<ReviewView>,
+          this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'counts', args: [review.id, review.gtin] }) as Promise<boolean>,
           this.content.get(review.contentHash),
         ])
+        review.counts = counts
         review.helpful = Number(view.helpful)
         review.notHelpful = Number(view.notHelpful)
         review.reports = Number(view.reports)
         review.folded = view.folded
-        review.postedAt = Number(view.postedAt)
         review.version = Number(view.version)
         review.content = content
         review.text = textOf(content)
@@ -388,6 +404,14 @@ export class ReviewBoardReader {
     if (updatedAt !== 0 && BigInt(view.profileHash) !== 0n) profile.content = await this.content.get(view.profileHash)
     return profile
   }
+}
+
+/** Whether `account` has voted on each of `reviews` (ReviewBoard.hasVoted). */
+export async function votedOn(client: PublicClient, board: Address, reviews: Hex[], account: Address): Promise<Set<Hex>> {
+  const answers = await Promise.all(
+    reviews.map((id) => client.readContract({ address: board, abi: reviewBoardAbi, functionName: 'hasVoted', args: [id, account] }) as Promise<boolean>),
+  )
+  return new Set(reviews.filter((_, i) => answers[i]))
 }
 
 /** The average of the latest ratings (folded reviews included), as reviews.py `merchant_rating`. */

@@ -4,6 +4,13 @@
  * was packed in (while packed), and on the inputs of the transformations that made it. Each
  * event's full EPCIS document is fetched from the event store and checked against the hash the
  * chain anchored.
+ *
+ * Only the item's brand writes into its history (contracts/interfaces/ITraceLedger.sol): a
+ * container's events apply to the item only through links recorded under the item's own brand,
+ * by actors that brand authorised. A `Linked` log of another brand naming the item (an actor of
+ * brand 2 "packing" brand 1's item onto a pallet, then declaring the pallet recalled) is ignored,
+ * at every level of nesting. Inputs of a transformation recorded under the item's brand are
+ * followed into other brands' chains: the item's brand vouched for that link.
  */
 import { getAbiItem, keccak256, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { traceLedgerAbi } from './abi'
@@ -135,17 +142,26 @@ export class TraceReader {
     return found
   }
 
-  /** The (brand, container) chains that name `subject` as related (a child or an input). */
-  async containersOf(subject: Hex): Promise<Array<[bigint, Hex]>> {
-    const logs = await this.client.getLogs({ address: this.address, event: linkedEvent, args: { related: subject }, fromBlock: this.fromBlock })
-    const seen = new Map<string, [bigint, Hex]>()
+  /**
+   * The containers whose chains under `brand` name `subject` as related (a child or an input):
+   * links recorded under any other brand are not asked for (the node filters on the indexed
+   * brand) and, should a node return them anyway, are dropped here.
+   */
+  async containersOf(subject: Hex, brand: bigint): Promise<Hex[]> {
+    const want = BigInt(brand) // a uint32 may arrive as a number from a decoded view
+    const logs = await this.client.getLogs({ address: this.address, event: linkedEvent, args: { related: subject, brand: want }, fromBlock: this.fromBlock })
+    const seen = new Set<Hex>()
     for (const log of logs) {
-      const a = (log as unknown as { args: { brand: bigint; subject: Hex } }).args
-      seen.set(`${a.brand}:${a.subject}`, [a.brand, a.subject])
+      const a = (log as unknown as { args: { brand: bigint | number; subject: Hex } }).args
+      if (BigInt(a.brand) === want) seen.add(a.subject)
     }
-    return [...seen.values()]
+    return [...seen]
   }
 
+  /**
+   * The item's history. `brand` is the item's brand (its registration's, else its GTIN's): only
+   * containers linked under it are followed; without a brand, no container is.
+   */
   async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint }): Promise<TimelineEvent[]> {
     const collected = new Map<Hex, { entry: Entry; relations: Set<Relation> }>()
     const take = (entries: Entry[], relation: Relation) => {
@@ -160,7 +176,7 @@ export class TraceReader {
     if (opts.gtin) seeds.set(productId(opts.gtin).toLowerCase(), 'product')
     const own: Entry[] = []
     // The item's, lot's and product's chains in one query, its containers at the same time.
-    const containers = this.followContainers(item, take, 3)
+    const containers = opts.brand ? this.followContainers(item, BigInt(opts.brand), take, 3) : Promise.resolve()
     for (const entries of (await this.chains([...seeds.keys()] as Hex[], opts.brand)).values()) {
       take(entries, seeds.get(entries[0]!.subject.toLowerCase()) ?? 'item')
       own.push(...entries)
@@ -185,24 +201,26 @@ export class TraceReader {
     return events
   }
 
+  /** The events of each container `subject` was packed in under `brand`, while packed, `depth` levels out. */
   private async followContainers(
     subject: Hex,
+    brand: bigint,
     take: (entries: Entry[], relation: Relation) => void,
     depth: number,
-    known?: Array<[bigint, Hex]>,
+    known?: Hex[],
   ): Promise<void> {
     if (depth === 0) return
     await Promise.all(
-      (known ?? (await this.containersOf(subject))).map(async ([brand, container]) => {
+      (known ?? (await this.containersOf(subject, brand))).map(async (container) => {
         // The container's chain and its own containers in the same round trip (viem batches them).
-        const [chains, outer] = await Promise.all([this.chains([container], brand), depth > 1 ? this.containersOf(container) : Promise.resolve([])])
+        const [chains, outer] = await Promise.all([this.chains([container], brand), depth > 1 ? this.containersOf(container, brand) : Promise.resolve([])])
         let any = false
         for (const entries of chains.values()) {
           const inside = packedEntries(entries, subject)
           take(inside, 'container')
           any ||= inside.length > 0
         }
-        if (any && outer.length) await this.followContainers(container, take, depth - 1, outer)
+        if (any && outer.length) await this.followContainers(container, brand, take, depth - 1, outer)
       }),
     )
   }

@@ -1,16 +1,23 @@
 /**
- * The page's wallet: reading needs none, writing needs an account.
+ * The page's wallet: reading needs none; writing is done by addresses derived from it.
  *
  * Wallets announce themselves by EIP-6963 (`eip6963:announceProvider` in answer to
  * `eip6963:requestProvider`), so several extensions can coexist and the person picks one. On a
  * local chain, config.json may also list built-in test accounts (Anvil's public development keys):
  * they sign in the page itself and are labelled as such everywhere they appear.
  *
- * The choice is remembered for the tab (sessionStorage), so moving between an item, the account
- * page and a coupon keeps the same account.
+ * Connecting asks the wallet for one signature (EIP-191 `personal_sign` of SEED_MESSAGE, see
+ * ./shopper.ts), which opens the person's derived shopping addresses: one per purchase, per
+ * claimed item, per data user consented to. The page uses only those on chain, never the
+ * wallet's own address, so that one scanned item does not list a person's other purchases. The
+ * signature and what is derived from it stay in this page's memory for the session; nothing of
+ * them is stored or sent. Which wallet was used is remembered for the tab (sessionStorage): a test
+ * account reconnects by itself on the next page, an extension with one click (its signature is
+ * asked again, as it is not kept).
  */
 import { createWalletClient, custom, http, numberToHex, type Account, type Address, type Chain, type EIP1193Provider, type WalletClient } from 'viem'
 import type { Config, TestAccount } from '../chain/config'
+import type { Shopper } from './shopper'
 
 export interface ProviderInfo {
   uuid: string
@@ -25,6 +32,7 @@ interface ProviderDetail {
 }
 
 export interface Connection {
+  /** The wallet's own address: shown to the person, never used on chain. */
   address: Address
   client: WalletClient
   /** What to call it: the wallet's name, or the test account's label. */
@@ -32,9 +40,15 @@ export interface Connection {
   kind: 'injected' | 'test'
   /** The local signer of a test account; undefined for an extension (it signs itself). */
   account?: Account
+  /** The derived addresses (./shopper.ts): the only ones the page uses on chain. */
+  shopper: Shopper
 }
 
 type Listener = (connection: Connection | undefined) => void
+
+/** Why the one signature is asked, in plain words (the connect dialog shows it before the wallet prompts). */
+export const SEED_EXPLANATION =
+  'Connecting asks your wallet for one signature. It opens your private shopping addresses on this device: a separate address for each purchase, each item you claim and each shop you give consent to, so that nobody who scans one of your items can find your other purchases. It costs nothing and moves no funds, and it stays in this page’s memory: it is never stored or sent.'
 
 const STORAGE_KEY = 'o2ochain.wallet'
 
@@ -95,10 +109,11 @@ export class Wallet {
   async connectTest(index: number): Promise<Connection> {
     const test = this.config.testAccounts[index]
     if (!test) throw new Error('there is no such test account')
-    const { privateKeyToAccount } = await import('viem/accounts') // only pages that use a test account load the signer
+    const { privateKeyToAccount, SEED_MESSAGE, Shopper } = await import('./shopper') // only a connected page loads the signer
     const account = privateKeyToAccount(test.privateKey)
     const client = createWalletClient({ account, chain: this.chain, transport: http(this.config.rpcUrl) })
-    const connection: Connection = { address: account.address, client, label: test.label, kind: 'test', account }
+    const shopper = Shopper.fromSignature(await account.signMessage({ message: SEED_MESSAGE }))
+    const connection: Connection = { address: account.address, client, label: test.label, kind: 'test', account, shopper }
     this.set(connection, `test:${index}`)
     return connection
   }
@@ -118,7 +133,19 @@ export class Wallet {
       }
     }
     const client = createWalletClient({ account: address, chain: this.chain, transport: custom(provider) })
-    const connection: Connection = { address, client, label: detail.info.name, kind: 'injected' }
+    const { SEED_MESSAGE, Shopper } = await import('./shopper')
+    let signature
+    try {
+      signature = await client.signMessage({ account: address, message: SEED_MESSAGE })
+    } catch (e) {
+      const declined = (e as { code?: number }).code === 4001 || /reject|denied|declin/i.test(String((e as Error).message))
+      throw new Error(
+        declined
+          ? `You declined the signature in ${detail.info.name}: without it the page cannot open your shopping addresses, so nothing was connected.`
+          : `${detail.info.name} could not sign: ${(e as Error).message.split('\n')[0]}`,
+      )
+    }
+    const connection: Connection = { address, client, label: detail.info.name, kind: 'injected', shopper: Shopper.fromSignature(signature) }
     this.set(connection, `injected:${detail.info.rdns}`)
     return connection
   }
@@ -127,19 +154,28 @@ export class Wallet {
     this.set(undefined, undefined)
   }
 
-  /** Reconnects what this tab used last, when it is still there (a test account, or an extension that announced itself). */
+  /**
+   * Reconnects what this tab used last: a test account by itself (it signs in the page); an
+   * extension is only remembered (`remembered`), for the header to offer it again with one click,
+   * since its signature prompt must follow a click of the person's.
+   */
   async restore(): Promise<void> {
     const saved = sessionStorage.getItem(STORAGE_KEY)
     if (!saved) return
     const [kind, id] = [saved.slice(0, saved.indexOf(':')), saved.slice(saved.indexOf(':') + 1)]
     try {
       if (kind === 'test' && this.config.testAccounts[Number(id)]) await this.connectTest(Number(id))
-      else if (kind === 'injected') {
-        const found = [...this.providers.values()].find((d) => d.info.rdns === id)
-        if (found) await this.connectInjected(found.info.uuid)
-      }
+      else if (kind !== 'injected') sessionStorage.removeItem(STORAGE_KEY)
     } catch {
       sessionStorage.removeItem(STORAGE_KEY)
     }
+  }
+
+  /** The extension this tab used last, when it announced itself again: the header offers to reconnect it. */
+  get remembered(): ProviderInfo | undefined {
+    if (this.current) return undefined
+    const saved = sessionStorage.getItem(STORAGE_KEY)
+    if (!saved?.startsWith('injected:')) return undefined
+    return [...this.providers.values()].find((d) => d.info.rdns === saved.slice('injected:'.length))?.info
   }
 }

@@ -1,6 +1,10 @@
-/** The header's wallet control: connect (a discovered wallet, or a labelled test account), who is connected, disconnect. */
+/**
+ * The header's wallet control: connect (a discovered wallet, or a labelled test account), who is
+ * connected, disconnect. The connect dialog says, before any wallet prompts, what the one
+ * signature it asks for is (wallet.ts SEED_EXPLANATION).
+ */
 import { el } from '../features/product/view'
-import type { Wallet } from './wallet'
+import { SEED_EXPLANATION, type Wallet } from './wallet'
 
 export function short(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`
@@ -29,8 +33,14 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
     wallet.testAccounts.forEach((test, index) => {
       const button = el('button', { type: 'button', class: 'test-account', 'data-test-account': String(index) }, test.label)
       button.addEventListener('click', async () => {
-        await wallet.connectTest(index)
-        dialog.close()
+        error.hidden = true
+        try {
+          await wallet.connectTest(index)
+          dialog.close()
+        } catch (e) {
+          error.textContent = (e as Error).message
+          error.hidden = false
+        }
       })
       list.append(
         el('li', {}, button, el('small', {}, 'A public development key of this local chain, signing inside this page. Never use it on a real network.')),
@@ -41,6 +51,7 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
     close.addEventListener('click', () => dialog.close())
     dialog.replaceChildren(
       el('h2', { id: 'wallet-dialog-title' }, 'Connect a wallet'),
+      el('p', { class: 'seed-explanation', id: 'seed-explanation' }, SEED_EXPLANATION),
       list.children.length
         ? list
         : el('p', {}, 'No wallet found in this browser. Install a wallet extension (any that supports EIP-6963), then reload.'),
@@ -48,19 +59,39 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
       close,
     )
   }
+  const renderDisconnected = () => {
+    const connect = el('button', { type: 'button', id: 'wallet-connect' }, 'Connect')
+    connect.addEventListener('click', () => {
+      renderDialog()
+      dialog.showModal()
+    })
+    host.replaceChildren(connect)
+    const again = wallet.remembered
+    if (again) {
+      // The extension this tab used: one click, and it asks for the signature again (it is not kept).
+      const reconnect = el('button', { type: 'button', id: 'wallet-reconnect', class: 'secondary', title: SEED_EXPLANATION }, `Reconnect ${again.name}`)
+      reconnect.addEventListener('click', async () => {
+        reconnect.disabled = true
+        try {
+          await wallet.connectInjected(again.uuid)
+        } catch {
+          reconnect.disabled = false
+          renderDialog()
+          dialog.showModal()
+        }
+      })
+      host.prepend(reconnect)
+    }
+    document.body.dataset.wallet = 'none'
+  }
   wallet.onProviders(() => {
     if (dialog.open) renderDialog()
+    if (!wallet.connection) renderDisconnected()
   })
 
   wallet.subscribe((connection) => {
     if (!connection) {
-      const connect = el('button', { type: 'button', id: 'wallet-connect' }, 'Connect')
-      connect.addEventListener('click', () => {
-        renderDialog()
-        dialog.showModal()
-      })
-      host.replaceChildren(connect)
-      document.body.dataset.wallet = 'none'
+      renderDisconnected()
       return
     }
     const out = el('button', { type: 'button', class: 'secondary', id: 'wallet-disconnect' }, 'Disconnect')

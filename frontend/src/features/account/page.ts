@@ -1,32 +1,47 @@
 /**
- * `?account`: what the chain knows about the connected account, and what it can do about it.
+ * `?account`: what the chain knows about the connected person, and what they can do about it.
  *
- * - Purchases and the price guarantee: every PurchaseRecorded for the account, what was
- *   compensated so far (purchaseState), and whether a lower published price of the retailer now
- *   owes more. The contract is the judge: each candidate price (same GTIN, lower, on a channel of
- *   the same retailer) is simulated as `claimWithPrice`, and the best answer is offered.
- * - Consents: each data user the account granted to, with what the consent covers now, a revoke
- *   button, and a form to grant (terms as contracts/Types.sol `Terms`; the notice is recorded as its
- *   keccak256). Every recorded use of the account's data (DataUsed) is listed.
- * Nothing personal is asked for or written: the account is an address.
+ * The person appears on chain only as addresses derived from their wallet's key (wallet/shopper.ts,
+ * found by wallet/addresses.ts), never as the wallet's own address:
+ *
+ * - Show at the till: for a chosen retailer, the next unused purchase address (a QR code and its
+ *   text): the shop records the purchase to it and the price guarantee pays compensation to it.
+ * - Compensation: what the purchase addresses hold (paid there), with "move to my wallet", sent
+ *   from the purchase address itself (it has the coin for its fee) after a warning that this ties
+ *   the purchase to the wallet on chain.
+ * - Purchases and the price guarantee: every PurchaseRecorded of the purchase addresses of every
+ *   retailer, with the cover the shop's pool set aside for it when it was recorded (or why there
+ *   is none), what was compensated so far (CompensationPaid), and whether a lower published price
+ *   of the retailer owes more. Compensation is paid from a day after the purchase was recorded
+ *   until a day after its guarantee window: before, the page says what will be owed and from
+ *   when, with no button the contract would refuse. The contract is the judge: each candidate
+ *   price (same GTIN, lower, on a channel of the same retailer) is simulated as `claimWithPrice`
+ *   (at the time claims open, when that is still ahead), and the best answer is offered; the
+ *   claim is relayed (anyone may send it; it pays the purchase's address). The buyer may review
+ *   the product on each purchase from a seller the brand authorised, as the purchase's address;
+ *   for any other, the page says why the chain would not take the review.
+ * - Consents: each data user of config.json `dataUsers` is consented to by an address of its own;
+ *   what the consent covers now, a revoke, and a form to grant (terms as contracts/Types.sol
+ *   `Terms`; the notice is recorded as its keccak256), each signed by that address (EIP-712) and
+ *   relayed. Every recorded use of the person's data (DataUsed) is listed.
+ * Nothing personal is asked for or written.
  */
-import {
-  keccak256,
-  stringToBytes,
-  stringToHex,
-  zeroHash,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from 'viem'
-import { consentRegistryAbi, priceGuaranteeAbi } from '../../chain/abi'
+import { createWalletClient, http, keccak256, stringToBytes, stringToHex, zeroHash, type Address, type Hex, type PublicClient } from 'viem'
+import type { PrivateKeyAccount } from 'viem/accounts'
+import { renderSVG } from 'uqr'
+import { consentRegistryAbi, priceGuaranteeAbi, productRegistryAbi, reviewBoardAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
-import { GuaranteeReader, type Currency } from '../../chain/guarantee'
+import { claimPeriod, coverStatus, GuaranteeReader, type Currency } from '../../chain/guarantee'
 import { productName } from '../../chain/registry'
+import { SUBJECT_MERCHANT, SUBJECT_PRODUCT } from '../../chain/reviews'
+import { reviewIdOf, TicketReader } from '../../chain/tickets'
+import { ShopperAddresses, type ShopperPurchase } from '../../wallet/addresses'
+import { deadlineFrom, directCall, type RelayedCall } from '../../wallet/relay'
 import type { Connection, Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
-import { statusLine, write, writeButton } from '../../wallet/write'
-import { formatAmount } from '../market/format'
+import { explain, showStep, statusLine, write, writeButton, type WriteRequest } from '../../wallet/write'
+import { formatAmount, formatDateTime } from '../market/format'
+import { reviewForm } from '../product/ownership'
 import { el } from '../product/view'
 
 /** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.privacy). */
@@ -41,17 +56,9 @@ function day(seconds: bigint | number): string {
   return new Date(Number(seconds) * 1000).toISOString().slice(0, 10)
 }
 
-interface PurchaseArgs {
-  purchase: Hex
-  buyer: Address
-  gtin: bigint
-  retailer: number
-  channel: number
-  policy: number
-  quantity: number
-  unitPrice: bigint
-  purchasedAt: number
-  receiptHash: Hex
+/** "2026-12-04 10:04 UTC": when claims open or close, to the minute. */
+function dayTime(seconds: number): string {
+  return formatDateTime(seconds)
 }
 
 /** What the account page reads: the price guarantee through the market's reader (channels, currencies, prices, cached), and consents. */
@@ -97,7 +104,14 @@ export async function showAccount(out: HTMLElement, client: PublicClient, config
     out.replaceChildren(el('p', { class: 'loading', role: 'status' }, 'Reading your account from the chain…'))
     const refresh = () => void render(wallet.connection)
     try {
-      const sections = await Promise.all([purchasesSection(reads, me, refresh), consentSection(reads, me, refresh), usesSection(reads, me)])
+      const addresses = new ShopperAddresses(me, reads.prices)
+      const sections = await Promise.all([
+        tillSection(reads, addresses),
+        moneySection(reads, addresses, refresh),
+        purchasesSection(reads, addresses, refresh),
+        consentSection(reads, me, refresh),
+        usesSection(reads, me),
+      ])
       if (mine !== generation) return
       out.replaceChildren(
         el(
@@ -105,7 +119,12 @@ export async function showAccount(out: HTMLElement, client: PublicClient, config
           { class: 'account', 'aria-labelledby': 'account-title', 'data-address': me.address },
           el('h2', { id: 'account-title' }, 'Your account'),
           el('p', { class: 'who' }, 'Connected as ', el('code', { title: me.address }, short(me.address)), ` (${me.label}).`),
-          ...sections,
+          el(
+            'p',
+            { class: 'hint private-addresses' },
+            'On the chain you are never this address: each purchase, each item you claim and each shop you give consent to has an address of its own, made from your key on this device. Nobody can tell they are all you; this page finds them all again from your key.',
+          ),
+          ...sections.filter((section): section is HTMLElement => section !== undefined),
         ),
       )
       document.body.dataset.state = 'ready'
@@ -119,31 +138,173 @@ export async function showAccount(out: HTMLElement, client: PublicClient, config
 }
 
 // ------------------------------------------------------------------------------------------------
+// Show at the till, and the compensation paid to purchase addresses
+// ------------------------------------------------------------------------------------------------
+
+/** "Dalian Coast, Zhongshan Road store and 2 more shops": a retailer by its channels' names. */
+async function retailerName(reads: Reads, retailer: number): Promise<string> {
+  const channels = await reads.prices.channelsOf(retailer)
+  if (channels.length === 0) return `Retailer ${retailer}`
+  const more = channels.length - 1
+  return more === 0 ? channels[0].name : `${channels[0].name} and ${more} more shop${more === 1 ? '' : 's'}`
+}
+
+/** The next unused purchase address of a chosen retailer, as a QR code and text, to show at the till. */
+async function tillSection(reads: Reads, addresses: ShopperAddresses): Promise<HTMLElement | undefined> {
+  const count = await addresses.retailers()
+  if (count === 0) return undefined
+  const retailers = Array.from({ length: count }, (_, i) => i + 1)
+  const names = await Promise.all(retailers.map((r) => retailerName(reads, r)))
+  const section = el('section', { class: 'till', 'aria-labelledby': 'till-title' }, el('h3', { id: 'till-title' }, 'Show at the till'))
+  const select = el('select', { id: 'till-retailer', name: 'retailer' })
+  retailers.forEach((r, i) => select.append(el('option', { value: String(r) }, names[i])))
+  const shown = el('div', { class: 'till-address', 'aria-live': 'polite' })
+  const showNext = async () => {
+    const retailer = Number(select.value)
+    const next = await addresses.next(retailer)
+    const qr = el('div', { class: 'address-qr', role: 'img', 'aria-label': 'QR code of your one-time purchase address' })
+    qr.innerHTML = renderSVG(next.account.address, { border: 2 })
+    shown.dataset.retailer = String(retailer)
+    shown.dataset.index = String(next.index)
+    shown.dataset.address = next.account.address
+    shown.replaceChildren(qr, el('p', {}, el('code', { class: 'address-text' }, next.account.address)), el('p', { class: 'hint' }, `Your purchase number ${next.index + 1} at this retailer.`))
+  }
+  select.addEventListener('change', () => void showNext())
+  await showNext()
+  section.append(
+    el(
+      'p',
+      {},
+      'The shop records your purchase to this one-time address, and its price guarantee pays any compensation to it. It is yours because it comes from your key: this page can always find it again, and nobody else can tell it is you.',
+    ),
+    el('label', { for: 'till-retailer' }, 'Shop'),
+    select,
+    shown,
+  )
+  return section
+}
+
+/** What the purchase addresses hold (compensation is paid there), and moving it to the wallet. */
+async function moneySection(reads: Reads, addresses: ShopperAddresses, refresh: () => void): Promise<HTMLElement | undefined> {
+  const { client } = reads
+  const me = addresses.connection
+  const bought = await addresses.purchases()
+  const buyers = new Map<Address, ShopperPurchase>()
+  for (const b of bought) if (!buyers.has(b.purchase.buyer)) buyers.set(b.purchase.buyer, b)
+  if (buyers.size === 0) return undefined
+  const held = await Promise.all(
+    [...buyers.values()].map(async (b) => {
+      const currency = await reads.prices.currency(b.purchase.retailer)
+      const balance = currency.native
+        ? await client.getBalance({ address: b.purchase.buyer })
+        : ((await client.readContract({ address: currency.address, abi: erc20BalanceAbi, functionName: 'balanceOf', args: [b.purchase.buyer] })) as bigint)
+      return { bought: b, currency, balance }
+    }),
+  )
+  const section = el('section', { class: 'money', 'aria-labelledby': 'money-title' }, el('h3', { id: 'money-title' }, 'Your compensation'))
+  const holding = held.filter((h) => h.balance > 0n)
+  if (holding.length === 0) {
+    section.append(el('p', { class: 'empty' }, 'Compensation is paid to the address of the purchase it is for. None of your purchase addresses holds any now.'))
+    return section
+  }
+  const names = new Map(await Promise.all([...new Set(holding.map((h) => h.bought.purchase.retailer))].map(async (r) => [r, await retailerName(reads, r)] as const)))
+  const list = el('ul', { class: 'money-list' })
+  for (const { bought: b, currency, balance } of holding) {
+    const item = el(
+      'li',
+      { class: 'held', 'data-address': b.purchase.buyer, 'data-balance': balance.toString() },
+      el('p', {}, el('strong', {}, amount(balance, currency)), ` at your address of purchase ${b.index + 1} at ${names.get(b.purchase.retailer)}, `, el('code', { title: b.purchase.buyer }, short(b.purchase.buyer)), '.'),
+    )
+    const signer = addresses.signerFor(b.purchase.buyer)
+    if (currency.native && signer) {
+      const status = statusLine()
+      const move = el('button', { type: 'button', class: 'move-to-wallet secondary' }, 'Move to my wallet')
+      move.addEventListener('click', async () => {
+        move.disabled = true
+        if (await moveToWallet(client, reads.config, signer, me.address, status)) setTimeout(refresh, 800)
+        else move.disabled = false
+      })
+      item.append(
+        el('p', { class: 'warning', role: 'note' }, `Moving it is a transaction from this purchase address to your wallet ${short(me.address)}: anyone can then see on the chain that this purchase is yours.`),
+        move,
+        status,
+      )
+    } else if (!currency.native) {
+      item.append(el('p', { class: 'hint' }, `It is in ${currency.symbol}; moving a token needs coin for the fee at this address, which would tie it to whoever sends that coin, so the page leaves it there.`))
+    }
+    list.append(item)
+  }
+  section.append(list)
+  return section
+}
+
+const erc20BalanceAbi = [
+  { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'owner', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
+] as const
+
+/**
+ * Sends all the coin at a purchase address to `to` but its own fee, from the purchase address
+ * (signed in this page: the derived key; it pays its fee from what it holds). Shows each step.
+ */
+async function moveToWallet(client: PublicClient, config: Config, from: PrivateKeyAccount, to: Address, status: HTMLElement): Promise<boolean> {
+  showStep(status, 'simulating')
+  try {
+    const [balance, fees] = await Promise.all([client.getBalance({ address: from.address }), client.estimateFeesPerGas()])
+    // The tip is the whole fee cap, so the fee paid is exactly gas x cap and nothing is left behind.
+    const gas = 21_000n
+    const fee = fees.maxFeePerGas
+    const value = balance - gas * fee
+    if (value <= 0n) {
+      showStep(status, 'failed', 'This address holds less than the fee of moving it.')
+      return false
+    }
+    showStep(status, 'signing', '(the purchase address signs in this page and pays its own fee)')
+    const sender = createWalletClient({ account: from, chain: client.chain, transport: http(config.rpcUrl) })
+    const hash = await sender.sendTransaction({ to, value, gas, maxFeePerGas: fee, maxPriorityFeePerGas: fee, chain: client.chain })
+    showStep(status, 'sent', undefined, hash)
+    const receipt = await client.waitForTransactionReceipt({ hash, timeout: 120_000 })
+    if (receipt.status !== 'success') {
+      showStep(status, 'reverted', 'The transfer was refused on chain.', hash)
+      return false
+    }
+    showStep(status, 'confirmed', `In block ${receipt.blockNumber}.`, hash)
+    return true
+  } catch (e) {
+    const why = explain(e)
+    showStep(status, why.step === 'reverted' ? 'reverted' : 'failed', why.message)
+    return false
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Purchases and the price guarantee
 // ------------------------------------------------------------------------------------------------
 
-interface Offer {
+interface Owed {
   channel: number
   validFrom: number
   price: bigint
   paid: bigint
 }
 
-async function bestOffer(reads: Reads, me: Connection, p: PurchaseArgs, struct: object): Promise<Offer | undefined> {
+/**
+ * The best lower price of the purchase's retailer, as the contract judges it: each candidate (same
+ * GTIN, lower, on any channel of the retailer) is simulated as `claimWithPrice`, at chain time
+ * `at` when given (the time claims open, for a purchase recorded less than a day ago; a block
+ * override of the call), else now. Undefined when none qualifies or the node cannot answer.
+ */
+async function bestOffer(reads: Reads, bought: ShopperPurchase, at?: number): Promise<Owed | undefined> {
   const { client, guarantee } = reads
-  // Every lower price this retailer published for the product, on any of its channels.
+  const p = bought.purchase
   const candidates = (await reads.prices.publishedPrices(p.gtin)).filter((o) => o.price < p.unitPrice && o.retailer === p.retailer)
-  let best: Offer | undefined
+  let best: Owed | undefined
   for (const candidate of candidates) {
+    const call = { address: guarantee, abi: priceGuaranteeAbi, functionName: 'claimWithPrice', args: [p, candidate.channel, candidate.validFrom], account: p.buyer }
     try {
-      const { result } = await client.simulateContract({
-        address: guarantee,
-        abi: priceGuaranteeAbi,
-        functionName: 'claimWithPrice',
-        args: [struct, candidate.channel, candidate.validFrom],
-        account: me.account ?? me.address,
-      })
-      const paid = result as bigint
+      const paid =
+        at === undefined
+          ? ((await client.simulateContract(call)).result as bigint)
+          : ((await client.readContract({ ...call, blockOverrides: { time: BigInt(at) } })) as bigint)
       if (!best || paid > best.paid) best = { channel: candidate.channel, validFrom: candidate.validFrom, price: candidate.price, paid }
     } catch {
       // This price does not qualify (tolerance, window, excluded type, already compensated): the contract said no.
@@ -154,65 +315,118 @@ async function bestOffer(reads: Reads, me: Connection, p: PurchaseArgs, struct: 
 
 /**
  * On a product page, for a connected buyer: their purchases of `gtin` with the price guarantee's
- * status and a claim button, or null when they bought none.
+ * status, a claim button when something is owed now, and a review of the product, or null when
+ * they bought none.
  */
 export async function productPurchases(client: PublicClient, config: Config, me: Connection, gtin: bigint, refresh: () => void): Promise<HTMLElement | null> {
-  const section = await purchasesSection(new Reads(client, config), me, refresh, gtin)
+  const reads = new Reads(client, config)
+  const section = await purchasesSection(reads, new ShopperAddresses(me, reads.prices), refresh, gtin)
   return section.querySelector('.purchase') ? section : null
 }
 
-async function purchasesSection(reads: Reads, me: Connection, refresh: () => void, gtin?: bigint): Promise<HTMLElement> {
-  const { client, config, guarantee, fromBlock } = reads
+const COVER_TEXT: Record<Exclude<ReturnType<typeof coverStatus>, 'covered'>, string> = {
+  'no-guarantee': 'Not covered: the shop offered no price guarantee on it when you bought.',
+  'recorded-late': 'Not covered: its guarantee period had already ended when the shop recorded the purchase.',
+  'pool-empty': 'Not covered: the shop’s guarantee pool had no free funds when you bought.',
+}
+
+async function purchasesSection(reads: Reads, addresses: ShopperAddresses, refresh: () => void, gtin?: bigint): Promise<HTMLElement> {
+  const { client } = reads
   const title = gtin === undefined ? 'Your purchases and the price guarantee' : 'Your purchases of this product'
   const section = el('section', { class: 'purchases', 'aria-labelledby': 'purchases-title' }, el(gtin === undefined ? 'h3' : 'h2', { id: 'purchases-title' }, title))
-  const args = gtin === undefined ? { buyer: me.address } : { buyer: me.address, gtin }
-  const logs = await client.getContractEvents({ address: guarantee, abi: priceGuaranteeAbi, eventName: 'PurchaseRecorded', args, fromBlock })
-  if (logs.length === 0) {
-    section.append(el('p', { class: 'empty' }, 'No store has recorded a purchase for this account yet. Stores record a sale when you show your account at the till or shop online.'))
+  const bought = await addresses.purchases(gtin)
+  if (bought.length === 0) {
+    section.append(el('p', { class: 'empty' }, 'No store has recorded a purchase to your addresses yet. Stores record a sale when you show your purchase address at the till (above) or shop online.'))
     return section
   }
-  const channels = await reads.prices.channels([...new Set(logs.map((log) => Number((log.args as unknown as PurchaseArgs).channel)))])
+  const [channels, paid, now] = await Promise.all([
+    reads.prices.channels([...new Set(bought.map((b) => b.purchase.channel))]),
+    reads.prices.compensated(bought.map((b) => b.id)),
+    client.getBlock({ blockTag: 'latest' }).then((b) => Number(b.timestamp)), // the time the contract compares with
+  ])
+  const tickets = new TicketReader(client, reads.config, reads.prices)
   const list = el('ul', { class: 'purchase-list' })
-  for (const log of logs.reverse()) {
-    const p = log.args as unknown as PurchaseArgs
-    const struct = {
-      retailer: p.retailer,
-      channel: p.channel,
-      policy: p.policy,
-      buyer: p.buyer,
-      gtin: p.gtin,
-      quantity: p.quantity,
-      unitPrice: p.unitPrice,
-      purchasedAt: p.purchasedAt,
-      receiptHash: p.receiptHash,
-    }
-    const [money, name, state] = await Promise.all([
-      reads.prices.currency(p.retailer),
-      productName(client, config, p.gtin.toString().padStart(14, '0')).catch(() => undefined),
-      client.readContract({ address: guarantee, abi: priceGuaranteeAbi, functionName: 'purchaseState', args: [p.purchase] }) as Promise<readonly [boolean, bigint]>,
-    ])
-    const compensated = state[1]
-    const where = channels.get(Number(p.channel))?.name ?? `channel ${p.channel}`
-    const item = el(
-      'li',
-      { class: 'purchase', 'data-purchase': p.purchase, 'data-compensated': compensated.toString() },
-      el('h4', {}, name ?? `GTIN ${p.gtin.toString().padStart(14, '0')}`),
-      el('p', {}, `${p.quantity} × ${amount(p.unitPrice, money)} at ${where}, ${day(p.purchasedAt)}.`),
+  const items = await Promise.all(
+    [...bought].reverse().map((b) => purchaseItem(reads, addresses, b, { where: channels.get(b.purchase.channel)?.name, compensated: paid.get(b.id) ?? 0n, now, tickets, refresh })),
+  )
+  list.append(...items)
+  section.append(list)
+  return section
+}
+
+async function purchaseItem(
+  reads: Reads,
+  addresses: ShopperAddresses,
+  bought: ShopperPurchase,
+  context: { where?: string; compensated: bigint; now: number; tickets: TicketReader; refresh: () => void },
+): Promise<HTMLElement> {
+  const { client, config, guarantee } = reads
+  const { compensated, now, refresh } = context
+  const p = bought.purchase
+  const [money, name, policy] = await Promise.all([
+    reads.prices.currency(p.retailer),
+    productName(client, config, p.gtin.toString().padStart(14, '0')).catch(() => undefined),
+    reads.prices.policy(p.policy),
+  ])
+  const cover = coverStatus(p, policy)
+  const { opensAt, closesAt } = claimPeriod(p, policy)
+  const phase = cover !== 'covered' ? 'none' : now < opensAt ? 'soon' : now <= closesAt ? 'open' : 'closed'
+  const where = context.where ?? `channel ${p.channel}`
+  const item = el(
+    'li',
+    {
+      class: 'purchase',
+      'data-purchase': bought.id,
+      'data-buyer': p.buyer,
+      'data-compensated': compensated.toString(),
+      'data-cover': p.cover.toString(),
+      'data-claim': phase,
+    },
+    el('h4', {}, name ?? `GTIN ${p.gtin.toString().padStart(14, '0')}`),
+    el('p', {}, `${p.quantity} × ${amount(p.unitPrice, money)} at ${where}, ${day(p.purchasedAt)}.`),
+  )
+  if (cover !== 'covered') {
+    item.append(el('p', { class: 'cover none', 'data-cover-status': cover }, COVER_TEXT[cover]))
+    if (compensated > 0n) item.append(el('p', { class: 'compensated', 'data-field': 'compensated' }, `Compensated so far: ${amount(compensated, money)}.`))
+  } else {
+    item.append(
+      el(
+        'p',
+        { class: 'cover', 'data-cover-status': cover },
+        `Covered up to ${amount(p.cover, money)}: the shop’s guarantee pool set this aside for your purchase when it was recorded, and only claims for it can take it.`,
+      ),
+      el('p', { class: 'compensated', 'data-field': 'compensated' }, `Compensated so far: ${amount(compensated, money)}.`),
     )
-    if (p.policy === 0) {
-      item.append(el('p', { class: 'compensated none' }, 'No price guarantee covered this purchase.'))
-    } else {
-      item.append(el('p', { class: 'compensated', 'data-field': 'compensated' }, `Compensated so far: ${amount(compensated, money)}.`))
-      const offer = await bestOffer(reads, me, p, struct)
+    const shopName = async (channel: number) => (await reads.prices.channel(channel))?.name ?? `Channel ${channel}`
+    if (phase === 'soon') {
+      // Claims before opensAt revert (GuaranteeClaimTooEarly): say what will be owed, and when, without a button.
+      const offer = await bestOffer(reads, bought, opensAt)
       if (offer && offer.paid > 0n) {
+        item.append(
+          el(
+            'p',
+            { class: 'owed pending', 'data-owed-later': offer.paid.toString(), 'data-from': String(opensAt) },
+            `${await shopName(offer.channel)} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}.`,
+          ),
+        )
+      } else {
+        item.append(el('p', { class: 'owed none' }, 'Nothing is owed now: no lower price of this retailer qualifies.'))
+      }
+      item.append(el('p', { class: 'claim-from', 'data-from': String(opensAt) }, `Compensation is paid from ${dayTime(opensAt)}, a day after the purchase was recorded.`))
+    } else if (phase === 'open') {
+      const offer = await bestOffer(reads, bought)
+      const signer = addresses.signerFor(p.buyer)
+      if (offer && offer.paid > 0n && signer) {
         const status = statusLine()
         const claim = el('button', { type: 'button', class: 'claim-compensation', 'data-owed': offer.paid.toString() }, `Claim ${amount(offer.paid, money)}`)
-        writeButton(claim, client, me, { address: guarantee, abi: priceGuaranteeAbi, functionName: 'claimWithPrice', args: [struct, offer.channel, offer.validFrom] }, status, refresh)
+        // Anyone may send the claim (it pays the purchase's address): the relay does, unsigned.
+        const request: WriteRequest = { address: guarantee, abi: priceGuaranteeAbi, functionName: 'claimWithPrice', args: [p, offer.channel, offer.validFrom] }
+        writeButton(claim, client, config, { signer, request, send: async () => directCall(request), signs: false }, status, refresh)
         item.append(
           el(
             'p',
             { class: 'owed', 'data-owed': offer.paid.toString() },
-            `${(await reads.prices.channel(offer.channel))?.name ?? `Channel ${offer.channel}`} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}.`,
+            `${await shopName(offer.channel)} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}, paid to this purchase's address.`,
           ),
           claim,
           status,
@@ -220,11 +434,77 @@ async function purchasesSection(reads: Reads, me: Connection, refresh: () => voi
       } else {
         item.append(el('p', { class: 'owed none' }, 'Nothing is owed now: no lower price of this retailer qualifies.'))
       }
+      item.append(el('p', { class: 'claim-until', 'data-until': String(closesAt) }, `Claims for this purchase are open until ${dayTime(closesAt)}.`))
+    } else {
+      item.append(el('p', { class: 'claim-closed', 'data-until': String(closesAt) }, `The guarantee period of this purchase ended on ${dayTime(closesAt)}.`))
     }
-    list.append(item)
   }
-  section.append(list)
-  return section
+  const review = await purchaseReview(reads, addresses, bought, context.tickets, refresh)
+  if (review) item.append(review)
+  return item
+}
+
+/**
+ * The buyer's review of the product on this purchase: what they wrote, the form, or why the chain
+ * would not take it (ReviewSellerNotAuthorised: the product's brand did not authorise the shop's
+ * retailer). Undefined when the connected person cannot sign as the purchase's buyer (its derived address).
+ */
+async function purchaseReview(reads: Reads, addresses: ShopperAddresses, bought: ShopperPurchase, tickets: TicketReader, refresh: () => void): Promise<HTMLElement | undefined> {
+  const { client, config } = reads
+  const p = bought.purchase
+  const signer = addresses.signerFor(p.buyer)
+  if (!signer) return undefined
+  const board = contractOf(config, 'ReviewBoard').address
+  const id = reviewIdOf(bought.id, SUBJECT_PRODUCT)
+  const [posted, seller] = await Promise.all([
+    client.readContract({ address: board, abi: reviewBoardAbi, functionName: 'review', args: [id] }) as Promise<{ posted: boolean; rating: number }>,
+    tickets.seller(p.retailer, p.gtin),
+  ])
+  if (posted.posted) {
+    const rating = Number(posted.rating)
+    return el('p', { class: 'reviewed', 'data-rating': String(rating), 'data-review': id }, `You reviewed this product: ${'★'.repeat(rating)}. Thank you.`)
+  }
+  if (seller.brand === 0 || !seller.authorised) {
+    const brand =
+      seller.brand === 0
+        ? undefined
+        : ((await client
+            .readContract({ address: contractOf(config, 'ProductRegistry').address, abi: productRegistryAbi, functionName: 'brand', args: [seller.brand] })
+            .then((b) => (b as { name: string }).name)
+            .catch(() => undefined)) ?? 'The brand')
+    const why =
+      brand === undefined
+        ? el('p', { class: 'review-refused', 'data-reason': 'unregistered' }, 'No brand registered this product, so it cannot be reviewed as a verified purchase.')
+        : el(
+            'p',
+            { class: 'review-refused', 'data-reason': 'seller-not-authorised' },
+            `${brand} has not authorised this shop to sell its products, so the chain does not accept a review of the product on this purchase: a product review counts only for a purchase from a seller the brand recognises.`,
+          )
+    // A review of the shop itself rests on any purchase there: that is what it is about.
+    const merchantId = reviewIdOf(bought.id, SUBJECT_MERCHANT)
+    const merchant = (await client.readContract({ address: board, abi: reviewBoardAbi, functionName: 'review', args: [merchantId] })) as { posted: boolean; rating: number }
+    if (merchant.posted) return el('div', {}, why, el('p', { class: 'reviewed', 'data-rating': String(Number(merchant.rating)), 'data-review': merchantId }, `You reviewed the shop: ${'★'.repeat(Number(merchant.rating))}.`))
+    const key = bought.id.slice(2, 12)
+    const form = reviewForm(
+      client,
+      config,
+      () => signer,
+      (rating, content) => ({ address: board, abi: reviewBoardAbi, functionName: 'reviewPurchase', args: [p, SUBJECT_MERCHANT, rating, content.hash, content.uri] }),
+      refresh,
+      { form: `review-shop-${key}`, text: `review-shop-text-${key}`, title: 'Review the shop' },
+    )
+    return el('div', {}, why, el('details', { class: 'purchase-review shop-review', 'data-review': merchantId }, el('summary', {}, 'Review the shop instead'), form))
+  }
+  const key = bought.id.slice(2, 12)
+  const form = reviewForm(
+    client,
+    config,
+    () => signer,
+    (rating, content) => ({ address: board, abi: reviewBoardAbi, functionName: 'reviewPurchase', args: [p, SUBJECT_PRODUCT, rating, content.hash, content.uri] }),
+    refresh,
+    { form: `review-purchase-${key}`, text: `review-purchase-text-${key}`, title: 'Review this product' },
+  )
+  return el('details', { class: 'purchase-review', 'data-review': id }, el('summary', {}, 'Review this product as its verified buyer'), form)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -242,21 +522,99 @@ interface ConsentView {
   live: boolean
 }
 
+/** The person's consent address of each data user the page offers (config.json `dataUsers`). */
+function consentAccounts(config: Config, me: Connection): Map<string, { user: Address; account: PrivateKeyAccount }> {
+  return new Map(config.dataUsers.map((u) => {
+    const account = me.shopper.consentAccount(u.address)
+    return [account.address.toLowerCase(), { user: u.address, account }] as const
+  }))
+}
+
+const CONSENT_DOMAIN = { name: 'o2ochain ConsentRegistry', version: '1' } as const
+const REVOKE_TYPES = {
+  Revoke: [
+    { name: 'consumer', type: 'address' },
+    { name: 'dataUser', type: 'address' },
+    { name: 'nonce', type: 'uint64' },
+    { name: 'deadline', type: 'uint64' },
+  ],
+} as const
+const GRANT_TYPES = {
+  Grant: [
+    { name: 'consumer', type: 'address' },
+    { name: 'dataUser', type: 'address' },
+    { name: 'purposes', type: 'uint64' },
+    { name: 'categories', type: 'uint64' },
+    { name: 'expiry', type: 'uint64' },
+    { name: 'notice', type: 'bytes32' },
+    { name: 'language', type: 'bytes8' },
+    { name: 'dataHash', type: 'bytes32' },
+    { name: 'nonce', type: 'uint64' },
+    { name: 'deadline', type: 'uint64' },
+  ],
+} as const
+
+/** The consent record's nonce and a deadline an hour after the chain's latest block: what a signed grant or revocation carries. */
+async function consentNonce(reads: Reads, consumer: Address, dataUser: Address): Promise<{ nonce: bigint; deadline: bigint }> {
+  const [nonce, deadline] = await Promise.all([
+    reads.client.readContract({ address: reads.consent, abi: consentRegistryAbi, functionName: 'nonce', args: [consumer, dataUser] }) as Promise<bigint>,
+    deadlineFrom(reads.client),
+  ])
+  return { nonce: BigInt(nonce), deadline }
+}
+
+/** ConsentRegistry.revokeWithSignature of `dataUser`, signed by the consent address `signer`: for the relay. */
+async function signedRevoke(reads: Reads, signer: PrivateKeyAccount, dataUser: Address): Promise<RelayedCall> {
+  const { nonce, deadline } = await consentNonce(reads, signer.address, dataUser)
+  const domain = { ...CONSENT_DOMAIN, chainId: reads.config.deployment.chainId, verifyingContract: reads.consent }
+  const signature = await signer.signTypedData({ domain, types: REVOKE_TYPES, primaryType: 'Revoke', message: { consumer: signer.address, dataUser, nonce, deadline } })
+  return directCall({ address: reads.consent, abi: consentRegistryAbi, functionName: 'revokeWithSignature', args: [signer.address, dataUser, nonce, deadline, signature] })
+}
+
+interface Terms {
+  consumer: Address
+  dataUser: Address
+  purposes: bigint
+  categories: bigint
+  expiry: bigint
+  notice: Hex
+  language: Hex
+  dataHash: Hex
+}
+
+/** ConsentRegistry.grantWithSignature of `terms`, signed by the consent address `signer`: for the relay. */
+async function signedGrant(reads: Reads, signer: PrivateKeyAccount, terms: Terms): Promise<RelayedCall> {
+  const { nonce, deadline } = await consentNonce(reads, signer.address, terms.dataUser)
+  const domain = { ...CONSENT_DOMAIN, chainId: reads.config.deployment.chainId, verifyingContract: reads.consent }
+  const signature = await signer.signTypedData({ domain, types: GRANT_TYPES, primaryType: 'Grant', message: { ...terms, nonce, deadline } })
+  return directCall({ address: reads.consent, abi: consentRegistryAbi, functionName: 'grantWithSignature', args: [terms, nonce, deadline, signature] })
+}
+
 async function consentSection(reads: Reads, me: Connection, refresh: () => void): Promise<HTMLElement> {
   const { client, config, consent, fromBlock } = reads
   const section = el('section', { class: 'consents', 'aria-labelledby': 'consents-title' }, el('h3', { id: 'consents-title' }, 'Your consents'))
-  const granted = await client.getContractEvents({ address: consent, abi: consentRegistryAbi, eventName: 'ConsentGranted', args: { consumer: me.address }, fromBlock })
-  const users = [...new Set(granted.map((log) => (log.args as { dataUser: Address }).dataUser))]
+  const accounts = consentAccounts(config, me)
+  const granted =
+    accounts.size === 0
+      ? []
+      : await client.getContractEvents({ address: consent, abi: consentRegistryAbi, eventName: 'ConsentGranted', args: { consumer: [...accounts.values()].map((a) => a.account.address) }, fromBlock })
+  // A consent address stands for one data user: only its consents to that one are this person's.
+  const pairs = new Map<string, { user: Address; account: PrivateKeyAccount }>()
+  for (const log of granted) {
+    const a = log.args as { consumer: Address; dataUser: Address }
+    const mine = accounts.get(a.consumer.toLowerCase())
+    if (mine && mine.user.toLowerCase() === a.dataUser.toLowerCase()) pairs.set(mine.account.address, mine)
+  }
   const nameOf = (address: Address) => config.dataUsers.find((u) => u.address.toLowerCase() === address.toLowerCase())?.name ?? short(address)
-  if (users.length === 0) section.append(el('p', { class: 'empty' }, 'You have not given anyone consent to use your data.'))
+  if (pairs.size === 0) section.append(el('p', { class: 'empty' }, 'You have not given anyone consent to use your data.'))
   const list = el('ul', { class: 'consent-list' })
-  for (const user of users) {
-    const view = (await client.readContract({ address: consent, abi: consentRegistryAbi, functionName: 'consent', args: [me.address, user] })) as ConsentView
+  for (const { user, account } of pairs.values()) {
+    const view = (await client.readContract({ address: consent, abi: consentRegistryAbi, functionName: 'consent', args: [account.address, user] })) as ConsentView
     const grantedOn = view.grantedAt ? (await client.getBlock({ blockNumber: view.grantedAt })).timestamp : 0n // grantedAt is a block number
     const state = view.live ? 'live' : view.revoked ? 'revoked' : 'expired'
     const item = el(
       'li',
-      { class: `consent consent-${state}`, 'data-data-user': user, 'data-state': state },
+      { class: `consent consent-${state}`, 'data-data-user': user, 'data-consumer': account.address, 'data-state': state },
       el('h4', {}, nameOf(user), ' ', el('span', { class: `badge badge-${state}` }, state === 'live' ? 'live' : state)),
       el('p', {}, `For: ${names(view.purposes, PURPOSES).join(', ')}.`),
       el('p', {}, `Data: ${names(view.categories, CATEGORIES).join(', ')}.`),
@@ -265,12 +623,13 @@ async function consentSection(reads: Reads, me: Connection, refresh: () => void)
     if (view.live) {
       const status = statusLine()
       const revoke = el('button', { type: 'button', class: 'revoke secondary' }, 'Revoke')
-      writeButton(revoke, client, me, { address: consent, abi: consentRegistryAbi, functionName: 'revoke', args: [user] }, status, refresh)
+      const request: WriteRequest = { address: consent, abi: consentRegistryAbi, functionName: 'revoke', args: [user] }
+      writeButton(revoke, client, config, { signer: account, request, send: () => signedRevoke(reads, account, user) }, status, refresh)
       item.append(revoke, status)
     }
     list.append(item)
   }
-  if (users.length) section.append(list)
+  if (pairs.size) section.append(list)
   if (config.dataUsers.length) section.append(grantForm(reads, me, refresh))
   return section
 }
@@ -302,6 +661,7 @@ function grantForm(reads: Reads, me: Connection, refresh: () => void): HTMLEleme
     categories,
     el('label', { for: 'grant-days' }, 'For how many days'),
     days,
+    el('p', { class: 'hint' }, 'The consent is given by an address of yours that only this data user sees, so it learns nothing about your purchases elsewhere.'),
     submit,
     status,
   )
@@ -311,8 +671,9 @@ function grantForm(reads: Reads, me: Connection, refresh: () => void): HTMLEleme
     const mask = (key: string) => data.getAll(key).reduce<bigint>((m, bit) => m | (1n << BigInt(String(bit))), 0n)
     const dataUser = select.value as Address
     const text = config.dataUsers.find((u) => u.address === dataUser)?.notice
-    const terms = {
-      consumer: me.address,
+    const signer = me.shopper.consentAccount(dataUser)
+    const terms: Terms = {
+      consumer: signer.address,
       dataUser,
       purposes: mask('purpose'),
       categories: mask('category'),
@@ -322,7 +683,8 @@ function grantForm(reads: Reads, me: Connection, refresh: () => void): HTMLEleme
       dataHash: zeroHash,
     }
     submit.disabled = true
-    const done = await write(client, me, { address: consent, abi: consentRegistryAbi, functionName: 'grant', args: [dataUser, terms] }, status)
+    const request: WriteRequest = { address: consent, abi: consentRegistryAbi, functionName: 'grant', args: [dataUser, terms] }
+    const done = await write(client, config, { signer, request, send: () => signedGrant(reads, signer, terms) }, status)
     if (done) setTimeout(refresh, 800)
     else submit.disabled = false
   })
@@ -332,7 +694,8 @@ function grantForm(reads: Reads, me: Connection, refresh: () => void): HTMLEleme
 async function usesSection(reads: Reads, me: Connection): Promise<HTMLElement> {
   const { client, config, consent, fromBlock } = reads
   const section = el('section', { class: 'uses', 'aria-labelledby': 'uses-title' }, el('h3', { id: 'uses-title' }, 'Every use of your data'))
-  const logs = await client.getContractEvents({ address: consent, abi: consentRegistryAbi, eventName: 'DataUsed', args: { consumer: me.address }, fromBlock })
+  const consumers = [...consentAccounts(config, me).values()].map((a) => a.account.address)
+  const logs = consumers.length === 0 ? [] : await client.getContractEvents({ address: consent, abi: consentRegistryAbi, eventName: 'DataUsed', args: { consumer: consumers }, fromBlock })
   if (logs.length === 0) {
     section.append(el('p', { class: 'empty' }, 'No one has recorded a use of your data.'))
     return section

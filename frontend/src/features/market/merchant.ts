@@ -4,10 +4,10 @@
  * average rating.
  */
 import type { Channel, GuaranteeReader } from '../../chain/guarantee'
-import type { JsonObject, MerchantProfile, ReviewBoardReader } from '../../chain/reviews'
+import type { JsonObject, MerchantProfile, Review, ReviewBoardReader } from '../../chain/reviews'
 import { el } from '../product/view'
 import { formatDate, isoTime, kindText, merchantHref } from './format'
-import { renderReviews } from './reviews'
+import { renderReviews, type ReviewActions } from './reviews'
 
 const KNOWN_FIELDS: Record<string, string> = { address: 'Address', hours: 'Opening hours', phone: 'Phone', email: 'Email', website: 'Website' }
 
@@ -81,12 +81,20 @@ function channelList(channels: Channel[], current: number): HTMLElement {
 }
 
 /** The merchant page's article. Throws MerchantNotFound for a channel this chain does not have. */
-export async function merchantPage(guarantee: GuaranteeReader, board: ReviewBoardReader, id: number): Promise<HTMLElement> {
+export async function merchantPage(
+  guarantee: GuaranteeReader,
+  board: ReviewBoardReader,
+  id: number,
+  actionsFor: (reviews: Review[]) => Promise<ReviewActions | undefined> = async () => undefined,
+): Promise<HTMLElement> {
   const channel = await guarantee.channel(id)
   if (!channel) throw new MerchantNotFound(`There is no merchant ${id} on this chain.`)
   const [profile, channels, now] = await Promise.all([board.merchantProfile(id), guarantee.channelsOf(channel.retailer), guarantee.now()])
   const reviews = await board.reviews({ merchant: id }, now)
-  const names = await guarantee.channels([...new Set([...reviews.map((r) => r.merchant), ...reviews.flatMap((r) => r.replies.map((p) => p.merchant))])])
+  const [names, actions] = await Promise.all([
+    guarantee.channels([...new Set([...reviews.map((r) => r.merchant), ...reviews.flatMap((r) => r.replies.map((p) => p.merchant))])]),
+    actionsFor(reviews),
+  ])
   const document = profile.content?.status === 'intact' ? profile.content.document : undefined
   const name = typeof document?.name === 'string' && document.name.trim() ? document.name : channel.name
   setTitle(name)
@@ -108,7 +116,7 @@ export async function merchantPage(guarantee: GuaranteeReader, board: ReviewBoar
     title: 'What buyers say about this shop',
     empty: 'No buyer has reviewed this shop yet. Reviews appear here once people who bought here write them.',
     showMerchant: false,
-  })
+  }, actions)
   return el('article', { class: 'merchant', 'data-merchant': String(id) }, head, reviewSection, channelList(channels, id))
 }
 

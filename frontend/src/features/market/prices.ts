@@ -1,8 +1,21 @@
 /**
  * "Prices": what each channel of the retailer offers the product for now (lowest marked), the
- * price guarantee a purchase made now would get, and the price history per channel.
+ * price guarantee a purchase made now would get (with what the retailer's pool has free to cover
+ * it, and any change of terms it announced ahead), and the price history per channel.
  */
-import { isLive, offerUntil, UNTIL_ENDED, type Channel, type Currency, type GuaranteeReader, type Offer, type Policy, type PriceType } from '../../chain/guarantee'
+import {
+  isLive,
+  offerUntil,
+  UNTIL_ENDED,
+  type AnnouncedPolicy,
+  type Channel,
+  type Currency,
+  type GuaranteeReader,
+  type Offer,
+  type Policy,
+  type Pool,
+  type PriceType,
+} from '../../chain/guarantee'
 import { el } from '../product/view'
 import { renderPriceChart, type ChartSeries } from './chart'
 import { formatAmount, formatDateTime, formatDuration, isoTime, kindShort, kindText, merchantHref, PRICE_TYPE_TEXT } from './format'
@@ -26,22 +39,71 @@ const EXCLUDED_TEXT: Record<PriceType, string> = {
   'price-error': 'declared price-error',
 }
 
-function guaranteeNote(policy: Policy | undefined, currency: Currency): HTMLElement {
-  if (!policy || policy.window === 0) {
-    return el('p', { class: 'guarantee guarantee-none', 'data-guarantee': 'none' }, 'This retailer offers no price guarantee on this product for a purchase made now.')
-  }
+/** The terms of `policy` in a sentence's middle: "within 30 days, by more than 5% of what you paid, … up to 0.5 ETH per purchase." */
+function terms(policy: Policy, currency: Currency): string {
   const tolerance = [`${policy.toleranceBps / 100}% of what you paid`]
   if (policy.toleranceAmount > 0n) tolerance.push(formatAmount(policy.toleranceAmount, currency).text)
-  const excluded = policy.excluded.map((t) => EXCLUDED_TEXT[t])
-  return el(
-    'p',
-    { class: 'guarantee', 'data-guarantee': String(policy.window) },
-    el('strong', {}, 'Price guarantee. '),
-    `Buy it now on any of these channels: if the retailer offers it for less on any of its channels within ${formatDuration(policy.window)}, `,
-    `by more than ${tolerance.join(' or ')}${tolerance.length > 1 ? ', whichever is more' : ''}, `,
-    `you are paid the difference automatically, up to ${formatAmount(policy.maxPayout, currency).text} per purchase.`,
-    excluded.length > 0 ? ` ${listFormat(excluded).replace(/^./, (c) => c.toUpperCase())} prices do not count.` : '',
+  return (
+    `if the retailer offers it for less on any of its channels within ${formatDuration(policy.window)}, ` +
+    `by more than ${tolerance.join(' or ')}${tolerance.length > 1 ? ', whichever is more' : ''}, ` +
+    `you are paid the difference automatically, up to ${formatAmount(policy.maxPayout, currency).text} per purchase.`
   )
+}
+
+function excludedText(policy: Policy): string {
+  const excluded = policy.excluded.map((t) => EXCLUDED_TEXT[t])
+  return excluded.length > 0 ? ` ${listFormat(excluded).replace(/^./, (c) => c.toUpperCase())} prices do not count.` : ''
+}
+
+/**
+ * What the pool can cover: a purchase's cover is set aside from the free funds when it is
+ * recorded (IPriceGuarantee: min(maxPayout, what it could be owed, free)), so a buyer sees here
+ * whether a purchase made now would be covered in full.
+ */
+function poolNote(policy: Policy, pool: Pool, currency: Currency): HTMLElement {
+  const money = (v: bigint) => formatAmount(v, currency).text
+  const text = [
+    `Its guarantee pool holds ${money(pool.balance)}, of which ${money(pool.reserved)} is set aside as cover for earlier purchases: ${money(pool.free)} is free to cover new ones.`,
+  ]
+  if (pool.free === 0n) text.push(' A purchase made now would not be covered.')
+  else if (pool.free < policy.maxPayout) text.push(` A purchase made now is covered up to ${money(pool.free)}, not the full ${money(policy.maxPayout)}.`)
+  if (pool.withdrawalAmount > 0n) {
+    text.push(` The retailer announced a withdrawal of ${money(pool.withdrawalAmount)} from its free funds, possible from ${formatDateTime(pool.withdrawalAt)}; cover already set aside stays.`)
+  }
+  return el('p', { class: 'pool', 'data-free': pool.free.toString(), 'data-reserved': pool.reserved.toString(), 'data-balance': pool.balance.toString() }, ...text)
+}
+
+/** The guarantee a purchase made now gets, what the pool has free for it, and changes announced ahead. */
+function guaranteeNote(policy: Policy | undefined, currency: Currency, pool: Pool | undefined, announced: AnnouncedPolicy[]): HTMLElement {
+  const note =
+    !policy || policy.window === 0
+      ? el('p', { class: 'guarantee guarantee-none', 'data-guarantee': 'none' }, 'This retailer offers no price guarantee on this product for a purchase made now.')
+      : el(
+          'p',
+          { class: 'guarantee', 'data-guarantee': String(policy.window) },
+          el('strong', {}, 'Price guarantee. '),
+          `Buy it now on any of these channels: ${terms(policy, currency)}`,
+          excludedText(policy),
+        )
+  const box = el('div', { class: 'guarantee-box' }, note)
+  if (policy && policy.window > 0 && pool) box.append(poolNote(policy, pool, currency))
+  for (const change of announced) {
+    if (change.policy?.id === policy?.id) continue
+    const from = el('time', { datetime: isoTime(change.since) }, formatDateTime(change.since))
+    const next = change.policy
+    box.append(
+      el(
+        'p',
+        { class: 'policy-change', 'data-since': String(change.since) },
+        el('strong', {}, 'Announced change. '),
+        'For purchases from ',
+        from,
+        !next || next.window === 0 ? ': no price guarantee. ' : `: ${terms(next, currency)}${excludedText(next)} `,
+        'A retailer cannot reduce the guarantee of purchases made before that.',
+      ),
+    )
+  }
+  return box
 }
 
 function untilText(offer: Offer): Node | string {
@@ -87,10 +149,12 @@ function liveTable(live: Array<{ channel: Channel; offer: Offer }>, currency: Cu
 }
 
 async function retailerBlock(reader: GuaranteeReader, retailer: number, offers: Offer[], gtin: bigint, now: number, heading: boolean): Promise<HTMLElement> {
-  const [currency, policy, channelMap] = await Promise.all([
+  const [currency, policy, channelMap, pool, announced] = await Promise.all([
     reader.currency(retailer),
     reader.policyFor(retailer, gtin, now),
     reader.channels([...new Set(offers.map((o) => o.channel))]),
+    reader.pool(retailer).catch(() => undefined),
+    reader.announcedPolicies(retailer, gtin, now).catch(() => []),
   ])
   const channels = [...channelMap.values()].sort((a, b) => a.id - b.id)
   const labels = chartLabels(channels)
@@ -108,7 +172,7 @@ async function retailerBlock(reader: GuaranteeReader, retailer: number, offers: 
   if (heading) block.append(el('h3', {}, `Retailer ${retailer}`))
   if (live.length === 0) block.append(el('p', { class: 'empty' }, 'None of its channels offers this product right now.'))
   else block.append(liveTable(live, currency, new Set(policy?.excluded ?? [])))
-  block.append(guaranteeNote(policy, currency))
+  block.append(guaranteeNote(policy, currency, pool, announced))
   block.append(el('h3', { class: 'chart-title' }, 'Price history'), renderPriceChart(series, currency, now, `prices-r${retailer}`))
   return block
 }

@@ -2,7 +2,8 @@
  * Reviews as readers see them: ranked as src/o2ochain/reviews.py ranks them (see
  * chain/reviews.ts `usefulness`), each with its rating, the text checked against the hash on
  * chain, the verified-buyer mark, votes, the merchant's replies and its versions; folded reviews
- * collapsed with the reason.
+ * collapsed with the reason. Only reviews that count (ReviewBoard.counts) are shown; how many
+ * others there are, and why they do not count, is said in words.
  */
 import type { Channel } from '../../chain/guarantee'
 import { averageRating, FOLD_MARGIN, FOLD_REPORTS, type ContentCheck, type ContentStore, type Review } from '../../chain/reviews'
@@ -11,6 +12,8 @@ import { formatDate, isoTime, merchantHref, shortAddress } from './format'
 
 const VERIFIED_PURCHASE =
   'Verified buyer: the chain accepted this review only from the buyer of a purchase the shop recorded, one review per purchase. It cannot be posted by anyone else.'
+const VERIFIED_PRODUCT_PURCHASE =
+  'Verified buyer: the chain accepted this review only from the buyer of a purchase the shop recorded, one review per purchase, and counts it only while the brand authorises that shop to sell its products. It cannot be posted by anyone else.'
 const VERIFIED_CLAIM =
   'Verified buyer: the chain accepted this review only from the first owner who claimed this very item at its sale, one review per item.'
 
@@ -78,11 +81,8 @@ function versionsBlock(review: Review, store: ContentStore): HTMLElement {
 }
 
 function reviewArticle(review: Review, channels: Map<number, Channel>, store: ContentStore, showMerchant: boolean): HTMLElement {
-  const verified = el(
-    'span',
-    { class: 'mark mark-ok verified', title: review.merchant ? VERIFIED_PURCHASE : VERIFIED_CLAIM },
-    '✓ Verified buyer',
-  )
+  const title = !review.merchant ? VERIFIED_CLAIM : review.subject === 'product' ? VERIFIED_PRODUCT_PURCHASE : VERIFIED_PURCHASE
+  const verified = el('span', { class: 'mark mark-ok verified', title }, '✓ Verified buyer')
   const article = el(
     'article',
     { class: 'review', 'data-review': review.id, 'data-usefulness': review.score.toFixed(6) },
@@ -121,6 +121,28 @@ function reviewArticle(review: Review, channels: Map<number, Channel>, store: Co
   return article
 }
 
+/** What a connected reader can do with the reviews (features/market/votes.ts): vote and report. */
+export interface ReviewActions {
+  /** Shown above the list: what the reader can do, or why they cannot. */
+  note?: HTMLElement
+  /** The controls of one review, or undefined when it has none. */
+  controls(review: Review): HTMLElement | undefined
+}
+
+/** "1 review hidden: its seller is not authorised by the brand", for the reviews that do not count. */
+function hiddenNote(hidden: Review[], channels: Map<number, Channel>): HTMLElement | undefined {
+  if (hidden.length === 0) return undefined
+  const one = hidden.length === 1
+  const shops = [...new Set(hidden.map((r) => channels.get(r.merchant)?.name).filter((n): n is string => !!n))]
+  return el(
+    'p',
+    { class: 'hidden-reviews', role: 'note', 'data-hidden': String(hidden.length) },
+    `${hidden.length} review${one ? '' : 's'} hidden: ${one ? 'its seller is' : 'their sellers are'} not authorised by the brand`,
+    shops.length > 0 ? ` (bought at ${shops.join(', ')})` : '',
+    '. A product review counts only for a purchase from a shop the brand recognises, so that nobody can review a product by recording sales of it to themselves.',
+  )
+}
+
 export interface ReviewListOptions {
   id: string
   title: string
@@ -130,12 +152,27 @@ export interface ReviewListOptions {
   showMerchant: boolean
 }
 
-/** A section of ranked reviews: the average, then the list, folded ones collapsed. */
-export function renderReviews(reviews: Review[], channels: Map<number, Channel>, store: ContentStore, options: ReviewListOptions): HTMLElement {
+/**
+ * A section of ranked reviews: the average, then the list, folded ones collapsed. Only the
+ * reviews that count are shown (and averaged); the others are counted in a note saying why.
+ */
+export function renderReviews(
+  all: Review[],
+  channels: Map<number, Channel>,
+  store: ContentStore,
+  options: ReviewListOptions,
+  actions?: ReviewActions,
+): HTMLElement {
   const section = el('section', { class: 'market reviews', 'aria-labelledby': options.id }, el('h2', { id: options.id }, options.title))
+  const reviews = all.filter((r) => r.counts)
+  const hidden = hiddenNote(
+    all.filter((r) => !r.counts),
+    channels,
+  )
   const average = averageRating(reviews)
   if (average === undefined) {
     section.append(el('p', { class: 'empty' }, options.empty))
+    if (hidden) section.append(hidden)
     return section
   }
   section.append(
@@ -151,9 +188,13 @@ export function renderReviews(reviews: Review[], channels: Map<number, Channel>,
       'Only buyers can review: the chain accepts a review only with proof of purchase, one per purchase. Most useful first, by readers’ votes, substance and age.',
     ),
   )
+  if (hidden) section.append(hidden)
+  if (actions?.note) section.append(actions.note)
   const list = el('ol', { class: 'review-list' })
   for (const review of reviews) {
     const article = reviewArticle(review, channels, store, options.showMerchant)
+    const controls = actions?.controls(review)
+    if (controls) article.append(controls)
     const item = el('li', { 'data-folded': String(review.folded) })
     if (review.folded) {
       item.append(el('details', { class: 'folded' }, el('summary', {}, `Folded: ${foldReason(review)}`), article))

@@ -3,14 +3,21 @@
  * at the till (EIP-712, ProductRegistry.claimWithSignature), then review it as its verified buyer
  * (ReviewBoard.reviewItem). The review's text goes to the content store first; the chain records
  * its keccak256, so anyone can check the text shown is the one the buyer wrote.
+ *
+ * The owner is the person's address for this one item (wallet/shopper.ts `itemAccount`), never
+ * their wallet's: the store signs its claim code for that address (the page shows it, with a QR
+ * code, when there is no code yet), the relay submits the code, and the review is that address's
+ * ERC-2771 request. Whoever scans the item reads an address that appears nowhere else.
  */
 import { getAddress, isAddressEqual, keccak256, stringToBytes, zeroAddress, type Address, type Hex, type PublicClient } from 'viem'
+import type { PrivateKeyAccount } from 'viem/accounts'
 import { productRegistryAbi, reviewBoardAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
 import type { Verification } from '../../chain/registry'
+import { directCall } from '../../wallet/relay'
 import type { Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
-import { statusLine, write, writeButton } from '../../wallet/write'
+import { statusLine, write, writeButton, type WriteRequest } from '../../wallet/write'
 import { el } from './view'
 
 export interface ClaimCode {
@@ -36,7 +43,7 @@ export function reviewDocument(text: string, language = 'en'): string {
   return JSON.stringify({ language, photos: [], text: text.trim(), type: 'o2ochain.review' })
 }
 
-async function publish(config: Config, text: string): Promise<{ hash: Hex; uri: string }> {
+export async function publish(config: Config, text: string): Promise<{ hash: Hex; uri: string }> {
   const body = reviewDocument(text)
   const base = new URL(config.content ?? './content/', window.location.href)
   const response = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
@@ -67,52 +74,72 @@ export function ownershipSection(
   const render = () => {
     const me = wallet.connection
     const claimedBy = v.view.claimedBy
-    const mine = me && claimedBy !== zeroAddress && isAddressEqual(claimedBy, me.address)
-    if (!code && !mine) {
+    const owner = me?.shopper.itemAccount(v.item)
+    const mine = owner !== undefined && claimedBy !== zeroAddress && isAddressEqual(claimedBy, owner.address)
+    const unclaimed = claimedBy === zeroAddress && v.verdict === 'authentic'
+    if (!code && !mine && !(owner && unclaimed)) {
       section.hidden = true
       return
     }
     section.hidden = false
     section.dataset.owner = mine ? 'me' : claimedBy === zeroAddress ? 'nobody' : 'other'
-    if (mine) {
+    if (mine && owner) {
       const holder = el('div', { class: 'review-slot' })
-      body.replaceChildren(el('p', { class: 'owned' }, 'As its verified first buyer, you may review it: others see your rating and words, never your name.'), holder)
+      body.replaceChildren(
+        el('p', { class: 'owned' }, 'As its verified first buyer, you may review it: others see your rating and words, never your name, nor your other purchases.'),
+        holder,
+      )
       void yourReview(client, config, v.item).then((rating) => {
         holder.replaceChildren(
           rating
             ? el('p', { class: 'reviewed', 'data-rating': String(rating) }, `You reviewed this item: ${'★'.repeat(rating)}. Thank you.`)
-            : reviewForm(client, config, wallet, v, refresh),
+            : reviewForm(
+                client,
+                config,
+                () => owner,
+                (rating, content) => ({
+                  address: contractOf(config, 'ReviewBoard').address,
+                  abi: reviewBoardAbi,
+                  functionName: 'reviewItem',
+                  args: [v.item, rating, content.hash, content.uri],
+                }),
+                refresh,
+              ),
         )
       })
       return
     }
-    if (!code) return
+    if (!code) {
+      if (owner) body.replaceChildren(itemAddress(owner.address, false))
+      return
+    }
     if (claimedBy !== zeroAddress) {
       body.replaceChildren(el('p', {}, 'The store gave a claim code for this item, but it was already claimed by ', el('code', {}, short(claimedBy)), '.'))
       return
     }
     const expired = code.deadline < chainNow // the contract compares with the block's time
-    const intro = el('p', {}, `The store signed a claim code for this item at the till, for account `, el('code', { title: code.owner }, short(code.owner)), expired ? ' — it has expired.' : '.')
-    if (!me) {
-      body.replaceChildren(intro, el('p', { class: 'hint' }, 'Connect that account (top right) to claim the item as its first buyer.'))
+    const intro = el('p', {}, `The store signed a claim code for this item at the till, for address `, el('code', { title: code.owner }, short(code.owner)), expired ? ' — it has expired.' : '.')
+    if (!owner) {
+      body.replaceChildren(intro, el('p', { class: 'hint' }, 'Connect your wallet (top right) to claim the item as its first buyer: the code is for your own address of this item.'))
       return
     }
-    if (!isAddressEqual(me.address, code.owner)) {
-      body.replaceChildren(intro, el('p', { class: 'hint' }, `You are connected as ${short(me.address)}; the code is for another account.`))
+    if (!isAddressEqual(owner.address, code.owner)) {
+      body.replaceChildren(intro, el('p', { class: 'hint', 'data-code': 'other' }, 'That is not your address for this item, so the code is for someone else.'), itemAddress(owner.address, true))
       return
     }
     const status = statusLine()
     const button = el('button', { type: 'button', id: 'claim-item' }, 'Claim this item as mine')
-    const claim = {
+    const claim: WriteRequest = {
       address: contractOf(config, 'ProductRegistry').address,
       abi: productRegistryAbi,
       functionName: 'claimWithSignature',
       args: [v.item, code.owner, code.deadline, code.signature],
     }
-    writeButton(button, client, me, claim, status, refresh)
+    // The store's signature is the authority: the relay submits the code as it is, and pays.
+    writeButton(button, client, config, { signer: owner, request: claim, send: async () => directCall(claim), signs: false }, status, refresh)
     body.replaceChildren(
       intro,
-      el('p', {}, 'Claiming records your account, not your name, as the first buyer: a copy of this code will then show as sold to someone else.'),
+      el('p', {}, 'Claiming records your address for this item, not your name, as its first buyer: a copy of this code will then show as sold to someone else. The address is used for this item only, so it tells no one what else you bought.'),
       button,
       status,
     )
@@ -127,6 +154,22 @@ export function ownershipSection(
   return section
 }
 
+/** The person's address for this item, as text and a QR code, for the store to sign its claim code for. */
+function itemAddress(address: Address, open: boolean): HTMLElement {
+  const qr = el('div', { class: 'address-qr', role: 'img', 'aria-label': 'QR code of your address for this item' })
+  void import('uqr').then(({ renderSVG }) => (qr.innerHTML = renderSVG(address, { border: 2 }))) // the QR encoder loads with the first one shown
+  const box = el(
+    'details',
+    { class: 'item-address', 'data-address': address },
+    el('summary', {}, 'Bought it? Claim it as its first buyer'),
+    el('p', {}, 'Show this to the store: it signs a claim code for your address of this item, one that only this item uses, and you claim the item with it here.'),
+    qr,
+    el('p', {}, el('code', { class: 'address-text' }, address)),
+  )
+  if (open) box.open = true
+  return box
+}
+
 /** The rating of the review already posted on `item` (SUBJECT_PRODUCT), or 0 when none. */
 async function yourReview(client: PublicClient, config: Config, item: Hex): Promise<number> {
   const address = contractOf(config, 'ReviewBoard').address
@@ -135,41 +178,37 @@ async function yourReview(client: PublicClient, config: Config, item: Hex): Prom
   return review.posted ? review.rating : 0
 }
 
-function reviewForm(client: PublicClient, config: Config, wallet: Wallet, v: Verification, refresh: () => void): HTMLElement {
-  const form = el('form', { class: 'review-form', id: 'review-form', 'aria-labelledby': 'review-form-title' }, el('h3', { id: 'review-form-title' }, 'Review it'))
+/**
+ * A review form: a rating and a text. On submit the text goes to the content store, then the
+ * chain records its hash with `request(rating, content)`, signed by the derived address
+ * `signer()` (the ticket's holder) and relayed.
+ */
+export function reviewForm(
+  client: PublicClient,
+  config: Config,
+  signer: () => PrivateKeyAccount | undefined,
+  request: (rating: number, content: { hash: Hex; uri: string }) => WriteRequest,
+  refresh: () => void,
+  ids: { form: string; text: string; title: string } = { form: 'review-form', text: 'review-text', title: 'Review it' },
+): HTMLElement {
+  const form = el('form', { class: 'review-form', id: ids.form, 'aria-labelledby': `${ids.form}-title` }, el('h3', { id: `${ids.form}-title` }, ids.title))
   const stars = el('fieldset', { class: 'stars' }, el('legend', {}, 'Your rating'))
   for (let n = 1; n <= 5; n++) {
     stars.append(el('label', {}, el('input', { type: 'radio', name: 'rating', value: String(n), required: '' }), ` ${n}★`))
   }
-  const text = el('textarea', { name: 'text', id: 'review-text', rows: '4', maxlength: '5000', required: '' })
+  const text = el('textarea', { name: 'text', id: ids.text, rows: '4', maxlength: '5000', required: '' })
   const status = statusLine()
   const submit = el('button', { type: 'submit' }, 'Publish my review')
-  form.append(
-    stars,
-    el('label', { for: 'review-text' }, 'What you think'),
-    text,
-    submit,
-    status,
-  )
+  form.append(stars, el('label', { for: ids.text }, 'What you think'), text, submit, status)
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
-    const me = wallet.connection
+    const me = signer()
     if (!me) return
     const rating = Number(new FormData(form).get('rating'))
     submit.disabled = true
     try {
       const content = await publish(config, text.value)
-      const done = await write(
-        client,
-        me,
-        {
-          address: contractOf(config, 'ReviewBoard').address,
-          abi: reviewBoardAbi,
-          functionName: 'reviewItem',
-          args: [v.item, rating, content.hash, content.uri],
-        },
-        status,
-      )
+      const done = await write(client, config, { signer: me, request: request(rating, content) }, status)
       if (done) {
         form.dataset.posted = 'true'
         setTimeout(refresh, 800)

@@ -2,7 +2,7 @@
 import type { PublicClient } from 'viem'
 import type { Config } from '../../chain/config'
 import { InputError, parseItemRef } from '../../chain/gs1'
-import { productName, verifyItem } from '../../chain/registry'
+import { brandOfGtin, productName, verifyItem } from '../../chain/registry'
 import { TraceReader } from '../../chain/trace'
 import { decodeQrImage, scanWithCamera, type CameraScan } from '../../scan/qr'
 import type { Wallet } from '../../wallet/wallet'
@@ -59,7 +59,7 @@ export function mountProductPage(
       const verification = await verifyItem(client, config, ref.id)
       const name = verification.gtin ? await productName(client, config, verification.gtin).catch(() => undefined) : undefined
       if (mine !== generation) return
-      const article = renderVerdict(verification, name, wallet.connection?.address)
+      const article = renderVerdict(verification, name, wallet.connection?.shopper.itemAccount(ref.id).address)
       const ownership = ownershipSection(client, config, wallet, verification, code, () => void show(text, claim))
       if (ownership) article.querySelector('.verdict')?.after(ownership)
       const placeholder = el('p', { class: 'loading', role: 'status' }, 'Reading the supply-chain history…')
@@ -70,13 +70,13 @@ export function mountProductPage(
       // Prices and reviews are read while the history is: they need nothing from it.
       const market: Promise<HTMLElement[] | Error> =
         gtin && verification.view.registered
-          ? marketSections(client, config, { item: ref.id, gtin, verification }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+          ? marketSections(client, config, { item: ref.id, gtin, verification, me: wallet.connection, refresh: () => void show(text, claim) }).catch((e: unknown) =>
+              e instanceof Error ? e : new Error(String(e)),
+            )
           : Promise.resolve([])
-      const events = await trace.history(ref.id, {
-        gtin,
-        lot: verification.lot || ref.link?.lot,
-        brand: verification.view.registered ? verification.view.brand : undefined,
-      })
+      // The item's brand decides which links into containers count (its own, not another brand's).
+      const brand = verification.view.registered ? BigInt(verification.view.brand) : gtin ? await brandOfGtin(client, config, gtin).catch(() => undefined) : undefined
+      const events = await trace.history(ref.id, { gtin, lot: verification.lot || ref.link?.lot, brand })
       if (mine !== generation) return
       placeholder.replaceWith(renderTimeline(events))
       const recalledInHistory = events.some((e) => String(e.event?.disposition ?? '').endsWith('recalled'))

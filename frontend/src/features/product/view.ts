@@ -34,8 +34,13 @@ function short(hex: string): string {
 }
 
 /** The claimed verdict when the first buyer is the connected account. */
-const YOURS = { title: 'Yours', detail: 'You are this item’s first buyer: the chain records it as sold to your account.', tone: 'good' }
+const YOURS = {
+  title: 'Yours',
+  detail: 'You are this item’s first buyer: the chain records it as sold to your address for this item, which only this item uses.',
+  tone: 'good',
+}
 
+/** The verdict; `me` is the connected person's address for this item (wallet/shopper.ts `itemAccount`). */
 export function renderVerdict(v: Verification, productName?: string, me?: string): HTMLElement {
   const mine = v.verdict === 'claimed' && me !== undefined && v.view.claimedBy.toLowerCase() === me.toLowerCase()
   const info = mine ? YOURS : VERDICTS[v.verdict]
