@@ -55,11 +55,10 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder  # noqa: E402
 from bench.trace_throughput import event as epcis_event  # noqa: E402
 from bench.trace_throughput import parse  # noqa: E402
 from o2ochain import epcis, gs1  # noqa: E402
-from o2ochain._tx import TX_GAS_CAP, Sender  # noqa: E402
-from o2ochain.catalogue import CatalogueItem  # noqa: E402
-from o2ochain.chain import Anvil, dev_accounts, http_web3  # noqa: E402
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3  # noqa: E402
+from o2ochain._chain.tx import TX_GAS_CAP, Sender  # noqa: E402
 from o2ochain.client import O2OChain  # noqa: E402
-from o2ochain.merkle import MAX_LEAVES  # noqa: E402
+from o2ochain.identity import MAX_LEAVES, CatalogueItem  # noqa: E402
 from tools import build  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

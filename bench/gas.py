@@ -21,11 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from o2ochain import gs1
-from o2ochain.catalogue import CatalogueItem
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.client import O2OChain
-from o2ochain.identity import CLAIM_TYPES, MerkleItem  # noqa: F401 - documents the claim format
-from o2ochain.merkle import MerkleTree, leaf_hash
+from o2ochain.identity import CLAIM_TYPES, CatalogueItem, MerkleItem, MerkleTree, leaf_hash  # noqa: F401 - documents the claim format
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Targets from the foundation issue; None = reported, no target.
@@ -228,7 +226,7 @@ def measure_loop(chain: O2OChain, accounts: list[Any], record: Any, purchase: An
     (with the voter's own purchase as its ticket), a coupon redeemed in the shop."""
     import tempfile
 
-    from o2ochain._tx import Sender
+    from o2ochain._chain.tx import Sender
 
     brand_admin = accounts[1]
     retailer_admin, shop_key, store_key, buyer, voter = accounts[5], accounts[6], accounts[7], accounts[8], accounts[9]

@@ -14,7 +14,7 @@ conditions, and the exit status only says whether this run met them.
    pallet's cold-chain sensor reports (as many as make the history ``--events`` long), unpacking
    at the distribution centre and in the store, and the jar put on the shelf.
 2. The built page (``frontend/dist``; built with Vite when missing, or with ``--build``) is served
-   by :class:`o2ochain.web.PageServer` with the event store, and frontend/e2e/render.mjs drives
+   by :class:`o2ochain.demo.PageServer` with the event store, and frontend/e2e/render.mjs drives
    Debian's Chromium: ``--warmup`` + ``--runs`` loads of ``/?item=<jar>``, each in a fresh browser
    context (375x812), timing from navigation start until the verdict shows and until
    ``body[data-state="ready"]`` with every timeline event in the DOM (each after the next two
@@ -51,7 +51,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from o2ochain.demo_trace import epcis_document, event_time, location, lot_quantity
+from o2ochain.demo._trace import epcis_document, event_time, location, lot_quantity
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "frontend" / "dist"
@@ -583,8 +583,8 @@ class Setup:
 def set_up_chain(chain: Any, accounts: Sequence[Any], events: int) -> Setup:
     """Deploy, register the goods and record the jar's history through the library (see the module docstring)."""
     from o2ochain import gs1
-    from o2ochain.catalogue import catalogue_from_rows
     from o2ochain.epcis import location_id
+    from o2ochain.identity import catalogue_from_rows
 
     started = time.perf_counter()
     operator, brand_admin, registrant, farm, plant, carrier, store = accounts[:7]
@@ -747,9 +747,9 @@ def main(argv: list[str] | None = None) -> int:
     split = bundle_split(DIST)
     stale = dist_is_stale(DIST)
 
-    from o2ochain.chain import Anvil, dev_accounts, http_web3
+    from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
     from o2ochain.client import O2OChain
-    from o2ochain.web import PageServer
+    from o2ochain.demo import PageServer
 
     with tempfile.TemporaryDirectory(prefix="o2o-page-bench-") as tmp, Anvil() as node:
         store = Path(tmp) / "events"

@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from o2ochain import gs1
-from o2ochain.catalogue import read_catalogue
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.client import O2OChain
+from o2ochain.identity import read_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "9506000"

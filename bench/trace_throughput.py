@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2ochain import epcis, gs1
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.client import O2OChain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         # 2. history latency: one item with 100 events among `background` on chain
         filler = max(0, args.background - args.events - args.naive - 100)
         bulk = accounts[4]
-        from o2ochain._tx import Sender
+        from o2ochain._chain.tx import Sender
 
         sender = Sender(w3, bulk)
         pending = []

@@ -3,7 +3,7 @@ import { defineConfig, type Plugin } from 'vite'
 
 // Run from the repository root as `npx vite build frontend` (the root is the folder given).
 // The page is static: it writes frontend/dist/, which the demo's web server
-// (src/o2ochain/web.py) serves next to /config.json, /events/ and /content/.
+// (src/o2ochain/demo/_server.py) serves next to /config.json, /events/ and /content/.
 
 /** `import abi from '…/X.json?abi'`: only the `abi` key of a shipped artifact, not its bytecode. */
 function abiOnly(): Plugin {

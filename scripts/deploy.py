@@ -3,7 +3,7 @@
     ape run deploy --network ethereum:local:test --account TEST::0
     ape run deploy --network ethereum:sepolia:node --account my-deployer
 
-It calls the library's one deploy routine (``o2ochain.deploy.deploy``), so ape, the CLI and the
+It calls the library's one deploy routine (``o2ochain.deployments.deploy``), so ape, the CLI and the
 tests deploy the same bytecode the library ships, and writes the manifest to ``deployments/``.
 """
 
@@ -36,7 +36,7 @@ def local_signer(account: Any) -> LocalAccount:
 @click.option("--save-to", default="deployments", show_default=True, help="Folder of deployment manifests.")
 def cli(provider: Any, account: Any, admin: str | None, save_to: str) -> None:
     """Deploy the o2ochain contracts and write the manifest for this chain."""
-    from o2ochain.deploy import deploy
+    from o2ochain.deployments import deploy
 
     deployment = deploy(provider.web3, local_signer(account), admin=admin)
     path = deployment.save(save_to)

@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.guarantee import RetailerAdmin
 
 ROOT = Path(__file__).resolve().parent.parent

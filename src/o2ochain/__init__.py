@@ -1,8 +1,18 @@
 """o2ochain: verifiable product identity and traceability for online-and-offline retail.
 
-import o2ochain
-chain = o2ochain.connect("http://127.0.0.1:8545")
-print(chain.identity.verify("https://id.gs1.org/01/09506000134352/21/ABC123").verdict)
+::
+
+    import o2ochain
+    chain = o2ochain.connect("http://127.0.0.1:8545")
+    print(chain.identity.verify("https://id.gs1.org/01/09506000134352/21/ABC123").verdict)
+
+The names here are the everyday API: :func:`connect` and :class:`O2OChain`, the role objects
+that hold a signer, and the exceptions (the whole tree is drawn in :mod:`o2ochain.errors`). Each
+concern is a subpackage with public names of its own: :mod:`~o2ochain.gs1` and
+:mod:`~o2ochain.epcis` (the standards), :mod:`~o2ochain.identity`, :mod:`~o2ochain.trace`,
+:mod:`~o2ochain.consent`, :mod:`~o2ochain.guarantee`, :mod:`~o2ochain.loop` and
+:mod:`~o2ochain.shopper`. The command line (:mod:`o2ochain.cli`) and the sample world
+(:mod:`o2ochain.demo`) build on the library; importing ``o2ochain`` loads neither.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ from o2ochain.guarantee import (
     ChannelKey,
     Entitlement,
     GuaranteeReader,
+    Keeper,
+    KeeperAction,
     KeyInfo,
     Offer,
     Policy,
@@ -46,7 +58,6 @@ from o2ochain.identity import (
     Seller,
     Verification,
 )
-from o2ochain.keeper import Keeper, KeeperAction
 
 __all__ = [
     "BrandAdmin",

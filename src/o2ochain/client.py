@@ -9,16 +9,14 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from o2ochain.chain import Anvil, http_web3, tester_web3
+from o2ochain._chain.connection import Anvil, http_web3, tester_web3
 from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser
-from o2ochain.coupons import CouponBookReader, CouponIssuer, Shop
-from o2ochain.deploy import deploy as _deploy
 from o2ochain.deployments import Deployment, load_deployment
+from o2ochain.deployments import deploy as _deploy
 from o2ochain.errors import ChainError, ConfigError
-from o2ochain.guarantee import Buyer, ChannelKey, GuaranteeReader, RetailerAdmin
+from o2ochain.guarantee import Buyer, ChannelKey, GuaranteeReader, Keeper, RetailerAdmin
 from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
-from o2ochain.keeper import Keeper
-from o2ochain.reviews import ContentStore, MerchantDesk, ReviewBoardReader, Reviewer
+from o2ochain.loop import ContentStore, CouponBookReader, CouponIssuer, MerchantDesk, ReviewBoardReader, Reviewer, Shop
 from o2ochain.trace import Actor, Trace, TraceAdmin
 
 __all__ = ["O2OChain", "connect"]
@@ -155,7 +153,7 @@ class O2OChain:
         return Buyer(self.guarantee, account)
 
     def keeper(self, account: LocalAccount, **options: Any) -> Keeper:
-        """The keeper that pays owed compensation automatically (see :class:`o2ochain.keeper.Keeper`)."""
+        """The keeper that pays owed compensation automatically (see :class:`o2ochain.guarantee.Keeper`)."""
         return Keeper(self.guarantee, account, **options)
 
     def use_content(self, path: Path | str) -> None:
@@ -238,7 +236,7 @@ def connect(
         return O2OChain(w3, deployment=deployment, accounts=accounts)
     if target == "anvil":
         node = Anvil(**(anvil_options or {})).start()
-        from o2ochain.chain import dev_accounts
+        from o2ochain._chain.connection import dev_accounts
 
         return O2OChain(http_web3(node.url, timeout=timeout), deployment=deployment, anvil=node, accounts=dev_accounts(node.accounts))
     if target.startswith(("http://", "https://")):

@@ -1,4 +1,4 @@
-"""Deployment manifests: where our contracts live on each chain.
+"""Deployment manifests, where our contracts live on each chain, and the one deploy routine.
 
 One JSON file per chain id, ``<dir>/<chainId>.json``, read by the library, the CLI and the
 consumer page::
@@ -8,22 +8,30 @@ consumer page::
 
 The directory is ``$O2O_DEPLOYMENTS`` or ``./deployments``. ``genesis`` (the hash of block 0)
 tells a restarted local chain, which reuses chain id 31337, from the one the manifest was made on.
+
+:func:`deploy` is the one routine that deploys the contracts, used by the CLI, the ape script
+(``ape run deploy``) and the tests.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from o2ochain._util import write_atomic
-from o2ochain.errors import ConfigError
+from o2ochain import __version__
+from o2ochain._chain.artifacts import artifact
+from o2ochain._chain.tx import Sender
+from o2ochain._chain.util import write_atomic
+from o2ochain.errors import ChainError, ConfigError
 
-__all__ = ["ContractDeployment", "Deployment", "default_dir", "load_deployment"]
+__all__ = ["CONTRACTS", "DEPLOY_ORDER", "ContractDeployment", "Deployment", "default_dir", "deploy", "load_deployment"]
 
 
 def default_dir() -> Path:
@@ -141,3 +149,52 @@ def load_deployment(w3: Web3, source: Path | str | Deployment | None = None) -> 
                 "manifest is stale. Deploy again with `o2ochain deploy`"
             )
     return deployment
+
+
+# ------------------------------------------------------------------------------------------
+# Deploying
+
+#: Constructor arguments of a contract, from the admin's address and the contracts deployed before it.
+ConstructorArgs = Callable[[str, Mapping[str, ContractDeployment]], tuple[Any, ...]]
+
+#: Contracts in deployment order, each with a function giving its constructor arguments.
+CONTRACTS: tuple[tuple[str, ConstructorArgs], ...] = (
+    ("ProductRegistry", lambda admin, _deployed: (admin,)),
+    ("TraceLedger", lambda _admin, deployed: (deployed["ProductRegistry"].address,)),
+    ("ConsentRegistry", lambda _admin, _deployed: ()),
+    ("PriceGuarantee", lambda _admin, _deployed: ()),
+    ("Forwarder", lambda _admin, _deployed: ()),
+    (
+        "ReviewBoard",
+        lambda _admin, d: (d["ProductRegistry"].address, d["PriceGuarantee"].address, d["Forwarder"].address),
+    ),
+    ("CouponBook", lambda _admin, d: (d["PriceGuarantee"].address,)),
+)
+#: The names of :data:`CONTRACTS`, in deployment order.
+DEPLOY_ORDER = tuple(name for name, _ in CONTRACTS)
+
+
+def deploy(w3: Web3, account: LocalAccount, *, admin: str | None = None) -> Deployment:
+    """Deploy every o2ochain contract from ``account``; ``admin`` (default: the deployer) runs them.
+
+    Returns the :class:`Deployment`; saving its manifest is the caller's choice
+    (:meth:`Deployment.save`).
+    """
+    sender = Sender(w3, account)
+    admin_address = Web3.to_checksum_address(admin or account.address)
+    deployed: dict[str, ContractDeployment] = {}
+    for name, constructor_args in CONTRACTS:
+        art = artifact(name)
+        factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+        args = constructor_args(admin_address, deployed)
+        receipt = sender.transact(factory.constructor(*args), label=f"deploying {name}")
+        address = receipt.get("contractAddress")
+        if not address:
+            raise ChainError(f"deploying {name} created no contract (transaction 0x{bytes(receipt['transactionHash']).hex()})")
+        deployed[name] = ContractDeployment(
+            address=Web3.to_checksum_address(address),
+            block=int(receipt["blockNumber"]),
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        )
+    genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+    return Deployment(chain_id=sender.chain_id, contracts=deployed, deployer=account.address, version=__version__, genesis=genesis)

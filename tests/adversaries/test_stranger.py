@@ -33,9 +33,9 @@ from web3.logs import DISCARD
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain._artifacts import artifact
-from o2ochain._tx import Sender
-from o2ochain.catalogue import CatalogueItem
+from o2ochain._chain.artifacts import artifact
+from o2ochain._chain.tx import Sender
+from o2ochain.identity import CatalogueItem
 from o2ochain.shopper import Relay, Shopper, ShopperView
 
 PREFIX = "9506000"

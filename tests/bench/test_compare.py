@@ -29,8 +29,8 @@ from bench.compare import (
     pinned_compiler,
     usd,
 )
-from o2ochain._tx import TX_GAS_CAP
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
+from o2ochain._chain.tx import TX_GAS_CAP
 from o2ochain.client import O2OChain
 from tools import build
 

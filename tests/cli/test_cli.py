@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from o2ochain.chain import Anvil, dev_accounts
+from o2ochain._chain.connection import Anvil, dev_accounts
 from o2ochain.cli import main
 from tests.conftest import GTIN_A, GTIN_B, OTHER_PREFIX, PREFIX, sample_rows, write_csv
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.cli import main
 from tests.cli.test_cli import Cli
 from tests.conftest import GTIN_A

@@ -488,7 +488,7 @@ class LoopEnv:
 
 def build_loop_session(env: Env) -> LoopEnv:
     """Deploy the loop's PriceGuarantee world, Forwarder, ReviewBoard and CouponBook (see
-    :class:`LoopEnv`), in the order of ``o2ochain.deploy``."""
+    :class:`LoopEnv`), in the order of ``o2ochain.deployments.deploy``."""
     accounts = env.w3.eth.accounts
     actors = env.actors
     p = LoopGuarantee(

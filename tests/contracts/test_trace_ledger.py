@@ -260,8 +260,8 @@ def test_trace_errors_ship_in_the_error_abi() -> None:
 
 
 def test_deploy_routine_deploys_the_ledger_on_the_registry() -> None:
-    from o2ochain.chain import tester_web3
-    from o2ochain.deploy import DEPLOY_ORDER, deploy
+    from o2ochain._chain.connection import tester_web3
+    from o2ochain.deployments import DEPLOY_ORDER, deploy
 
     w3, accounts = tester_web3()
     deployment = deploy(w3, accounts[0])

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from o2ochain.chain import free_port
+from o2ochain._chain.connection import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output"

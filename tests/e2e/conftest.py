@@ -15,7 +15,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 import o2ochain
-from o2ochain.chain import Anvil
+from o2ochain._chain.connection import Anvil
 from tests.conftest import anvil_brand
 from tests.e2e.browser import serve_demo
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from o2ochain.chain import free_port
+from o2ochain._chain.connection import free_port
 
 pytestmark = pytest.mark.e2e
 

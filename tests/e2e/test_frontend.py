@@ -123,7 +123,7 @@ def foreign_packing(page_demo: dict[str, Any], shown: dict[str, dict[str, Any]])
     the events are anchored and stored, so they would even verify. The gift bag's page is then
     opened again (after ``shown`` read it untouched)."""
     from o2ochain import epcis
-    from o2ochain.chain import dev_accounts, http_web3
+    from o2ochain._chain.connection import dev_accounts, http_web3
     from o2ochain.client import O2OChain
     from o2ochain.deployments import Deployment
 
@@ -131,7 +131,7 @@ def foreign_packing(page_demo: dict[str, Any], shown: dict[str, dict[str, Any]])
         config = json.load(response)
     chain = O2OChain(http_web3(config["rpcUrl"]), deployment=Deployment.from_json(config["deployment"]))
     chain.use_store(page_demo["out"] / "events")
-    carrier = dev_accounts(11)[10]  # the demo's carrier (src/o2ochain/demo.py), an actor of the jam's brand
+    carrier = dev_accounts(11)[10]  # the demo's carrier (src/o2ochain/demo/_run.py), an actor of the jam's brand
     jam_brand = chain.identity.brand_of_gtin(gs1.parse_digital_link(page_demo["items"]["jam"]).gtin)
     link = gs1.parse_digital_link(page_demo["items"]["authentic"])
     assert link.serial is not None and chain.identity.brand_of_gtin(link.gtin) != jam_brand

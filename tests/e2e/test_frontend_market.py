@@ -18,15 +18,15 @@ from urllib.request import urlopen
 
 import pytest
 
-from o2ochain.chain import http_web3
+from o2ochain._chain.connection import http_web3
 from o2ochain.deployments import Deployment
 from o2ochain.guarantee import GuaranteeReader
-from o2ochain.reviews import ContentStore, Review, ReviewBoardReader
+from o2ochain.loop import ContentStore, Review, ReviewBoardReader
 from tests.e2e.browser import drive
 
 pytestmark = pytest.mark.e2e
 
-GIFT_BAG = "09506000000107"  # "Snack gift bag 500 g" of Dalian Coast Seafood Snacks (demo.py: make_gtin(prefix, 10))
+GIFT_BAG = "09506000000107"  # "Snack gift bag 500 g" of Dalian Coast Seafood Snacks (src/o2ochain/demo/_run.py: make_gtin(prefix, 10))
 STORE_PROFILE = {"name": "Dalian Coast, Zhongshan Road store", "address": "88 Zhongshan Road, Dalian", "gln": "9506000000015"}
 REPLY = "Thank you: the low-salt version arrives in January."
 
@@ -104,7 +104,7 @@ def test_prices_show_what_the_pool_holds_free_for_a_purchase_made_now(page_demo:
     how much is set aside for earlier purchases and how much is free, as the chain holds it."""
     from web3 import Web3
 
-    from o2ochain._artifacts import artifact
+    from o2ochain._chain.artifacts import artifact
 
     with urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
         config = json.load(response)

@@ -1,6 +1,6 @@
 """The page's shopper derivation (frontend/src/wallet/shopper.ts) against the library's vectors.
 
-The page and the library (src/o2ochain/shopper.py) must derive the very same addresses from a
+The page and the library (src/o2ochain/shopper/_shopper.py) must derive the very same addresses from a
 wallet's key: a shopper who bought with the page and later uses the CLI (or reinstalls either)
 finds every record at the addresses they derive. The TypeScript module is compiled with the
 repository's TypeScript into test-output/ (inside the repository, so that node finds viem in
@@ -91,7 +91,7 @@ def test_page_servers_relay_names_a_refusal_and_its_arguments(page_demo: dict[st
     from eth_utils.crypto import keccak
     from web3 import Web3
 
-    from o2ochain._artifacts import artifact
+    from o2ochain._chain.artifacts import artifact
 
     with urllib.request.urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
         config = json.load(response)

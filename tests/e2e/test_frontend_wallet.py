@@ -1,6 +1,6 @@
 """The page's wallet actions in a real Chromium against the demo's Anvil, with its built-in test shopper.
 
-The demo (src/o2ochain/demo_page.py) gives the shopper a claim code for one item, a purchase the
+The demo (src/o2ochain/demo/_page.py) gives the shopper a claim code for one item, a purchase the
 price guarantee owes on, a consent with two recorded uses, and a coupon, each at one of the
 shopper's derived addresses (o2ochain.shopper; the page derives the same ones from the same key).
 Before the browser runs, a kiosk the brand does not recognise is set up on the same chain
@@ -33,7 +33,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from o2ochain import gs1
-from o2ochain._artifacts import artifact
+from o2ochain._chain.artifacts import artifact
 from o2ochain.shopper import SEED_MESSAGE, Shopper, ShopperView
 from tests.e2e.browser import drive_script
 
@@ -62,7 +62,7 @@ def _kiosk(page_demo: dict[str, Any], config: dict[str, Any], shopper: Shopper) 
     review no longer counts, and the shopper's could not be posted), and it announces a cut of its
     guarantee (shown ahead, for later purchases only).
     """
-    from o2ochain.chain import dev_accounts, http_web3
+    from o2ochain._chain.connection import dev_accounts, http_web3
     from o2ochain.client import O2OChain
     from o2ochain.deployments import Deployment
     from o2ochain.guarantee import Policy
@@ -112,7 +112,7 @@ def wallet_run(page_demo: dict[str, Any]) -> dict[str, Any]:
     assert claim and voucher, output
     with urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
         config = json.load(response)
-    from o2ochain.chain import dev_accounts
+    from o2ochain._chain.connection import dev_accounts
     from o2ochain.demo import SHOPPER
 
     test_account = dev_accounts(SHOPPER + 1)[SHOPPER]
@@ -199,7 +199,7 @@ def _claim_tx(run: dict[str, Any], item: bytes) -> Any:
 
 
 def _relayer() -> str:
-    from o2ochain.chain import dev_accounts
+    from o2ochain._chain.connection import dev_accounts
     from o2ochain.demo import ACCOUNTS, RELAYER
 
     return str(dev_accounts(ACCOUNTS)[RELAYER].address)
@@ -484,7 +484,7 @@ def test_test_accounts_own_address_appears_nowhere_on_chain(wallet_run: dict[str
 
 def _kiosk_accounts() -> list[str]:
     """Who sent the kiosk's setup (before the browser ran): the test's own keys and the brand's admin."""
-    from o2ochain.chain import dev_accounts
+    from o2ochain._chain.connection import dev_accounts
     from o2ochain.demo import SHOPPER
 
     return [_fresh(n).address for n in ("kiosk admin", "kiosk till", "kiosk reviewer")] + [a.address for a in dev_accounts(SHOPPER)]

@@ -25,7 +25,7 @@ import requests
 from eth_account.signers.local import LocalAccount
 
 import o2ochain
-from o2ochain.chain import Anvil
+from o2ochain._chain.connection import Anvil
 from tests.conftest import anvil_brand
 
 FAULTS = ("ok", "delay", "502", "503", "drop")

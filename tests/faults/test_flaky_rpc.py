@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from o2ochain.catalogue import catalogue_from_rows
-from o2ochain.chain import RetryPolicy, http_web3
+from o2ochain._chain.connection import RetryPolicy, http_web3
 from o2ochain.client import O2OChain
 from o2ochain.errors import RPCUnavailable
+from o2ochain.identity import catalogue_from_rows
 from tests.conftest import sample_rows
 from tests.faults.conftest import FAULTS, FlakyProxy, RegistrantChain, item_registrations, seeded
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import o2ochain
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from tests.conftest import gift_bag_drop
 
 pytestmark = pytest.mark.e2e

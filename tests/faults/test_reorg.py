@@ -16,12 +16,10 @@ from web3.types import TxReceipt
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain._tx import PendingTx, Sender
-from o2ochain.catalogue import catalogue_from_rows
-from o2ochain.chain import Anvil, dev_accounts, http_web3
-from o2ochain.guarantee import PAYOUT_DELAY, Policy, Sale, receipt_hash
-from o2ochain.identity import Registrant
-from o2ochain.keeper import Keeper
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
+from o2ochain._chain.tx import PendingTx, Sender
+from o2ochain.guarantee import PAYOUT_DELAY, Keeper, Policy, Sale, receipt_hash
+from o2ochain.identity import Registrant, catalogue_from_rows
 from tests.conftest import GTIN_A, advance, sample_rows
 from tests.faults.conftest import RegistrantChain, item_registrations, reorg
 

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from o2ochain import epcis, gs1
-from o2ochain.catalogue import catalogue_from_rows, read_catalogue
 from o2ochain.consent import SignedGrant, SignedRevoke
-from o2ochain.coupons import PAYLOAD_PREFIX, Voucher
 from o2ochain.errors import InputError, O2OError
 from o2ochain.guarantee import QUOTE_TYPES, GuaranteeReader, Offer, SignedReceipt, load_quotes, read_sales_csv
+from o2ochain.identity import catalogue_from_rows, read_catalogue
+from o2ochain.loop import PAYLOAD_PREFIX, Voucher
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "epcis"
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))

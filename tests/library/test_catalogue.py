@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from o2ochain.catalogue import CatalogueItem, group_by_lot, read_catalogue
 from o2ochain.errors import InputError, InputErrors
 from o2ochain.gs1 import DigitalLink, item_id, lot_id
+from o2ochain.identity import CatalogueItem, group_by_lot, read_catalogue
 
 GTIN = "09506000134352"
 OTHER_GTIN = "00614141123452"
@@ -261,7 +261,7 @@ def test_read_catalogue_validates_100k_rows_quickly(tmp_path: Path) -> None:
 
 
 def test_catalogue_from_rows_validates_like_a_file() -> None:
-    from o2ochain.catalogue import catalogue_from_rows
+    from o2ochain.identity import catalogue_from_rows
 
     items = catalogue_from_rows([("09506000134352", "A1", "L1"), ("9506000134352", "A2", "L2", "2027-01-31")])
     assert [(i.gtin, i.serial, i.line) for i in items] == [("09506000134352", "A1", 2), ("09506000134352", "A2", 3)]

@@ -10,11 +10,9 @@ from eth_account import Account
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain.catalogue import read_catalogue
-from o2ochain.errors import ConfigError, ContractRevert, InputError, InputErrors
-from o2ochain.identity import ItemStatus, MerkleItem
-from o2ochain.merkle import MerkleTree, leaf_hash
-from o2ochain.revert import by_name, decode_revert
+from o2ochain._chain.revert import decode_revert
+from o2ochain.errors import ConfigError, ContractRevert, InputError, InputErrors, by_name
+from o2ochain.identity import ItemStatus, MerkleItem, MerkleTree, leaf_hash, read_catalogue
 from tests.conftest import GTIN_A, GTIN_B, GTIN_OTHER_BRAND, OTHER_PREFIX, World, gtin, sample_rows, write_csv
 
 
@@ -242,7 +240,7 @@ def test_decode_revert_unknown_selector_has_no_raw_payload_in_message() -> None:
 
 
 def test_dev_key_refused_on_public_chain() -> None:
-    from o2ochain.accounts import load_account
+    from o2ochain._chain.accounts import load_account
 
     with pytest.raises(ConfigError, match="refused on chain 1"):
         load_account("dev:0", chain_id=1)
@@ -270,7 +268,7 @@ def test_transaction_reverted_on_chain_is_replayed_for_its_reason(world: World, 
 def test_with_retries_retries_transient_errors_then_gives_a_clear_error() -> None:
     import requests
 
-    from o2ochain._tx import with_retries
+    from o2ochain._chain.tx import with_retries
     from o2ochain.errors import ChainError
 
     calls: list[int] = []

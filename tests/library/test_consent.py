@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from o2ochain import privacy
-from o2ochain.consent import SignedGrant, SignedRevoke
-from o2ochain.revert import by_name
+from o2ochain.consent import Sealed, SignedGrant, SignedRevoke, contains_plaintext, seal
+from o2ochain.errors import by_name
 from tests.conftest import World
 
 PERSONAL = {"name": "Li Wei-Ming", "phone": "+86 138 0013 8765", "address": "18 Xuefu Street, Jinzhou New District, Dalian"}
@@ -88,13 +87,13 @@ def test_expired_consent_is_not_live(parties: tuple[World, object, object]) -> N
 
 def test_personal_data_is_sealed_off_chain_and_never_on_chain(parties: tuple[World, object, object], tmp_path: Path) -> None:
     world, consumer, retailer = parties
-    sealed = privacy.seal(PERSONAL, retailer.public_key)  # type: ignore[attr-defined]
+    sealed = seal(PERSONAL, retailer.public_key)  # type: ignore[attr-defined]
     envelope = tmp_path / "sealed.json"
     envelope.write_text(sealed.dumps())
     retailer.relay_grant(
         consumer.sign_grant(retailer.address, ["order_fulfilment", "delivery"], ["contact", "postal_address"], data_hash=sealed.commitment)
     )  # type: ignore[attr-defined]
-    opened = retailer.open(privacy.Sealed.from_json(envelope.read_text()))  # type: ignore[attr-defined]
+    opened = retailer.open(Sealed.from_json(envelope.read_text()))  # type: ignore[attr-defined]
     assert opened == PERSONAL
     retailer.record_use(world.buyer.address, "delivery", "postal_address", b"parcel for order 1001")  # type: ignore[attr-defined]
     grant = consumer.consents()[-1]  # type: ignore[attr-defined]
@@ -110,7 +109,7 @@ def test_personal_data_is_sealed_off_chain_and_never_on_chain(parties: tuple[Wor
             for log in receipt["logs"]:
                 blobs.append(bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"]))
     assert blobs
-    leaks = [found for blob in blobs for found in privacy.contains_plaintext(blob, PERSONAL.values())]
+    leaks = [found for blob in blobs for found in contains_plaintext(blob, PERSONAL.values())]
     assert leaks == []
     # The scanner does find the data when it is there, so the empty result means something.
-    assert privacy.contains_plaintext(b"xx" + PERSONAL["phone"].encode() + b"yy", PERSONAL.values())
+    assert contains_plaintext(b"xx" + PERSONAL["phone"].encode() + b"yy", PERSONAL.values())

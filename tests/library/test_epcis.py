@@ -38,13 +38,14 @@ from o2ochain.epcis import (
     unpack_meta,
     validate_document,
 )
+from o2ochain.epcis._schema import _inline, _schemas
 from o2ochain.errors import InputError, InputErrors
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_EXAMPLES = ROOT.parent / "shared" / "data" / "epcis" / "examples"
 SHARED_SCHEMA = ROOT.parent / "shared" / "data" / "epcis" / "schema"
 FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
-SCHEMA_DIR = Path(str(resources.files("o2ochain").joinpath("epcis_schema")))
+SCHEMA_DIR = Path(str(resources.files("o2ochain.epcis").joinpath("schema")))
 
 FIXTURE_FILES = sorted(FIXTURES.glob("*.jsonld"))
 SHARED_FILES = sorted(SHARED_EXAMPLES.glob("*.jsonld")) if SHARED_EXAMPLES.is_dir() else []
@@ -947,7 +948,7 @@ def test_parse_document_only_raises_input_error_on_random_json(value: Any) -> No
 
 # Structural mutations of real documents: a field deleted, replaced by a random JSON value, or added.
 FIELD_NAMES = sorted(
-    epcis._schemas().all_fields
+    _schemas().all_fields
     | {
         "epcClass",
         "quantity",
@@ -1021,7 +1022,7 @@ def fully_inlined_root_validator() -> Any:
     schemas = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(SCHEMA_DIR.rglob("*.json"))]
     registry: Registry[Any] = Registry().with_resources((s["$id"], DRAFT7.create_resource(s)) for s in schemas)
     root = registry.resolver().lookup("https://gs1.github.io/EPCIS/JSON-Schema/EPCIS-JSON-Schema.json")
-    return Draft7Validator(epcis._inline(root.contents, root.resolver, stop=-1, memo={}, stack=()))
+    return Draft7Validator(_inline(root.contents, root.resolver, stop=-1, memo={}, stack=()))
 
 
 INLINED = fully_inlined_root_validator()

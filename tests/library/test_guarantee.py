@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from o2ochain.errors import InputError, InputErrors
+from o2ochain.errors import InputError, InputErrors, by_name
 from o2ochain.guarantee import (
     MAX_KEY_GRACE,
     NATIVE,
@@ -38,7 +38,6 @@ from o2ochain.guarantee import (
     read_sales_csv,
     receipt_hash,
 )
-from o2ochain.revert import by_name
 from tests.conftest import GTIN_A, GTIN_B, World, advance
 
 UNIT = 10**15  # prices in thousandths of a coin: 188 -> 188 * UNIT wei
@@ -496,8 +495,8 @@ def test_sales_csv_reports_every_bad_row_and_writes_nothing(tmp_path: Path) -> N
 
 def test_erc20_retailer_is_funded_and_pays_in_its_stablecoin(world: World) -> None:
     chain = world.chain
-    from o2ochain._artifacts import artifact
-    from o2ochain._tx import Sender
+    from o2ochain._chain.artifacts import artifact
+    from o2ochain._chain.tx import Sender
 
     art = artifact("TestStablecoin")
     factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from o2ochain import gs1
-from o2ochain.catalogue import read_catalogue
-from o2ochain.errors import InputError
-from o2ochain.identity import ItemStatus, find_proof
-from o2ochain.revert import by_name
+from o2ochain.errors import InputError, by_name
+from o2ochain.identity import ItemStatus, find_proof, read_catalogue
 from tests.conftest import GTIN_A, GTIN_B, GTIN_OTHER_BRAND, World, sample_rows, write_csv
 
 EXPIRY = "2027-06-30"

@@ -12,13 +12,12 @@ import pytest
 from eth_account import Account
 
 import o2ochain
-from o2ochain import gs1, reviews
-from o2ochain.catalogue import read_catalogue
-from o2ochain.coupons import MAX_VOUCHERS, Voucher
-from o2ochain.errors import ConfigError, InputError
+from o2ochain import gs1
+from o2ochain.errors import ConfigError, InputError, by_name
 from o2ochain.guarantee import ChannelKey, Policy, Purchase, RetailerAdmin
-from o2ochain.revert import by_name
-from o2ochain.reviews import Review, ReviewBoardReader, Ticket, usefulness, wilson
+from o2ochain.identity import read_catalogue
+from o2ochain.loop import MAX_VOUCHERS, Review, ReviewBoardReader, Ticket, Voucher, usefulness, wilson
+from o2ochain.loop import _reviews as reviews
 from tests.conftest import GTIN_A, GTIN_B, World, build_world, sample_rows, write_csv
 
 UNIT = 10**15

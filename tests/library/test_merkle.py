@@ -13,10 +13,9 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from o2ochain.catalogue import CatalogueItem
 from o2ochain.errors import InputError
 from o2ochain.gs1 import item_id, lot_id
-from o2ochain.merkle import PROOFS_FORMAT, MerkleTree, leaf_hash, read_proofs, write_proofs
+from o2ochain.identity import PROOFS_FORMAT, CatalogueItem, MerkleTree, leaf_hash, read_proofs, write_proofs
 
 GTIN = "09506000134352"
 leaf_lists = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70, unique=True)
@@ -82,7 +81,7 @@ def test_merkle_tree_refuses_duplicates_and_empty_and_bad_leaves() -> None:
 
 
 def test_merkle_tree_refuses_more_than_2_pow_20_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("o2ochain.merkle.MAX_LEAVES", 4)
+    monkeypatch.setattr("o2ochain.identity._merkle.MAX_LEAVES", 4)
     with pytest.raises(InputError, match="more than the 4"):
         MerkleTree([leaf(i) for i in range(5)])
 
@@ -218,7 +217,7 @@ def test_write_proofs_keeps_old_file_when_writing_fails(tmp_path: Path, monkeypa
     def crash(*_args: object) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr("o2ochain.merkle.render_uri", crash)
+    monkeypatch.setattr("o2ochain.identity._merkle.render_uri", crash)
     with pytest.raises(OSError, match="disk full"):
         write_proofs(target, tree, items)
     assert target.read_text() == "previous complete file\n"

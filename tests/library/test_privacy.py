@@ -14,8 +14,7 @@ from eth_hash.auto import keccak as reference_keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from o2ochain.errors import InputError, O2OError
-from o2ochain.privacy import (
+from o2ochain.consent import (
     ALGORITHM,
     CATEGORIES,
     CATEGORY_IRIS,
@@ -41,6 +40,7 @@ from o2ochain.privacy import (
     purpose_name,
     seal,
 )
+from o2ochain.errors import InputError, O2OError
 
 # Fixed keys: deterministic, and no key generation inside hypothesis loops.
 RETAILER: LocalAccount = Account.from_key(bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"))

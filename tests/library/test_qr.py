@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from o2ochain.errors import InputError
-from o2ochain.qr import PRINT_DPI, qr_png_bytes, safe_file_stem, write_qr_images
+from o2ochain.gs1 import PRINT_DPI, qr_png_bytes, safe_file_stem, write_qr_images
 
 URI = "https://id.gs1.org/01/09506000134352/10/LOT7/21/SN000001?17=261231"
 

@@ -14,10 +14,11 @@ from eth_account.messages import encode_defunct
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain.catalogue import CatalogueItem
+from o2ochain.demo import PageServer
 from o2ochain.errors import ContractRevert, InputError
-from o2ochain.shopper import SECP256K1_N, SEED_MESSAGE, RelayService, Shopper, derive_key
-from o2ochain.web import PageServer
+from o2ochain.identity import CatalogueItem
+from o2ochain.shopper import SEED_MESSAGE, RelayService, Shopper, derive_key
+from o2ochain.shopper._shopper import SECP256K1_N
 from tests.conftest import GTIN_A, World, build_world
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "shopper-vectors.json").read_text())

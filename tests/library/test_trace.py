@@ -13,9 +13,8 @@ import pytest
 
 import o2ochain
 from o2ochain import epcis, gs1
-from o2ochain.catalogue import catalogue_from_rows
-from o2ochain.errors import ContractRevert, InputError, InputErrors
-from o2ochain.revert import by_name
+from o2ochain.errors import ContractRevert, InputError, InputErrors, by_name
+from o2ochain.identity import catalogue_from_rows
 from tests.conftest import GTIN_A, GTIN_B, OTHER_PREFIX, PREFIX, World, build_world, gtin
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """Nothing personal on chain: the demo's sample data is loaded on an Anvil (as ``o2ochain demo``
 does, without serving), then every transaction's calldata and every log's data and topics are
 scanned for the personal values the demo itself uses — collected from the demo's sources, not
-copied here — in any letter case, as UTF-8 or as ASCII hex (``privacy.contains_plaintext``), and
+copied here — in any letter case, as UTF-8 or as ASCII hex (``o2ochain.consent.contains_plaintext``), and
 for anything shaped like an e-mail address or a phone number in printable runs of 6 bytes or more.
 
 The scanner is shown to catch a leak: a planted transaction with an e-mail address in its
@@ -20,10 +20,12 @@ import pytest
 from rich.console import Console
 
 import o2ochain
-from o2ochain import demo, privacy
-from o2ochain.chain import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
+from o2ochain.consent import CATEGORIES, PURPOSES, contains_plaintext
+from o2ochain.demo import ACCOUNTS, _run
 
-DEMO_SOURCES = sorted(Path(demo.__file__).parent.glob("demo*.py"))
+# The sample world's sources (the page server's are not sample data).
+DEMO_SOURCES = sorted(p for p in Path(_run.__file__).parent.glob("*.py") if p.name != "_server.py")
 # Calls whose string arguments are people's data: reviews and replies, consent notices and
 # requests, merchant profiles, sealed personal records.
 PERSONAL_CALLS = {"review_purchase", "review_item", "reply", "record_use", "grant", "sign_grant", "seal", "publish_profile", "set_profile"}
@@ -57,7 +59,7 @@ def _strings(node: ast.AST) -> Iterator[str]:
 
 def personal_values() -> list[str]:
     """Every personal value in the demo's sources (see PERSONAL_CALLS and PERSONAL_NAMES)."""
-    public = {*privacy.PURPOSES, *privacy.CATEGORIES}
+    public = {*PURPOSES, *CATEGORIES}
     found: dict[str, None] = {}
     for source in DEMO_SOURCES:
         tree = ast.parse(source.read_text(encoding="utf-8"))
@@ -108,7 +110,7 @@ def leaks(blobs: list[Blob], values: list[str]) -> list[str]:
     or a phone number in a printable run of 6 bytes or more."""
     found = []
     for blob in blobs:
-        for value in privacy.contains_plaintext(blob.data, values):
+        for value in contains_plaintext(blob.data, values):
             found.append(f"{blob.where}: the demo's personal value {value!r}")
         for run in PRINTABLE_RUN.findall(blob.data):
             for pattern, kind in ((EMAIL, "an e-mail address"), (PHONE, "a phone number")):
@@ -129,10 +131,10 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
     """The demo's sample data on a fresh Anvil (fewer items than the demo's default: the
     personal data is the same), and what the chain holds."""
     out = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp, Anvil(accounts=demo.ACCOUNTS) as node:
+    with pytest.MonkeyPatch.context() as mp, Anvil(accounts=ACCOUNTS) as node:
         mp.chdir(out)  # the demo writes deployments/ in the working directory
-        chain = o2ochain.O2OChain(http_web3(node.url), accounts=dev_accounts(demo.ACCOUNTS))
-        demo._load(chain, out, merkle_items=200, explicit_items=40, console=Console(quiet=True))
+        chain = o2ochain.O2OChain(http_web3(node.url), accounts=dev_accounts(ACCOUNTS))
+        _run._load(chain, out, merkle_items=200, explicit_items=40, console=Console(quiet=True))
         yield DemoChain(node, chain, chain_blobs(chain.w3))
 
 

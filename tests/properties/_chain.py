@@ -28,7 +28,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from web3 import Web3
 from web3.contract import Contract
 
-from o2ochain.chain import Anvil
+from o2ochain._chain.connection import Anvil
 from tests.contracts.conftest import ERRORS_ABI
 
 GAS = 3_000_000

@@ -16,7 +16,7 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from web3.contract import Contract
 
-from o2ochain.chain import Anvil
+from o2ochain._chain.connection import Anvil
 from tests.contracts.conftest import (
     ARTIFACT,
     CARRIER_LOCATION,

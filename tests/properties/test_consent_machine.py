@@ -11,7 +11,7 @@ from eth_account.messages import encode_typed_data
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from o2ochain.chain import dev_accounts
+from o2ochain._chain.connection import dev_accounts
 from tests.contracts.conftest import CONSENT_DOMAIN_NAME, EIP712_DOMAIN_FIELDS, GRANT_FIELDS, TERMS_NAMES
 from tests.properties.conftest import World, machine_settings
 

@@ -31,7 +31,7 @@ export interface Config {
   proofs?: string
   /**
    * Where the page posts `{"to", "data"}` of a call a derived shopper address signed (or that
-   * carries its own authority), for a relayer to send and pay for (src/o2ochain/web.py `POST
+   * carries its own authority), for a relayer to send and pay for (src/o2ochain/demo/_server.py `POST
    * /relay`). Without one, the page cannot write.
    */
   relay?: string

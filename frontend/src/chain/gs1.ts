@@ -1,5 +1,5 @@
 /**
- * GS1 identifiers as the contracts hash them — the same rules as src/o2ochain/gs1.py.
+ * GS1 identifiers as the contracts hash them — the same rules as src/o2ochain/gs1/.
  *
  * item id = keccak256("/01/<14-digit GTIN>/21/<serial>"), lot id = keccak256("/01/<GTIN>/10/<lot>"),
  * the values unescaped. A Digital Link may put lot, serial and expiry in the path or the query

@@ -1,7 +1,7 @@
 /**
  * PriceGuarantee reads for the page (contracts/interfaces/IPriceGuarantee.sol): a retailer's
  * channels and currency, the prices its channels published for a GTIN (from PricePublished and
- * PriceEnded, as src/o2ochain/guarantee.py `GuaranteeReader.published_prices` assembles them),
+ * PriceEnded, as src/o2ochain/guarantee/_reader.py `GuaranteeReader.published_prices` assembles them),
  * the guarantee policy a purchase made at a given time gets (and the changes a retailer announced
  * ahead), its pool (what is set aside for earlier purchases and what is free), and a buyer's
  * recorded purchases with the cover each one got and what was paid on it.

@@ -1,7 +1,7 @@
 /**
  * ReviewBoard reads for the page (contracts/interfaces/IReviewBoard.sol): verified-buyer reviews
  * of a product or a merchant with their edits, replies and votes, ranked exactly as
- * src/o2ochain/reviews.py ranks them, and merchant profiles. Texts and profiles come from the
+ * src/o2ochain/loop/_reviews.py ranks them, and merchant profiles. Texts and profiles come from the
  * content store and count only when they hash to what the chain holds.
  */
 import { getAbiItem, keccak256, stringToBytes, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
@@ -33,7 +33,7 @@ export type ContentCheck =
   | { status: 'missing'; detail: string }
 
 /**
- * RFC 8785 (JCS) canonical JSON, as src/o2ochain/epcis.py `canonical_json` writes it: object keys
+ * RFC 8785 (JCS) canonical JSON, as src/o2ochain/epcis/_store.py `canonical_json` writes it: object keys
  * sorted by UTF-16 code units, no white space, numbers and strings as ECMAScript serialises them
  * (which is how RFC 8785 defines them).
  */
@@ -48,7 +48,7 @@ export function canonicalJson(value: JsonValue): string {
 }
 
 /**
- * The content store (src/o2ochain/reviews.py `ContentStore`): documents at `<base>0x<hash>.json`,
+ * The content store (src/o2ochain/loop/_reviews.py `ContentStore`): documents at `<base>0x<hash>.json`,
  * where the hash is the keccak256 of the document's canonical JSON. A document counts only when
  * it hashes to the hash on chain, so the server that holds it is trusted with nothing.
  */
@@ -88,7 +88,7 @@ export class ContentStore {
     }
     if (document === null || typeof document !== 'object' || Array.isArray(document)) return { status: 'mismatch' }
     // The stored file is canonical JSON already, so its own bytes usually hash right; otherwise the
-    // hash of its canonical form decides, as in reviews.py ContentStore.get.
+    // hash of its canonical form decides, as in loop/_reviews.py ContentStore.get.
     if (keccak256(bytes) === hash) return { status: 'intact', document }
     try {
       if (keccak256(stringToBytes(canonicalJson(document))) === hash) return { status: 'intact', document }
@@ -100,7 +100,7 @@ export class ContentStore {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Ranking: a port of src/o2ochain/reviews.py `wilson` and `usefulness`
+// Ranking: a port of src/o2ochain/loop/_reviews.py `wilson` and `usefulness`
 // ------------------------------------------------------------------------------------------------
 
 /** Lower bound of the Wilson score interval (95%): how useful a review is, given its votes. */
@@ -113,7 +113,7 @@ export function wilson(positive: number, total: number, z = 1.96): number {
 }
 
 /**
- * The ranking score of a review at chain time `now`, exactly src/o2ochain/reviews.py `usefulness`:
+ * The ranking score of a review at chain time `now`, exactly src/o2ochain/loop/_reviews.py `usefulness`:
  *
  *     usefulness = 2 x wilson(helpful, helpful + not helpful)     # what readers said, 0..1
  *                + 1 x content                                   # min(words / 80, 1) x 0.7 + 0.3 if photos
@@ -132,7 +132,7 @@ export function usefulness(review: Pick<Review, 'helpful' | 'notHelpful' | 'text
   return 2 * votes + content + recency + intact
 }
 
-/** reviews.py's order: folded last, then the most useful, then the newer, then by review id. */
+/** loop/_reviews.py's order: folded last, then the most useful, then the newer, then by review id. */
 export function compareReviews(a: Review, b: Review): number {
   if (a.folded !== b.folded) return a.folded ? 1 : -1
   if (a.score !== b.score) return b.score - a.score
@@ -279,7 +279,7 @@ export class ReviewBoardReader {
 
   /**
    * Reviews of a product (`gtin`) or of a merchant, ranked by usefulness at chain time `now`
-   * (best first, folded last), as reviews.py `ReviewBoardReader.reviews`. Each says whether it
+   * (best first, folded last), as loop/_reviews.py `ReviewBoardReader.reviews`. Each says whether it
    * counts (`counts`); readers show only those that do, and say how many others there are.
    */
   async reviews(of: { gtin: bigint } | { merchant: number }, now: number): Promise<Review[]> {
@@ -414,7 +414,7 @@ export async function votedOn(client: PublicClient, board: Address, reviews: Hex
   return new Set(reviews.filter((_, i) => answers[i]))
 }
 
-/** The average of the latest ratings (folded reviews included), as reviews.py `merchant_rating`. */
+/** The average of the latest ratings (folded reviews included), as loop/_reviews.py `merchant_rating`. */
 export function averageRating(reviews: Review[]): number | undefined {
   if (reviews.length === 0) return undefined
   return reviews.reduce((sum, r) => sum + r.rating, 0) / reviews.length

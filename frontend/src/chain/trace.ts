@@ -1,5 +1,5 @@
 /**
- * An item's traceability history, assembled as src/o2ochain/trace.py `Trace.history` does: the
+ * An item's traceability history, assembled as src/o2ochain/trace/_ledger.py `Trace.history` does: the
  * TraceLedger entries anchored on the item, its lot and its product class, on the containers it
  * was packed in (while packed), and on the inputs of the transformations that made it. Each
  * event's full EPCIS document is fetched from the event store and checked against the hash the
@@ -68,7 +68,7 @@ function unpackMeta(meta: Hex): { eventType: string; action?: string; timeMs: nu
   }
 }
 
-/** ActorKind in contracts/Types.sol (ACTOR_KINDS in src/o2ochain/trace.py). */
+/** ActorKind in contracts/Types.sol (ACTOR_KINDS in src/o2ochain/trace/_ledger.py). */
 const ACTOR_KINDS: Record<number, string> = { 1: 'farm', 2: 'plant', 3: 'logistics', 4: 'store', 5: 'other' }
 
 export class TraceReader {

@@ -3,7 +3,7 @@
  * "is this mine?" and every write that must be signed by the right one.
  *
  * They are the derived addresses of ./shopper.ts, never the wallet's own. Purchase addresses are
- * numbered per retailer, so the person's purchases are found as src/o2ochain/shopper.py
+ * numbered per retailer, so the person's purchases are found as src/o2ochain/shopper/_shopper.py
  * `ShopperView.purchases` finds them: for each retailer (1 to retailerCount), the purchases of
  * addresses 0..19, then of the next 20 while the last window had one (the "gap limit", GAP).
  * Each window of every retailer is one PurchaseRecorded getLogs on the buyer topic (at most 100

@@ -4,7 +4,7 @@
  * A purchase, item or consent address (./shopper.ts) holds nothing: funding it from the wallet
  * would tie it to the wallet on chain, which is what deriving it avoids. So the page signs here,
  * with the derived key, and posts the call to the page server's relay (config.json `relay`,
- * src/o2ochain/web.py `POST /relay`, src/o2ochain/shopper.py `RelayService`), which sends it from
+ * src/o2ochain/demo/_server.py `POST /relay`, src/o2ochain/shopper/_shopper.py `RelayService`), which sends it from
  * its own account. The relayer gains no power by it: a call is either an ERC-2771 request that
  * the derived address signed (OpenZeppelin `ForwardRequest` under the "o2ochain Forwarder"
  * domain, version "1"; the target sees the signer as its caller), or one that carries its own
@@ -15,7 +15,7 @@ import type { PrivateKeyAccount } from 'viem/accounts'
 import { forwarderAbi } from '../chain/abi'
 import { contractOf, type Config } from '../chain/config'
 
-/** The most gas a relayed call may use (signed with it; the relayer pays only what it uses), as src/o2ochain/shopper.py RELAYED_GAS. */
+/** The most gas a relayed call may use (signed with it; the relayer pays only what it uses), as src/o2ochain/shopper/_shopper.py RELAYED_GAS. */
 export const RELAYED_GAS = 1_000_000n
 /** How long a signed request stays valid, from the chain's latest block time. */
 export const REQUEST_TTL = 3_600

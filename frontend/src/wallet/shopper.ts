@@ -1,6 +1,6 @@
 /**
  * A shopper's many addresses from one key, so that one scanned item does not reveal a person
- * (issue 14, point 6). The same derivation as src/o2ochain/shopper.py, checked against the same
+ * (issue 14, point 6). The same derivation as src/o2ochain/shopper/_shopper.py, checked against the same
  * vectors (tests/fixtures/shopper-vectors.json, by tests/e2e/test_frontend_shopper.py):
  *
  * 1. `seed = keccak256(signature)`, the signature being the wallet's EIP-191 `personal_sign` of

@@ -44,7 +44,7 @@ import { formatAmount, formatDateTime } from '../market/format'
 import { reviewForm } from '../product/ownership'
 import { el } from '../product/view'
 
-/** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.privacy). */
+/** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.consent). */
 export const PURPOSES = ['Order fulfilment', 'Delivery', 'Personalised recommendations', 'Marketing', 'Analytics', 'Sharing with third parties']
 export const CATEGORIES = ['Contact details', 'Postal address', 'Purchase history', 'Location', 'Payment', 'Demographics', 'Preferences', 'Device identifiers']
 

@@ -2,7 +2,7 @@
  * `?voucher=o2ochain:voucher:…`: a coupon to show at the till, as a QR code, with what the chain
  * says about it: which campaign and merchant, what it gives, whether it is still valid, whether
  * it was redeemed, and whether a key of the merchant signed it. The QR code carries the same
- * payload the till's `o2ochain coupon redeem` reads (src/o2ochain/coupons.py).
+ * payload the till's `o2ochain coupon redeem` reads (src/o2ochain/loop/_coupons.py).
  */
 import { decodeAbiParameters, formatEther, recoverAddress, type Address, type Hex, type PublicClient } from 'viem'
 import { renderSVG } from 'uqr'

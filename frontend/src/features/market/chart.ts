@@ -39,7 +39,7 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 
 /**
  * What the channel offered between `start` and `end`: at each moment the latest published of its
- * live prices (as guarantee.py `live_price` picks it), merged where the price does not change.
+ * live prices (as src/o2ochain/guarantee/_reader.py `live_price` picks it), merged where the price does not change.
  */
 export function stepsOf(offers: Offer[], start: number, end: number): Step[] {
   const times = new Set<number>([start, end])

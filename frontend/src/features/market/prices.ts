@@ -163,7 +163,7 @@ async function retailerBlock(reader: GuaranteeReader, retailer: number, offers: 
   for (const channel of channels) {
     const mine = offers.filter((o) => o.channel === channel.id)
     const current = mine.filter((o) => isLive(o, now))
-    // The channel's latest published live price is the one it offers (guarantee.py live_price).
+    // The channel's latest published live price is the one it offers (src/o2ochain/guarantee/_reader.py live_price).
     if (current.length > 0) live.push({ channel, offer: current[current.length - 1] })
     series.push({ channel, label: labels.get(channel.id) ?? channel.name, offers: mine })
   }

@@ -1,5 +1,5 @@
 /**
- * Reviews as readers see them: ranked as src/o2ochain/reviews.py ranks them (see
+ * Reviews as readers see them: ranked as src/o2ochain/loop/_reviews.py ranks them (see
  * chain/reviews.ts `usefulness`), each with its rating, the text checked against the hash on
  * chain, the verified-buyer mark, votes, the merchant's replies and its versions; folded reviews
  * collapsed with the reason. Only reviews that count (ReviewBoard.counts) are shown; how many

@@ -26,7 +26,7 @@ export interface ClaimCode {
   signature: Hex
 }
 
-/** The `claim=` parameter: base64url of `{"owner", "deadline", "signature"}` (src/o2ochain/demo_page.py). */
+/** The `claim=` parameter: base64url of `{"owner", "deadline", "signature"}` (src/o2ochain/demo/_page.py). */
 export function parseClaimCode(text: string): ClaimCode {
   try {
     const json = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4))
@@ -38,7 +38,7 @@ export function parseClaimCode(text: string): ClaimCode {
   }
 }
 
-/** A review document as src/o2ochain/reviews.py `review_document` makes it, in RFC 8785 form (flat: sorted keys). */
+/** A review document as src/o2ochain/loop/_reviews.py `review_document` makes it, in RFC 8785 form (flat: sorted keys). */
 export function reviewDocument(text: string, language = 'en'): string {
   return JSON.stringify({ language, photos: [], text: text.trim(), type: 'o2ochain.review' })
 }

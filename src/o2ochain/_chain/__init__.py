@@ -1,0 +1,14 @@
+"""Private: how the library talks to a chain. Nothing here is public API; import from the modules.
+
+- ``connection``: web3 connections (HTTP with retries, in-process eth-tester), a local Anvil,
+  Anvil's development accounts;
+- ``accounts``: signers from ``dev:N``, keystore files, ape aliases or ``env:VAR``;
+- ``tx``: sending transactions (simulate, sign, nonces, fees, pipelining, retries, receipts);
+- ``logs``: event logs read in chunks from the deployment block;
+- ``revert``: revert data decoded into the exceptions of :mod:`o2ochain.errors`;
+- ``artifacts``: the compiled contracts shipped in ``o2ochain/abi``;
+- ``util``: hex, topics and atomic file writes.
+
+This package imports nothing on its own, so :mod:`o2ochain.errors` can read the ABIs through
+``artifacts`` without an import circle.
+"""

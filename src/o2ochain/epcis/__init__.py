@@ -1,0 +1,138 @@
+"""GS1 EPCIS 2.0 in and out: validate a document, map its identifiers, hash and keep its events.
+
+A supply-chain actor already speaks EPCIS 2.0 JSON / JSON-LD; o2ochain reads exactly that, so
+nothing has to be re-keyed by hand, and writes it back, so that what a consumer checks is what
+the actor sent. This package is the bridge between such a document and the chain:
+
+- :func:`validate_document` checks a document against GS1's own JSON Schemas (shipped in
+  ``o2ochain/epcis/schema``, resolved locally, never fetched) plus what EPCIS requires and the
+  schema leaves out: RFC 3339 timestamps with a time zone, and identifiers of a known scheme.
+  Every problem is an :class:`~o2ochain.errors.InputError` whose ``field`` is the JSON path
+  (``$.epcisBody.eventList[1].eventTime``); all of them are raised together as
+  :class:`~o2ochain.errors.InputErrors`, so a document is fixed in one round.
+- :func:`parse_document` / :func:`load_document` read JSON or JSON-LD (UTF-8), validate, and
+  return typed :class:`EpcisEvent` s whose identifiers are :class:`Subject` s: the same 32-byte
+  ids the contracts use (``keccak256`` of the unescaped GS1 Digital Link path), whether the
+  document spelt them as EPC URNs or as Digital Links.
+- Each event's ``content_hash`` is the keccak-256 of its RFC 8785 canonical JSON: independent
+  of key order and white space, so the hash anchored on chain can be recomputed from any copy.
+  :class:`EventStore` keeps events content-addressed on disk and detects a tampered file.
+- :func:`pack_meta` squeezes what a contract needs to see of an event (type, action, CBV codes,
+  time) into one ``bytes32``; :data:`BIZ_STEPS` and :data:`DISPOSITIONS` fix the CBV codes.
+- :func:`export_document` writes events back as an EPCIS 2.0 document that validates against
+  the same schema, each event the very JSON value that was imported (same content hash).
+
+Identifier mapping (subject id = ``keccak256`` of the canonical Digital Link path, unescaped):
+
+=====================================================  ============  =============================
+EPC URN / Digital Link                                 kind          hashed path
+=====================================================  ============  =============================
+``urn:epc:id:sgtin:CP.IR.S``, ``…/01/{gtin}/21/{S}``   item          ``/01/{gtin14}/21/{S}``
+``urn:epc:class:lgtin:CP.IR.L``, ``…/01/{gtin}/10/L``  lot           ``/01/{gtin14}/10/{L}``
+``urn:epc:idpat:sgtin:CP.IR.*``, ``…/01/{gtin}``       class         ``/01/{gtin14}``
+``urn:epc:id:sscc:CP.SR``, ``…/00/{sscc}``             container     ``/00/{sscc18}``
+``urn:epc:id:sgln:CP.LR.E``, ``…/414/{gln}[/254/E]``   location      ``/414/{gln13}[/254/{E}]``
+GRAI, GIAI, GSRN(P), GDTI, SGCN, CPI, PGLN, GINC,      other-gs1     their Digital Link path
+GSIN, ITIP, UPUI (URN or Digital Link), GMN (DL)
+=====================================================  ============  =============================
+
+Anything else where an object or a location is expected (``urn:foo:bar``, a web address that is
+not a Digital Link, a ``geo:`` URI, a private URN) is refused as an unknown identifier scheme:
+an id the chain cannot tie to a GS1 key would make a history no consumer can look up. Business
+transactions, sources, destinations, event ids and certification URIs are free URIs and are
+kept as given.
+"""
+
+from __future__ import annotations
+
+from o2ochain.epcis._document import (
+    EPCIS_CONTEXT,
+    EpcisDocument,
+    EpcisEvent,
+    ErrorDeclaration,
+    EventSubject,
+    dumps_document,
+    export_document,
+    load_document,
+    object_event_document,
+    pack_meta,
+    parse_document,
+    unpack_meta,
+    validate_document,
+)
+from o2ochain.epcis._identifiers import (
+    Subject,
+    SubjectKind,
+    location_id,
+    parse_identifier,
+)
+from o2ochain.epcis._store import (
+    EventStore,
+    canonical_json,
+    content_hash,
+)
+from o2ochain.epcis._vocabulary import (
+    ACTIONS,
+    BIZ_STEPS,
+    DISPOSITIONS,
+    EVENT_TYPES,
+    NON_CBV_CODE,
+    Action,
+    EventType,
+    Role,
+    action_of_code,
+    biz_step_name,
+    biz_step_of_code,
+    code_of_action,
+    code_of_biz_step,
+    code_of_disposition,
+    code_of_event_type,
+    disposition_name,
+    disposition_of_code,
+    event_type_of_code,
+    format_time,
+    parse_time,
+)
+
+__all__ = [
+    "ACTIONS",
+    "BIZ_STEPS",
+    "DISPOSITIONS",
+    "EPCIS_CONTEXT",
+    "EVENT_TYPES",
+    "NON_CBV_CODE",
+    "Action",
+    "EpcisDocument",
+    "EpcisEvent",
+    "ErrorDeclaration",
+    "EventStore",
+    "EventSubject",
+    "EventType",
+    "Role",
+    "Subject",
+    "SubjectKind",
+    "action_of_code",
+    "biz_step_name",
+    "biz_step_of_code",
+    "canonical_json",
+    "code_of_action",
+    "code_of_biz_step",
+    "code_of_disposition",
+    "code_of_event_type",
+    "content_hash",
+    "disposition_name",
+    "disposition_of_code",
+    "dumps_document",
+    "event_type_of_code",
+    "export_document",
+    "format_time",
+    "load_document",
+    "location_id",
+    "object_event_document",
+    "pack_meta",
+    "parse_document",
+    "parse_identifier",
+    "parse_time",
+    "unpack_meta",
+    "validate_document",
+]

@@ -1,0 +1,730 @@
+"""EPCIS 2.0 documents and events: read and check them, pack what the chain sees, write them back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Final, Literal, TypedDict, cast
+
+from o2ochain.epcis._identifiers import _KIND_NAMES, Subject, _location, parse_identifier
+from o2ochain.epcis._schema import _JSON_TYPES, _JSONLD_ALIASES, _child, _path_key, _schema_errors, _schemas
+from o2ochain.epcis._store import _NonFinite, _refuse_constant, content_hash
+from o2ochain.epcis._vocabulary import (
+    _EPOCH,
+    EVENT_TYPES,
+    Action,
+    EventType,
+    Role,
+    _is_uri,
+    _parse_offset,
+    _parse_time,
+    _short,
+    _unix_ms,
+    action_of_code,
+    biz_step_name,
+    biz_step_of_code,
+    code_of_action,
+    code_of_biz_step,
+    code_of_disposition,
+    code_of_event_type,
+    disposition_name,
+    disposition_of_code,
+    event_type_of_code,
+    format_time,
+    parse_time,
+)
+from o2ochain.errors import InputError, InputErrors
+
+EPCIS_CONTEXT: Final = "https://gs1.github.io/EPCIS/epcis-context-simple.jsonld"
+"""The JSON-LD context of EPCIS 2.0 JSON documents, as GS1's examples and schemas use it."""
+
+# --------------------------------------------------------------------------------------------
+# Events
+
+
+class ErrorDeclaration(TypedDict):
+    """An EPCIS error declaration: this event was wrong, as of ``declarationTime``, for ``reason``."""
+
+    declarationTime: datetime
+    reason: str | None
+    correctiveEventIDs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventSubject:
+    """A subject as one event names it: its role there, and a quantity for quantity lists."""
+
+    role: Role
+    subject: Subject
+    quantity: float | None = None
+    uom: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class EpcisEvent:
+    """One EPCIS 2.0 event, read and checked: the what / when / where / why the chain records.
+
+    ``raw`` is the event's JSON object exactly as it stands in the document (after reading a
+    JSON-LD single value as a one-element list, see :func:`parse_document`), and
+    ``content_hash`` is :func:`content_hash` of it: what the chain anchors and what an exported
+    copy is checked against. ``biz_step`` and ``disposition`` are CBV short names, or the URI
+    when the document uses a vocabulary outside CBV. ``path`` locates the event in its document
+    (``$.epcisBody.eventList[3]``) for error messages. Events compare by identity; compare
+    ``content_hash`` to compare content.
+    """
+
+    type: EventType
+    action: Action | None
+    biz_step: str | None
+    disposition: str | None
+    event_time: datetime
+    tz_offset: int
+    read_point: Subject | None
+    biz_location: Subject | None
+    event_id: str | None
+    error_declaration: ErrorDeclaration | None
+    subjects: tuple[EventSubject, ...]
+    parent: Subject | None
+    raw: dict[str, Any]
+    content_hash: bytes
+    record_time: datetime | None = None
+    biz_transactions: tuple[tuple[str | None, str], ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    destinations: tuple[tuple[str, str], ...] = ()
+    path: str = "$"
+
+    def primary_subjects(self) -> tuple[Subject, ...]:
+        """What the event is *on*: the parent of an aggregation, association or transaction
+        event that has one; otherwise its EPCs, quantities and outputs (and, for an aggregation
+        or association without a parent, its children)."""
+        if self.parent is not None and self.type in ("AggregationEvent", "AssociationEvent", "TransactionEvent"):
+            return (self.parent,)
+        roles: tuple[Role, ...] = ("epc", "quantity", "output")
+        if self.type in ("AggregationEvent", "AssociationEvent"):
+            roles = (*roles, "child")
+        return self._of_roles(roles)
+
+    def related_subjects(self) -> tuple[Subject, ...]:
+        """What the event links the primary subjects to: children (packed into the parent) and
+        inputs (what outputs were made from); for a transaction event with a parent, its EPCs."""
+        if self.parent is None:
+            return self._of_roles(("input",)) if self.type == "TransformationEvent" else ()
+        if self.type == "TransactionEvent":
+            return self._of_roles(("epc", "quantity"))
+        return self._of_roles(("child", "input"))
+
+    def _of_roles(self, roles: tuple[Role, ...]) -> tuple[Subject, ...]:
+        seen: set[bytes] = set()
+        found: list[Subject] = []
+        for tagged in self.subjects:
+            if tagged.role in roles and tagged.subject.id not in seen:
+                seen.add(tagged.subject.id)
+                found.append(tagged.subject)
+        return tuple(found)
+
+
+@dataclass(frozen=True, eq=False)
+class EpcisDocument:
+    """A read and validated EPCIS 2.0 document (or a single event sent on its own).
+
+    ``type`` is ``EPCISDocument``, ``EPCISQueryDocument`` or, for a bare event, its event type.
+    ``context`` is the JSON-LD ``@context`` as given (pass its extension prefixes to
+    :func:`export_document` to keep them meaningful in JSON-LD). ``notes`` lists what was read
+    leniently (a JSON-LD single value taken as a one-element list).
+    """
+
+    source: str
+    type: str
+    schema_version: str | None
+    creation_date: datetime | None
+    context: Any
+    header: dict[str, Any] | None
+    events: tuple[EpcisEvent, ...]
+    notes: tuple[str, ...]
+    raw: dict[str, Any]
+
+
+_DOCUMENT_TYPES: Final = ("EPCISDocument", "EPCISQueryDocument")
+
+
+def _event_list(doc: dict[str, Any]) -> tuple[str, Any] | None:
+    """Where a document keeps its events: (JSONPath, the list) or ``None`` for a bare event."""
+    body = doc.get("epcisBody")
+    if doc.get("type") == "EPCISQueryDocument":
+        results = body.get("queryResults") if isinstance(body, dict) else None
+        results_body = results.get("resultsBody") if isinstance(results, dict) else None
+        events = results_body.get("eventList") if isinstance(results_body, dict) else None
+        return "$.epcisBody.queryResults.resultsBody.eventList", events
+    if doc.get("type") == "EPCISDocument":
+        return "$.epcisBody.eventList", body.get("eventList") if isinstance(body, dict) else None
+    return None
+
+
+def _check(doc: Any, source: str, *, build: bool) -> tuple[list[InputError], list[EpcisEvent], list[str]]:
+    """Validate ``doc``; with ``build``, also read its events (only if nothing is wrong).
+
+    Returns the errors, the events and notes on what was accepted but not interpreted.
+    """
+    if not isinstance(doc, dict):
+        kind = _JSON_TYPES.get(type(doc), type(doc).__name__)
+        return [InputError(f"an EPCIS document must be a JSON object, got {kind}", file=source, field="$")], [], []
+    doc_type = doc.get("type")
+    if isinstance(doc_type, str) and doc_type not in _DOCUMENT_TYPES and doc_type not in EVENT_TYPES:
+        return (
+            [
+                InputError(
+                    f"{_short(doc_type)} is not an EPCIS document type (EPCISDocument, EPCISQueryDocument or one of the five event types)",
+                    file=source,
+                    field="$.type",
+                    value=doc_type,
+                )
+            ],
+            [],
+            [],
+        )
+    schemas = _schemas()
+    fields = schemas.fields
+    errors = _schema_errors(schemas.envelope, doc, "$", source)
+    located = _event_list(doc)
+    items: list[tuple[str, Any, bool]] = []
+    if located is None:
+        items.append(("$", doc, not errors))
+    elif isinstance(located[1], list):
+        for index, raw in enumerate(located[1]):
+            path = f"{located[0]}[{index}]"
+            # A standard event type goes straight to its schema; GS1's if-chain would pick the same.
+            type_name = raw.get("type") if isinstance(raw, dict) else None
+            validator = schemas.by_type.get(type_name, schemas.event) if isinstance(type_name, str) else schemas.event
+            event_errors = _schema_errors(validator, raw, path, source)
+            errors.extend(event_errors)
+            items.append((path, raw, not event_errors))
+    events: list[EpcisEvent] = []
+    notes: list[str] = []
+    for path, raw, schema_ok in items:
+        event, event_errors = _read_event(raw, path, source, build=build and schema_ok)
+        errors.extend(event_errors)
+        if event is not None:
+            events.append(event)
+        if isinstance(raw, dict) and isinstance(raw.get("type"), str) and raw["type"] in fields:
+            defined = fields[raw["type"]]
+            notes.extend(
+                f"{_child(path, name)}: not an EPCIS 2.0 field of {raw['type']}; kept in the event, not interpreted"
+                for name in raw
+                if isinstance(name, str) and name not in defined and name not in _JSONLD_ALIASES and not _is_uri(name)
+            )
+    errors.sort(key=lambda e: _path_key(e.field or ""))
+    return errors, events, notes
+
+
+def validate_document(doc: Any, *, source: str) -> None:
+    """Check an EPCIS 2.0 document (already parsed JSON) and raise every problem at once.
+
+    Checked: GS1's EPCIS 2.0 JSON Schema (with ``date-time`` and ``uri`` formats asserted),
+    then what EPCIS requires beyond it — identifiers of a known scheme, instance-level ids in
+    EPC lists and class-level ids in quantity lists, locations in ``readPoint`` and
+    ``bizLocation``, a ``parentID`` on an aggregation that adds or deletes, one of the five
+    standard event types — and what the chain needs: an event time after 1970 and numbers that
+    canonical JSON can carry. Raises :class:`~o2ochain.errors.InputErrors` whose errors name
+    ``source`` and the JSON path of the fault in ``field``.
+    """
+    errors, _, _ = _check(doc, source, build=False)
+    InputErrors.raise_if_any(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading events
+
+
+_INSTANCE_LISTS: Final[dict[str, Role]] = {"epcList": "epc", "childEPCs": "child", "inputEPCList": "input", "outputEPCList": "output"}
+_QUANTITY_LISTS: Final[dict[str, Role]] = {
+    "quantityList": "quantity",
+    "childQuantityList": "child",
+    "inputQuantityList": "input",
+    "outputQuantityList": "output",
+}
+
+
+def _read_event(raw: Any, path: str, source: str, *, build: bool) -> tuple[EpcisEvent | None, list[InputError]]:
+    """Check what the schema leaves to EPCIS and, with ``build``, make the :class:`EpcisEvent`.
+
+    Written defensively (every value's type is checked) so that it can run on an event the
+    schema refused and still report identifier problems in the same pass.
+    """
+    errors: list[InputError] = []
+
+    def fail(message: str, at: str, value: Any = None) -> None:
+        errors.append(InputError(message, file=source, field=at, value=value))
+
+    if not isinstance(raw, dict):
+        return None, errors
+    event_type = raw.get("type")
+    if isinstance(event_type, str) and event_type not in EVENT_TYPES:
+        fail(
+            f"{_short(event_type)} is an extension event type; o2ochain records only the five EPCIS 2.0 event types",
+            _child(path, "type"),
+            event_type,
+        )
+
+    def subject(value: Any, at: str, level: Literal["instance", "class", "location"]) -> Subject | None:
+        if not isinstance(value, str):
+            return None
+        try:
+            found = parse_identifier(value)
+        except InputError as exc:
+            fail(exc.message, at, value)
+            return None
+        if level == "location" and found.kind != "location":
+            fail(
+                f"a location must be an SGLN (urn:epc:id:sgln:…) or a Digital Link on a GLN (…/414/…), got {_KIND_NAMES[found.kind]}",
+                at,
+                value,
+            )
+            return None
+        if level == "instance" and not found.instance:
+            fail(
+                "must name one object (an instance-level identifier such as an SGTIN); a class or lot belongs in a quantity list", at, value
+            )
+            return None
+        if level == "class" and found.instance:
+            fail("epcClass must be a class-level identifier (a GTIN, a GTIN + lot, …), not one object", at, value)
+            return None
+        return found
+
+    tagged: list[EventSubject] = []
+    parent = subject(raw.get("parentID"), _child(path, "parentID"), "instance")
+    if parent is not None:
+        tagged.append(EventSubject("parent", parent))
+    for name, role in _INSTANCE_LISTS.items():
+        values = raw.get(name)
+        if isinstance(values, list):
+            for index, value in enumerate(values):
+                found = subject(value, f"{_child(path, name)}[{index}]", "instance")
+                if found is not None:
+                    tagged.append(EventSubject(role, found))
+    for name, role in _QUANTITY_LISTS.items():
+        elements = raw.get(name)
+        if isinstance(elements, list):
+            for index, element in enumerate(elements):
+                if isinstance(element, dict):
+                    found = subject(element.get("epcClass"), f"{_child(path, name)}[{index}].epcClass", "class")
+                    quantity = element.get("quantity")
+                    uom = element.get("uom")
+                    if found is not None:
+                        tagged.append(
+                            EventSubject(
+                                role,
+                                found,
+                                float(quantity) if isinstance(quantity, int | float) and not isinstance(quantity, bool) else None,
+                                uom if isinstance(uom, str) else None,
+                            )
+                        )
+    places: dict[str, Subject | None] = {}
+    for name in ("readPoint", "bizLocation"):
+        place = raw.get(name)
+        places[name] = subject(place.get("id"), f"{_child(path, name)}.id", "location") if isinstance(place, dict) else None
+
+    action = raw.get("action")
+    if event_type == "AggregationEvent" and action in ("ADD", "DELETE") and "parentID" not in raw:
+        fail(
+            f"an AggregationEvent with action {action} needs a parentID (EPCIS 2.0: the container packed or unpacked)",
+            _child(path, "parentID"),
+        )
+
+    event_time = _parse_time(raw["eventTime"]) if isinstance(raw.get("eventTime"), str) else None
+    if event_time is not None and event_time < _EPOCH:
+        fail("eventTime is before 1970-01-01, which the chain cannot record", _child(path, "eventTime"), raw["eventTime"])
+
+    digest: bytes | None = None
+    try:
+        digest = content_hash(raw)
+    except InputError as exc:
+        fail(exc.message, path)
+
+    if not build or errors or digest is None or event_time is None:
+        return None, errors
+    return _make_event(raw, path, cast(EventType, event_type), event_time, tuple(tagged), parent, places, digest), errors
+
+
+def _make_event(
+    raw: dict[str, Any],
+    path: str,
+    event_type: EventType,
+    event_time: datetime,
+    tagged: tuple[EventSubject, ...],
+    parent: Subject | None,
+    places: Mapping[str, Subject | None],
+    digest: bytes,
+) -> EpcisEvent:
+    """Assemble an :class:`EpcisEvent` from a schema-valid event whose identifiers all mapped."""
+    offset = _parse_offset(str(raw.get("eventTimeZoneOffset", "")))
+    biz_step = raw.get("bizStep")
+    disposition = raw.get("disposition")
+    declaration: ErrorDeclaration | None = None
+    found = raw.get("errorDeclaration")
+    if isinstance(found, dict):
+        reason = found.get("reason")
+        declaration = ErrorDeclaration(
+            declarationTime=parse_time(found["declarationTime"]),
+            reason=reason if isinstance(reason, str) else None,
+            correctiveEventIDs=tuple(str(v) for v in found.get("correctiveEventIDs", ())),
+        )
+    event_id = raw.get("eventID", raw.get("id"))
+    record_time = raw.get("recordTime")
+    return EpcisEvent(
+        type=event_type,
+        action=cast(Action | None, raw.get("action")),
+        biz_step=biz_step_name(biz_step) if isinstance(biz_step, str) else None,
+        disposition=disposition_name(disposition) if isinstance(disposition, str) else None,
+        event_time=event_time,
+        tz_offset=offset if offset is not None else 0,
+        read_point=places.get("readPoint"),
+        biz_location=places.get("bizLocation"),
+        event_id=event_id if isinstance(event_id, str) else None,
+        error_declaration=declaration,
+        subjects=tagged,
+        parent=parent,
+        raw=raw,
+        content_hash=digest,
+        record_time=parse_time(record_time) if isinstance(record_time, str) else None,
+        biz_transactions=tuple((t.get("type"), t["bizTransaction"]) for t in raw.get("bizTransactionList", ())),
+        sources=tuple((s["type"], s["source"]) for s in raw.get("sourceList", ())),
+        destinations=tuple((d["type"], d["destination"]) for d in raw.get("destinationList", ())),
+        path=path,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading documents
+
+
+_LIST_FIELDS: Final = frozenset(
+    {
+        "epcList",
+        "quantityList",
+        "childEPCs",
+        "childQuantityList",
+        "inputEPCList",
+        "inputQuantityList",
+        "outputEPCList",
+        "outputQuantityList",
+        "bizTransactionList",
+        "sourceList",
+        "destinationList",
+        "sensorElementList",
+        "correctiveEventIDs",
+        "sensorReport",
+    }
+)
+
+
+_STRING_OR_CONSTANT: Final = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _loads(text_or_obj: str | bytes | bytearray | Mapping[str, Any] | Any, source: str) -> Any:
+    """Read JSON text (or bytes, UTF-8) into Python objects, or pass parsed JSON through."""
+    if isinstance(text_or_obj, bytes | bytearray):
+        data = bytes(text_or_obj)
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            prefix = data[: exc.start].decode("utf-8", errors="replace")
+            line, column = _line_col(prefix, len(prefix))
+            hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+            raise InputError(
+                f"not UTF-8{hint}: byte 0x{data[exc.start]:02x} at line {line}, column {column}; EPCIS JSON must be UTF-8",
+                file=source,
+                line=line,
+            ) from None
+    elif isinstance(text_or_obj, str):
+        text = text_or_obj.removeprefix("\ufeff")
+    else:
+        return text_or_obj
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=source, line=exc.lineno) from None
+    except _NonFinite as exc:
+        # json does not say where; find the first NaN / Infinity outside a string.
+        index = next((m.start() for m in _STRING_OR_CONSTANT.finditer(text) if m.group(1)), 0)
+        line, column = _line_col(text, index)
+        raise InputError(
+            f"invalid JSON at line {line}, column {column}: {exc.args[0]} is not a JSON number", file=source, line=line
+        ) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested too deeply", file=source) from None
+
+
+def _normalise_lists(doc: Any) -> tuple[Any, list[str]]:
+    """Read a JSON-LD single value as a one-element list where EPCIS expects a list.
+
+    In JSON-LD, ``"sourceList": {…}`` and ``"sourceList": [{…}]`` mean the same, and some
+    producers (GS1's own rail example among them) write the former; the JSON Schema wants the
+    array. Only the EPCIS list fields of events (and ``eventList``) are touched, only when they
+    hold a single object or string, and a new object is built: the caller's is not modified. A
+    schema-valid document is never changed.
+    """
+    notes: list[str] = []
+    located = _event_list(doc) if isinstance(doc, dict) else None
+    if located is None:
+        if isinstance(doc, dict) and doc.get("type") in EVENT_TYPES:
+            return _normalise_event(doc, "$", notes), notes
+        return doc, notes
+    path, events = located
+    if isinstance(events, dict):
+        notes.append(f"{path}: a single event read as a one-element list (JSON-LD)")
+        events = [events]
+    if not isinstance(events, list):
+        return doc, notes
+    fixed = [_normalise_event(event, f"{path}[{i}]", notes) for i, event in enumerate(events)]
+    if not notes:
+        return doc, notes
+    copy = dict(doc)
+    body = dict(copy["epcisBody"])
+    copy["epcisBody"] = body
+    if doc.get("type") == "EPCISQueryDocument":
+        results = dict(body["queryResults"])
+        body["queryResults"] = results
+        results["resultsBody"] = dict(results["resultsBody"], eventList=fixed)
+    else:
+        body["eventList"] = fixed
+    return copy, notes
+
+
+def _normalise_event(event: Any, path: str, notes: list[str]) -> Any:
+    if not isinstance(event, dict):
+        return event
+    changed: dict[str, Any] = {}
+    for key, value in event.items():
+        if key in _LIST_FIELDS and isinstance(value, dict | str):
+            changed[key] = [value]
+            notes.append(f"{_child(path, key)}: a single value read as a one-element list (JSON-LD)")
+    declaration = event.get("errorDeclaration")
+    if isinstance(declaration, dict) and isinstance(declaration.get("correctiveEventIDs"), str):
+        changed["errorDeclaration"] = dict(declaration, correctiveEventIDs=[declaration["correctiveEventIDs"]])
+        notes.append(f"{_child(path, 'errorDeclaration')}.correctiveEventIDs: a single value read as a one-element list (JSON-LD)")
+    return dict(event, **changed) if changed else event
+
+
+def parse_document(text_or_obj: str | bytes | Mapping[str, Any], source: str = "<document>") -> EpcisDocument:
+    """Read, validate and map an EPCIS 2.0 JSON / JSON-LD document.
+
+    ``text_or_obj`` is the document's text, its bytes (UTF-8; a BOM is skipped) or the parsed
+    JSON. Accepted: ``EPCISDocument`` (with or without ``epcisHeader``), ``EPCISQueryDocument``
+    (events in ``epcisBody.queryResults.resultsBody.eventList``) and a single event with its
+    ``@context``. JSON-LD lets a list of one be written as the value alone; such values of the
+    EPCIS list fields are read as lists (and said so in ``notes``). Of a repeated key, the last
+    value counts, as in JavaScript.
+
+    Invalid JSON and non-UTF-8 bytes are an :class:`~o2ochain.errors.InputError` with the line
+    (and the column in the message); everything else wrong is reported together, each with its
+    JSON path, in an :class:`~o2ochain.errors.InputErrors` (see :func:`validate_document`).
+    """
+    doc, notes = _normalise_lists(_loads(text_or_obj, source))
+    errors, events, more_notes = _check(doc, source, build=True)
+    notes.extend(more_notes)
+    InputErrors.raise_if_any(errors)
+    assert isinstance(doc, dict)
+    creation = doc.get("creationDate")
+    header = doc.get("epcisHeader")
+    version = doc.get("schemaVersion")
+    return EpcisDocument(
+        source=source,
+        type=str(doc["type"]),
+        schema_version=version if isinstance(version, str) else None,
+        creation_date=_parse_time(creation) if isinstance(creation, str) else None,
+        context=doc.get("@context"),
+        header=header if isinstance(header, dict) else None,
+        events=tuple(events),
+        notes=tuple(notes),
+        raw=doc,
+    )
+
+
+def load_document(path: str | os.PathLike[str]) -> EpcisDocument:
+    """Read an EPCIS 2.0 JSON / JSON-LD file; see :func:`parse_document`."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=str(file)) from None
+    return parse_document(data, source=str(file))
+
+
+# --------------------------------------------------------------------------------------------
+# The bytes32 an event's metadata travels in
+
+
+_META: Final = struct.Struct(">BBHHQhB15x")
+FLAG_ERROR_DECLARATION: Final = 0x01
+
+
+def pack_meta(event: EpcisEvent) -> bytes:
+    """Pack an event's type, action, CBV codes and time into 32 bytes, big-endian.
+
+    Layout: byte 0 event type, 1 action, 2-3 bizStep code, 4-5 disposition code, 6-13 event
+    time in unix milliseconds (uint64), 14-15 time zone offset in minutes (int16), 16 flags
+    (bit 0: the event declares an error), 17-31 zero. One storage-free word that a contract can
+    decode without the off-chain event; the rest is behind the content hash.
+    """
+    ms = _unix_ms(event.event_time)
+    if not 0 <= ms < 1 << 64:
+        raise InputError(f"eventTime {format_time(event.event_time)} is before 1970 and cannot be packed", field="eventTime")
+    if not -(1 << 15) <= event.tz_offset < 1 << 15:
+        raise InputError(f"time zone offset {event.tz_offset} minutes does not fit an int16", field="eventTimeZoneOffset")
+    flags = FLAG_ERROR_DECLARATION if event.error_declaration is not None else 0
+    return _META.pack(
+        code_of_event_type(event.type),
+        code_of_action(event.action),
+        code_of_biz_step(event.biz_step),
+        code_of_disposition(event.disposition),
+        ms,
+        event.tz_offset,
+        flags,
+    )
+
+
+def unpack_meta(data: bytes) -> dict[str, Any]:
+    """Read back what :func:`pack_meta` packed.
+
+    Keys: ``event_type``, ``action`` (``None`` for none), ``biz_step`` and ``disposition`` (CBV
+    short names; ``None`` for none and for a non-CBV URI, told apart by ``biz_step_code`` and
+    ``disposition_code``), ``event_time`` (aware, in the event's own time zone),
+    ``event_time_ms``, ``tz_offset`` (minutes), ``has_error_declaration`` and ``flags``.
+    """
+    raw = bytes(data)
+    if len(raw) != 32:
+        raise InputError(f"event metadata is 32 bytes, got {len(raw)}", value="0x" + raw.hex())
+    type_code, action_code, step_code, disposition_code, ms, offset, flags = _META.unpack(raw)
+    tz = timezone(timedelta(minutes=offset)) if -24 * 60 < offset < 24 * 60 else UTC
+    return {
+        "event_type": event_type_of_code(type_code),
+        "action": action_of_code(action_code),
+        "biz_step": biz_step_of_code(step_code),
+        "biz_step_code": step_code,
+        "disposition": disposition_of_code(disposition_code),
+        "disposition_code": disposition_code,
+        "event_time": (_EPOCH + timedelta(milliseconds=ms)).astimezone(tz),
+        "event_time_ms": ms,
+        "tz_offset": offset,
+        "has_error_declaration": bool(flags & FLAG_ERROR_DECLARATION),
+        "flags": flags,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+
+
+def export_document(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    creation_date: datetime | None = None,
+    context: Sequence[str | Mapping[str, Any]] = (),
+    validate: bool = True,
+) -> dict[str, Any]:
+    """Build an EPCIS 2.0 document whose ``eventList`` is ``events``, unchanged.
+
+    Each event keeps the content hash it was anchored under. ``context`` adds JSON-LD context
+    entries after :data:`EPCIS_CONTEXT` (the extension prefixes of the imported documents, e.g.
+    ``{"example": "http://ns.example.com/epcis/"}``). ``creation_date`` defaults to now. With
+    ``validate`` (the default) the document is checked with :func:`validate_document` before it
+    is returned, so an export never produces what an import would refuse.
+    """
+    when = creation_date if creation_date is not None else datetime.now(UTC)
+    extra = [entry for entry in context if entry != EPCIS_CONTEXT]
+    doc: dict[str, Any] = {
+        "@context": [EPCIS_CONTEXT, *extra] if extra else EPCIS_CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": format_time(when),
+        "epcisBody": {"eventList": list(events)},
+    }
+    if validate:
+        validate_document(doc, source="<export>")
+    return doc
+
+
+def dumps_document(doc: Mapping[str, Any]) -> str:
+    """Serialise a document as indented UTF-8 JSON text (no NaN, no ASCII escaping), newline-terminated."""
+    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Building events from the command line
+
+
+def _offset_text(value: datetime) -> str:
+    offset = value.utcoffset()
+    if offset is None:
+        raise InputError("a timestamp needs a time zone (an aware datetime)", value=value)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def object_event_document(
+    subject: str,
+    *,
+    biz_step: str | None = None,
+    disposition: str | None = None,
+    action: str = "OBSERVE",
+    read_point: str | None = None,
+    biz_location: str | None = None,
+    when: datetime | str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """Build a valid EPCIS 2.0 document holding one ObjectEvent on ``subject``.
+
+    For recording an event by hand (``o2ochain trace record``): ``subject`` is an EPC URN or a
+    Digital Link; an item or container goes in ``epcList``, a lot or class in ``quantityList``.
+    ``biz_step`` and ``disposition`` are CBV names (or CBV / other URIs), places a GLN, an SGLN
+    or a ``/414/`` Digital Link, ``when`` an aware datetime or an RFC 3339 / ISO 8601 text with
+    an offset (default: now, UTC). Each call gets a fresh ``urn:uuid`` event id unless
+    ``event_id`` is given, so two recordings of the same step are two events.
+    """
+    found = parse_identifier(subject.strip())
+    if isinstance(when, str):
+        moment = _parse_time(when.strip())
+        if moment is None:
+            try:
+                moment = datetime.fromisoformat(when.strip())
+            except ValueError:
+                raise InputError(f"{_short(when)} is not an ISO 8601 date-time", field="eventTime", value=when) from None
+        if moment.tzinfo is None:
+            raise InputError(f"{_short(when)} has no UTC offset (add Z or +hh:mm)", field="eventTime", value=when)
+    else:
+        moment = when if when is not None else datetime.now(UTC)
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": format_time(moment),
+        "eventTimeZoneOffset": _offset_text(moment),
+        "eventID": event_id or f"urn:uuid:{uuid.uuid4()}",
+        "action": action,
+    }
+    if found.instance:
+        event["epcList"] = [found.uri]
+    else:
+        event["quantityList"] = [{"epcClass": found.uri}]
+    if biz_step:
+        event["bizStep"] = biz_step_name(biz_step)
+    if disposition:
+        event["disposition"] = disposition_name(disposition)
+    if read_point:
+        event["readPoint"] = {"id": _location(read_point).uri}
+    if biz_location:
+        event["bizLocation"] = {"id": _location(biz_location).uri}
+    return export_document([event])

@@ -1,0 +1,34 @@
+"""One input layer for the command line and the library alike: every value a person types or a
+file holds is read here, checked, and refused with an :class:`~o2ochain.errors.InputError` that
+names where it came from (an option, or a file's line and field) — before any node is asked.
+
+    >>> from o2ochain import inputs
+    >>> inputs.address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "--to")
+    '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'
+"""
+
+from o2ochain.inputs._values import (
+    Where,
+    address,
+    amount,
+    bytes32,
+    day,
+    duration,
+    format_amount,
+    integer,
+    moment,
+    percent,
+)
+
+__all__ = [
+    "Where",
+    "address",
+    "amount",
+    "bytes32",
+    "day",
+    "duration",
+    "format_amount",
+    "integer",
+    "moment",
+    "percent",
+]

@@ -1,0 +1,40 @@
+"""Traceability: EPCIS 2.0 events anchored on the TraceLedger, and the history a consumer reads.
+
+* :class:`Trace` (``chain.trace``) reads an item's complete history, each event checked against
+  the chain (the hash chain recomputed from the logs equals the head stored on chain) and
+  against its off-chain copy (the stored EPCIS event hashes to what the chain holds).
+* :class:`TraceAdmin` (a brand's admin) authorises supply-chain actors.
+* :class:`Actor` records events: a whole EPCIS document, validated first, pipelined in batches
+  under the per-transaction gas cap, resumable.
+
+The EPCIS documents themselves (reading, validating, hashing, storing) are
+:mod:`o2ochain.epcis`.
+"""
+
+from __future__ import annotations
+
+from o2ochain.trace._ledger import (
+    ACTOR_KINDS,
+    Actor,
+    ChainCheck,
+    ChainEntry,
+    HistoryEvent,
+    ImportReport,
+    Trace,
+    TraceAdmin,
+    default_store,
+    recompute_head,
+)
+
+__all__ = [
+    "ACTOR_KINDS",
+    "Actor",
+    "ChainCheck",
+    "ChainEntry",
+    "HistoryEvent",
+    "ImportReport",
+    "Trace",
+    "TraceAdmin",
+    "default_store",
+    "recompute_head",
+]

@@ -1,0 +1,736 @@
+"""The TraceLedger's reader and roles: EPCIS 2.0 events anchored on chain, and the history a
+consumer reads.
+
+* :class:`Trace` reads: an item's complete history (its own events, its lot's, its containers'
+  while it was packed, and those of the inputs it was made from), each event checked against
+  the chain (the hash chain recomputed from the logs equals the head stored on chain) and against
+  its off-chain copy (the stored EPCIS event hashes to what the chain holds). Only what the
+  item's brand vouched for enters it: the item's, lot's and product's chains under that brand,
+  and containers through links recorded under that brand (an actor of another brand may pack
+  the item onto its own pallet in its records, and that pallet's events stay out). Inputs of a
+  transformation recorded under the item's brand are followed into every brand's chain on them:
+  a chain keyed by an item, lot or product id is held only by the brand whose product it is (the
+  ledger checks the GTIN's brand when the chain starts, and an asset's chain has an id space of
+  its own, so no brand can hold an "asset" chain on another's goods).
+* :class:`TraceAdmin` (a brand's admin) authorises supply-chain actors.
+* :class:`Actor` records events: a whole EPCIS document (validated first, nothing written when it
+  is bad), pipelined in batches under the per-transaction gas cap, resumable — what the chain
+  already holds is skipped.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import LogReceipt
+
+from o2ochain import epcis, gs1
+from o2ochain._chain.artifacts import artifact
+from o2ochain._chain.logs import get_logs
+from o2ochain._chain.tx import PendingTx, Sender, call_view
+from o2ochain._chain.util import address_topic, hex0x
+from o2ochain.deployments import Deployment
+from o2ochain.errors import InputError, InputErrors
+from o2ochain.identity import Identity, resolve_ref
+
+ProgressFn = Callable[[int, int], None]
+
+#: Actor kinds as the ledger numbers them.
+ACTOR_KINDS = {"farm": 1, "plant": 2, "logistics": 3, "store": 4, "other": 5}
+_KIND_NAMES = {v: k for k, v in ACTOR_KINDS.items()}
+#: Subject bindings as the ledger numbers them (see ``Binding`` in contracts/Types.sol).
+_BINDING = {"item": 1, "lot": 2, "class": 3, "container": 4, "other-gs1": 5, "location": 5}
+#: Gas budget of one ``record`` transaction: well under mainnet's per-transaction cap.
+_BATCH_GAS = 12_000_000
+_GAS_PER_ENTRY = 16_000  # an entry on a chain that exists (measured: ~13,500 in a batch)
+_GAS_PER_FIRST_ENTRY = 90_000  # a chain's first entry: a new storage slot, maybe a registry lookup
+_GAS_PER_RELATED = 3_000  # one Linked log and its calldata (measured: ~2,700)
+_ZERO = b"\x00" * 32
+
+
+def default_store() -> Path:
+    """Where imported EPCIS events are kept: ``$O2O_STORE`` or ``./.o2ochain/events``."""
+    import os
+
+    return Path(os.environ.get("O2O_STORE", ".o2ochain/events"))
+
+
+class Relation(enum.StrEnum):
+    """How an event in an item's history concerns the item."""
+
+    ITEM = "item"
+    LOT = "lot"
+    PRODUCT = "product"
+    CONTAINER = "container"
+    INPUT = "input"
+
+
+@dataclass
+class ChainEntry:
+    """One entry of one chain, as the logs show it."""
+
+    brand: int
+    subject: bytes
+    actor: str
+    content: bytes
+    meta: bytes
+    read_point: bytes
+    biz_location: bytes
+    event_id: bytes
+    related: list[bytes]
+    block: int
+    tx_hash: str
+    log_index: int
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return epcis.unpack_meta(self.meta)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """A chain recomputed from the logs against the head the ledger stores."""
+
+    brand: int
+    subject: bytes
+    entries: int
+    on_chain_count: int
+    intact: bool
+
+
+@dataclass
+class HistoryEvent:
+    """One event of an item's history, with where it came from and whether it checks out."""
+
+    time: datetime
+    event_type: str
+    action: str | None
+    biz_step: str | None
+    disposition: str | None
+    relations: list[str]
+    subject: str
+    actor: str
+    actor_kind: str | None
+    read_point: str | None
+    biz_location: str | None
+    content_hash: str
+    event_id: str | None
+    block: int
+    tx_hash: str
+    stored: bool
+    content_ok: bool
+    chain_ok: bool
+    correction: bool
+    event: dict[str, Any] | None = None
+    #: The locations as the stored event names them (a GLN Digital Link or SGLN URN).
+    read_point_uri: str | None = None
+    biz_location_uri: str | None = None
+    #: Where the recording actor publishes the full event (its repository + the content hash).
+    uri: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        """The off-chain event matches its on-chain hash and its chain is intact."""
+        return self.stored and self.content_ok and self.chain_ok
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time.isoformat(),
+            "eventType": self.event_type,
+            "action": self.action,
+            "bizStep": self.biz_step,
+            "disposition": self.disposition,
+            "relations": self.relations,
+            "subject": self.subject,
+            "actor": self.actor,
+            "actorKind": self.actor_kind,
+            "readPoint": self.read_point,
+            "bizLocation": self.biz_location,
+            "contentHash": self.content_hash,
+            "eventIdHash": self.event_id,
+            "block": self.block,
+            "txHash": self.tx_hash,
+            "verified": self.verified,
+            "stored": self.stored,
+            "contentMatches": self.content_ok,
+            "chainIntact": self.chain_ok,
+            "correction": self.correction,
+            "readPointUri": self.read_point_uri,
+            "bizLocationUri": self.biz_location_uri,
+            "uri": self.uri,
+            "event": self.event,
+        }
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    events: int
+    entries: int = 0
+    recorded: int = 0
+    already: int = 0
+    transactions: int = 0
+    gas_used: int = 0
+    seconds: float = 0.0
+    tx_hashes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "entries": self.entries,
+            "recorded": self.recorded,
+            "alreadyRecorded": self.already,
+            "transactions": self.transactions,
+            "gasUsed": self.gas_used,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def recompute_head(prev: bytes, entry: ChainEntry) -> bytes:
+    """The ledger's head formula (see contracts/interfaces/ITraceLedger.sol)."""
+    related_hash = gs1.keccak256(b"".join(entry.related)) if entry.related else _ZERO
+    actor = bytes.fromhex(entry.actor[2:]).rjust(32, b"\x00")
+    h = gs1.keccak256(prev + entry.content + entry.meta + entry.read_point + entry.biz_location + entry.event_id + related_hash + actor)
+    count = int.from_bytes(prev[24:], "big") + 1
+    word = (int.from_bytes(h, "big") % (1 << 192)) << 64 | count
+    return word.to_bytes(32, "big")
+
+
+class Trace:
+    """Read access to the TraceLedger and the off-chain event store."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, identity: Identity, store: epcis.EventStore | None = None) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.identity = identity
+        self.address = deployment.address("TraceLedger")
+        self.contract: Contract = w3.eth.contract(
+            address=Web3.to_checksum_address(self.address), abi=artifact("TraceLedger")["abi"], decode_tuples=True
+        )
+        self.store = store or epcis.EventStore(default_store())
+        self._from_block = deployment.contracts["TraceLedger"].block
+        self._recorded_topic = self.contract.events.Recorded().topic
+        self._linked_topic = self.contract.events.Linked().topic
+        self._actor_cache: dict[tuple[int, str], str | None] = {}
+
+    # -- chain reads -------------------------------------------------------------------------
+    def head(self, brand: int, subject: bytes) -> tuple[bytes, int]:
+        view = call_view(self.contract.functions.head(brand, subject))
+        return bytes(view[0]), int(view[1])
+
+    def heads(self, brand: int, subjects: Sequence[bytes]) -> list[bytes]:
+        out: list[bytes] = []
+        for start in range(0, len(subjects), 1_000):
+            chunk = list(subjects[start : start + 1_000])
+            current, _counts = call_view(self.contract.functions.heads(brand, chunk), what="reading chain heads")
+            out.extend(bytes(word) for word in current)
+        return out
+
+    def actor_kind(self, brand: int, account: str) -> str | None:
+        key = (brand, account)
+        if key not in self._actor_cache:
+            view = call_view(self.contract.functions.actor(brand, Web3.to_checksum_address(account)))
+            self._actor_cache[key] = _KIND_NAMES.get(int(view.kind)) if int(view.grantedAt) else None
+        return self._actor_cache[key]
+
+    def repository(self, brand: int, account: str) -> str | None:
+        """Where ``account`` publishes the full events it records for ``brand`` (its latest RepositorySet)."""
+        key = (brand, "repo:" + account)
+        if key not in self._actor_cache:
+            logs = get_logs(
+                self.w3,
+                address=self.address,
+                topics=[self.contract.events.RepositorySet().topic, self._topic(brand), address_topic(account)],
+                from_block=self._from_block,
+            )
+            self._actor_cache[key] = str(self.contract.events.RepositorySet().process_log(logs[-1])["args"]["uri"]) if logs else None
+        return self._actor_cache[key]
+
+    def _topic(self, value: bytes | int | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return "0x" + value.to_bytes(32, "big").hex()
+        return hex0x(value)
+
+    def chain(self, brand: int | None, subject: bytes) -> dict[int, list[ChainEntry]]:
+        """Every entry on ``subject``'s chains (one per brand, or only ``brand``), in order."""
+        return {b: entries for (b, _), entries in self.chains([subject], brand).items()}
+
+    def chains(self, subjects: Sequence[bytes], brand: int | None = None) -> dict[tuple[int, bytes], list[ChainEntry]]:
+        """The chains of many subjects at once: one log query per 200 subjects, not per subject."""
+        found: dict[tuple[int, bytes], list[ChainEntry]] = {}
+        unique = list(dict.fromkeys(subjects))
+        for start in range(0, len(unique), 200):
+            topics = [hex0x(x) for x in unique[start : start + 200]]
+            recorded = get_logs(
+                self.w3, address=self.address, topics=[self._recorded_topic, topics, self._topic(brand)], from_block=self._from_block
+            )
+            if not recorded:
+                continue
+            linked = get_logs(
+                self.w3, address=self.address, topics=[self._linked_topic, None, topics, self._topic(brand)], from_block=self._from_block
+            )
+            found.update(_assemble(self.contract, recorded, linked))
+        return found
+
+    def check_chain(self, brand: int, subject: bytes, entries: Sequence[ChainEntry]) -> ChainCheck:
+        word = _ZERO
+        for entry in entries:
+            word = recompute_head(word, entry)
+        stored, count = self.head(brand, subject)
+        return ChainCheck(brand, subject, len(entries), count, word == stored)
+
+    def containers_of(self, subject: bytes, brand: int) -> list[bytes]:
+        """The containers (or outputs) whose chains under ``brand`` name ``subject`` as related.
+
+        Only links recorded under ``brand`` count: an actor of another brand can name any item as
+        a child of its own pallet (the ledger checks who records, not what they name), so a
+        container's events apply to an item only through links recorded under the item's own
+        brand, by the actors that brand authorised.
+        """
+        topics = [self._linked_topic, hex0x(subject), None, self._topic(brand)]
+        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block)
+        found: dict[bytes, None] = {}
+        for log in logs:
+            args = self.contract.events.Linked().process_log(log)["args"]
+            if int(args["brand"]) == brand:  # the topic filter already says so; a node's answer is checked anyway
+                found[bytes(args["subject"])] = None
+        return list(found)
+
+    # -- history -----------------------------------------------------------------------------
+    def history(self, ref: str | bytes | gs1.DigitalLink, *, follow_inputs: int = 5, include_events: bool = True) -> list[HistoryEvent]:
+        """The complete ordered history of an item (see the module docstring)."""
+        item, link = resolve_ref(ref)
+        verification = self.identity.verify(link if link is not None else item)
+        gtin = verification.gtin or (link.gtin if link else None)
+        lot = verification.lot or (link.lot if link else None)
+        brand = verification.brand or (self.identity.brand_of_gtin(gtin) if gtin else 0)
+        seeds: list[tuple[bytes, str]] = [(item, Relation.ITEM)]
+        if gtin and lot:
+            seeds.append((gs1.lot_id(gtin, lot), Relation.LOT))
+        if gtin:
+            seeds.append((gs1.keccak256(f"/01/{gtin}".encode()), Relation.PRODUCT))
+        collected: dict[bytes, tuple[ChainEntry, set[str], bool]] = {}
+        checks: dict[tuple[int, bytes], bool] = {}
+
+        def take(entries: Iterable[ChainEntry], relation: str) -> None:
+            for entry in entries:
+                # One EPCIS event anchored on several chains (an item and its lot) is one line of
+                # history: its relations merge, and it is verified only if every chain is intact.
+                key = entry.content
+                ok = checks.get((entry.brand, entry.subject), False)
+                if key in collected:
+                    first, relations, was_ok = collected[key]
+                    relations.add(relation)
+                    collected[key] = (first, relations, was_ok and ok)
+                else:
+                    collected[key] = (entry, {relation}, ok)
+
+        def read_many(subjects: Sequence[bytes], relation: str, only_brand: int | None) -> dict[tuple[int, bytes], list[ChainEntry]]:
+            chains = self.chains(subjects, only_brand)
+            for (b, subject), entries in chains.items():
+                checks[(b, subject)] = self.check_chain(b, subject, entries).intact
+                take(entries, relation)
+            return chains
+
+        def read(
+            subject: bytes, relation: str, only_brand: int | None, keep: Callable[[list[ChainEntry]], list[ChainEntry]] | None = None
+        ) -> dict[int, list[ChainEntry]]:
+            chains = self.chain(only_brand, subject)
+            for b, entries in chains.items():
+                checks[(b, subject)] = self.check_chain(b, subject, entries).intact
+                take(keep(entries) if keep else entries, relation)
+            return chains
+
+        # The item's own chains: under its brand; when the brand is unknown (an item id alone, not
+        # in the registry), under any brand (each bound it as its own goods: see the docstring).
+        own_chains: list[ChainEntry] = []
+        for subject, relation in seeds:
+            for entries in read_many([subject], relation, brand or None).values():
+                own_chains.extend(entries)
+        # Containers: events on a container apply to the item while it was packed in it, through
+        # links recorded under the item's own brand only (another brand's pallet may name it too).
+        if brand:
+            self._follow_containers(item, brand, read, depth=3)
+        # Inputs: a transformation whose output is this item's lot (or the item) names inputs;
+        # their own histories come next, level by level, under whichever brand holds them (an
+        # input lot's chain is held only by the brand whose product it is: see the docstring).
+        frontier = [e for e in own_chains if e.fields["event_type"] == "TransformationEvent"]
+        seen_inputs: set[bytes] = set()
+        for _ in range(follow_inputs):
+            sources = [x for e in frontier for x in e.related if x not in seen_inputs]
+            seen_inputs.update(sources)
+            if not sources:
+                break
+            chains = read_many(sources, Relation.INPUT, None)
+            frontier = [e for entries in chains.values() for e in entries if e.fields["event_type"] == "TransformationEvent"]
+        events = [self._history_event(entry, relations, ok, include_events) for entry, relations, ok in collected.values()]
+        events.sort(key=lambda e: (e.time, e.block))
+        return events
+
+    def _follow_containers(self, subject: bytes, brand: int, read: Callable[..., dict[int, list[ChainEntry]]], depth: int) -> None:
+        """Take the events of each container ``subject`` was packed in, while it was packed, from
+        the container's chain under ``brand`` (the item's): nested containers likewise."""
+        if depth == 0:
+            return
+        for container in self.containers_of(subject, brand):
+            chains = read(container, Relation.CONTAINER, brand, lambda entries: _packed_entries(entries, subject))
+            if any(_packed_entries(entries, subject) for entries in chains.values()):
+                self._follow_containers(container, brand, read, depth - 1)
+
+    def _history_event(self, entry: ChainEntry, relations: set[str], chain_ok: bool, include: bool) -> HistoryEvent:
+        f = entry.fields
+        stored = self.store.has(entry.content)
+        content_ok = stored and self.store.verify(entry.content)
+        event = self.store.get(entry.content) if content_ok else None
+        return HistoryEvent(
+            time=f["event_time"],
+            event_type=f["event_type"],
+            action=f["action"],
+            biz_step=f["biz_step"],
+            disposition=f["disposition"],
+            relations=sorted(relations),
+            subject=hex0x(entry.subject),
+            actor=entry.actor,
+            actor_kind=self.actor_kind(entry.brand, entry.actor),
+            read_point=hex0x(entry.read_point) if any(entry.read_point) else None,
+            biz_location=hex0x(entry.biz_location) if any(entry.biz_location) else None,
+            content_hash=hex0x(entry.content),
+            event_id=hex0x(entry.event_id) if any(entry.event_id) else None,
+            block=entry.block,
+            tx_hash=entry.tx_hash,
+            stored=stored,
+            content_ok=content_ok,
+            chain_ok=chain_ok,
+            correction=bool(f["flags"] & 1),
+            event=event if include else None,
+            uri=(repository + hex0x(entry.content)) if (repository := self.repository(entry.brand, entry.actor)) else None,
+            read_point_uri=_location_uri(event, "readPoint"),
+            biz_location_uri=_location_uri(event, "bizLocation"),
+        )
+
+    def recalled(self, brand: int, subjects: Sequence[bytes]) -> bool:
+        """Whether the latest disposition recorded on any of ``subjects`` is CBV ``recalled``.
+
+        A later event with another disposition (say ``active`` after a recall was lifted) ends it.
+        """
+        for entries in self.chains(subjects, brand).values():
+            dispositions = [e.fields["disposition"] for e in entries if e.fields["disposition"] is not None]
+            if dispositions and dispositions[-1] == "recalled":
+                return True
+        return False
+
+    def export(self, ref: str | bytes | gs1.DigitalLink) -> dict[str, Any]:
+        """The item's history as an EPCIS 2.0 document of the events as they were imported."""
+        events = [h.event for h in self.history(ref) if h.event is not None]
+        return epcis.export_document(events)
+
+    def responsibility(self, ref: str | bytes | gs1.DigitalLink) -> list[dict[str, Any]]:
+        """Who had custody at each step and who recorded what, oldest first."""
+        rows: list[dict[str, Any]] = []
+        for h in self.history(ref, include_events=False):
+            rows.append(
+                {
+                    "time": h.time.isoformat(),
+                    "step": h.biz_step,
+                    "disposition": h.disposition,
+                    "recordedBy": h.actor,
+                    "actorKind": h.actor_kind,
+                    "location": h.biz_location_uri or h.read_point_uri or h.biz_location or h.read_point,
+                    "via": h.relations,
+                    "verified": h.verified,
+                }
+            )
+        return rows
+
+
+def _location_uri(event: dict[str, Any] | None, key: str) -> str | None:
+    value = (event or {}).get(key)
+    return str(value["id"]) if isinstance(value, dict) and "id" in value else None
+
+
+def _assemble(
+    contract: Contract, recorded: Sequence[LogReceipt], linked: Sequence[LogReceipt]
+) -> dict[tuple[int, bytes], list[ChainEntry]]:
+    """Entries per (brand, subject) from Recorded logs, each with the related ids of the Linked
+    logs of its subject that follow it in the same transaction."""
+    rec_event = contract.events.Recorded()
+    link_event = contract.events.Linked()
+    merged = sorted(
+        [(int(log["blockNumber"]), int(log["logIndex"]), "r", log) for log in recorded]
+        + [(int(log["blockNumber"]), int(log["logIndex"]), "l", log) for log in linked]
+    )
+    chains: dict[tuple[int, bytes], list[ChainEntry]] = defaultdict(list)
+    last: dict[tuple[int, bytes], ChainEntry] = {}
+    for block, index, kind, log in merged:
+        if kind == "r":
+            a = rec_event.process_log(log)["args"]
+            entry = ChainEntry(
+                brand=int(a["brand"]),
+                subject=bytes(a["subject"]),
+                actor=Web3.to_checksum_address(a["actor"]),
+                content=bytes(a["content"]),
+                meta=bytes(a["meta"]),
+                read_point=bytes(a["readPoint"]),
+                biz_location=bytes(a["bizLocation"]),
+                event_id=bytes(a["eventId"]),
+                related=[],
+                block=block,
+                tx_hash=hex0x(log["transactionHash"]),
+                log_index=index,
+            )
+            chains[(entry.brand, entry.subject)].append(entry)
+            last[(entry.brand, entry.subject)] = entry
+        else:
+            a = link_event.process_log(log)["args"]
+            owner = last.get((int(a["brand"]), bytes(a["subject"])))
+            if owner is not None and owner.content == bytes(a["content"]) and owner.tx_hash == hex0x(log["transactionHash"]):
+                owner.related.append(bytes(a["related"]))
+    return dict(chains)
+
+
+def _packed_entries(entries: Sequence[ChainEntry], child: bytes) -> list[ChainEntry]:
+    """The container's entries while ``child`` was packed in it (from ADD to DELETE aggregation)."""
+    inside: list[ChainEntry] = []
+    packed = False
+    for entry in entries:
+        f = entry.fields
+        if f["event_type"] == "AggregationEvent":
+            if f["action"] == "ADD" and child in entry.related:
+                packed = True
+            elif f["action"] == "DELETE" and (child in entry.related or not entry.related):
+                inside.append(entry)
+                packed = False
+                continue
+        if packed:
+            inside.append(entry)
+    return inside
+
+
+@dataclass
+class _Planned:
+    brand: int
+    subject: epcis.Subject
+    event: epcis.EpcisEvent
+    related: list[bytes]
+
+
+class TraceAdmin:
+    """A brand admin's hand on the ledger: authorise and revoke supply-chain actors."""
+
+    def __init__(self, trace: Trace, account: LocalAccount, brand: int) -> None:
+        self.trace = trace
+        self.account = account
+        self.brand = brand
+        self.sender = Sender(trace.w3, account)
+
+    def grant(self, actor: str, kind: str, location: bytes = _ZERO) -> None:
+        if kind not in ACTOR_KINDS:
+            raise InputError(f"actor kind must be one of {', '.join(ACTOR_KINDS)}", field="kind", value=kind)
+        fn = self.trace.contract.functions.grantActor(self.brand, Web3.to_checksum_address(actor), ACTOR_KINDS[kind], location)
+        self.sender.transact(fn, label=f"grantActor({kind})")
+
+    def revoke(self, actor: str) -> None:
+        self.sender.transact(self.trace.contract.functions.revokeActor(self.brand, Web3.to_checksum_address(actor)), label="revokeActor")
+
+
+class Actor:
+    """A supply-chain actor's key: records EPCIS events on the ledger."""
+
+    def __init__(self, trace: Trace, account: LocalAccount) -> None:
+        self.trace = trace
+        self.account = account
+        self.address = account.address
+        self.sender = Sender(trace.w3, account)
+
+    def set_repository(self, brand: int, uri: str) -> None:
+        """Announce where this actor publishes its full events for ``brand`` (``uri`` + content hash)."""
+        if not uri.startswith(("https://", "http://", "ipfs://", "ar://")):
+            raise InputError("a repository is an https://, http://, ipfs:// or ar:// URI", field="uri", value=uri)
+        self.sender.transact(self.trace.contract.functions.setRepository(brand, uri), label="setRepository")
+
+    def import_document(
+        self,
+        source: str | Path | dict[str, Any],
+        *,
+        brand: int | None = None,
+        progress: ProgressFn | None = None,
+    ) -> ImportReport:
+        """Validate an EPCIS 2.0 document, store its events, anchor them on chain (exactly once)."""
+        document = epcis.parse_document(source, source="<document>") if isinstance(source, dict) else epcis.load_document(source)
+        return self.record_events(
+            document.events, brand=brand, progress=progress, source=str(source) if not isinstance(source, dict) else "<document>"
+        )
+
+    def record_events(
+        self,
+        events: Sequence[epcis.EpcisEvent],
+        *,
+        brand: int | None = None,
+        progress: ProgressFn | None = None,
+        source: str = "<events>",
+    ) -> ImportReport:
+        started = time.monotonic()
+        report = ImportReport(events=len(events))
+        planned = self._plan(events, brand, source)
+        report.entries = len(planned)
+        for event in events:
+            self.trace.store.put(event.raw)
+        self.sender.wait_until_settled()
+        self.sender.resync_nonce()
+        todo = self._not_yet_recorded(planned)
+        report.already = len(planned) - len(todo)
+        if progress:
+            progress(report.already, report.entries)
+        pending: list[tuple[PendingTx, int]] = []
+        bound: set[tuple[int, bytes]] = set()
+        by_brand: dict[int, list[_Planned]] = defaultdict(list)
+        for p in todo:
+            by_brand[p.brand].append(p)
+        for b, items in by_brand.items():
+            heads = self.trace.heads(b, [p.subject.chain_subject for p in items])
+            for p, head in zip(items, heads, strict=True):
+                if any(head):
+                    bound.add((b, p.subject.chain_subject))
+
+            def unbound(p: _Planned, b: int = b) -> bool:
+                return (b, p.subject.chain_subject) not in bound
+
+            for batch in _batches(items, unbound):
+                entries = [self._entry(p, (b, p.subject.chain_subject) not in bound) for p in batch]
+                for p in batch:
+                    bound.add((b, p.subject.chain_subject))
+                tx = self.sender.send(self.trace.contract.functions.record(b, entries), label=f"record({len(entries)} entries)")
+                pending.append((tx, len(entries)))
+        done = report.already
+        for tx, count in pending:
+            receipt = self.sender.wait([tx])[0]
+            report.recorded += count
+            report.transactions += 1
+            report.gas_used += int(receipt["gasUsed"])
+            report.tx_hashes.append(tx.hash_hex)
+            done += count
+            if progress:
+                progress(done, report.entries)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _plan(self, events: Sequence[epcis.EpcisEvent], brand: int | None, source: str) -> list[_Planned]:
+        planned: list[_Planned] = []
+        problems: list[InputError] = []
+        brands: dict[str, int] = {}
+        for n, event in enumerate(events):
+            primaries = list(event.primary_subjects())
+            related = [s.id for s in event.related_subjects()]
+            if not primaries and related:
+                primaries, related = list(event.related_subjects()), []
+            anchorable = [s for s in primaries if s.kind in _BINDING]
+            if not anchorable:
+                problems.append(
+                    InputError(
+                        "the event names no item, lot, product class or container (SSCC) to anchor it on",
+                        file=source,
+                        field=f"$.epcisBody.eventList[{n}]",
+                    )
+                )
+                continue
+            event_brand = brand
+            # The brand of the goods: of the first registered GTIN among the subjects, the event's
+            # own first, then the children / inputs (a pallet is the brand of what it holds).
+            for s in (*anchorable, *event.related_subjects()):
+                if s.gtin:
+                    if s.gtin not in brands:
+                        brands[s.gtin] = self.trace.identity.brand_of_gtin(s.gtin)
+                    if brands[s.gtin]:
+                        event_brand = brands[s.gtin]
+                        break
+            if not event_brand:
+                problems.append(
+                    InputError(
+                        "no registered product among the event's subjects, so its brand is unknown: register the product or pass --brand",
+                        file=source,
+                        field=f"$.epcisBody.eventList[{n}]",
+                    )
+                )
+                continue
+            for s in anchorable:
+                b = brands.get(s.gtin, event_brand) if s.gtin else event_brand
+                planned.append(_Planned(b or event_brand, s, event, related))
+        InputErrors.raise_if_any(problems)
+        for b in sorted({p.brand for p in planned}):
+            view = call_view(self.trace.contract.functions.actor(b, self.address))
+            if not bool(view.active):
+                problems.append(InputError(f"{self.address} is not an authorised actor of brand {b}; its brand admin must grant it first"))
+        InputErrors.raise_if_any(problems)
+        return planned
+
+    def _not_yet_recorded(self, planned: Sequence[_Planned]) -> list[_Planned]:
+        """Drop entries the chain already holds (same brand, subject and content)."""
+        on_chain: set[tuple[int, bytes, bytes]] = set()
+        by_brand: dict[int, list[bytes]] = defaultdict(list)
+        for p in planned:
+            by_brand[p.brand].append(p.subject.chain_subject)
+        for b, subjects in by_brand.items():
+            unique = list(dict.fromkeys(subjects))
+            started = [s for s, word in zip(unique, self.trace.heads(b, unique), strict=True) if any(word)]
+            for (brand, subject), entries in self.trace.chains(started, b).items():
+                on_chain.update((brand, subject, e.content) for e in entries)
+        return [p for p in planned if (p.brand, p.subject.chain_subject, p.event.content_hash) not in on_chain]
+
+    def _entry(self, p: _Planned, bind: bool) -> tuple[Any, ...]:
+        e = p.event
+        s = p.subject
+        binding: tuple[int, int, bytes] = (0, 0, _ZERO)
+        if bind and _BINDING[s.kind] == 5:
+            binding = (_BINDING[s.kind], 0, s.id)  # the ledger recomputes chain_subject from it
+        elif bind:
+            code = s.code or ""
+            binding = (_BINDING[s.kind], gs1.gtin_to_int(s.gtin) if s.gtin else 0, gs1.to_bytes32(code) if code else _ZERO)
+        return (
+            s.chain_subject,
+            e.content_hash,
+            epcis.pack_meta(e),
+            e.read_point.id if e.read_point else _ZERO,
+            e.biz_location.id if e.biz_location else _ZERO,
+            gs1.keccak256(e.event_id.encode()) if e.event_id else _ZERO,
+            binding,
+            list(p.related),
+        )
+
+
+def _batches(items: Sequence[_Planned], is_first: Callable[[_Planned], bool]) -> Iterable[list[_Planned]]:
+    """Consecutive entries in batches whose estimated gas stays under :data:`_BATCH_GAS`."""
+    batch: list[_Planned] = []
+    gas = 60_000
+    firsts: set[bytes] = set()
+    for p in items:
+        first = is_first(p) and p.subject.chain_subject not in firsts
+        cost = (_GAS_PER_FIRST_ENTRY if first else _GAS_PER_ENTRY) + _GAS_PER_RELATED * len(p.related)
+        if batch and gas + cost > _BATCH_GAS:
+            yield batch
+            batch, gas, firsts = [], 60_000, set()
+            first = is_first(p)
+            cost = (_GAS_PER_FIRST_ENTRY if first else _GAS_PER_ENTRY) + _GAS_PER_RELATED * len(p.related)
+        if first:
+            firsts.add(p.subject.chain_subject)
+        batch.append(p)
+        gas += cost
+    if batch:
+        yield batch
+
+
+def utc(ts_ms: int, offset_minutes: int) -> datetime:
+    """A timestamp in milliseconds as an aware datetime in its recorded time zone."""
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(timezone(timedelta(minutes=offset_minutes)))
