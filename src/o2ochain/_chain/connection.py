@@ -10,10 +10,12 @@ method: the defaults (:class:`RetryPolicy`) are a 30 s timeout per request, 5 at
 of 0.25, 0.5, 1 and 2 s between them, and no new attempt once 60 s have passed since the first.
 When the node stays down, :class:`~o2ochain.errors.RPCUnavailable` (a ``ChainError``) names
 the endpoint, the method, how often and how long it was tried and what went wrong, in words.
-Retrying ``eth_sendRawTransaction`` is safe: the same signed bytes can be mined only once, and
-the sender treats "already known" as success. This is the only retry layer for transport
-failures; ``o2ochain._chain.tx.with_retries`` adds retries only for JSON-RPC answers that say "try
-again" (rate limits, "header not found"), so the two never multiply.
+The retries are web3 middleware (:class:`RetryMiddleware`, the innermost layer) over web3's own
+``HTTPProvider``, whose built-in retries are switched off. Retrying ``eth_sendRawTransaction``
+is safe: the same signed bytes can be mined only once, and the sender treats "already known"
+as success. This is the only retry layer for transport failures;
+``o2ochain._chain.tx.with_retries`` adds retries only for JSON-RPC answers that say "try again"
+(rate limits, "header not found"), so the two never multiply.
 """
 
 from __future__ import annotations
@@ -30,16 +32,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_typing import URI
 from web3 import HTTPProvider, Web3
-from web3.types import RPCEndpoint, RPCResponse
+from web3.middleware import Web3Middleware
+from web3.types import MakeRequestFn, RPCEndpoint, RPCResponse
 
 from o2ochain.errors import ChainError, ConfigError, RPCUnavailable
 
@@ -47,8 +50,8 @@ __all__ = [
     "ANVIL_MNEMONIC",
     "LOCAL_CHAIN_IDS",
     "Anvil",
+    "RetryMiddleware",
     "RetryPolicy",
-    "RetryingHTTPProvider",
     "dev_accounts",
     "find_anvil",
     "http_web3",
@@ -137,38 +140,42 @@ def _problem(exc: BaseException, timeout: float) -> tuple[str, bool]:
     return f"{type(exc).__name__}: {exc}", False
 
 
-class RetryingHTTPProvider(HTTPProvider):
-    """An :class:`HTTPProvider` that retries every method by a :class:`RetryPolicy` and raises
-    :class:`~o2ochain.errors.RPCUnavailable` (never a ``requests`` exception) when it gives up."""
+class RetryMiddleware(Web3Middleware):
+    """web3 middleware that retries every JSON-RPC call by a :class:`RetryPolicy` and raises
+    :class:`~o2ochain.errors.RPCUnavailable` (never a ``requests`` exception) when it gives up.
 
-    def __init__(self, url: str, policy: RetryPolicy | None = None) -> None:
-        self.policy = policy or RetryPolicy()
-        super().__init__(url, request_kwargs={"timeout": self.policy.timeout}, exception_retry_configuration=None)
-        self.endpoint = endpoint_name(url)
-        self._url = URI(url)
+    It sits innermost in the onion, right above the provider (an ``HTTPProvider`` with its own
+    retries switched off), so each attempt is one plain HTTP request and web3's other middleware
+    sees only the answer that came through.
+    """
 
-    def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
-        started = time.monotonic()
-        pauses = self.policy.pauses()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._request_session_manager.make_post_request(self._url, request_data, **self.get_request_kwargs())
-            except (requests.exceptions.RequestException, OSError) as exc:
-                problem, transient = _problem(exc, self.policy.timeout)
-                elapsed = time.monotonic() - started
-                pause = next(pauses, None) if transient else None
-                if pause is None or elapsed + pause > self.policy.budget:
-                    raise RPCUnavailable(self.endpoint, str(method), attempt, elapsed, problem) from exc
-                _log.info("%s %s: %s; retrying in %.2f s (attempt %d)", self.endpoint, method, problem, pause, attempt + 1)
-                time.sleep(pause)
+    def __init__(self, w3: Web3, policy: RetryPolicy, endpoint: str) -> None:
+        super().__init__(w3)
+        self.policy = policy
+        self.endpoint = endpoint
 
-    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        try:
-            return super().make_request(method, params)
-        except ValueError as exc:  # a proxy's HTML page or a cut answer: not JSON-RPC at all
-            raise RPCUnavailable(self.endpoint, str(method), 1, 0.0, f"the answer is not JSON-RPC ({exc})") from None
+    def wrap_make_request(self, make_request: MakeRequestFn) -> MakeRequestFn:
+        def retrying(method: RPCEndpoint, params: Any) -> RPCResponse:
+            started = time.monotonic()
+            pauses = self.policy.pauses()
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    return make_request(method, params)
+                except (requests.exceptions.RequestException, OSError) as exc:
+                    problem, transient = _problem(exc, self.policy.timeout)
+                    elapsed = time.monotonic() - started
+                    pause = next(pauses, None) if transient else None
+                    if pause is None or elapsed + pause > self.policy.budget:
+                        raise RPCUnavailable(self.endpoint, str(method), attempt, elapsed, problem) from exc
+                    _log.info("%s %s: %s; retrying in %.2f s (attempt %d)", self.endpoint, method, problem, pause, attempt + 1)
+                    time.sleep(pause)
+                except ValueError as exc:  # a proxy's HTML page or a cut answer: not JSON-RPC at all
+                    problem = f"the answer is not JSON-RPC ({exc})"
+                    raise RPCUnavailable(self.endpoint, str(method), attempt, time.monotonic() - started, problem) from None
+
+        return retrying
 
 
 def http_web3(url: str, *, timeout: float = 30.0, retries: int = 5, policy: RetryPolicy | None = None) -> Web3:
@@ -176,7 +183,16 @@ def http_web3(url: str, *, timeout: float = 30.0, retries: int = 5, policy: Retr
     (or the full ``policy``); see :class:`RetryPolicy`."""
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"unsupported RPC URL {url!r}: give an http:// or https:// URL")
-    return Web3(RetryingHTTPProvider(url, policy or RetryPolicy.from_env(timeout=timeout, attempts=retries)))
+    chosen = policy or RetryPolicy.from_env(timeout=timeout, attempts=retries)
+    # web3's own retries are off: the middleware below is the one retry layer, with a budget
+    # and an error in words.
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": chosen.timeout}, exception_retry_configuration=None))
+    endpoint = endpoint_name(url)
+    # web3 builds each middleware by calling what the onion holds with the Web3 (a class, or a
+    # builder curried like this one); its type names only the class.
+    build = partial(RetryMiddleware, policy=chosen, endpoint=endpoint)
+    w3.middleware_onion.inject(cast("type[Web3Middleware]", build), name="o2ochain retries", layer=0)
+    return w3
 
 
 def tester_web3() -> tuple[Web3, list[LocalAccount]]:

@@ -1,9 +1,11 @@
-"""Sending transactions: simulate, sign locally, pipeline with a local nonce counter, confirm.
+"""Sending transactions: simulate, sign, pipeline with a local nonce counter, confirm.
 
-A :class:`Sender` belongs to one account. ``send`` simulates the call (a revert is raised as the
-decoded custom error before anything is signed), assigns the next nonce from a local counter and
-broadcasts without waiting, so thousands of transactions go out back to back; ``wait`` collects
-the receipts and then *confirms* them; a transaction that reverted on chain is replayed with
+A :class:`Sender` belongs to one account, a :class:`~o2ochain._chain.signers.Signer` (a key in
+memory, an ape account, a hardware wallet, a KMS: the sender never sees a key). ``send``
+simulates the call (a revert is raised as the decoded custom error before anything is signed),
+assigns the next nonce from a local counter, lets web3 fill the EIP-1559 fees, has the signer
+sign and broadcasts without waiting, so thousands of transactions go out back to back; ``wait``
+collects the receipts and then *confirms* them; a transaction that reverted on chain is replayed with
 ``eth_call`` to raise its decoded reason.
 
 Dropped transactions and reorgs. Every transaction a sender signs is kept (its signed bytes, by
@@ -38,7 +40,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
 import requests
-from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
@@ -54,6 +55,7 @@ from web3.types import Nonce, RPCEndpoint, TxParams, TxReceipt
 
 from o2ochain._chain.connection import LOCAL_CHAIN_IDS
 from o2ochain._chain.revert import decode_revert
+from o2ochain._chain.signers import Signer, signed_transaction
 from o2ochain.errors import ChainError, ContractRevert, TransactionDropped, TransactionFailed, UnknownRevert
 
 __all__ = ["PendingTx", "Sender", "call_view", "decode_web3_error", "with_retries"]
@@ -155,7 +157,7 @@ def with_retries(action: Callable[[], T], *, what: str, attempts: int = 6, base_
     """Run ``action``, retrying transient failures with exponential backoff (0.2 s doubling, at
     most 5 s, ``attempts`` in all).
 
-    Over HTTP the provider (:class:`o2ochain._chain.connection.RetryingHTTPProvider`) already retried
+    Over HTTP the middleware (:class:`o2ochain._chain.connection.RetryMiddleware`) already retried
     transport failures and raised :class:`~o2ochain.errors.RPCUnavailable`, which is final here;
     what this retries is a JSON-RPC answer that says "try again" (rate limits, "header not
     found") and transport errors of providers without their own retries.
@@ -221,7 +223,7 @@ class Sender:
     def __init__(
         self,
         w3: Web3,
-        account: LocalAccount,
+        account: Signer,
         *,
         gas_margin: float = 1.25,
         receipt_timeout: float = 120.0,
@@ -230,7 +232,7 @@ class Sender:
     ) -> None:
         self.w3 = w3
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self.gas_margin = gas_margin
         self.receipt_timeout = receipt_timeout
         self.chain_id = with_retries(lambda: w3.eth.chain_id, what="eth_chainId")
@@ -239,6 +241,7 @@ class Sender:
         self.rebroadcast_after = rebroadcast_after if rebroadcast_after is not None else (1.0 if local else 5.0)
         self._poll = 0.05 if local else 1.0
         self._nonce: int | None = None
+        self._london: bool | None = None
         #: Signed transactions not yet confirmed, by nonce: what a reorg may make us send again.
         self._sent: dict[int, PendingTx] = {}
         self.resent = 0
@@ -273,15 +276,19 @@ class Sender:
 
     # -- fees --------------------------------------------------------------------------------
     def _fees(self) -> TxParams:
-        block = with_retries(lambda: self.w3.eth.get_block("latest"), what="eth_getBlockByNumber")
-        base = block.get("baseFeePerGas")
-        if base is None:
-            return {"gasPrice": with_retries(lambda: self.w3.eth.gas_price, what="eth_gasPrice")}
-        try:
-            tip = with_retries(lambda: self.w3.eth.max_priority_fee, what="eth_maxPriorityFeePerGas")
-        except Exception:  # noqa: BLE001 - nodes without the method: fall back to 1 gwei
-            tip = Web3.to_wei(1, "gwei")
-        return {"maxFeePerGas": Web3.to_wei(2 * int(base) + int(tip), "wei"), "maxPriorityFeePerGas": tip}
+        """Fee fields for a chain without EIP-1559; empty where web3 fills them.
+
+        On an EIP-1559 chain ``build_transaction`` fills ``maxPriorityFeePerGas`` (the node's
+        ``eth_maxPriorityFeePerGas``, else web3's estimate from ``eth_feeHistory``) and
+        ``maxFeePerGas`` (that tip plus twice the latest base fee), web3's own rule. A chain whose
+        blocks carry no base fee gets the node's ``eth_gasPrice`` in a legacy transaction.
+        """
+        if self._london is None:
+            block = with_retries(lambda: self.w3.eth.get_block("latest"), what="eth_getBlockByNumber")
+            self._london = block.get("baseFeePerGas") is not None
+        if self._london:
+            return {}
+        return {"gasPrice": with_retries(lambda: self.w3.eth.gas_price, what="eth_gasPrice")}
 
     # -- sending -----------------------------------------------------------------------------
     def simulate(self, fn: Sendable, *, value: int = 0) -> int:
@@ -318,12 +325,17 @@ class Sender:
             **(fees or self._fees()),
         }
         params["nonce"] = Nonce(self._next_nonce())
-        tx = fn.build_transaction(params)
-        signed = self.account.sign_transaction(cast(dict[str, Any], tx))
+        try:
+            tx = with_retries(lambda: fn.build_transaction(params), what=f"building {label or _name(fn)}")
+            raw, tx_hash = signed_transaction(self.account, cast(dict[str, Any], tx))
+        except BaseException:
+            if self._nonce == params["nonce"] + 1:
+                self._nonce -= 1  # nothing went out with this nonce: the next transaction takes it
+            raise
         pending = PendingTx(
-            tx_hash=HexBytes(signed.hash),
+            tx_hash=HexBytes(tx_hash),
             nonce=int(params["nonce"]),
-            raw=bytes(signed.raw_transaction),
+            raw=raw,
             params=tx,
             label=label or _name(fn),
         )
