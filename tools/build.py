@@ -10,7 +10,9 @@ installs (tools/solc/solc.js). Both give the same bytecode for the same input.
 
 Contracts under contracts/test/ are test doubles: their artifacts go to tests/fixtures/artifacts/,
 not into the package, and their own errors stay out of Errors.json; a test double that the demo
-deploys on local chains (TestStablecoin) is listed in DEPLOYABLES and ships.
+deploys on local chains (TestStablecoin) is listed in DEPLOYABLES and ships. Errors.json holds
+every custom error the contracts may raise (ours and OpenZeppelin's) and, in ``userdoc``, the
+``@notice`` of each of ours: the words a refusal is shown in.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def artifacts(output: dict[str, Any]) -> dict[str, dict[str, Any]]:
     (but the test doubles' own errors)."""
     result: dict[str, dict[str, Any]] = {}
     errors: dict[str, dict[str, Any]] = {}
+    notices: dict[str, list[dict[str, str]]] = {}
     for source, contracts in sorted(output["contracts"].items()):
         for name, data in sorted(contracts.items()):
             if source.startswith(TEST_SOURCES) and name not in DEPLOYABLES:
@@ -118,12 +121,22 @@ def artifacts(output: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 if entry["type"] == "error":
                     sig = entry["name"] + "(" + ",".join(i["type"] for i in entry["inputs"]) + ")"
                     errors.setdefault(sig, entry)
+            # Our contracts' words for their errors (`@notice`); OpenZeppelin's have none, the
+            # library words those itself (o2ochain/_chain/words.py).
+            for sig, docs in data.get("userdoc", {}).get("errors", {}).items():
+                said = [{"notice": d["notice"]} for d in docs if d.get("notice")]
+                if said and not source.startswith("node_modules/"):
+                    notices.setdefault(sig, said)
             if name in DEPLOYABLES and source.startswith("contracts/"):
                 result[name] = _artifact(name, source, data)
     missing = set(DEPLOYABLES) - set(result)
     if missing:
         sys.exit(f"contracts not found in contracts/: {', '.join(sorted(missing))}")
-    result["Errors"] = {"contractName": "Errors", "abi": [errors[k] for k in sorted(errors)]}
+    result["Errors"] = {
+        "contractName": "Errors",
+        "abi": [errors[k] for k in sorted(errors)],
+        "userdoc": {"errors": {k: notices[k] for k in sorted(notices) if k in errors}},
+    }
     return result
 
 

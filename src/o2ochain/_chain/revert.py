@@ -3,7 +3,8 @@
 The selector (first four bytes) picks the class: ``Error(string)`` is a
 :class:`~o2ochain.errors.RevertMessage`, ``Panic(uint256)`` a :class:`~o2ochain.errors.Panic`, a
 custom error of our ABIs its generated class, anything else an
-:class:`~o2ochain.errors.UnknownRevert`; the arguments are decoded by name.
+:class:`~o2ochain.errors.UnknownRevert`; the arguments are decoded by name, and the exception's
+message says them in words (:mod:`o2ochain._chain.words`).
 """
 
 from __future__ import annotations
