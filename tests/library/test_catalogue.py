@@ -203,12 +203,13 @@ def test_read_catalogue_reports_bad_header_bytes_with_missing_columns(tmp_path: 
     assert "missing column(s)" in found[1].message
 
 
-def test_read_catalogue_stops_at_max_errors(tmp_path: Path) -> None:
+def test_read_catalogue_lists_max_errors_and_counts_the_rest(tmp_path: Path) -> None:
     rows = "".join(f"{GTIN},bad serial {i},L1\n" for i in range(50))
     with pytest.raises(InputErrors) as info:
         read_catalogue(write(tmp_path, "gtin,serial,lot\n" + rows), max_errors=10)
-    assert len(info.value.errors) == 11
-    assert "stopped after 10 problems" in info.value.errors[-1].message
+    assert [e.line for e in info.value.errors] == list(range(2, 12))
+    assert info.value.total == 50
+    assert str(info.value).startswith("50 problem(s) found")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,15 +8,23 @@ record each or a Merkle root per lot, and recalls), :class:`Seller` (first-sale 
 till) and :class:`Consumer`.
 
 What a brand registers comes from its catalogue: :func:`read_catalogue` reads and checks a CSV
-(every problem of every row at once, nothing written), :func:`catalogue_from_rows` the same rows
-built in Python. A lot registered by one root is a :class:`MerkleTree` that OpenZeppelin's
+(every problem of every row at once, nothing written), :func:`check_catalogue` checks one of any
+size in constant memory, :func:`catalogue_from_rows` the same rows built in Python. A lot registered by one root is a :class:`MerkleTree` that OpenZeppelin's
 ``MerkleProof`` verifies; each item's proof goes to a JSON Lines file (:func:`write_proofs`,
 :func:`read_proofs`, :func:`find_proof`).
 """
 
 from __future__ import annotations
 
-from o2ochain.identity._catalogue import COLUMN_ALIASES, CatalogueItem, catalogue_from_rows, group_by_lot, read_catalogue
+from o2ochain.identity._catalogue import (
+    COLUMN_ALIASES,
+    CatalogueItem,
+    CatalogueSummary,
+    catalogue_from_rows,
+    check_catalogue,
+    group_by_lot,
+    read_catalogue,
+)
 from o2ochain.identity._merkle import MAX_LEAVES, PROOFS_FORMAT, MerkleTree, ProofRecord, ProofsHeader, leaf_hash, read_proofs, write_proofs
 from o2ochain.identity._registry import (
     CLAIM_TYPES,
@@ -45,6 +53,7 @@ __all__ = [
     "BrandAdmin",
     "BrandInfo",
     "CatalogueItem",
+    "CatalogueSummary",
     "Consumer",
     "Identity",
     "ItemStatus",
@@ -60,6 +69,7 @@ __all__ = [
     "Seller",
     "Verification",
     "catalogue_from_rows",
+    "check_catalogue",
     "find_proof",
     "group_by_lot",
     "leaf_hash",

@@ -6,10 +6,10 @@ A brand exports its items from an ERP or a spreadsheet as CSV, one item per row:
     09506000134352,SN0001,LOT-7,2026-12-31
     09506000134352,SN0002,LOT-7,261231
 
-The whole file is validated before anything else happens, and every problem found is reported
-at once (file, line, column) in one :class:`~o2ochain.errors.InputErrors`: a registration of
-100,000 items must never stop at item 60,000 because of a typo, and fixing a file one error per
-run is a waste of everyone's afternoon. Nothing is written by this module.
+The whole file is validated before anything else happens, and every problem of every row is
+reported at once (file, line, column) in one :class:`~o2ochain.errors.InputErrors`: a
+registration of 100,000 items must never stop at item 60,000 because of a typo, and fixing a
+file one error per run is a waste of everyone's afternoon. Nothing is written by this module.
 
 Columns (header names are case-insensitive; spaces and ``-`` count as ``_``; other columns are
 ignored):
@@ -23,22 +23,26 @@ column        also accepted as                                required
 ``expiry``    ``expiry_date``, ``exp``, ``17``, ``(17)``      no
 ============  ==============================================  ========
 
-The delimiter is ``,`` unless the header line has none and has ``;`` or a tab (common in
-spreadsheets saved in some locales). A UTF-8 byte-order mark is ignored; blank lines are
-skipped; cells are trimmed (no valid GS1 value contains a space).
+The file is read by :class:`o2ochain.inputs.CsvReader`, as every CSV of the project is: the
+delimiter (``,`` ``;`` tab ``|``) sniffed from the header line, a UTF-8 byte-order mark ignored,
+blank lines skipped, cells trimmed (no valid GS1 value contains a space).
+
+:func:`check_catalogue` validates a file of any size in constant memory — a million rows in a few
+seconds, with progress — holding 8 bytes per row to find repeated items and no item itself;
+:func:`read_catalogue` does the same checks and returns the items, for registering them.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, TypeVar
 
-from o2ochain.errors import InputError, InputErrors
+from o2ochain.errors import InputError
 from o2ochain.gs1 import (
     DEFAULT_RESOLVER,
     DigitalLink,
@@ -50,6 +54,7 @@ from o2ochain.gs1 import (
     validate_lot,
     validate_serial,
 )
+from o2ochain.inputs import Column, CsvReader, Problems
 
 COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "gtin": ("gtin", "gtin14", "01", "(01)"),
@@ -60,18 +65,26 @@ COLUMN_ALIASES: Final[dict[str, tuple[str, ...]]] = {
 """Header names accepted for each column, after lower-casing and ``' '``/``-`` → ``_``."""
 
 _REQUIRED: Final = ("gtin", "serial", "lot")
-_BY_ALIAS: Final = {alias: column for column, names in COLUMN_ALIASES.items() for alias in names}
-_BOM: Final = b"\xef\xbb\xbf"
+COLUMNS: Final = tuple(Column(name, names[1:], required=name in _REQUIRED) for name, names in COLUMN_ALIASES.items())
+"""The columns of a catalogue, as :class:`~o2ochain.inputs.CsvReader` looks for them."""
+
+_CACHE_LIMIT: Final = 4096
+"""Distinct GTINs, lots and expiry texts remembered as checked; past that the cache starts over."""
+_BUCKETS: Final = 256
+
+ProgressFn = Callable[[int, int], None]
+"""``progress(done, total)``: bytes of the file read (a second look for repeated items counts as
+a second reading of the file)."""
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogueItem:
     """One validated row of a catalogue: a GTIN-14, a serial, a lot and an optional expiry.
 
-    ``line`` is the 1-based line of the row in its file, kept so that a later failure (the
-    chain says an item already exists) can point back at the row. Ids are computed on demand:
-    most callers need them once, in a tight loop, and 100,000 cached digests are memory no one
-    asked for.
+    ``line`` is the 1-based line of the row in its file, and ``file`` the file (``None`` for rows
+    given from Python), kept so that a later failure (the chain says an item already exists, or
+    its product is not registered) can point back at the row. Ids are computed on demand: most
+    callers need them once, in a tight loop, and 100,000 cached digests are memory no one asked for.
     """
 
     gtin: str
@@ -79,6 +92,7 @@ class CatalogueItem:
     lot: str
     expiry: date | None
     line: int
+    file: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def item_id(self) -> bytes:
@@ -95,75 +109,66 @@ class CatalogueItem:
         return DigitalLink(gtin=self.gtin, serial=self.serial, lot=self.lot, expiry=self.expiry, resolver=resolver)
 
 
-class _Rows(Protocol):
-    """What we need of ``csv.reader``: rows, and the number of physical lines read so far."""
+@dataclass(frozen=True, slots=True)
+class CatalogueSummary:
+    """What :func:`check_catalogue` found in a catalogue without problems."""
 
-    @property
-    def line_num(self) -> int: ...
-
-    def __iter__(self) -> Iterator[list[str]]: ...
-
-
-class _TooManyErrors(Exception):
-    """Internal: the error budget is spent; stop reading and report what we have."""
-
-
-class _Collector:
-    """Gathers InputErrors up to ``limit``, then stops the pass with a closing note."""
-
-    def __init__(self, file: str, limit: int) -> None:
-        self.file = file
-        self.limit = max(1, limit)
-        self.errors: list[InputError] = []
-
-    def add(self, message: str, line: int | None, field: str | None, value: object = None) -> None:
-        self.errors.append(InputError(message, file=self.file, line=line, field=field, value=value))
-        self.check()
-
-    def add_error(self, error: InputError, line: int) -> None:
-        self.errors.append(InputError(error.message, file=self.file, line=line, field=error.field, value=error.value))
-        self.check()
-
-    def check(self) -> None:
-        if len(self.errors) >= self.limit:
-            self.errors.append(
-                InputError(
-                    f"stopped after {self.limit} problems; fix these and run again",
-                    file=self.file,
-                )
-            )
-            raise _TooManyErrors
+    file: str
+    items: int
+    lots: int
+    products: dict[str, int]
+    """Each GTIN of the file and the first line naming it (the one thing that grows with the
+    file: with its product classes, not its rows)."""
+    size: int
+    """The file's size in bytes."""
 
 
-def read_catalogue(path: str | Path, *, max_errors: int = 1000) -> list[CatalogueItem]:
+_Row = tuple[int, str, str, str, date | None]
+"""A row whose every cell is valid: line, GTIN-14, serial, lot, expiry."""
+
+
+def check_catalogue(path: str | Path, *, max_errors: int = 1000, progress: ProgressFn | None = None) -> CatalogueSummary:
+    """Validate a catalogue CSV of any size in constant memory; hold none of its items.
+
+    The checks of :func:`read_catalogue`, with the same messages. Repeated items are found from
+    8 bytes a row, kept in 256 buckets; only when some digest repeats is the file read a second
+    time, to name the lines of the repeats. ``progress(done, total)`` follows the bytes read.
+    """
+    name = str(path)
+    problems = Problems(name, limit=max_errors)
+    reader = CsvReader(path, COLUMNS, problems, progress=progress, strip=False)
+    tally = _Tally()
+    tally.count(_valid_rows(reader, problems))
+    if tally.suspects():
+
+        def second(done: int, total: int) -> None:
+            if progress is not None:
+                progress(total + done, 2 * total)
+
+        again = Problems(name, limit=0)  # the first pass reported these rows' problems already
+        tally.name_repeats(_valid_rows(CsvReader(path, COLUMNS, again, progress=second, strip=False), again), problems)
+    if not tally.rows and not problems:
+        problems.fatal("no items: the file has a header but no rows")
+    problems.raise_if_any()
+    return CatalogueSummary(name, tally.rows, tally.lot_count, tally.products, reader.size)
+
+
+def read_catalogue(path: str | Path, *, max_errors: int = 1000, progress: ProgressFn | None = None) -> list[CatalogueItem]:
     """Read and validate a catalogue CSV; return its items in file order.
 
     Every row is checked — GTIN and check digit, serial and lot against GS1 ``X..20``, expiry
     as ``YYYY-MM-DD`` or ``YYMMDD``, cell count, (GTIN, serial) unique in the file, one expiry
-    per lot — and all problems are raised together as :class:`InputErrors` (at most
-    ``max_errors`` of them). A problem with the file as a whole (missing, unreadable, empty, no
-    rows, required columns missing) is a single :class:`InputError`.
+    per lot — and all problems are raised together as :class:`InputErrors` (the first
+    ``max_errors`` listed, all counted). A problem with the file as a whole (missing, unreadable,
+    empty, no rows, required columns missing) alone is a single :class:`InputError`.
+    ``progress(done, total)`` follows the bytes read.
     """
     name = str(path)
-    data = _read_bytes(Path(path), name)
-    data = data.removeprefix(_BOM)
-    if not data.strip():
-        raise InputError("the file is empty; expected a header line such as gtin,serial,lot", file=name)
-
-    errors = _Collector(name, max_errors)
-    items: list[CatalogueItem] = []
-    try:
-        text = _decode(data, errors)
-        _parse(text, name, errors, items)
-    except _TooManyErrors:
-        pass
-    except InputError as exc:
-        # A file-level problem (no header, missing columns) after row problems were already
-        # found (say, a header line that is not UTF-8): report them all together.
-        if not errors.errors:
-            raise
-        errors.errors.append(exc)
-    InputErrors.raise_if_any(errors.errors)
+    problems = Problems(name, limit=max_errors)
+    items = _read(CsvReader(path, COLUMNS, problems, progress=progress, strip=False), problems, name)
+    if not items and not problems:
+        problems.fatal("no items: the file has a header but no rows")
+    problems.raise_if_any()
     return items
 
 
@@ -173,241 +178,182 @@ def catalogue_from_rows(rows: Iterable[Sequence[str]], *, source: str = "<rows>"
     The same checks as :func:`read_catalogue`, with errors located as ``source:line`` where
     line 2 is the first row (line 1 being the implied header), exactly as in a CSV file.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["gtin", "serial", "lot", "expiry"])
-    for row in rows:
-        cells = [str(c) if c is not None else "" for c in row]
-        writer.writerow(cells + [""] * (4 - len(cells)) if len(cells) < 4 else cells)
-    errors = _Collector(source, max_errors)
-    items: list[CatalogueItem] = []
-    try:
-        _parse(buffer.getvalue(), source, errors, items)
-    except _TooManyErrors:
-        pass
-    InputErrors.raise_if_any(errors.errors)
+    problems = Problems(source, limit=max_errors)
+    items = _read(_python_rows(rows, problems), problems, None)
+    problems.raise_if_any()
     if not items:
         raise InputError("no items given", file=source)
     return items
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=name) from None
-    except IsADirectoryError:
-        raise InputError("this is a directory, not a CSV file", file=name) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=name) from None
+def _read(rows: Iterable[tuple[int, tuple[str, ...]]], problems: Problems, file: str | None) -> list[CatalogueItem]:
+    """The items of ``rows``, all checked; the problems go to ``problems``."""
+    items: list[CatalogueItem] = []
+    tally = _Tally()
+    tally.count(_valid_rows(rows, problems), items, file)
+    if tally.suspects():
+        tally.name_repeats(((it.line, it.gtin, it.serial, it.lot, it.expiry) for it in items), problems)
+    return items
 
 
-def _decode(data: bytes, errors: _Collector) -> str:
-    """Decode UTF-8; on failure, name every bad line and the byte offset of its first bad byte.
+def _python_rows(rows: Iterable[Sequence[str]], problems: Problems) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """Rows given from Python as a CSV reader gives them: line 2 first, blank ones skipped."""
+    width = len(COLUMNS)
+    for line, row in enumerate(rows, start=2):
+        cells = ["" if cell is None else str(cell) for cell in row]
+        if not "".join(cells).strip():
+            continue
+        if len(cells) > width:
+            problems.add(f"expected {width} cells like the header, got {len(cells)}", line, None, ",".join(cells)[:200])
+            continue
+        yield line, tuple(cell.strip() for cell in cells) + ("",) * (width - len(cells))
 
-    Bad lines are replaced by empty lines so the other rows are still validated and keep their
-    line numbers.
+
+def _valid_rows(rows: Iterable[tuple[int, tuple[str, ...]]], problems: Problems) -> Iterator[_Row]:
+    """The rows whose every cell is valid; every problem of the others goes to ``problems``.
+
+    A catalogue repeats the same few GTINs, lots and expiry dates on thousands of rows: each
+    distinct value is checked once (up to ``_CACHE_LIMIT`` of them at a time), so a row costs a
+    few dictionary lookups and one regular expression for its serial.
     """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    lines = data.split(b"\n")
-    offset = 0
-    for number, raw in enumerate(lines, start=1):
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            errors.add(
-                f"not UTF-8: byte 0x{raw[exc.start]:02X} at byte {exc.start + 1} of the line "
-                f"(byte offset {offset + exc.start} in the file); save the file as UTF-8",
-                number,
-                None,
-            )
-            lines[number - 1] = b""
-        offset += len(raw) + 1
-    return b"\n".join(lines).decode("utf-8")
-
-
-def _canonical_header(cell: str) -> str:
-    return cell.strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def _delimiter(text: str) -> str:
-    """``,`` unless the first non-blank line has none but has ``;`` or a tab."""
-    first = next((line for line in io.StringIO(text) if line.strip()), "")
-    if "," not in first:
-        if ";" in first:
-            return ";"
-        if "\t" in first:
-            return "\t"
-    return ","
-
-
-def _checked(cache: dict[str, str | InputError], raw: str, check: Callable[[str], str]) -> str | InputError:
-    """``check(raw)``, or the InputError it raised, computed once per distinct value.
-
-    A catalogue repeats the same few GTINs and lots on thousands of rows: validating each
-    distinct value once keeps a 100,000-row file fast.
-    """
-    found = cache.get(raw)
-    if found is None:
-        try:
-            found = check(raw)
-        except InputError as exc:
-            found = exc
-        cache[raw] = found
-    return found
-
-
-def _parse(text: str, name: str, errors: _Collector, items: list[CatalogueItem]) -> None:
-    """Parse rows into ``items``, reporting every problem to ``errors``."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    try:
-        _parse_rows(reader, name, errors, items)
-    except csv.Error as exc:
-        # A quoting error makes the rest of the file unreadable; report where it happened.
-        errors.add(f"malformed CSV: {exc}", reader.line_num or None, None)
-
-
-def _parse_rows(reader: _Rows, name: str, errors: _Collector, items: list[CatalogueItem]) -> None:
-    rows = iter(reader)
-    last_line = 0
-
-    def next_row() -> tuple[int, list[str]] | None:
-        """Next non-blank row and the line it starts on."""
-        nonlocal last_line
-        for row in rows:
-            start = last_line + 1
-            last_line = reader.line_num
-            if any(cell.strip() for cell in row):
-                return start, row
-        return None
-
-    header = next_row()
-    if header is None:
-        raise InputError("the file has no header line", file=name)
-    header_line, header_cells = header
-    columns = _map_columns(header_cells, name, header_line)
-    width = len(header_cells)
-    g_col, s_col, l_col = columns["gtin"], columns["serial"], columns["lot"]
-    e_col = columns.get("expiry")
-
     gtins: dict[str, str | InputError] = {}
     lots: dict[str, str | InputError] = {}
-    expiries: dict[str, date | InputError] = {}
-    seen_items: dict[tuple[str, str], int] = {}
-    lot_expiry: dict[tuple[str, str], tuple[date | None, int]] = {}
-    add = errors.add
-    append = items.append
-    x20_ok = is_gs1_x20
-
-    while True:
-        found = next_row()
-        if found is None:
-            break
-        line, row = found
-        if len(row) != width:
-            add(
-                f"expected {width} cells like the header, got {len(row)}",
-                line,
-                None,
-                ",".join(row)[:200],
-            )
+    expiries: dict[str, date | InputError | None] = {"": None}
+    relocate, x20 = problems.relocate, is_gs1_x20
+    for line, (raw_gtin, raw_serial, raw_lot, raw_expiry) in rows:
+        gtin = gtins.get(raw_gtin)
+        if gtin is None:
+            gtin = _checked(gtins, raw_gtin, normalize_gtin)
+        lot = lots.get(raw_lot)
+        if lot is None:
+            lot = _checked(lots, raw_lot, _lot)
+        expiry = expiries.get(raw_expiry, _UNSEEN)
+        if expiry is _UNSEEN:
+            expiry = _checked(expiries, raw_expiry, _expiry)
+        serial = raw_serial.strip()
+        serial_ok = x20(serial)
+        if serial_ok and isinstance(gtin, str) and isinstance(lot, str) and not isinstance(expiry, InputError):
+            yield line, gtin, serial, lot, expiry
             continue
-        bad = False
-
-        gtin = _checked(gtins, row[g_col].strip(), normalize_gtin)
+        # Every problem of the row, in the order of its columns.
         if isinstance(gtin, InputError):
-            errors.add_error(gtin, line)
-            bad = True
-
-        serial = row[s_col].strip()
-        if not x20_ok(serial):
+            relocate(gtin, line)
+        if not serial_ok:
             try:
                 validate_serial(serial)
             except InputError as exc:
-                errors.add_error(exc, line)
-                bad = True
-
-        lot = _checked(lots, row[l_col].strip(), validate_lot)
+                relocate(exc, line)
         if isinstance(lot, InputError):
-            errors.add_error(lot, line)
-            bad = True
+            relocate(lot, line)
+        if isinstance(expiry, InputError):
+            relocate(expiry, line)
 
-        expiry: date | InputError | None = None
-        if e_col is not None:
-            raw_expiry = row[e_col].strip()
-            if raw_expiry:
-                expiry = expiries.get(raw_expiry)
-                if expiry is None:
-                    try:
-                        expiry = parse_expiry(raw_expiry)
-                    except InputError as exc:
-                        expiry = exc
-                    expiries[raw_expiry] = expiry
-                if isinstance(expiry, InputError):
-                    errors.add_error(expiry, line)
-                    bad = True
-        if bad:
-            continue
-        assert isinstance(gtin, str) and isinstance(lot, str) and not isinstance(expiry, InputError)
 
-        key = (gtin, serial)
-        first = seen_items.setdefault(key, line)
-        if first != line:
-            add(
-                f"duplicate item: GTIN {gtin} serial {serial!r} is already on line {first}",
-                line,
-                "serial",
-                serial,
-            )
-            continue
-        lot_key = (gtin, lot)
-        known = lot_expiry.setdefault(lot_key, (expiry, line))
-        if known[0] != expiry:
-            add(
-                f"lot {lot!r} of GTIN {gtin} has expiry {_show(expiry)} here but "
-                f"{_show(known[0])} on line {known[1]}; a lot has one expiry date",
-                line,
-                "expiry",
-                expiry,
-            )
-            continue
-        append(CatalogueItem(gtin, serial, lot, expiry, line))
+def _lot(raw: str) -> str:
+    return validate_lot(raw.strip())
 
-    if not items and not errors.errors:
-        raise InputError("no items: the file has a header but no rows", file=name)
+
+def _expiry(raw: str) -> date | None:
+    return parse_expiry(raw) if raw.strip() else None
+
+
+_UNSEEN: Final = date.min
+"""Stands for an expiry text not checked yet; compared by identity, so no parsed date is taken for it."""
+
+_T = TypeVar("_T")
+
+
+def _checked(cache: dict[str, _T | InputError], raw: str, check: Callable[[str], _T]) -> _T | InputError:
+    """``check(raw)``, or the InputError it raised, remembered for the next rows with ``raw``."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    try:
+        found: _T | InputError = check(raw)
+    except InputError as exc:
+        found = exc
+    cache[raw] = found
+    return found
+
+
+class _Tally:
+    """What the rows of a catalogue add up to, in 8 bytes a row: a 64-bit digest (Python's string
+    hash) of each item's (GTIN, serial), in 256 buckets by its low byte, and of each lot with its
+    expiry where the lot or expiry changes from the row before. A digest seen twice marks a suspect; :meth:`name_repeats` looks at the suspects' rows
+    again to name real repeats with both lines (a 64-bit coincidence is then ruled out).
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.items = [array("q") for _ in range(_BUCKETS)]
+        self.lot_keys = [array("q") for _ in range(_BUCKETS)]
+        self.lot_expiries = [array("L") for _ in range(_BUCKETS)]
+        self.products: dict[str, int] = {}
+        self.lot_count = 0
+        self.repeated: set[int] = set()
+        self.conflicting: set[int] = set()
+
+    def count(self, rows: Iterable[_Row], keep: list[CatalogueItem] | None = None, file: str | None = None) -> None:
+        """Add up ``rows``; with ``keep``, also append each row's item to it."""
+        items, lot_keys, lot_expiries, products = self.items, self.lot_keys, self.lot_expiries, self.products
+        append = keep.append if keep is not None else None
+        last_gtin = last_lot = ""
+        last_expiry: date | None = _UNSEEN
+        before, low = sum(map(len, items)), _BUCKETS - 1
+        for line, gtin, serial, lot, expiry in rows:
+            digest = hash(gtin + serial)  # GTINs are 14 digits: gtin + serial is unambiguous
+            items[digest & low].append(digest)
+            if lot is not last_lot or gtin is not last_gtin or expiry is not last_expiry:
+                if gtin is not last_gtin and gtin not in products:
+                    products[gtin] = line
+                last_gtin, last_lot, last_expiry = gtin, lot, expiry
+                key = hash(gtin + lot)
+                lot_keys[key & low].append(key)
+                lot_expiries[key & low].append(expiry.toordinal() if expiry is not None else 0)
+            if append is not None:
+                append(CatalogueItem(gtin, serial, lot, expiry, line, file))
+        self.rows += sum(map(len, items)) - before
+
+    def suspects(self) -> bool:
+        """Find the digests seen twice (items) or with two expiries (lots); True when any."""
+        for bucket in self.items:
+            if len(set(bucket)) != len(bucket):
+                self.repeated.update(digest for digest, times in Counter(bucket).items() if times > 1)
+            del bucket[:]
+        for keys, expiries in zip(self.lot_keys, self.lot_expiries, strict=True):
+            first: dict[int, int] = {}
+            for key, expiry in zip(keys, expiries, strict=True):
+                if first.setdefault(key, expiry) != expiry:
+                    self.conflicting.add(key)
+            self.lot_count += len(first)
+            del keys[:], expiries[:]
+        return bool(self.repeated or self.conflicting)
+
+    def name_repeats(self, rows: Iterable[_Row], problems: Problems) -> None:
+        """Look at the valid rows again and report each repeated item and each lot given two
+        expiry dates, with the line it first appeared on."""
+        repeated, conflicting = self.repeated, self.conflicting
+        seen: dict[tuple[str, str], int] = {}
+        lots: dict[tuple[str, str], tuple[date | None, int]] = {}
+        for line, gtin, serial, lot, expiry in rows:
+            if repeated and hash(gtin + serial) in repeated:
+                first = seen.setdefault((gtin, serial), line)
+                if first != line:
+                    problems.add(f"duplicate item: GTIN {gtin} serial {serial!r} is already on line {first}", line, "serial", serial)
+                    continue
+            if conflicting and hash(gtin + lot) in conflicting:
+                known = lots.setdefault((gtin, lot), (expiry, line))
+                if known[0] != expiry:
+                    problems.add(
+                        f"lot {lot!r} of GTIN {gtin} has expiry {_show(expiry)} here but "
+                        f"{_show(known[0])} on line {known[1]}; a lot has one expiry date",
+                        line,
+                        "expiry",
+                        expiry,
+                    )
 
 
 def _show(expiry: date | None) -> str:
     return "none" if expiry is None else expiry.isoformat()
-
-
-def _map_columns(cells: list[str], name: str, line: int) -> dict[str, int]:
-    """Map the canonical column names to their positions, refusing missing or repeated ones."""
-    columns: dict[str, int] = {}
-    for position, cell in enumerate(cells):
-        column = _BY_ALIAS.get(_canonical_header(cell))
-        if column is None:
-            continue
-        if column in columns:
-            raise InputError(
-                f"two columns mean {column!r}: {cells[columns[column]].strip()!r} and {cell.strip()!r}",
-                file=name,
-                line=line,
-                field=column,
-            )
-        columns[column] = position
-    missing = [column for column in _REQUIRED if column not in columns]
-    if missing:
-        found = ", ".join(repr(c.strip()) for c in cells) or "none"
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}; the header has {found} (required: gtin, serial, lot; optional: expiry)",
-            file=name,
-            line=line,
-        )
-    return columns
 
 
 def group_by_lot(items: Iterable[CatalogueItem]) -> dict[tuple[str, str], list[CatalogueItem]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 
 from eth_utils.address import to_checksum_address
 
@@ -102,6 +102,13 @@ def bytes32(text: object, where: Where | str | None = None, *, what: str = "32-b
 # ------------------------------------------------------------------------------------------
 # Numbers with units
 
+
+def _scaled(value: Decimal, places: int) -> Decimal:
+    """``value`` times ten to the ``places``, exactly (decimal's default context keeps only 28
+    digits, so a 29-digit uint96 amount would come back rounded)."""
+    return value.scaleb(places, Context(prec=len(value.as_tuple().digits) + 2, Emax=MAX_EMAX, Emin=MIN_EMIN))
+
+
 _DURATION = re.compile(r"(\d+)\s*([a-z]*)")
 _SECONDS = {
     "": 1,
@@ -166,12 +173,66 @@ def percent(text: object, where: Where | str | None = None) -> int:
         value = Decimal(body)
     except InvalidOperation:
         raise at.error(f"{text!r} is not a percentage: use e.g. 5%", text) from None
-    if not value.is_finite() or value.scaleb(2) != value.scaleb(2).to_integral_value():
+    if not value.is_finite() or value.adjusted() > 5 or _scaled(value, 2) != _scaled(value, 2).to_integral_value():
         raise at.error(f"{text!r} is not a percentage with at most two decimals", text)
-    bps = int(value.scaleb(2))
+    bps = int(_scaled(value, 2))
     if not 0 <= bps <= 10_000:
         raise at.error(f"{text} is not between 0% and 100%", text)
     return bps
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An amount as a person wrote it (``"1.25"``, ``"1.25 USDC"``), its form already checked.
+
+    Its base units wait for the currency's decimals (:meth:`units`), which may have to be read
+    from a chain: the command line checks the form before connecting and the decimals after.
+    """
+
+    number: Decimal
+    unit: str | None
+    text: str
+    where: Where = Where()
+
+    def units(self, decimals: int, *, symbol: str | None = None, maximum: int = 2**96 - 1, allow_zero: bool = False) -> int:
+        """The amount in base units of a currency with ``decimals`` decimals (and ``symbol``, if
+        the amount names a unit); more decimal places than the currency has are refused."""
+        at = self.where
+        if self.unit is not None and (symbol is None or self.unit.lower() != symbol.lower()):
+            expected = f"in {symbol}" if symbol else "a plain number"
+            raise at.error(f"{self.text!r}: the amount is {expected}, not {self.unit}", self.text)
+        if self.number.adjusted() + decimals > len(str(maximum)):  # 1E+999999999: said before it is computed
+            raise at.error(f"{self.text} is more than the contract can hold", self.text)
+        scaled = _scaled(self.number, decimals)
+        if scaled != scaled.to_integral_value():
+            raise at.error(f"{self.text} has more than {decimals} decimal places, the most this currency has", self.text)
+        units = int(scaled)
+        if units == 0 and not allow_zero:
+            raise at.error("the amount must be more than zero", self.text)
+        if units > maximum:
+            raise at.error(f"{self.text} is more than the contract can hold", self.text)
+        return units
+
+
+def decimal_amount(text: object, where: Where | str | None = None) -> Amount:
+    """The form of an amount (a non-negative decimal number, then perhaps a unit), checked before
+    its currency is known; :meth:`Amount.units` finishes the job."""
+    if isinstance(text, Amount):
+        return text
+    at = _where(where)
+    raw = str(text).strip()
+    number, _, unit = raw.partition(" ")
+    if "," in number:  # 1,500 is fifteen hundred to some and one and a half to others
+        raise at.error(f"{raw!r}: write amounts with a dot for decimals and no thousands separator, e.g. 1500.50", text)
+    try:
+        value = Decimal(number.replace("_", ""))
+    except InvalidOperation:
+        raise at.error(f"{raw!r} is not an amount: use e.g. 12.50", text) from None
+    if not value.is_finite():
+        raise at.error(f"{raw!r} is not an amount: use e.g. 12.50", text)
+    if value < 0:
+        raise at.error(f"{raw} is negative", text)
+    return Amount(value, unit.strip() or None, raw, at)
 
 
 def amount(
@@ -187,42 +248,16 @@ def amount(
 
     ``decimals`` is the currency's (18 for the native coin, the ERC-20's ``decimals()``). A unit
     after the number must be ``symbol``; more decimal places than the currency has are refused,
-    never rounded away.
+    never rounded away. ``text`` may be an :class:`Amount` from :func:`decimal_amount`.
     """
-    at = _where(where)
-    raw = str(text).strip()
-    number, _, unit = raw.partition(" ")
-    unit = unit.strip()
-    if unit and (symbol is None or unit.lower() != symbol.lower()):
-        expected = f"in {symbol}" if symbol else "a plain number"
-        raise at.error(f"{raw!r}: the amount is {expected}, not {unit}", text)
-    try:
-        value = Decimal(number.replace("_", "").replace(",", ""))
-    except InvalidOperation:
-        raise at.error(f"{raw!r} is not an amount: use e.g. 12.50", text) from None
-    if not value.is_finite():
-        raise at.error(f"{raw!r} is not an amount: use e.g. 12.50", text)
-    if value < 0:
-        raise at.error(f"{raw} is negative", text)
-    scaled = value.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise at.error(f"{raw} has more than {decimals} decimal places, the most this currency has", text)
-    units = int(scaled)
-    if units == 0 and not allow_zero:
-        raise at.error("the amount must be more than zero", text)
-    if units > maximum:
-        raise at.error(f"{raw} is more than the contract can hold", text)
-    return units
+    return decimal_amount(text, where).units(decimals, symbol=symbol, maximum=maximum, allow_zero=allow_zero)
 
 
 def format_amount(units: int, decimals: int, symbol: str | None = None) -> str:
     """Base units as people read them: ``12500000`` at 6 decimals is ``12.5`` (``12.5 USDC``)."""
-    text = format(Decimal(units).scaleb(-decimals).normalize(), "f")
-    if "." in text:
-        whole, frac = text.split(".")
-        text = f"{int(whole):,}.{frac}"
-    else:
-        text = f"{int(text):,}"
+    whole, frac = divmod(abs(units), 10**decimals)
+    digits = str(frac).rjust(decimals, "0").rstrip("0") if decimals else ""
+    text = ("-" if units < 0 else "") + f"{whole:,}" + (f".{digits}" if digits else "")
     return f"{text} {symbol}" if symbol else text
 
 
@@ -261,20 +296,25 @@ def day(text: object, where: Where | str | None = None) -> date:
         raise at.error(f"{raw} is no day of the calendar", text) from None
 
 
-def moment(text: object, where: Where | str | None = None) -> datetime:
+def moment(text: object, where: Where | str | None = None, *, zone_required: bool = False) -> datetime:
     """A point in time: ``2026-12-31``, ``2026-12-31T08:00:00Z``, ``2026-12-31 08:00+08:00`` or a
-    unix time in seconds; without a zone it is UTC."""
+    unix time in seconds; without a zone it is UTC, or refused with ``zone_required`` (where the
+    zone is part of the record, as an EPCIS event's)."""
     at = _where(where)
     if isinstance(text, datetime):
+        if text.tzinfo is None and zone_required:
+            raise at.error(f"{text.isoformat()} has no UTC offset (add Z or +hh:mm)", text)
         return text if text.tzinfo else text.replace(tzinfo=UTC)
     raw = str(text).strip()
     if re.fullmatch(r"\d{9,11}", raw):
         return datetime.fromtimestamp(int(raw), UTC)
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) and not zone_required:
             parsed = datetime.combine(date.fromisoformat(raw), datetime.min.time())
         else:
             parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise at.error(f"{raw!r} is not a time: use e.g. 2026-12-31 or 2026-12-31T08:00:00Z", text) from None
+    if parsed.tzinfo is None and zone_required:
+        raise at.error(f"{raw} has no UTC offset (add Z or +hh:mm)", text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
