@@ -7,7 +7,8 @@
     print(chain.identity.verify("https://id.gs1.org/01/09506000134352/21/ABC123").verdict)
 
 The names here are the everyday API: :func:`connect` and :class:`O2OChain`, the role objects
-that hold a signer, and the exceptions (the whole tree is drawn in :mod:`o2ochain.errors`). Each
+that hold a :class:`Signer` (an eth-account key, an ape account through :class:`ApeSigner`, a
+hardware wallet or a KMS: the library never needs the key itself), and the exceptions (the whole tree is drawn in :mod:`o2ochain.errors`). Each
 concern is a subpackage with public names of its own: :mod:`~o2ochain.gs1` and
 :mod:`~o2ochain.epcis` (the standards), :mod:`~o2ochain.identity`, :mod:`~o2ochain.trace`,
 :mod:`~o2ochain.consent`, :mod:`~o2ochain.guarantee`, :mod:`~o2ochain.loop` and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from o2ochain._chain.signers import ApeSigner, Signer
 from o2ochain.client import O2OChain, connect
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.errors import (
@@ -60,6 +62,7 @@ from o2ochain.identity import (
 )
 
 __all__ = [
+    "ApeSigner",
     "BrandAdmin",
     "Buyer",
     "ChainError",
@@ -91,6 +94,7 @@ __all__ = [
     "RetailerAdmin",
     "RetailerInfo",
     "Seller",
+    "Signer",
     "TransactionFailed",
     "Verification",
     "__version__",

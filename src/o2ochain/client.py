@@ -10,7 +10,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from o2ochain._chain.connection import Anvil, http_web3, tester_web3
-from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser
+from o2ochain._chain.signers import Signer
+from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser, PrivateKeyLike
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.deployments import deploy as _deploy
 from o2ochain.errors import ChainError, ConfigError
@@ -25,8 +26,10 @@ __all__ = ["O2OChain", "connect"]
 class O2OChain:
     """A connection to one chain and the o2ochain deployment on it.
 
-    Role objects (``admin``, ``brand``, ``registrant``, ``seller``, ``consumer``) hold a signer;
-    ``identity`` reads without one. Use as a context manager to stop an Anvil it started.
+    Role objects (``admin``, ``brand``, ``registrant``, ``seller``, ``consumer``, …) hold a
+    :class:`~o2ochain.Signer`: an eth-account key, an ape account (:class:`~o2ochain.ApeSigner`),
+    or a hardware wallet or KMS behind a class of one's own; the library never needs the key
+    itself. ``identity`` reads without one. Use as a context manager to stop an Anvil it started.
     """
 
     def __init__(
@@ -50,8 +53,9 @@ class O2OChain:
         self._guarantee: GuaranteeReader | None = None
         self._reviews: ReviewBoardReader | None = None
         self._coupons: CouponBookReader | None = None
-        #: Where review texts and merchant profiles are kept (``$O2O_CONTENT`` or ./.o2ochain/content).
-        self.content_path = Path(os.environ.get("O2O_CONTENT", ".o2ochain/content"))
+        #: Where review texts and merchant profiles are kept: ``content/`` in the folder of local
+        #: files (``$O2O_STORE`` or ./.o2ochain), or ``$O2O_CONTENT`` where that is still set.
+        self.content_path = Path(os.environ.get("O2O_CONTENT") or Path(os.environ.get("O2O_STORE", ".o2ochain")) / "content")
         self.store_path: Path | None = None
         self.chain_id = int(w3.eth.chain_id)
         if not lazy:
@@ -74,7 +78,7 @@ class O2OChain:
         self._reviews = None
         self._coupons = None
 
-    def deploy(self, account: LocalAccount, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
+    def deploy(self, account: Signer, *, admin: str | None = None, save_to: Path | str | None = None) -> Deployment:
         """Deploy every contract, use the new deployment, and save its manifest if asked."""
         deployment = _deploy(self.w3, account, admin=admin)
         if save_to is not None:
@@ -102,15 +106,15 @@ class O2OChain:
         return self._trace
 
     def use_store(self, path: Path | str) -> None:
-        """Keep imported EPCIS events under ``path`` (default ``$O2O_STORE`` or ./.o2ochain/events)."""
+        """Keep imported EPCIS events under ``path`` (default: ``events/`` in ``$O2O_STORE`` or ./.o2ochain)."""
         self.store_path = Path(path)
         self._trace = None
 
-    def actor(self, account: LocalAccount) -> Actor:
+    def actor(self, account: Signer) -> Actor:
         """A supply-chain actor (farm, plant, logistics, store) recording events."""
         return Actor(self.trace, account)
 
-    def trace_admin(self, account: LocalAccount, brand: int) -> TraceAdmin:
+    def trace_admin(self, account: Signer, brand: int) -> TraceAdmin:
         """A brand admin authorising the brand's supply-chain actors."""
         return TraceAdmin(self.trace, account, brand)
 
@@ -121,13 +125,14 @@ class O2OChain:
             self._consent = ConsentReader(self.w3, self.deployment)
         return self._consent
 
-    def consumer_consent(self, account: LocalAccount) -> ConsumerConsent:
+    def consumer_consent(self, account: Signer) -> ConsumerConsent:
         """A consumer granting, revoking and auditing the use of their data."""
         return ConsumerConsent(self.consent, account)
 
-    def data_user(self, account: LocalAccount) -> DataUser:
-        """A retailer relaying signed consents, checking them and recording each use of data."""
-        return DataUser(self.consent, account)
+    def data_user(self, account: Signer, *, sealing_key: PrivateKeyLike | None = None) -> DataUser:
+        """A retailer relaying signed consents, checking them and recording each use of data
+        (and opening sealed data with ``sealing_key``, by default an eth-account signer's key)."""
+        return DataUser(self.consent, account, sealing_key=sealing_key)
 
     @property
     def guarantee(self) -> GuaranteeReader:
@@ -136,23 +141,23 @@ class O2OChain:
             self._guarantee = GuaranteeReader(self.w3, self.deployment)
         return self._guarantee
 
-    def retailer(self, account: LocalAccount, retailer: int) -> RetailerAdmin:
+    def retailer(self, account: Signer, retailer: int) -> RetailerAdmin:
         """A retailer's admin: channels and keys, policy, the compensation pool."""
         return RetailerAdmin(self.guarantee, account, retailer)
 
-    def register_retailer(self, account: LocalAccount, *, currency: str = "0x" + "00" * 20, uri: str = "") -> RetailerAdmin:
+    def register_retailer(self, account: Signer, *, currency: str = "0x" + "00" * 20, uri: str = "") -> RetailerAdmin:
         """Register a new retailer (anyone may) pricing and paying in ``currency`` (native coin by default)."""
         return RetailerAdmin.register(self.guarantee, account, currency=currency, uri=uri)
 
-    def channel(self, account: LocalAccount) -> ChannelKey:
+    def channel(self, account: Signer) -> ChannelKey:
         """A channel's price-signing key: prices, quotes, sales, receipts."""
         return ChannelKey(self.guarantee, account)
 
-    def buyer(self, account: LocalAccount) -> Buyer:
+    def buyer(self, account: Signer) -> Buyer:
         """A consumer: purchases, what is owed and why, claims."""
         return Buyer(self.guarantee, account)
 
-    def keeper(self, account: LocalAccount, **options: Any) -> Keeper:
+    def keeper(self, account: Signer, **options: Any) -> Keeper:
         """The keeper that pays owed compensation automatically (see :class:`o2ochain.guarantee.Keeper`)."""
         return Keeper(self.guarantee, account, **options)
 
@@ -168,11 +173,11 @@ class O2OChain:
             self._reviews = ReviewBoardReader(self.w3, self.deployment, ContentStore(self.content_path))
         return self._reviews
 
-    def reviewer(self, account: LocalAccount) -> Reviewer:
+    def reviewer(self, account: Signer) -> Reviewer:
         """A buyer writing, editing, voting on and reporting reviews."""
         return Reviewer(self.reviews, account)
 
-    def merchant_desk(self, account: LocalAccount) -> MerchantDesk:
+    def merchant_desk(self, account: Signer) -> MerchantDesk:
         """A merchant's profile (as the retailer's admin) and replies (as its key or admin)."""
         return MerchantDesk(self.reviews, account)
 
@@ -183,27 +188,27 @@ class O2OChain:
             self._coupons = CouponBookReader(self.w3, self.deployment, self.guarantee)
         return self._coupons
 
-    def coupon_issuer(self, account: LocalAccount) -> CouponIssuer:
+    def coupon_issuer(self, account: Signer) -> CouponIssuer:
         """A retailer's admin opening campaigns, or a merchant's key signing vouchers."""
         return CouponIssuer(self.coupons, account)
 
-    def shop(self, account: LocalAccount) -> Shop:
+    def shop(self, account: Signer) -> Shop:
         """A shop's till (a channel key) redeeming vouchers."""
         return Shop(self.coupons, account)
 
-    def admin(self, account: LocalAccount) -> RegistryAdmin:
+    def admin(self, account: Signer) -> RegistryAdmin:
         return RegistryAdmin(self.identity, account)
 
-    def brand(self, account: LocalAccount, brand: int) -> BrandAdmin:
+    def brand(self, account: Signer, brand: int) -> BrandAdmin:
         return BrandAdmin(self.identity, account, brand)
 
-    def registrant(self, account: LocalAccount) -> Registrant:
+    def registrant(self, account: Signer) -> Registrant:
         return Registrant(self.identity, account)
 
-    def seller(self, account: LocalAccount) -> Seller:
+    def seller(self, account: Signer) -> Seller:
         return Seller(self.identity, account)
 
-    def consumer(self, account: LocalAccount) -> Consumer:
+    def consumer(self, account: Signer) -> Consumer:
         return Consumer(self.identity, account)
 
     def close(self) -> None:

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from o2ochain import __version__
+from o2ochain import __version__, inputs
 from o2ochain._chain.artifacts import artifact
+from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import Sender
 from o2ochain._chain.util import write_atomic
 from o2ochain.errors import ChainError, ConfigError
@@ -174,14 +174,14 @@ CONTRACTS: tuple[tuple[str, ConstructorArgs], ...] = (
 DEPLOY_ORDER = tuple(name for name, _ in CONTRACTS)
 
 
-def deploy(w3: Web3, account: LocalAccount, *, admin: str | None = None) -> Deployment:
+def deploy(w3: Web3, account: Signer, *, admin: str | None = None) -> Deployment:
     """Deploy every o2ochain contract from ``account``; ``admin`` (default: the deployer) runs them.
 
     Returns the :class:`Deployment`; saving its manifest is the caller's choice
     (:meth:`Deployment.save`).
     """
     sender = Sender(w3, account)
-    admin_address = Web3.to_checksum_address(admin or account.address)
+    admin_address = inputs.address(admin, "admin") if admin else Web3.to_checksum_address(sender.address)
     deployed: dict[str, ContractDeployment] = {}
     for name, constructor_args in CONTRACTS:
         art = artifact(name)
@@ -197,4 +197,4 @@ def deploy(w3: Web3, account: LocalAccount, *, admin: str | None = None) -> Depl
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
         )
     genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
-    return Deployment(chain_id=sender.chain_id, contracts=deployed, deployer=account.address, version=__version__, genesis=genesis)
+    return Deployment(chain_id=sender.chain_id, contracts=deployed, deployer=sender.address, version=__version__, genesis=genesis)

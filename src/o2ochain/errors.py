@@ -20,9 +20,11 @@ Every error derives from :class:`O2OError`, so one ``except O2OError`` catches t
 A class is generated for every custom error in the ABIs shipped in ``o2ochain/abi`` (ours and
 the OpenZeppelin code they use), the first time one is needed: a subclass of
 :class:`ContractRevert` with the error's name, whose instances carry the decoded arguments as
-attributes (``exc.item``). A new custom error in Solidity becomes a Python class without
-hand-written code (add its name below; a test checks this list against the ABIs). Reach one as
-``o2ochain.errors.<Name>`` or with :func:`by_name`::
+attributes (``exc.item``) and whose message is in words: the error's NatSpec ``@notice`` (our
+contracts') or the library's words (OpenZeppelin's) filled with the arguments, ids and roles
+named (``retailer 99 has not been registered.``). A new custom error in Solidity becomes a Python
+class without hand-written code (give it a ``@notice`` and add its name below; tests check both).
+Reach one as ``o2ochain.errors.<Name>`` or with :func:`by_name`::
 
     try:
         registrant.register_items(items)
@@ -101,7 +103,7 @@ The custom errors, by the contract (or OpenZeppelin library code) that declares 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, cast
 
 __all__ = [
@@ -156,7 +158,12 @@ class InputError(O2OError, ValueError):
         elif self.line is not None:
             parts.append(f"line {self.line}")
         if self.field is not None:
-            parts.append(f"option {self.field}" if self.field.startswith("-") else f"field {self.field!r}")
+            if self.field.startswith("-"):
+                parts.append(f"option {self.field}")
+            elif self.field.replace("_", "").isalpha() and self.field.isupper():  # a command-line argument's metavar
+                parts.append(f"argument {self.field}")
+            else:
+                parts.append(f"field {self.field!r}")
         return ", ".join(parts)
 
     def __str__(self) -> str:
@@ -170,14 +177,16 @@ class InputError(O2OError, ValueError):
 class InputErrors(InputError):
     """Several input errors found in one validation pass. Nothing was written."""
 
-    def __init__(self, errors: Sequence[InputError], *, limit: int = 20) -> None:
+    def __init__(self, errors: Sequence[InputError], *, limit: int = 20, total: int | None = None) -> None:
         self.errors: list[InputError] = list(errors)
+        #: How many problems were found: more than ``errors`` when a reader kept only the first ones.
+        self.total = max(total or 0, len(self.errors))
         shown = "\n".join(f"  {e}" for e in self.errors[:limit])
-        more = len(self.errors) - limit
-        tail = f"\n  ... and {more} more" if more > 0 else ""
+        more = self.total - min(limit, len(self.errors))
+        tail = f"\n  ... and {more:,} more" if more > 0 else ""
         files = {e.file for e in self.errors if e.file}
         super().__init__(
-            f"{len(self.errors)} problem(s) found, nothing was written:\n{shown}{tail}",
+            f"{self.total:,} problem(s) found, nothing was written:\n{shown}{tail}",
             file=files.pop() if len(files) == 1 else None,
         )
 
@@ -256,38 +265,53 @@ class TransactionDropped(ChainError):
 class ContractRevert(O2OError):
     """A contract refused the call. Subclasses carry the custom error's name and arguments.
 
-    ``args_by_name`` maps each Solidity parameter name to its decoded Python value.
+    ``args_by_name`` maps each Solidity parameter name to its decoded Python value. The message
+    (``str(exc)``) is in words: the error's NatSpec notice filled with its arguments, ids and
+    roles named, dates and GTINs as people write them (see ``o2ochain._chain.words``); the class
+    and ``error_name`` keep the Solidity name, and :meth:`to_dict` gives all three to machines.
     """
 
     error_name: str = "ContractRevert"
     signature: str = ""
     selector: bytes = b""
     field_names: tuple[str, ...] = ()
+    #: The arguments' Solidity ``internalType`` (``BrandId``, ``uint64`` …), in order.
+    internal_types: tuple[str, ...] = ()
+    #: The error's words, its arguments in backticks: our contracts' ``@notice``, or ours for
+    #: OpenZeppelin's errors.
+    notice: str = ""
 
     def __init__(self, message: str | None = None, /, **fields: Any) -> None:
         self.args_by_name: dict[str, Any] = dict(fields)
         for name, value in fields.items():
             setattr(self, name, value)
+        self._worded = not message
         super().__init__(message or self._describe())
 
+    #: Says an amount of money, once its currency is known (see :meth:`with_amounts`).
+    _amount: Callable[[int], str] | None = None
+
     def _describe(self) -> str:
-        if not self.args_by_name:
-            return self.error_name
-        inner = ", ".join(f"{k}={_show(v)}" for k, v in self.args_by_name.items())
-        return f"{self.error_name}({inner})"
+        if not self.notice:
+            return f"the contract refused the call with {self.error_name}" + (f" {self.args_by_name}" if self.args_by_name else "")
+        from o2ochain._chain.words import describe
 
+        types = dict(zip(self.field_names, self.internal_types, strict=False))
+        return describe(self.error_name, self.notice, self.args_by_name, types, amount=self._amount)
 
-def _show(value: Any) -> str:
-    """Render a decoded argument for people: ids as 0x-prefixed hex, text as text."""
-    if isinstance(value, bytes | bytearray):
-        raw = bytes(value)
-        stripped = raw.rstrip(b"\x00")
-        if stripped and all(32 <= b < 127 for b in stripped) and len(raw) == 32 and len(stripped) < 32:
-            return repr(stripped.decode("ascii"))
-        return "0x" + raw.hex()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return repr(value) if isinstance(value, str) else str(value)
+    def with_amounts(self, amount: Callable[[int], str]) -> ContractRevert:
+        """This error with its amounts of money said by ``amount`` (units of a known currency,
+        e.g. ``lambda units: format_amount(units, 6, "USDC")``); returns ``self``."""
+        self._amount = amount
+        if self._worded and self.notice:
+            self.args = (self._describe(),)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """``error`` (the Solidity name), ``message`` (the words), ``arguments`` (by name, JSON-ready)."""
+        from o2ochain._chain.words import jsonable
+
+        return {"error": self.error_name, "message": str(self), "arguments": {k: jsonable(v) for k, v in self.args_by_name.items()}}
 
 
 # ------------------------------------------------------------------------------------------
@@ -360,11 +384,13 @@ def _contract_errors() -> tuple[type[ContractRevert], ...]:
     from eth_utils.crypto import keccak
 
     from o2ochain._chain.artifacts import error_abi
+    from o2ochain._chain.words import notice
 
     made: list[type[ContractRevert]] = []
     for entry in error_abi():
         types = [_type_string(i) for i in entry["inputs"]]
         signature = f"{entry['name']}({','.join(types)})"
+        words = notice(entry["name"], signature)
         cls = type(
             entry["name"],
             (ContractRevert,),
@@ -376,6 +402,8 @@ def _contract_errors() -> tuple[type[ContractRevert], ...]:
                 "selector": keccak(text=signature)[:4],
                 "field_names": tuple(i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])),
                 "abi_types": tuple(types),
+                "internal_types": tuple(str(i.get("internalType", i["type"])).removeprefix("enum ") for i in entry["inputs"]),
+                "notice": words or "",
             },
         )
         made.append(cast(type[ContractRevert], cls))

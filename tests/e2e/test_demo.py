@@ -31,7 +31,7 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     assert "items committed" in demo.stdout and "items registered" in demo.stdout
     assert len(list((tmp_path / "out" / "qr").glob("*.png"))) == 10
     assert (tmp_path / "deployments" / "31337.json").is_file()
-    commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain verify")]
+    commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain item verify")]
     traces = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain trace")]
     guarantees = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain guarantee")]
     loops = [
@@ -181,7 +181,7 @@ def test_demo_killed_while_loading_starts_over_and_finishes(tmp_path: Path) -> N
     assert (tmp_path / "out" / "demo.json").is_file()
     third = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert third.returncode == 0 and "reusing the sample data" in third.stdout
-    verify = next(line.strip() for line in third.stdout.splitlines() if line.strip().startswith("o2ochain verify") and "FAKE" not in line)
+    verify = next(line.strip() for line in third.stdout.splitlines() if line.strip().startswith("o2ochain item verify") and "FAKE" not in line)
     result = subprocess.run(
         [sys.executable, "-m", "o2ochain.cli", *shlex.split(verify)[1:], "--json"],
         cwd=tmp_path,

@@ -24,7 +24,7 @@ def test_register_sigkill_midrun_then_rerun_registers_each_item_once(fresh_brand
     csv_path = write_csv(tmp_path / "items.csv", rows)
     ids = [gs1.item_id(GTIN_A, r[1]) for r in rows]
     probes = ids[::PER_TX]  # the first item of every transaction
-    command = fresh_brand.cli("register", str(csv_path), "--batch-size", str(PER_TX))
+    command = fresh_brand.cli("item", "register", str(csv_path), "--batch-size", str(PER_TX))
     target = random.Random(2).randrange(5, len(probes) - 10)  # kill once this many transactions are mined
     kill_midrun(command, lambda: sum(chain.identity.registered(probes)), target)
     partial = sum(chain.identity.registered(ids))

@@ -74,7 +74,7 @@ def test_cli_against_a_node_that_stays_down_prints_one_line_and_exits_1(
     registrant_chain: RegistrantChain, flaky_proxy: type[FlakyProxy], fault: str, problem: str
 ) -> None:
     proxy = flaky_proxy(registrant_chain.node.url, delay=1.0, down_with=fault)
-    command = registrant_chain.cli("verify", "https://id.gs1.org/01/09506000000107/21/X1", rpc=proxy.url)
+    command = registrant_chain.cli("item", "verify", "https://id.gs1.org/01/09506000000107/21/X1", rpc=proxy.url)
     command.remove("--json")
     env = os.environ | {"O2O_RPC_TIMEOUT": "0.3", "O2O_RPC_ATTEMPTS": "3", "COLUMNS": "300"}
     run = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)

@@ -1,4 +1,4 @@
-"""``o2ochain register`` killed with SIGKILL at 10 random points of a 10,000-item import and
+"""``o2ochain item register`` killed with SIGKILL at 10 random points of a 10,000-item import and
 rerun after each kill, then run to completion: every item is registered exactly once."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_register_killed_at_ten_random_points_registers_each_item_exactly_once(r
     chain, registrant = registrant_chain.chain, registrant_chain.registrant.address
     rows = sample_rows(TOTAL // 2, lot="K1", prefix="A") + sample_rows(TOTAL // 2, lot="K2", prefix="B")
     csv_path = write_csv(tmp_path / "items.csv", rows)
-    command = registrant_chain.cli("register", str(csv_path), "--batch-size", str(PER_TX))
+    command = registrant_chain.cli("item", "register", str(csv_path), "--batch-size", str(PER_TX))
 
     def mined() -> int:  # transactions of the registrant on chain: one per batch
         return int(chain.w3.eth.get_transaction_count(registrant, "latest"))

@@ -149,10 +149,13 @@ csv_bytes = st.one_of(
 
 
 class _Decimals:
-    """What GuaranteeReader.units reads of the reader: the currency's decimals."""
+    """What GuaranteeReader.units reads of the reader: the currency's decimals and symbol."""
 
     def decimals(self, currency: str) -> int:
         return 18
+
+    def symbol(self, currency: str) -> str | None:
+        return None  # a currency without a symbol: an amount naming a unit is refused
 
 
 def to_units(text: str) -> int:

@@ -149,6 +149,7 @@ def test_each_subpackage_lists_its_public_names_in_its_init(name: str) -> None:
 
 def test_the_top_level_api_is_what_it_was() -> None:
     assert set(o2ochain.__all__) == {
+        "ApeSigner",
         "BrandAdmin",
         "Buyer",
         "ChainError",
@@ -180,6 +181,7 @@ def test_the_top_level_api_is_what_it_was() -> None:
         "RetailerAdmin",
         "RetailerInfo",
         "Seller",
+        "Signer",
         "TransactionFailed",
         "Verification",
         "__version__",

@@ -457,3 +457,30 @@ def test_actor_kinds_are_named(tw: TraceWorld) -> None:
         tw.world.chain.trace_admin(tw.world.brand_admin, tw.world.brand).grant(tw.farm.address, "wizard")
     assert tw.world.chain.trace.actor_kind(tw.world.brand, tw.carrier.address) == "logistics"
     assert gtin(PREFIX, 1)  # the helper builds valid GTINs under the brand's prefix
+
+
+def test_a_partners_event_naming_a_product_not_of_the_brand_is_refused_before_anything_is_sent(tw: TraceWorld) -> None:
+    """The brand's carrier anchors a partner's document: its shipping event names one of the
+    brand's items and an item of a GTIN the registry does not know. The library names that event
+    and that GTIN, and nothing is stored or sent (the ledger would refuse it: TraceSubjectNotOfBrand)."""
+    w = tw.world
+    unknown = gtin(PREFIX, 77)  # under the brand's prefix, but never registered as a product
+    d = doc(
+        {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "receiving", "epcList": [item_uri("P1")], **when(0)},
+        {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "epcList": [item_uri("P2"), item_uri("Z9", unknown)],
+            **when(1),
+        },
+    )
+    sent = w.chain.w3.eth.get_transaction_count(tw.carrier.address)
+    with pytest.raises(InputErrors) as info:
+        w.chain.actor(tw.carrier).import_document(d)
+    (problem,) = info.value.errors
+    assert problem.field == "$.epcisBody.eventList[1]" and problem.value == unknown
+    assert problem.message.startswith(f"the shipping ObjectEvent of 2026-11-02T07:00:00+08:00 names {item_uri('Z9', unknown)}")
+    assert f"GTIN {unknown}, which is not a registered product" in problem.message and f"brand {w.brand} here" in problem.message
+    assert w.chain.w3.eth.get_transaction_count(tw.carrier.address) == sent
+    assert not list(w.chain.trace.store.hashes())

@@ -3,9 +3,12 @@
 - ``connection``: web3 connections (HTTP with retries, in-process eth-tester), a local Anvil,
   Anvil's development accounts;
 - ``accounts``: signers from ``dev:N``, keystore files, ape aliases or ``env:VAR``;
+- ``signers``: the :class:`~o2ochain._chain.signers.Signer` protocol every sender and role takes
+  (the library never holds a key), and ape accounts as signers;
 - ``tx``: sending transactions (simulate, sign, nonces, fees, pipelining, retries, receipts);
 - ``logs``: event logs read in chunks from the deployment block;
 - ``revert``: revert data decoded into the exceptions of :mod:`o2ochain.errors`;
+- ``words``: those exceptions in words (each error's NatSpec notice filled with its arguments);
 - ``artifacts``: the compiled contracts shipped in ``o2ochain/abi``;
 - ``util``: hex, topics and atomic file writes.
 

@@ -20,7 +20,8 @@ from o2ochain.cli._consent import consent
 from o2ochain.cli._demo import demo
 from o2ochain.cli._deploy import deploy
 from o2ochain.cli._guarantee import guarantee, keeper
-from o2ochain.cli._identity import brand, claim, decommission, product, recall, register, verify
+from o2ochain.cli._identity import OLD_COMMANDS as OLD_ITEM_COMMANDS
+from o2ochain.cli._identity import brand, item_group, lot_group, product
 from o2ochain.cli._loop import coupon, merchant, review
 from o2ochain.cli._shopper import shopper
 from o2ochain.cli._trace import trace
@@ -45,28 +46,29 @@ def main() -> None:
       o2ochain deploy --account dev:0
       o2ochain brand add "Acme Foods" --admin 0x… --prefix 9506000 --account dev:0
       o2ochain product add 09506000134352 --brand 1 --account dev:1
-      o2ochain register items.csv --account dev:2
-      o2ochain verify https://id.gs1.org/01/09506000134352/21/ABC123
+      o2ochain item register items.csv --account dev:2
+      o2ochain item verify https://id.gs1.org/01/09506000134352/21/ABC123
+
+    Commands read `o2ochain NOUN VERB [THING] [--SCOPE N]`: the group names the kind of thing,
+    the command what is done to it; `deploy`, `demo` and `keeper` are the three programs.
     """
 
 
 for _command in (
     deploy,
+    demo,
+    keeper,
     brand,
     product,
-    register,
-    verify,
-    claim,
-    recall,
-    decommission,
-    demo,
+    item_group,
+    lot_group,
     trace,
     consent,
     guarantee,
-    keeper,
     merchant,
     review,
     coupon,
     shopper,
+    *OLD_ITEM_COMMANDS,
 ):
     main.add_command(_command)

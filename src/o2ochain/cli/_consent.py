@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from o2ochain.cli._common import common, err, handled, make_context, out
+from o2ochain.cli._common import (
+    ADDRESS,
+    DurationType,
+    NounGroup,
+    PublicKeyType,
+    ReadType,
+    common,
+    err,
+    handled,
+    keep_old,
+    make_context,
+    out,
+    renamed,
+    renamed_option,
+)
+from o2ochain.cli._output import fields, when
+from o2ochain.consent import category_name, purpose_name
 from o2ochain.errors import InputError
+from o2ochain.gs1 import keccak256
+
+PURPOSE = ReadType("purpose", purpose_name)
+CATEGORY = ReadType("category", category_name)
 
 
 # -- consent --------------------------------------------------------------------------------
@@ -36,10 +56,11 @@ def _write_or_print(data: dict[str, Any], output: Path | None) -> None:
 
 @consent.command("grant")
 @common
-@click.argument("data_user")
+@click.argument("data_user", type=ADDRESS)
 @click.option(
     "--purpose",
     "purposes",
+    type=PURPOSE,
     multiple=True,
     required=True,
     help="Purpose (repeat): order_fulfilment, delivery, personalised_recommendations, marketing, analytics, third_party_sharing.",
@@ -47,11 +68,20 @@ def _write_or_print(data: dict[str, Any], output: Path | None) -> None:
 @click.option(
     "--category",
     "categories",
+    type=CATEGORY,
     multiple=True,
     required=True,
     help="Data category (repeat): contact, postal_address, purchase_history, location, payment, demographics, preferences, device_identifiers.",
 )
-@click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True, help="Days until the consent expires.")
+@click.option(
+    "--for",
+    "valid_for",
+    type=DurationType(minimum=86_400, maximum=3650 * 86_400),
+    default="365d",
+    show_default=True,
+    help="How long the consent lasts (1d to 3650d).",
+)
+@renamed_option("--valid-days", "--for", "valid_for", type=click.IntRange(1, 3650), convert=lambda days: days * 86_400)
 @click.option(
     "--notice",
     "notice_file",
@@ -65,9 +95,16 @@ def _write_or_print(data: dict[str, Any], output: Path | None) -> None:
     "personal_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="JSON of personal data to seal to the data user (--to); its commitment goes in the grant.",
+    help="JSON of personal data to seal to the data user's key (--public-key); its commitment goes in the grant.",
 )
-@click.option("--to", "public_key", default=None, help="The data user's public key (from `o2ochain consent key`), for --seal.")
+@click.option(
+    "--public-key",
+    "public_key",
+    type=PublicKeyType(),
+    default=None,
+    help="The data user's public key (from `o2ochain consent key show`), for --seal.",
+)
+@renamed_option("--to", "--public-key", "public_key", type=PublicKeyType())
 @click.option(
     "--sealed-out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -86,11 +123,11 @@ def consent_grant(
     data_user: str,
     purposes: tuple[str, ...],
     categories: tuple[str, ...],
-    valid_days: int,
+    valid_for: int,
     notice_file: Path | None,
     language: str,
     personal_file: Path | None,
-    public_key: str | None,
+    public_key: bytes | None,
     sealed_out: Path | None,
     sign_only: bool,
     output: Path | None,
@@ -104,12 +141,14 @@ def consent_grant(
         data_hash = b"\x00" * 32
         if personal_file is not None:
             if not public_key:
-                raise InputError("--seal needs the data user's public key: --to 0x… (see `o2ochain consent key`)", field="--to")
+                raise InputError(
+                    "--seal needs the data user's public key: --public-key 0x… (see `o2ochain consent key show`)", field="--public-key"
+                )
             try:
                 personal = json.loads(personal_file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise InputError(f"not a JSON object of personal data: {exc}", file=str(personal_file)) from exc
-            sealed = seal(personal, bytes.fromhex(public_key.removeprefix("0x")))
+            sealed = seal(personal, public_key)
             target = sealed_out or Path("sealed.json")
             target.write_text(sealed.dumps(), encoding="utf-8")
             err.print(
@@ -118,7 +157,7 @@ def consent_grant(
             data_hash = sealed.commitment
         notice = notice_file.read_text(encoding="utf-8") if notice_file else ""
         consumer = ctx.chain().consumer_consent(ctx.account())
-        terms: dict[str, Any] = {"valid_for": valid_days * 86_400, "notice": notice, "language": language, "data_hash": data_hash}
+        terms: dict[str, Any] = {"valid_for": valid_for, "notice": notice, "language": language, "data_hash": data_hash}
         if sign_only:
             signed = consumer.sign_grant(data_user, purposes, categories, **terms)
             _write_or_print(signed.to_json(), output)
@@ -132,7 +171,7 @@ def consent_grant(
 
 @consent.command("revoke")
 @common
-@click.argument("data_user")
+@click.argument("data_user", type=ADDRESS)
 @click.option("--sign", "sign_only", is_flag=True, help="Only sign the revocation for anyone to relay; no gas is spent.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --sign: write it here [default: stdout]."
@@ -179,9 +218,9 @@ def consent_relay(signed_file: Path, **kwargs: Any) -> None:
 
 @consent.command("use")
 @common
-@click.argument("consumer")
-@click.option("--purpose", required=True, help="The purpose of this use.")
-@click.option("--category", required=True, help="The category of data used.")
+@click.argument("consumer", type=ADDRESS)
+@click.option("--purpose", type=PURPOSE, required=True, help="The purpose of this use.")
+@click.option("--category", type=CATEGORY, required=True, help="The category of data used.")
 @click.option("--request", required=True, help="The request or job this use serves (only its hash goes on chain).")
 def consent_use(consumer: str, purpose: str, category: str, request: str, **kwargs: Any) -> None:
     """Record one use of CONSUMER's data (as the data user); refused without a live consent."""
@@ -192,7 +231,7 @@ def consent_use(consumer: str, purpose: str, category: str, request: str, **kwar
 
 
 def _consent_rows(what: str) -> Callable[..., None]:
-    """``consent list`` and ``consent uses``: the same filters over grants or uses."""
+    """``consent list`` and ``consent audit``: the same filters over grants or uses."""
 
     def command(consumer: str | None, data_user: str | None, **kwargs: Any) -> None:
         ctx = make_context(kwargs)
@@ -204,25 +243,79 @@ def _consent_rows(what: str) -> Callable[..., None]:
                 if what == "grants"
                 else [u.to_json() for u in reader.uses(consumer=who, data_user=data_user)]
             )
-            ctx.emit(rows, lambda: out.print_json(data=rows))
+            ctx.emit(rows, lambda: (_print_grants if what == "grants" else _print_uses)(rows))
 
     return command
 
 
+def _zero(value: str | None) -> bool:
+    """No hash recorded: zero, or (for a notice) the hash of no text."""
+    return not value or int(value, 16) == 0 or value == _NO_TEXT
+
+
+_NO_TEXT = "0x" + keccak256(b"").hex()
+
+
+def _print_grants(rows: list[dict[str, Any]]) -> None:
+    """Each grant or revocation: what it covers, until when, by whom, in which transaction."""
+    if not rows:
+        out.print("no consents")
+        return
+    for r in rows:
+        out.print(f"[bold]{r['event']}[/]: consent {r['nonce']} (block {r['block']:,})", highlight=False)
+        granted = r["event"] == "granted"
+        fields(
+            [
+                ("consumer", r["consumer"]),
+                ("data user", r["dataUser"]),
+                ("purposes", ", ".join(r["purposes"]) if granted else None),
+                ("categories", ", ".join(r["categories"]) if granted else None),
+                ("expires", when(r["expiry"], never="never") if granted else None),
+                ("notice", None if not granted or _zero(r["notice"]) else f"{r['notice']} ({r['language']})"),
+                ("sealed data", None if not granted or _zero(r["dataHash"]) else r["dataHash"]),
+                ("by", r["by"] if r["by"] and r["by"] != r["consumer"] else None),
+                ("transaction", r["txHash"]),
+            ],
+            indent=2,
+        )
+
+
+def _print_uses(rows: list[dict[str, Any]]) -> None:
+    """Each recorded use: what was used for what, under which consent, for which request."""
+    if not rows:
+        out.print("no recorded uses of data")
+        return
+    for r in rows:
+        out.print(
+            f"[bold]{r['category']}[/] used for [bold]{r['purpose']}[/] under consent {r['consentNonce']} (block {r['block']:,})",
+            highlight=False,
+        )
+        fields(
+            [("consumer", r["consumer"]), ("data user", r["dataUser"]), ("request", r["requestHash"]), ("transaction", r["txHash"])],
+            indent=2,
+        )
+
+
 for _name, _what, _doc in (
     ("list", "grants", "Every grant and revocation (oldest first)."),
-    ("uses", "uses", "Every recorded use of data (oldest first)."),
+    ("audit", "uses", "Every recorded use of data (oldest first): what was used, for what, under which consent."),
 ):
-    consent.command(_name, help=_doc)(
+    _listing = consent.command(_name, help=_doc)(
         common(
-            click.option("--consumer", default=None, help=f"Only this consumer's {_what} [default: the --account's, if given].")(
-                click.option("--data-user", default=None, help=f"Only {_what} of this data user.")(_consent_rows(_what))
-            )
+            click.option(
+                "--consumer", type=ADDRESS, default=None, help=f"Only this consumer's {_what} [default: the --account's, if given]."
+            )(click.option("--data-user", type=ADDRESS, default=None, help=f"Only {_what} of this data user.")(_consent_rows(_what)))
         )
     )
+consent.add_command(renamed(_listing, "consent uses", "consent audit"))
 
 
-@consent.command("key")
+@consent.group("key", cls=NounGroup)
+def consent_key_group() -> None:
+    """The data user's public key, which consumers seal their personal data to."""
+
+
+@consent_key_group.command("show")
 @common
 def consent_key(**kwargs: Any) -> None:
     """Print the data user's public key, which consumers seal their personal data to."""
@@ -231,6 +324,9 @@ def consent_key(**kwargs: Any) -> None:
         user = ctx.chain().data_user(ctx.account())
         key = "0x" + user.public_key.hex()
         ctx.emit({"address": user.address, "publicKey": key}, lambda: click.echo(key))
+
+
+keep_old(consent_key_group, consent_key, "consent key", "consent key show")
 
 
 @consent.command("open")
@@ -243,4 +339,16 @@ def consent_open(sealed_file: Path, **kwargs: Any) -> None:
         from o2ochain.consent import Sealed
 
         record = ctx.chain().data_user(ctx.account()).open(Sealed.from_json(sealed_file.read_text(encoding="utf-8")))
-        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        ctx.emit(record, lambda: fields(list(_flat(record))) if record else out.print("no personal data in it"))
+
+
+def _flat(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """A JSON value as ``(dotted key, text)`` pairs: ``address.city``, ``phones.0``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _flat(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for n, v in enumerate(value):
+            yield from _flat(v, f"{key}.{n}" if key else str(n))
+    else:
+        yield key, "" if value is None else str(value)

@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from o2ochain.cli._common import common, handled, make_context, out
+from o2ochain.cli._common import ADDRESS, common, handled, make_context, out
 
 
 @click.command()
 @common
-@click.option("--admin", default=None, help="Address that administers the registry [default: the deployer].")
+@click.option("--admin", type=ADDRESS, default=None, help="Address that administers the registry [default: the deployer].")
 @click.option(
     "--save-to",
     type=click.Path(file_okay=False, path_type=Path),

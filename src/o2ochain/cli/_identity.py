@@ -1,5 +1,5 @@
-"""Product identity commands: ``brand``, ``product``, ``register``, ``verify``, ``claim``, ``recall``,
-``decommission``."""
+"""Product identity commands: ``brand``, ``product``, ``item`` (register, verify, claim, recall,
+decommission) and ``lot`` (recall), and the old top-level spellings of the item commands."""
 
 from __future__ import annotations
 
@@ -8,12 +8,42 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from o2ochain import gs1
-from o2ochain.cli._common import common, err, handled, make_context, out, progress_bar
+from o2ochain import gs1, inputs
+from o2ochain.cli._common import (
+    ADDRESS,
+    GTIN,
+    HashType,
+    InputType,
+    NumberType,
+    common,
+    handled,
+    make_context,
+    out,
+    renamed,
+    scope_option,
+)
+from o2ochain.cli._output import Stages, fields
 from o2ochain.errors import InputError
-from o2ochain.identity import MerkleItem, Verification
+from o2ochain.identity import MerkleItem, Verification, resolve_ref
+
+
+class ItemType(InputType):
+    """An item: its GS1 Digital Link (the QR code's text), its EPC URN or its 0x id (kept as typed)."""
+
+    name = "item"
+
+    def parse(self, text: str, where: inputs.Where) -> str:
+        try:
+            resolve_ref(text)
+        except InputError as exc:
+            raise where.error(exc.message, text) from None
+        return text
+
+
+ITEM = ItemType()
+REASON = NumberType(0, 65_535, "reason code")
+_NO_DOCUMENT = b"\x00" * 32
 
 
 # -- brands and products --------------------------------------------------------------------
@@ -25,7 +55,7 @@ def brand() -> None:
 @brand.command("add")
 @common
 @click.argument("name")
-@click.option("--admin", "brand_admin", required=True, help="Address of the brand's administrator.")
+@click.option("--admin", "brand_admin", type=ADDRESS, required=True, help="Address of the brand's administrator.")
 @click.option("--prefix", "prefixes", multiple=True, required=True, help="GS1 company prefix (4-12 digits); repeat for several.")
 def brand_add(name: str, brand_admin: str, prefixes: tuple[str, ...], **kwargs: Any) -> None:
     """Register a brand (registry admin only)."""
@@ -38,22 +68,37 @@ def brand_add(name: str, brand_admin: str, prefixes: tuple[str, ...], **kwargs: 
         )
 
 
-def _role_command(name: str, doc: str, action: Callable[[Any, str], None]) -> None:
-    @brand.command(name, help=doc)
+@brand.group("registrant")
+def brand_registrant() -> None:
+    """Keys that register the brand's products and items (brand admin only)."""
+
+
+@brand.group("seller")
+def brand_seller() -> None:
+    """Keys of stores' tills that record the first sale of the brand's items (brand admin only)."""
+
+
+def _role_command(group: click.Group, role: str, verb: str, doc: str, action: Callable[[Any, str], None]) -> None:
+    @group.command(verb, help=doc)
     @common
-    @click.option("--brand", "brand_id", type=int, required=True, help="Brand id.")
-    @click.argument("address")
-    def command(brand_id: int, address: str, **kwargs: Any) -> None:
+    @click.argument("address", type=ADDRESS)
+    @scope_option("brand", help="The brand's number.")
+    def command(address: str, brand_id: int, **kwargs: Any) -> None:
         ctx = make_context(kwargs)
         with handled(ctx.as_json):
             action(ctx.chain().brand(ctx.account(), brand_id), address)
-            ctx.emit({"brand": brand_id, "account": address, "done": name}, lambda: out.print(f"{name}: {address} (brand {brand_id})"))
+            ctx.emit(
+                {"brand": brand_id, "account": address, "done": f"{verb}-{role}"},
+                lambda: out.print(f"{role} {'granted' if verb == 'grant' else 'revoked'}: {address} (brand {brand_id})"),
+            )
+
+    brand.add_command(renamed(command, f"brand {verb}-{role}", f"brand {role} {verb}"))
 
 
-_role_command("grant-registrant", "Let ADDRESS register the brand's items (brand admin only).", lambda b, a: b.grant_registrant(a))
-_role_command("revoke-registrant", "Withdraw ADDRESS's registrant key (brand admin only).", lambda b, a: b.revoke_registrant(a))
-_role_command("grant-seller", "Let ADDRESS (a store's till) record first sales (brand admin only).", lambda b, a: b.grant_seller(a))
-_role_command("revoke-seller", "Withdraw ADDRESS's seller key (brand admin only).", lambda b, a: b.revoke_seller(a))
+_role_command(brand_registrant, "registrant", "grant", "Let ADDRESS register the brand's items.", lambda b, a: b.grant_registrant(a))
+_role_command(brand_registrant, "registrant", "revoke", "Withdraw ADDRESS's registrant key.", lambda b, a: b.revoke_registrant(a))
+_role_command(brand_seller, "seller", "grant", "Let ADDRESS (a store's till) record first sales.", lambda b, a: b.grant_seller(a))
+_role_command(brand_seller, "seller", "revoke", "Withdraw ADDRESS's seller key.", lambda b, a: b.revoke_seller(a))
 
 
 @click.group()
@@ -63,8 +108,8 @@ def product() -> None:
 
 @product.command("add")
 @common
-@click.argument("gtin")
-@click.option("--brand", "brand_id", type=int, required=True, help="Brand id owning the GTIN's company prefix.")
+@click.argument("gtin", type=GTIN)
+@scope_option("brand", help="The number of the brand owning the GTIN's company prefix.")
 @click.option("--uri", default="", help="URI of the product's off-chain description.")
 def product_add(gtin: str, brand_id: int, uri: str, **kwargs: Any) -> None:
     """Register the product class GTIN (brand admin or registrant)."""
@@ -75,8 +120,18 @@ def product_add(gtin: str, brand_id: int, uri: str, **kwargs: Any) -> None:
         ctx.emit({"gtin": g, "brand": brand_id, "uri": uri}, lambda: out.print(f"product {g} registered to brand {brand_id}"))
 
 
-# -- registration ---------------------------------------------------------------------------
-@click.command()
+# -- items --------------------------------------------------------------------------------------
+@click.group("item")
+def item_group() -> None:
+    """Items, one GTIN + serial each: register them, verify them, bind the first sale, recall them."""
+
+
+@click.group("lot")
+def lot_group() -> None:
+    """Lots of a product: recall one whole."""
+
+
+@item_group.command("register")
 @common
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--merkle", is_flag=True, help="Commit each lot as one Merkle root (cheap for large lots) instead of one record per item.")
@@ -105,7 +160,7 @@ def product_add(gtin: str, brand_id: int, uri: str, **kwargs: Any) -> None:
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, 600),
+    type=NumberType(1, 600, "batch size"),
     default=500,
     show_default=True,
     help="Items per transaction (500 keeps each under the 16,777,216 gas cap).",
@@ -121,25 +176,26 @@ def register(
     registers every item exactly once.
     """
     ctx = make_context(kwargs)
+    # One bar per stage, each with its own total: reading the file, what the chain holds, trees,
+    # sending, QR codes. The bars stop before the result or an error is printed.
     with handled(ctx.as_json):
-        from o2ochain.identity import read_catalogue
+        with Stages(as_json=ctx.as_json) as stages:
+            from o2ochain.identity import read_catalogue
 
-        items = read_catalogue(csv_file)
-        registrant = ctx.chain().registrant(ctx.account())
-        show = not ctx.as_json and err.is_terminal
-        if merkle:
-            with progress_bar("committing lots", show) as update:
-                lots = registrant.commit_lots(items, proofs_dir=proofs_dir, uri_template=uri_template, resolver=resolver, progress=update)
-            data: dict[str, Any] = {"items": len(items), "lots": [lot.to_json() for lot in lots]}
-        else:
-            with progress_bar("registering items", show) as update:
-                report = registrant.register_items(items, progress=update, items_per_tx=batch_size)
-            data = report.to_json()
-        if qr_dir is not None:
-            from o2ochain.gs1 import write_qr_images
+            reading = f"checking {csv_file.name} (kB)"
+            items = read_catalogue(csv_file, progress=lambda done, total: stages.report(reading, -(-done // 1024), -(-total // 1024)))
+            registrant = ctx.chain().registrant(ctx.account())
+            if merkle:
+                lots = registrant.commit_lots(items, proofs_dir=proofs_dir, uri_template=uri_template, resolver=resolver, stages=stages.report)
+                data: dict[str, Any] = {"items": len(items), "lots": [lot.to_json() for lot in lots]}
+            else:
+                report = registrant.register_items(items, items_per_tx=batch_size, stages=stages.report)
+                data = report.to_json()
+            if qr_dir is not None:
+                from o2ochain.gs1 import write_qr_images
 
-            links = [(f"{it.gtin}-{it.lot}-{it.serial}", it.digital_link(resolver).uri()) for it in items]
-            data["qr"] = {"directory": str(qr_dir), "count": len(write_qr_images(links, qr_dir))}
+                links = [(f"{it.gtin}-{it.lot}-{it.serial}", it.digital_link(resolver).uri()) for it in items]
+                data["qr"] = {"directory": str(qr_dir), "count": len(write_qr_images(links, qr_dir, progress=stages.report))}
 
         def human() -> None:
             if merkle:
@@ -171,17 +227,12 @@ def _merkle_from(proofs: Path | None, ref: str) -> MerkleItem | None:
 
 
 def _resolve(ref: str) -> tuple[bytes, gs1.DigitalLink | None]:
-    from o2ochain.identity import resolve_ref
-
     return resolve_ref(ref)
 
 
 def _print_verification(v: Verification, brand_name: str | None = None) -> None:
     colour = {"authentic": "green", "claimed": "yellow", "not registered": "red", "recalled": "red", "decommissioned": "red"}[v.verdict]
     out.print(f"[bold {colour}]{v.verdict.upper()}[/]")
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
     rows: list[tuple[str, str]] = [("item id", v.item_id)]
     if v.registered:
         rows += [
@@ -196,21 +247,19 @@ def _print_verification(v: Verification, brand_name: str | None = None) -> None:
         ]
     else:
         rows.append(("note", "unknown to the registry: not genuine, or a Merkle item checked without its proof (--proofs)"))
-    for k, val in rows:
-        table.add_row(f"[dim]{k}[/]", val)
-    out.print(table)
+    fields(rows)
     if v.verdict == "claimed":
         out.print("This item was already sold. If you are buying it new, the QR code may be a copy.")
 
 
-@click.command()
+@item_group.command("verify")
 @common
-@click.argument("item")
+@click.argument("item", type=ITEM)
 @click.option(
     "--proofs",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Proofs file or folder (from `register --merkle`) for Merkle-committed items.",
+    help="Proofs file or folder (from `item register --merkle`) for Merkle-committed items.",
 )
 def verify(item: str, proofs: Path | None, **kwargs: Any) -> None:
     """Verify ITEM: a GS1 Digital Link URI (from the QR code) or a 0x item id."""
@@ -222,10 +271,10 @@ def verify(item: str, proofs: Path | None, **kwargs: Any) -> None:
         ctx.emit({**result.to_json(), "brandName": name}, lambda: _print_verification(result, name))
 
 
-@click.command()
+@item_group.command("claim")
 @common
-@click.argument("item")
-@click.option("--owner", required=True, help="The buyer's address.")
+@click.argument("item", type=ITEM)
+@click.option("--owner", type=ADDRESS, required=True, help="The buyer's address.")
 @click.option(
     "--proofs", type=click.Path(exists=True, path_type=Path), default=None, help="Proofs file or folder, for a Merkle-committed item."
 )
@@ -237,58 +286,54 @@ def claim(item: str, owner: str, proofs: Path | None, **kwargs: Any) -> None:
         ctx.emit({"item": item, "owner": owner, "tx": tx}, lambda: out.print(f"claimed for {owner} (transaction {tx})"))
 
 
-@click.group()
-def recall() -> None:
-    """Recall an item or a whole lot (brand admin or registrant)."""
-
-
-def _document(text: str | None) -> bytes:
-    if not text:
-        return b"\x00" * 32
-    raw = text.removeprefix("0x")
-    try:
-        value = bytes.fromhex(raw)
-    except ValueError:
-        value = b""
-    if len(value) != 32:
-        raise InputError("the document hash must be 32 bytes in hex (0x + 64 hex digits)", field="--document", value=text)
-    return value
-
-
-@recall.command("item")
+@item_group.command("recall")
 @common
-@click.argument("item")
-@click.option("--reason", type=click.IntRange(0, 65535), required=True, help="Reason code (your recall code list).")
-@click.option("--document", default=None, help="Hash (0x…, 32 bytes) of the recall notice.")
-def recall_item(item: str, reason: int, document: str | None, **kwargs: Any) -> None:
+@click.argument("item", type=ITEM)
+@click.option("--reason", type=REASON, required=True, help="Reason code (your recall code list).")
+@click.option("--document", type=HashType("document hash"), default=None, help="Hash (0x…, 32 bytes) of the recall notice.")
+def recall_item(item: str, reason: int, document: bytes | None, **kwargs: Any) -> None:
     """Recall one item."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tx = ctx.chain().registrant(ctx.account()).recall_item(item, reason, _document(document))
+        tx = ctx.chain().registrant(ctx.account()).recall_item(item, reason, document or _NO_DOCUMENT)
         ctx.emit({"item": item, "reason": reason, "tx": tx}, lambda: out.print(f"item recalled (transaction {tx})"))
 
 
-@recall.command("lot")
+@lot_group.command("recall")
 @common
-@click.argument("gtin")
+@click.argument("gtin", type=GTIN)
 @click.argument("lot")
-@click.option("--reason", type=click.IntRange(0, 65535), required=True, help="Reason code (your recall code list).")
-@click.option("--document", default=None, help="Hash (0x…, 32 bytes) of the recall notice.")
-def recall_lot(gtin: str, lot: str, reason: int, document: str | None, **kwargs: Any) -> None:
+@click.option("--reason", type=REASON, required=True, help="Reason code (your recall code list).")
+@click.option("--document", type=HashType("document hash"), default=None, help="Hash (0x…, 32 bytes) of the recall notice.")
+def recall_lot(gtin: str, lot: str, reason: int, document: bytes | None, **kwargs: Any) -> None:
     """Recall every item of lot LOT of product GTIN, explicit or Merkle-committed."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tx = ctx.chain().registrant(ctx.account()).recall_lot(gtin, lot, reason, _document(document))
+        tx = ctx.chain().registrant(ctx.account()).recall_lot(gtin, lot, reason, document or _NO_DOCUMENT)
         ctx.emit({"gtin": gtin, "lot": lot, "reason": reason, "tx": tx}, lambda: out.print(f"lot {lot} recalled (transaction {tx})"))
 
 
-@click.command()
+@item_group.command("decommission")
 @common
-@click.argument("item")
-@click.option("--reason", type=click.IntRange(0, 65535), default=0, show_default=True, help="Reason code.")
+@click.argument("item", type=ITEM)
+@click.option("--reason", type=REASON, default=0, show_default=True, help="Reason code.")
 def decommission(item: str, reason: int, **kwargs: Any) -> None:
     """Mark ITEM destroyed or decommissioned (brand admin or registrant)."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         tx = ctx.chain().registrant(ctx.account()).decommission(item, reason)
         ctx.emit({"item": item, "tx": tx}, lambda: out.print(f"item decommissioned (transaction {tx})"))
+
+
+#: The item commands' spellings before they were grouped under ``item`` and ``lot``: hidden,
+#: still working, each saying what it is called now.
+recall_group = click.Group("recall", hidden=True, help="Old spelling of `item recall` and `lot recall`.")
+recall_group.add_command(renamed(recall_item, "recall item", "item recall"))
+recall_group.add_command(renamed(recall_lot, "recall lot", "lot recall"))
+OLD_COMMANDS: tuple[click.Command, ...] = (
+    renamed(register, "register", "item register"),
+    renamed(verify, "verify", "item verify"),
+    renamed(claim, "claim", "item claim"),
+    renamed(decommission, "decommission", "item decommission"),
+    recall_group,
+)

@@ -7,54 +7,79 @@ redeemed in the shop) → feedback (a verified buyer's review).
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
-from o2ochain.cli._common import Context, common, handled, make_context, out, parse_duration, parse_percent
-from o2ochain.errors import InputError
-from o2ochain.loop import MAX_VOUCHERS, REPORT_REASONS, ReviewList, parse_review_id
-
-content_option = click.option(
-    "--content",
-    "content_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="O2O_CONTENT",
-    default=None,
-    help="Where review texts and profiles are kept [default: ./.o2ochain/content] ($O2O_CONTENT).",
+from o2ochain import inputs
+from o2ochain._chain.util import hex0x
+from o2ochain.cli._common import (
+    AMOUNT,
+    DURATION,
+    GTIN,
+    PERCENT,
+    Context,
+    F,
+    GlnType,
+    HashType,
+    InputType,
+    NounGroup,
+    NumberType,
+    common,
+    handled,
+    keep_old,
+    make_context,
+    notice_renamed,
+    out,
+    renamed,
+    renamed_option,
+    scope_option,
+    store_option,
+    stored,
+    thing_argument,
 )
+from o2ochain.cli._guarantee import PURCHASE
+from o2ochain.cli._identity import ITEM
+from o2ochain.cli._output import Stages, day, plural, short, span, table, when
+from o2ochain.errors import InputError
+from o2ochain.loop import MAX_VOUCHERS, REPORT_REASONS, ReviewList, Voucher
+
+REVIEW = HashType("review id")
+RATING = NumberType(1, 5, "rating")
 
 
-def _chain(ctx: Context, content_dir: Path | None) -> Any:
-    chain = ctx.chain()
-    if content_dir is not None:
-        chain.use_content(content_dir)
-    return chain
+def content_option(f: F) -> F:
+    """``--store`` (review texts and profiles in its content/), and the old ``--content DIR``."""
+    return store_option(renamed_option("--content", "--store", "content_dir", type=click.Path(file_okay=False, path_type=Path))(f))
+
+
+def _chain(ctx: Context, store: Path | None, content_dir: Path | None) -> Any:
+    return stored(ctx, store, content_dir)
 
 
 def _stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
-def _print_reviews(rows: ReviewList) -> None:
+def _print_reviews(rows: ReviewList, subject: str) -> None:
+    """Reviews, most useful first; ``subject`` names what they are of (``this product``)."""
     if not rows:
-        out.print("no reviews yet" if not rows.hidden else "no reviews that count")
+        out.print(f"no reviews of {subject} yet" if not rows.hidden else f"no reviews of {subject} that count")
     for r in rows:
-        when = datetime.fromtimestamp(r.posted_at).strftime("%Y-%m-%d")
         fold = " [dim](folded)[/]" if r.folded else ""
         out.print(
-            f"{_stars(r.rating)}  verified buyer {r.author[:10]}…  {when}  helpful {r.helpful}/{r.helpful + r.not_helpful}{fold}",
+            f"{_stars(r.rating)}  verified buyer {short(r.author)}  {day(r.posted_at)}  helpful {r.helpful}/{r.helpful + r.not_helpful}{fold}",
             highlight=False,
         )
-        out.print(f"   {r.text if r.text is not None else '[text unavailable or altered]'}", highlight=False, soft_wrap=True)
+        text = escape(r.text) if r.text is not None else "[italic]text unavailable or altered[/]"
+        out.print(f"   {text}", highlight=False, soft_wrap=True)
         for reply in r.replies:
-            out.print(f"   [bold]merchant reply:[/] {reply['text']}", highlight=False)
-        out.print(f"   [dim]{r.to_json()['review']}  usefulness {r.score:.2f}[/]")
+            out.print(f"   [bold]merchant reply:[/] {escape(str(reply['text']))}", highlight=False, soft_wrap=True)
+        out.print(f"   [dim]review {hex0x(r.id)}  usefulness {r.score:.2f}[/]", highlight=False, soft_wrap=True)
     if rows.note:
-        out.print(f"[dim]{rows.note}[/]", highlight=False, soft_wrap=True)
+        out.print(f"[dim]{escape(rows.note)}[/]", highlight=False, soft_wrap=True)
 
 
 # -- merchants ------------------------------------------------------------------------------
@@ -63,18 +88,20 @@ def merchant() -> None:
     """Merchant pages: a retailer's stores and online shops, with their profile and rating."""
 
 
-@merchant.command("profile")
+@merchant.command("publish")
 @common
 @content_option
-@click.argument("merchant_id", type=int)
+@thing_argument("merchant")
 @click.option("--name", required=True, help="The merchant's public name.")
-@click.option("--address", "street", default="", help="The shop's street address (a business's, public).")
+@click.option("--street", "street", default="", help="The shop's street address (a business's, public).")
+@renamed_option("--address", "--street", "street")
 @click.option("--hours", default="", help="Opening hours, e.g. 'Mo-Su 09:00-21:00'.")
-@click.option("--gln", default=None, help="The shop's GS1 GLN (13 digits).")
+@click.option("--gln", type=GlnType(), default=None, help="The shop's GS1 GLN (13 digits).")
 @click.option("--lat", "latitude", type=float, default=0.0, help="Latitude, degrees.")
 @click.option("--lon", "longitude", type=float, default=0.0, help="Longitude, degrees.")
 def merchant_profile(
     merchant_id: int,
+    store: Path | None,
     content_dir: Path | None,
     name: str,
     street: str,
@@ -84,12 +111,12 @@ def merchant_profile(
     longitude: float,
     **kwargs: Any,
 ) -> None:
-    """Publish MERCHANT_ID's profile (as its retailer's admin)."""
+    """Publish MERCHANT's profile (as its retailer's admin)."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         profile = {"name": name, "address": street, "hours": hours}
         tx = (
-            _chain(ctx, content_dir)
+            _chain(ctx, store, content_dir)
             .merchant_desk(ctx.account())
             .set_profile(merchant_id, profile, gln=gln, latitude=latitude, longitude=longitude)
         )
@@ -99,12 +126,12 @@ def merchant_profile(
 @merchant.command("show")
 @common
 @content_option
-@click.argument("merchant_id", type=int)
-def merchant_show(merchant_id: int, content_dir: Path | None, **kwargs: Any) -> None:
-    """MERCHANT_ID's page: profile, average rating with its count, reviews ranked by usefulness."""
+@thing_argument("merchant")
+def merchant_show(merchant_id: int, store: Path | None, content_dir: Path | None, **kwargs: Any) -> None:
+    """MERCHANT's page: profile, average rating with its count, reviews ranked by usefulness."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        chain = _chain(ctx, content_dir)
+        chain = _chain(ctx, store, content_dir)
         board = chain.reviews
         profile = board.merchant_profile(merchant_id)
         document = board.content.get(bytes.fromhex(profile["profileHash"][2:])) if int(profile["profileHash"], 16) else None
@@ -120,10 +147,11 @@ def merchant_show(merchant_id: int, content_dir: Path | None, **kwargs: Any) -> 
 
         def human() -> None:
             name = (document or {}).get("name", f"merchant {merchant_id}")
-            out.print(f"[bold]{name}[/]  {(document or {}).get('address', '')}", highlight=False)
+            street = str((document or {}).get("address") or ("" if document else "(no profile published)"))
+            out.print(f"[bold]{escape(str(name))}[/]" + (f"  {escape(street)}" if street else ""), highlight=False, soft_wrap=True)
             if rating and rating.average is not None:
                 out.print(f"{rating.average:.1f} / 5 from {rating.count} verified buyer(s)")
-            _print_reviews(rows)
+            _print_reviews(rows, "this merchant")
 
         ctx.emit(data, human)
 
@@ -134,7 +162,7 @@ def review() -> None:
     """Verified-buyer reviews: only a buyer may review, once per purchase; nothing is deleted.
 
     Verified means bought from a seller the brand recognises: a brand's admin authorises the
-    retailers that sell its products (`review authorise-seller`). A product review on a purchase
+    retailers that sell its products (`review retailer grant`). A product review on a purchase
     is accepted only from an authorised retailer's buyer and counts only while the brand still
     authorises that retailer; lists show only reviews that count and say how many were left
     out. Votes and reports come only from buyers of what the review is about, found among the
@@ -151,17 +179,18 @@ def review() -> None:
 @review.command("write")
 @common
 @content_option
-@click.option("--purchase", "purchase_id", default=None, help="The purchase (id from `guarantee purchases`).")
-@click.option("--item", default=None, help="Or an item claimed at first sale (its Digital Link).")
+@click.option("--purchase", "purchase_id", type=PURCHASE, default=None, help="The purchase (id from `guarantee purchase list`).")
+@click.option("--item", type=ITEM, default=None, help="Or an item claimed at first sale (its Digital Link).")
 @click.option(
     "--subject", type=click.Choice(["product", "merchant"]), default="product", show_default=True, help="Review the product or the shop."
 )
-@click.option("--rating", type=click.IntRange(1, 5), required=True, help="1 to 5 stars.")
+@click.option("--rating", type=RATING, required=True, help="1 to 5 stars.")
 @click.option("--text", required=True, help="The review.")
 @click.option("--photo", "photos", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo (repeat).")
 def review_write(
+    store: Path | None,
     content_dir: Path | None,
-    purchase_id: str | None,
+    purchase_id: bytes | None,
     item: str | None,
     subject: str,
     rating: int,
@@ -174,7 +203,7 @@ def review_write(
     with handled(ctx.as_json):
         if (purchase_id is None) == (item is None):
             raise InputError("name what you bought: --purchase ID or --item URI (one of the two)", field="--purchase")
-        chain = _chain(ctx, content_dir)
+        chain = _chain(ctx, store, content_dir)
         writer = chain.reviewer(ctx.account())
         if purchase_id is not None:
             rid = writer.review_purchase(chain.guarantee.purchase(purchase_id), rating, text, subject=subject, photos=photos)
@@ -190,9 +219,9 @@ def review_write(
 @review.command("list")
 @common
 @content_option
-@click.option("--gtin", default=None, help="Reviews of this product.")
-@click.option("--merchant", "merchant_id", type=int, default=None, help="Reviews of this merchant.")
-def review_list(content_dir: Path | None, gtin: str | None, merchant_id: int | None, **kwargs: Any) -> None:
+@click.option("--gtin", type=GTIN, default=None, help="Reviews of this product.")
+@scope_option("merchant", required=False, help="Reviews of this merchant.")
+def review_list(store: Path | None, content_dir: Path | None, gtin: str | None, merchant_id: int | None, **kwargs: Any) -> None:
     """Reviews of a product or a merchant that count, most useful first.
 
     A product review counts while the product's brand authorises the retailer it was bought
@@ -201,58 +230,82 @@ def review_list(content_dir: Path | None, gtin: str | None, merchant_id: int | N
     """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        rows = _chain(ctx, content_dir).reviews.reviews(gtin=gtin, merchant=merchant_id)
-        ctx.emit(rows.to_json(), lambda: _print_reviews(rows))
+        rows = _chain(ctx, store, content_dir).reviews.reviews(gtin=gtin, merchant=merchant_id)
+        ctx.emit(rows.to_json(), lambda: _print_reviews(rows, "this product" if gtin else "this merchant"))
 
 
-@review.command("authorise-seller")
-@common
-@click.option("--brand", "brand_id", type=int, required=True, help="Brand id (you are its admin).")
-@click.option("--retailer", "retailer_id", type=int, required=True, help="The retailer (its number in the price guarantee).")
-@click.option("--withdraw", is_flag=True, help="Withdraw the authorisation instead.")
-def review_authorise_seller(brand_id: int, retailer_id: int, withdraw: bool, **kwargs: Any) -> None:
-    """Recognise a retailer as a seller of the brand's products (brand admin only).
+@review.group("retailer")
+def review_retailer() -> None:
+    """Retailers whose buyers may review a brand's products (brand admin only).
 
     Anyone may register as a retailer and record sales, so a purchase alone does not make a
-    verified buyer of a product: only the buyers of retailers the brand authorises may review
-    its products on a purchase, and their product reviews count only while the authorisation
-    stands. --withdraw hides its buyers' product reviews from every reader (they stay on
-    chain). Reviews of the retailer's own stores (merchant reviews) need no authorisation.
+    verified buyer of a product: only the buyers of retailers the brand grants may review its
+    products on a purchase, and their product reviews count only while the grant stands. A
+    revoke hides its buyers' product reviews from every reader (they stay on chain). Reviews of
+    the retailer's own stores (merchant reviews) need no grant.
     """
+
+
+def _authorise(retailer_id: int, brand_id: int, authorised: bool, kwargs: dict[str, Any]) -> None:
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         chain = ctx.chain()
-        tx = chain.brand(ctx.account(), brand_id).authorise_seller(retailer_id, authorised=not withdraw)
+        tx = chain.brand(ctx.account(), brand_id).authorise_seller(retailer_id, authorised=authorised)
         name = chain.reviews.brand_name(brand_id)
 
         def human() -> None:
-            if withdraw:
-                out.print(f"{name} no longer authorises retailer {retailer_id}: its buyers' product reviews are hidden ({tx})")
-            else:
+            if authorised:
                 out.print(f"{name} authorises retailer {retailer_id}: its buyers' reviews of the brand's products count ({tx})")
+            else:
+                out.print(f"{name} no longer authorises retailer {retailer_id}: its buyers' product reviews are hidden ({tx})")
 
-        ctx.emit({"brand": brand_id, "retailer": retailer_id, "authorised": not withdraw, "tx": tx}, human)
+        ctx.emit({"brand": brand_id, "retailer": retailer_id, "authorised": authorised, "tx": tx}, human)
+
+
+def _retailer_command(verb: str, doc: str, authorised: bool) -> None:
+    @review_retailer.command(verb, help=doc)
+    @common
+    @thing_argument("retailer")
+    @scope_option("brand", help="The brand's number (you are its admin).")
+    def command(retailer_id: int, brand_id: int, **kwargs: Any) -> None:
+        _authorise(retailer_id, brand_id, authorised, kwargs)
+
+
+_retailer_command("grant", "Let the buyers of RETAILER review the brand's products: recognise it as their seller.", True)
+_retailer_command("revoke", "Stop counting the product reviews of RETAILER's buyers (they stay on chain, hidden).", False)
+
+
+@review.command("authorise-seller", hidden=True)
+@common
+@scope_option("brand")
+@scope_option("retailer")
+@click.option("--withdraw", is_flag=True)
+def review_authorise_seller(brand_id: int, retailer_id: int, withdraw: bool, **kwargs: Any) -> None:
+    """Old spelling of `review retailer grant|revoke RETAILER --brand N`."""
+    verb = "revoke" if withdraw else "grant"
+    notice_renamed("o2ochain review authorise-seller", f"o2ochain review retailer {verb} RETAILER --brand N")
+    _authorise(retailer_id, brand_id, not withdraw, kwargs)
 
 
 @review.command("edit")
 @common
 @content_option
-@click.argument("review_id")
-@click.option("--rating", type=click.IntRange(1, 5), required=True, help="1 to 5 stars.")
+@click.argument("review_id", metavar="REVIEW", type=REVIEW)
+@click.option("--rating", type=RATING, required=True, help="1 to 5 stars.")
 @click.option("--text", required=True, help="The new text (the old version stays on record).")
-def review_edit(review_id: str, content_dir: Path | None, rating: int, text: str, **kwargs: Any) -> None:
+def review_edit(review_id: bytes, store: Path | None, content_dir: Path | None, rating: int, text: str, **kwargs: Any) -> None:
     """Post a new version of your review."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tx = _chain(ctx, content_dir).reviewer(ctx.account()).edit(parse_review_id(review_id), rating, text)
+        tx = _chain(ctx, store, content_dir).reviewer(ctx.account()).edit(review_id, rating, text)
         ctx.emit({"tx": tx}, lambda: out.print(f"new version posted ({tx})"))
 
 
 @review.command("vote")
 @common
-@click.argument("review_id")
+@click.argument("review_id", metavar="REVIEW", type=REVIEW)
 @click.option("--helpful/--not-helpful", default=True, help="Was it useful to you?")
-def review_vote(review_id: str, helpful: bool, **kwargs: Any) -> None:
+def review_vote(review_id: bytes, helpful: bool, **kwargs: Any) -> None:
     """Say whether a review helped (one vote per address, as a buyer of what it reviews).
 
     The vote carries proof, found among --account's own, that it bought what the review is
@@ -262,15 +315,15 @@ def review_vote(review_id: str, helpful: bool, **kwargs: Any) -> None:
     """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tx = ctx.chain().reviewer(ctx.account()).vote(parse_review_id(review_id), helpful)
+        tx = ctx.chain().reviewer(ctx.account()).vote(review_id, helpful)
         ctx.emit({"tx": tx}, lambda: out.print(f"vote recorded ({tx})"))
 
 
 @review.command("report")
 @common
-@click.argument("review_id")
+@click.argument("review_id", metavar="REVIEW", type=REVIEW)
 @click.option("--reason", type=click.Choice(list(REPORT_REASONS)), required=True, help="What is wrong with it.")
-def review_report(review_id: str, reason: str, **kwargs: Any) -> None:
+def review_report(review_id: bytes, reason: str, **kwargs: Any) -> None:
     """Report a review (one report per address, as a buyer of what it reviews; three fold it).
 
     Like a vote, a report carries proof that --account bought what the review is about, so
@@ -278,20 +331,20 @@ def review_report(review_id: str, reason: str, **kwargs: Any) -> None:
     """
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tx = ctx.chain().reviewer(ctx.account()).report(parse_review_id(review_id), reason)
+        tx = ctx.chain().reviewer(ctx.account()).report(review_id, reason)
         ctx.emit({"tx": tx}, lambda: out.print(f"report recorded ({tx})"))
 
 
 @review.command("reply")
 @common
 @content_option
-@click.argument("review_id")
+@click.argument("review_id", metavar="REVIEW", type=REVIEW)
 @click.option("--text", required=True, help="The merchant's reply.")
-def review_reply(review_id: str, content_dir: Path | None, text: str, **kwargs: Any) -> None:
+def review_reply(review_id: bytes, store: Path | None, content_dir: Path | None, text: str, **kwargs: Any) -> None:
     """Reply to a review of your shop (as the merchant's key or its retailer's admin)."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tx = _chain(ctx, content_dir).merchant_desk(ctx.account()).reply(parse_review_id(review_id), text)
+        tx = _chain(ctx, store, content_dir).merchant_desk(ctx.account()).reply(review_id, text)
         ctx.emit({"tx": tx}, lambda: out.print(f"reply posted ({tx})"))
 
 
@@ -301,39 +354,41 @@ def coupon() -> None:
     """Coupons issued online and redeemed once in the shop: the loop's conversion, measured."""
 
 
-@coupon.command("campaign")
+@coupon.group("campaign", cls=NounGroup)
+def coupon_campaign_group() -> None:
+    """Coupon campaigns: open one for a merchant, see its figures."""
+
+
+@coupon_campaign_group.command("open")
 @common
-@click.option("--merchant", "merchant_id", type=int, required=True, help="The merchant (channel) whose vouchers these are.")
+@scope_option("merchant", help="The merchant (channel) whose vouchers these are.")
 @click.option(
     "--vouchers",
     "issued",
-    type=click.IntRange(1, MAX_VOUCHERS),
+    type=NumberType(1, MAX_VOUCHERS, "number of vouchers"),
     required=True,
     help=f"How many vouchers it may issue (1 to {MAX_VOUCHERS:,}).",
 )
-@click.option("--for", "valid_for", default="30d", show_default=True, help="How long it runs from now.")
+@click.option("--for", "valid_for", type=DURATION, default="30d", show_default=True, help="How long it runs from now.")
 @click.option("--terms", default="", help="The campaign's terms (their hash goes on chain).")
 @click.option("--uri", default="", help="Where the campaign's page is.")
-def coupon_campaign(merchant_id: int, issued: int, valid_for: str, terms: str, uri: str, **kwargs: Any) -> None:
+def coupon_campaign(merchant_id: int, issued: int, valid_for: int, terms: str, uri: str, **kwargs: Any) -> None:
     """Open a campaign (as the merchant's retailer's admin). Prints its number."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        number = (
-            ctx.chain()
-            .coupon_issuer(ctx.account())
-            .create_campaign(merchant_id, issued, valid_for=parse_duration(valid_for, "--for"), terms=terms, uri=uri)
-        )
-        ctx.emit({"campaign": number}, lambda: out.print(f"campaign {number} opened: {issued} vouchers"))
+        seconds = valid_for
+        number = ctx.chain().coupon_issuer(ctx.account()).create_campaign(merchant_id, issued, valid_for=seconds, terms=terms, uri=uri)
+        ctx.emit({"campaign": number}, lambda: out.print(f"campaign {number} opened: {issued:,} vouchers, for {span(seconds)}"))
 
 
 @coupon.command("issue")
 @common
-@click.argument("campaign_id", type=int)
-@click.option("--first", type=click.IntRange(0), default=0, show_default=True, help="First voucher number.")
-@click.option("--count", type=click.IntRange(1, 100_000), required=True, help="How many vouchers to sign.")
-@click.option("--amount", default=None, help="Amount off, in the retailer's currency.")
-@click.option("--percent", default=None, help="Or a percentage off, e.g. 10%.")
-@click.option("--gtin", default=None, help="Only for this product [default: the whole store].")
+@thing_argument("campaign")
+@click.option("--first", type=NumberType(0, what="voucher number"), default=0, show_default=True, help="First voucher number.")
+@click.option("--count", type=NumberType(1, 100_000, "number of vouchers"), required=True, help="How many vouchers to sign.")
+@click.option("--amount", type=AMOUNT, default=None, help="Amount off, in the retailer's currency.")
+@click.option("--percent", type=PERCENT, default=None, help="Or a percentage off, e.g. 10%.")
+@click.option("--gtin", type=GTIN, default=None, help="Only for this product [default: the whole store].")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Write the vouchers here (JSON Lines)."
 )
@@ -344,8 +399,8 @@ def coupon_issue(
     campaign_id: int,
     first: int,
     count: int,
-    amount: str | None,
-    percent: str | None,
+    amount: inputs.Amount | None,
+    percent: int | None,
     gtin: str | None,
     output: Path,
     qr_dir: Path | None,
@@ -360,41 +415,66 @@ def coupon_issue(
         chain = ctx.chain()
         figures = chain.coupons.figures(campaign_id)
         currency = chain.guarantee.currency(figures.retailer)
-        off = chain.guarantee.units(amount, currency, field="--amount") if amount else 0
-        bps = parse_percent(percent, "--percent") if percent else 0
-        vouchers = chain.coupon_issuer(ctx.account()).sign(
-            campaign_id, range(first, first + count), amount=off, percent_bps=bps, gtin=gtin_number(gtin) if gtin else 0
-        )
-        write_vouchers(vouchers, output, qr_dir)
+        off = chain.guarantee.units(amount, currency) if amount is not None else 0
+        bps = percent or 0
+        issuer = chain.coupon_issuer(ctx.account())  # before the bars: a keystore may ask for its password
+        with Stages(as_json=ctx.as_json) as stages:
+            vouchers = issuer.sign(
+                campaign_id,
+                range(first, first + count),
+                amount=off,
+                percent_bps=bps,
+                gtin=gtin_number(gtin) if gtin else 0,
+                progress=stages.stage("signing vouchers", count),
+            )
+            write_vouchers(vouchers, output, qr_dir, progress=stages.stage("writing QR codes", len(vouchers)) if qr_dir else None)
         ctx.emit(
             {"campaign": campaign_id, "vouchers": len(vouchers), "file": str(output), "qr": str(qr_dir) if qr_dir else None},
-            lambda: out.print(f"{len(vouchers)} voucher(s) written to {output}" + (f", QR codes in {qr_dir}" if qr_dir else "")),
+            lambda: out.print(f"{plural(len(vouchers), 'voucher')} written to {output}" + (f", QR codes in {qr_dir}" if qr_dir else "")),
         )
+
+
+class VoucherType(InputType):
+    """A voucher: the text of its QR code (``o2ochain:voucher:…``), or a file holding it (the first
+    line of a vouchers file)."""
+
+    name = "voucher"
+
+    def parse(self, text: str, where: inputs.Where) -> Voucher:
+        path = Path(text)
+        try:
+            if not text.startswith("o2ochain:") and path.is_file():
+                first = path.read_text(encoding="utf-8").strip().splitlines()[0]
+                text = json.loads(first)["payload"] if first.startswith("{") else first
+            return Voucher.from_payload(text)
+        except InputError as exc:
+            raise where.error(exc.message, text) from None
+        except (OSError, UnicodeDecodeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            raise where.error(f"not a voucher file: {exc}", text) from None
 
 
 @coupon.command("redeem")
 @common
-@click.argument("voucher")
+@click.argument("voucher", type=VoucherType())
 @click.option("--receipt", default=None, help="The till receipt it was used on (only its hash goes on chain).")
-def coupon_redeem(voucher: str, receipt: str | None, **kwargs: Any) -> None:
+def coupon_redeem(voucher: Voucher, receipt: str | None, **kwargs: Any) -> None:
     """Redeem VOUCHER (the QR code's text, or a file holding it) at the till (as a shop's key)."""
-    from o2ochain.loop import Voucher
-
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        text = voucher
-        path = Path(voucher)
-        if not voucher.startswith("o2ochain:") and path.is_file():
-            first = path.read_text(encoding="utf-8").strip().splitlines()[0]
-            text = json.loads(first)["payload"] if first.startswith("{") else first
-        parsed = Voucher.from_payload(text)
-        tx = ctx.chain().shop(ctx.account()).redeem(parsed, receipt)
-        ctx.emit({"tx": tx, **parsed.to_json()}, lambda: out.print(f"redeemed: {parsed.describe()} ({tx})"))
+        parsed = voucher
+        chain = ctx.chain()
+        tx = chain.shop(ctx.account()).redeem(parsed, receipt)
+
+        def human() -> None:
+            currency = chain.guarantee.currency(chain.coupons.figures(parsed.campaign).retailer)
+            out.print(f"redeemed: {parsed.describe(lambda units: chain.guarantee.money(units, currency))} ({tx})", soft_wrap=True)
+
+        ctx.emit({"tx": tx, **parsed.to_json()}, human)
 
 
-@coupon.command("stats")
+@coupon_campaign_group.command("show")
 @common
-@click.argument("campaign_id", type=int)
+@thing_argument("campaign")
 def coupon_stats(campaign_id: int, **kwargs: Any) -> None:
     """A campaign's figures: issued, redeemed, conversion rate."""
     ctx = make_context(kwargs)
@@ -402,10 +482,21 @@ def coupon_stats(campaign_id: int, **kwargs: Any) -> None:
         figures = ctx.chain().coupons.figures(campaign_id)
 
         def human() -> None:
-            table = Table("campaign", "merchant", "issued", "redeemed", "conversion")
-            table.add_row(
-                str(figures.campaign), str(figures.merchant), f"{figures.issued:,}", f"{figures.redeemed:,}", f"{figures.conversion:.1%}"
+            grid = table("campaign", "merchant", "runs", "issued", "redeemed", "conversion")
+            grid.add_row(
+                str(figures.campaign),
+                str(figures.merchant),
+                f"{when(figures.valid_from)} to {when(figures.valid_until)}",
+                f"{figures.issued:,}",
+                f"{figures.redeemed:,}",
+                f"{figures.conversion:.1%}",
             )
-            out.print(table)
+            out.print(grid)
 
         ctx.emit(figures.to_json(), human)
+
+
+# The loop's commands as they were spelled before every command became a verb.
+merchant.add_command(renamed(merchant_profile, "merchant profile", "merchant publish"))
+coupon.add_command(renamed(coupon_stats, "coupon stats", "coupon campaign show"))
+keep_old(coupon_campaign_group, coupon_campaign, "coupon campaign", "coupon campaign open")

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
-from o2ochain.cli._common import Context, F, common, err, handled, make_context, out, progress_bar
-from o2ochain.client import O2OChain
+from o2ochain.cli._common import (
+    ADDRESS,
+    GlnType,
+    MomentType,
+    common,
+    err,
+    handled,
+    make_context,
+    out,
+    renamed,
+    scope_option,
+    store_option,
+    stored,
+)
+from o2ochain.cli._output import Stages, fields, local_time, plural, short, table
 
 
 # -- traceability ---------------------------------------------------------------------------
@@ -17,27 +32,10 @@ from o2ochain.client import O2OChain
 def trace() -> None:
     """Supply-chain history: EPCIS 2.0 events anchored on chain, and an item's full history.
 
-    The full events are kept in a content-addressed local store (--store, default
-    $O2O_STORE or ./.o2ochain/events); the chain holds their hashes, so a copy of a history
-    from anywhere is checked against the chain.
+    The full events are kept in a content-addressed local store (events/ in --store, default
+    $O2O_STORE or ./.o2ochain); the chain holds their hashes, so a copy of a history from
+    anywhere is checked against the chain.
     """
-
-
-def store_option(f: F) -> F:
-    return click.option(
-        "--store",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="O2O_STORE",
-        default=None,
-        help="Folder of the content-addressed EPCIS event store [default: ./.o2ochain/events] ($O2O_STORE).",
-    )(f)
-
-
-def _traced(ctx: Context, store: Path | None) -> O2OChain:
-    chain = ctx.chain()
-    if store is not None:
-        chain.use_store(store)
-    return chain
 
 
 @trace.group("actor")
@@ -47,10 +45,10 @@ def trace_actor() -> None:
 
 @trace_actor.command("grant")
 @common
-@click.argument("address")
-@click.option("--brand", "brand_id", type=int, required=True, help="Brand id.")
+@click.argument("address", type=ADDRESS)
+@scope_option("brand", help="The brand's number.")
 @click.option("--kind", type=click.Choice(["farm", "plant", "logistics", "store", "other"]), required=True, help="What the actor is.")
-@click.option("--gln", default=None, help="The actor's GLN (13 digits) or SGLN, as its location.")
+@click.option("--gln", type=GlnType(sgln=True), default=None, help="The actor's GLN (13 digits) or SGLN, as its location.")
 def trace_actor_grant(address: str, brand_id: int, kind: str, gln: str | None, **kwargs: Any) -> None:
     """Let ADDRESS record supply-chain events on the brand's goods."""
     ctx = make_context(kwargs)
@@ -67,8 +65,8 @@ def trace_actor_grant(address: str, brand_id: int, kind: str, gln: str | None, *
 
 @trace_actor.command("revoke")
 @common
-@click.argument("address")
-@click.option("--brand", "brand_id", type=int, required=True, help="Brand id.")
+@click.argument("address", type=ADDRESS)
+@scope_option("brand", help="The brand's number.")
 def trace_actor_revoke(address: str, brand_id: int, **kwargs: Any) -> None:
     """Withdraw ADDRESS's right to record events for the brand."""
     ctx = make_context(kwargs)
@@ -77,10 +75,15 @@ def trace_actor_revoke(address: str, brand_id: int, **kwargs: Any) -> None:
         ctx.emit({"brand": brand_id, "actor": address, "revoked": True}, lambda: out.print(f"{address} revoked for brand {brand_id}"))
 
 
-@trace_actor.command("repository")
+@trace.group("repository")
+def trace_repository() -> None:
+    """Where an actor publishes its full EPCIS events."""
+
+
+@trace_repository.command("set")
 @common
 @click.argument("uri")
-@click.option("--brand", "brand_id", type=int, required=True, help="Brand id.")
+@scope_option("brand", help="The brand's number.")
 def trace_actor_repository(uri: str, brand_id: int, **kwargs: Any) -> None:
     """Announce URI as where this actor publishes its full EPCIS events (URI + content hash)."""
     ctx = make_context(kwargs)
@@ -89,11 +92,14 @@ def trace_actor_repository(uri: str, brand_id: int, **kwargs: Any) -> None:
         ctx.emit({"brand": brand_id, "repository": uri}, lambda: out.print(f"events for brand {brand_id} are published under {uri}"))
 
 
+trace_actor.add_command(renamed(trace_actor_repository, "trace actor repository", "trace repository set"))
+
+
 @trace.command("import")
 @common
 @store_option
 @click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--brand", "brand_id", type=int, default=None, help="Brand for events that name no registered product (only containers).")
+@scope_option("brand", required=False, help="The brand of events that name no registered product (only containers).")
 def trace_import(document: Path, store: Path | None, brand_id: int | None, **kwargs: Any) -> None:
     """Import an EPCIS 2.0 JSON / JSON-LD DOCUMENT: validate, store, anchor each event.
 
@@ -106,14 +112,14 @@ def trace_import(document: Path, store: Path | None, brand_id: int | None, **kwa
         from o2ochain.epcis import load_document
 
         parsed = load_document(document)
-        actor = _traced(ctx, store).actor(ctx.account())
-        with progress_bar("anchoring events", not ctx.as_json and err.is_terminal) as update:
-            report = actor.record_events(parsed.events, brand=brand_id, progress=update, source=str(document))
+        actor = stored(ctx, store).actor(ctx.account())  # before the bars: a keystore may ask for its password
+        with Stages(as_json=ctx.as_json) as stages:
+            report = actor.record_events(parsed.events, brand=brand_id, progress=stages.report, source=str(document))
 
         def human() -> None:
             out.print(
-                f"{report.events} event(s), {report.entries} chain entr{'y' if report.entries == 1 else 'ies'}: "
-                f"{report.recorded} recorded in {report.transactions} transaction(s), {report.already} already on chain; "
+                f"{plural(report.events, 'event')}, {plural(report.entries, 'chain entry', 'chain entries')}: "
+                f"{report.recorded:,} recorded in {plural(report.transactions, 'transaction')}, {report.already:,} already on chain; "
                 f"{report.gas_used:,} gas"
             )
 
@@ -129,8 +135,8 @@ def trace_import(document: Path, store: Path | None, brand_id: int | None, **kwa
 @click.option("--action", type=click.Choice(["ADD", "OBSERVE", "DELETE"]), default="OBSERVE", show_default=True, help="EPCIS action.")
 @click.option("--read-point", default=None, help="Where it was seen: SGLN URN or GS1 Digital Link (/414/…).")
 @click.option("--biz-location", default=None, help="Where it is now: SGLN URN or GS1 Digital Link (/414/…).")
-@click.option("--time", "when", default=None, help="Event time, ISO 8601 with offset [default: now].")
-@click.option("--brand", "brand_id", type=int, default=None, help="Brand, for a container (SSCC) subject.")
+@click.option("--time", "when", type=MomentType(zone_required=True), default=None, help="Event time, ISO 8601 with offset [default: now].")
+@scope_option("brand", required=False, help="The brand, for a container (SSCC) subject.")
 def trace_record(
     subject: str,
     store: Path | None,
@@ -139,7 +145,7 @@ def trace_record(
     action: str,
     read_point: str | None,
     biz_location: str | None,
-    when: str | None,
+    when: datetime | None,
     brand_id: int | None,
     **kwargs: Any,
 ) -> None:
@@ -152,31 +158,52 @@ def trace_record(
             subject, biz_step=biz_step, disposition=disposition, action=action, read_point=read_point, biz_location=biz_location, when=when
         )
         parsed = parse_document(doc, source="trace record")
-        report = _traced(ctx, store).actor(ctx.account()).record_events(parsed.events, brand=brand_id, source="trace record")
+        report = stored(ctx, store).actor(ctx.account()).record_events(parsed.events, brand=brand_id, source="trace record")
         ctx.emit({**report.to_json(), "event": parsed.events[0].raw}, lambda: out.print(f"recorded {biz_step} on {subject}"))
 
 
-def _print_history(events: list[Any], title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    table.add_column("when", no_wrap=True)
-    table.add_column("event", no_wrap=True)
-    table.add_column("step / disposition", no_wrap=True)
-    table.add_column("via")
-    table.add_column("recorded by")
-    table.add_column("ok", no_wrap=True)
+def _print_history(events: list[Any], item: str) -> None:
+    if not events:
+        out.print(f"no events recorded for {item}", highlight=False, soft_wrap=True)
+        return
+    grid = table("when", "event", "step / disposition", "via", "recorded by", "ok", title=f"history of {escape(item)}")
+    for column in grid.columns:
+        column.no_wrap = column.header != "via"
     for h in events:
         mark = "[green]yes[/]" if h.verified else "[red]NO[/]" if h.stored else "[yellow]no copy[/]"
-        who = f"{h.actor_kind or 'actor'} {h.actor[:6]}…{h.actor[-4:]}"
         kind = h.event_type.removesuffix("Event") + (f"\n{h.action}" if h.action else "") + ("\n(correction)" if h.correction else "")
         step = (h.biz_step or "-") + (f"\n{h.disposition}" if h.disposition else "")
-        table.add_row(h.time.strftime("%m-%d %H:%M"), kind, step, ", ".join(h.relations), who, mark)
-    out.print(table)
-    if events:
-        first = events[0].time
-        out.print(
-            f"[dim]{len(events)} event(s) from {first:%Y-%m-%d} (times in each event's own zone, {first:%z}); "
-            f"{sum(1 for h in events if h.verified)} verified against the chain[/]"
-        )
+        grid.add_row(local_time(h.time), kind, step, ", ".join(h.relations), _who(h.actor_kind, h.actor), mark)
+    out.print(grid)
+    verified = sum(1 for h in events if h.verified)
+    out.print(f"[dim]{plural(len(events), 'event')}, {verified:,} verified against the chain; times in each event's own zone[/]")
+    _print_actors((h.actor_kind, h.actor) for h in events)
+
+
+def _who(kind: str | None, actor: str) -> str:
+    return f"{kind or 'actor'} {short(actor)}"
+
+
+def _print_actors(actors: Iterable[tuple[str | None, str]]) -> None:
+    """The full address of every actor a table shows by its ends."""
+    seen = dict.fromkeys(actors)
+    out.print("[dim]recorded by:[/]")
+    fields([(_who(kind, actor), actor) for kind, actor in seen], indent=2)
+
+
+def _print_responsibility(rows: list[dict[str, Any]], item: str) -> None:
+    """Who had custody at each step (where the goods were) and who recorded it."""
+    if not rows:
+        out.print(f"no events recorded for {item}", highlight=False, soft_wrap=True)
+        return
+    grid = table("when", "step / disposition", "where", "recorded by", "verified", title=f"custody of {escape(item)}")
+    for r in rows:
+        step = (r["step"] or "-") + (f"\n{r['disposition']}" if r["disposition"] else "")
+        where = str(r["location"]) if r["location"] and not str(r["location"]).startswith("0x") else short(str(r["location"] or "-"))
+        mark = "[green]yes[/]" if r["verified"] else "[red]no[/]"
+        grid.add_row(local_time(r["time"]), step, escape(where), _who(r["actorKind"], r["recordedBy"]), mark)
+    out.print(grid)
+    _print_actors((r["actorKind"], r["recordedBy"]) for r in rows)
 
 
 @trace.command("show")
@@ -188,13 +215,13 @@ def trace_show(item: str, store: Path | None, responsibility: bool, **kwargs: An
     """The complete history of ITEM (Digital Link URI or item id), each event verified or not."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tracer = _traced(ctx, store).trace
+        tracer = stored(ctx, store).trace
         if responsibility:
             rows = tracer.responsibility(item)
-            ctx.emit(rows, lambda: out.print_json(data=rows))
+            ctx.emit(rows, lambda: _print_responsibility(rows, item))
             return
         events = tracer.history(item, include_events=ctx.as_json)
-        ctx.emit([h.to_json() for h in events], lambda: _print_history(events, f"history of {item}"))
+        ctx.emit([h.to_json() for h in events], lambda: _print_history(events, item))
 
 
 @trace.command("export")
@@ -210,7 +237,7 @@ def trace_export(item: str, store: Path | None, output: Path | None, **kwargs: A
     with handled(ctx.as_json):
         from o2ochain.epcis import dumps_document
 
-        text = dumps_document(_traced(ctx, store).trace.export(item))
+        text = dumps_document(stored(ctx, store).trace.export(item))
         if output is None:
             click.echo(text)
         else:

@@ -54,6 +54,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError
 
+from o2ochain._chain.words import name_codes
 from o2ochain.epcis import canonical_json
 from o2ochain.errors import InputError, PrivacyError
 from o2ochain.gs1 import keccak256
@@ -90,7 +91,8 @@ def _unhex(text: str, field: str) -> bytes:
     try:
         return bytes.fromhex(body)
     except ValueError:
-        raise InputError("expected hex", field=field, value=text) from None
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise InputError(f"{shown!r} is not hex: expected 0x and hex digits", field=field, value=text) from None
 
 
 def public_key_of(account_or_private_key: PrivateKeyLike) -> bytes:
@@ -357,6 +359,9 @@ CATEGORIES: Final[tuple[str, ...]] = (
     "device_identifiers",
 )
 """Categories of personal data, in the order of the contract's category bits."""
+
+name_codes("purpose", PURPOSES)  # refusals say "purpose: marketing", not "purpose: 3"
+name_codes("category", CATEGORIES)
 
 CATEGORY_IRIS: Final[Mapping[str, str]] = {
     "contact": _DPV_PD + "Contact",

@@ -21,19 +21,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
+from o2ochain import inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import Signer, typed_signature
 from o2ochain._chain.tx import PendingTx, Sender, call_view
 from o2ochain._chain.util import address_topic, hex0x
 from o2ochain.consent import _privacy as privacy
 from o2ochain.deployments import Deployment
-from o2ochain.errors import InputError
+from o2ochain.errors import ConfigError, InputError
 
 _ZERO = b"\x00" * 32
 DOMAIN_NAME = "o2ochain ConsentRegistry"
@@ -139,8 +140,8 @@ class _Signed:
         """An instance from JSON: the common fields, plus ``extra`` fields read by their parsers."""
         try:
             fields: dict[str, Any] = {
-                "consumer": Web3.to_checksum_address(data["consumer"]),
-                "data_user": Web3.to_checksum_address(data["dataUser"]),
+                "consumer": inputs.address(data["consumer"], "consumer"),
+                "data_user": inputs.address(data["dataUser"], "dataUser"),
                 "nonce": int(data["nonce"]),
                 "deadline": int(data["deadline"]),
                 "signature": bytes(HexBytes(data["signature"])),
@@ -219,10 +220,10 @@ class ConsentReader:
         return {"name": DOMAIN_NAME, "version": "1", "chainId": self.chain_id, "verifyingContract": self.address}
 
     def nonce(self, consumer: str, data_user: str) -> int:
-        return int(call_view(self.contract.functions.nonce(Web3.to_checksum_address(consumer), Web3.to_checksum_address(data_user))))
+        return int(call_view(self.contract.functions.nonce(inputs.address(consumer, "consumer"), inputs.address(data_user, "data_user"))))
 
     def consent(self, consumer: str, data_user: str) -> ConsentRecord:
-        consumer, data_user = Web3.to_checksum_address(consumer), Web3.to_checksum_address(data_user)
+        consumer, data_user = inputs.address(consumer, "consumer"), inputs.address(data_user, "data_user")
         view = call_view(self.contract.functions.consent(consumer, data_user))
         expiry = int(view.expiry)
         now = int(self.w3.eth.get_block("latest")["timestamp"])
@@ -243,12 +244,14 @@ class ConsentReader:
         p = privacy.PURPOSES.index(privacy.purpose_name(purpose))
         c = privacy.CATEGORIES.index(privacy.category_name(category))
         return bool(
-            call_view(self.contract.functions.isLive(Web3.to_checksum_address(consumer), Web3.to_checksum_address(data_user), p, c))
+            call_view(self.contract.functions.isLive(inputs.address(consumer, "consumer"), inputs.address(data_user, "data_user"), p, c))
         )
 
     def _logs(self, event: str, consumer: str | None, data_user: str | None) -> list[Any]:
         topic = self.contract.events[event]().topic
-        topics: list[Any] = [topic, address_topic(consumer), address_topic(data_user)]
+        who = None if consumer is None else inputs.address(consumer, "consumer")
+        whom = None if data_user is None else inputs.address(data_user, "data_user")
+        topics: list[Any] = [topic, address_topic(who), address_topic(whom)]
         logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block)
         return [self.contract.events[event]().process_log(log) for log in logs]
 
@@ -301,10 +304,10 @@ class ConsentReader:
 class ConsumerConsent:
     """A consumer's key: grant and revoke consent, see every use of their data."""
 
-    def __init__(self, reader: ConsentReader, account: LocalAccount) -> None:
+    def __init__(self, reader: ConsentReader, account: Signer) -> None:
         self.reader = reader
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self._sender: Sender | None = None
 
     @property
@@ -329,7 +332,7 @@ class ConsumerConsent:
         expiry = int(time.time()) + valid_for
         return (
             self.address,
-            Web3.to_checksum_address(data_user),
+            inputs.address(data_user, "data_user"),
             privacy.purpose_mask(purposes),
             privacy.category_mask(categories),
             expiry,
@@ -372,9 +375,7 @@ class ConsumerConsent:
         deadline = int(time.time()) + deadline_in
         names = ("consumer", "dataUser", "purposes", "categories", "expiry", "notice", "language", "dataHash")
         message = dict(zip(names, terms, strict=True)) | {"nonce": nonce, "deadline": deadline}
-        signed = self.account.sign_message(
-            encode_typed_data(domain_data=self.reader.domain(), message_types=GRANT_TYPES, message_data=message)
-        )
+        signature = typed_signature(self.account, self.reader.domain(), GRANT_TYPES, message)
         consumer, user, purpose_bits, category_bits, expiry, notice_h, lang, committed = terms
         return SignedGrant(
             consumer=consumer,
@@ -387,23 +388,21 @@ class ConsumerConsent:
             data_hash=committed,
             nonce=nonce,
             deadline=deadline,
-            signature=bytes(signed.signature),
+            signature=signature,
         )
 
     def revoke(self, data_user: str) -> str:
-        receipt = self.sender.transact(self.reader.contract.functions.revoke(Web3.to_checksum_address(data_user)), label="revoke consent")
+        receipt = self.sender.transact(self.reader.contract.functions.revoke(inputs.address(data_user, "data_user")), label="revoke consent")
         return hex0x(receipt["transactionHash"])
 
     def sign_revoke(self, data_user: str, *, deadline_in: int = 3_600) -> SignedRevoke:
         """A revocation signed off chain, as easy as granting: anyone may relay it."""
-        data_user = Web3.to_checksum_address(data_user)
+        data_user = inputs.address(data_user, "data_user")
         nonce = self.reader.nonce(self.address, data_user)
         deadline = int(time.time()) + deadline_in
         message = {"consumer": self.address, "dataUser": data_user, "nonce": nonce, "deadline": deadline}
-        signed = self.account.sign_message(
-            encode_typed_data(domain_data=self.reader.domain(), message_types=REVOKE_TYPES, message_data=message)
-        )
-        return SignedRevoke(self.address, data_user, nonce, deadline, bytes(signed.signature))
+        signature = typed_signature(self.account, self.reader.domain(), REVOKE_TYPES, message)
+        return SignedRevoke(self.address, data_user, nonce, deadline, signature)
 
     def consents(self) -> list[dict[str, Any]]:
         return self.reader.grants(consumer=self.address)
@@ -413,18 +412,36 @@ class ConsumerConsent:
 
 
 class DataUser:
-    """A retailer's key: relay signed consents, check them, record each use of data."""
+    """A retailer's key: relay signed consents, check them, record each use of data.
 
-    def __init__(self, reader: ConsentReader, account: LocalAccount) -> None:
+    Opening the personal data consumers seal to the data user is decryption, not signing: it
+    takes the secret key behind the data user's published public key. ``sealing_key`` is that key
+    (an eth-account account, an eth-keys key, or its 32 bytes); by default an eth-account
+    signer's own key, which it holds in memory anyway. Any other signer (a hardware wallet, a
+    KMS) relays, checks and records, and opens sealed data only with a ``sealing_key``.
+    """
+
+    def __init__(self, reader: ConsentReader, account: Signer, *, sealing_key: privacy.PrivateKeyLike | None = None) -> None:
         self.reader = reader
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self.sender = Sender(reader.w3, account)
+        self._sealing_key = sealing_key if sealing_key is not None else account if isinstance(account, LocalAccount) else None
+        if sealing_key is not None and privacy.address_of_public_key(privacy.public_key_of(sealing_key)) != self.address:
+            raise ConfigError(f"the sealing key given is not the key of {self.address}: consumers check the one against the other")
+
+    def _key(self) -> privacy.PrivateKeyLike:
+        if self._sealing_key is None:
+            raise ConfigError(
+                f"opening sealed data takes the secret key of {self.address}, which its signer keeps to itself: "
+                "give the data user its sealing_key (on the command line, --account as a keystore file or env:VAR)"
+            )
+        return self._sealing_key
 
     @property
     def public_key(self) -> bytes:
         """The key consumers seal their personal data to."""
-        return privacy.public_key_of(self.account)
+        return privacy.public_key_of(self._key())
 
     def relay_grant(self, signed: SignedGrant) -> str:
         fn = self.reader.contract.functions.grantWithSignature(signed.terms(), signed.nonce, signed.deadline, signed.signature)
@@ -444,7 +461,7 @@ class DataUser:
         p = privacy.PURPOSES.index(privacy.purpose_name(purpose))
         c = privacy.CATEGORIES.index(privacy.category_name(category))
         request_hash = _request_hash(request)
-        fn = self.reader.contract.functions.recordUse(Web3.to_checksum_address(consumer), p, c, request_hash)
+        fn = self.reader.contract.functions.recordUse(inputs.address(consumer, "consumer"), p, c, request_hash)
         return hex0x(self.sender.transact(fn, label="record data use")["transactionHash"])
 
     def record_uses(self, uses: Sequence[tuple[str, str, str, bytes | str]], *, batch: int = 200) -> list[str]:
@@ -453,7 +470,7 @@ class DataUser:
         for start in range(0, len(uses), batch):
             rows = [
                 (
-                    Web3.to_checksum_address(consumer),
+                    inputs.address(consumer, "consumer"),
                     privacy.PURPOSES.index(privacy.purpose_name(purpose)),
                     privacy.CATEGORIES.index(privacy.category_name(category)),
                     _request_hash(request),
@@ -465,7 +482,7 @@ class DataUser:
 
     def open(self, sealed: privacy.Sealed) -> dict[str, Any]:
         """Decrypt personal data sealed to this data user's key and check its commitment."""
-        return privacy.open_sealed(sealed, bytes(self.account.key))
+        return privacy.open_sealed(sealed, self._key())
 
     def uses(self) -> list[DataUse]:
         return self.reader.uses(data_user=self.address)

@@ -382,13 +382,13 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
 
     rpc = "{rpc}"  # filled in when printed: the node's URL may differ on a later run
     tries = [
-        (f"o2ochain verify '{uri(explicit[0])}'{rpc}", "authentic"),
-        (f"o2ochain verify '{uri(merkle[0])}' --proofs {out_dir}/proofs{rpc}", "authentic, from a Merkle-committed lot"),
-        (f"o2ochain verify '{uri(sold)}'{rpc}", "already sold: a copied QR code shows up"),
-        (f"o2ochain verify '{uri(recalled)}'{rpc}", "its lot was recalled"),
-        (f"o2ochain verify '{gs1.DEFAULT_RESOLVER}/01/{explicit[0].gtin}/21/FAKE0001'{rpc}", "not registered"),
+        (f"o2ochain item verify '{uri(explicit[0])}'{rpc}", "authentic"),
+        (f"o2ochain item verify '{uri(merkle[0])}' --proofs {out_dir}/proofs{rpc}", "authentic, from a Merkle-committed lot"),
+        (f"o2ochain item verify '{uri(sold)}'{rpc}", "already sold: a copied QR code shows up"),
+        (f"o2ochain item verify '{uri(recalled)}'{rpc}", "its lot was recalled"),
+        (f"o2ochain item verify '{gs1.DEFAULT_RESOLVER}/01/{explicit[0].gtin}/21/FAKE0001'{rpc}", "not registered"),
     ]
-    store_opt = f" --store {out_dir}/events"
+    store_opt = f" --store {out_dir}"  # events in {out_dir}/events, review texts in {out_dir}/content
     traces = [
         (
             f"o2ochain trace show '{uri(supply.good_items[0])}'{store_opt}{rpc}",
@@ -402,21 +402,20 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
     ]
     guarantees = [
         (f"o2ochain guarantee price list {gift_bag}{rpc}", "the gift bag's prices on the retailer's three channels"),
-        (f"o2ochain guarantee owed --account dev:8{rpc}", "what a buyer of the gift bag was owed, and why"),
+        (f"o2ochain guarantee compensation show --account dev:8{rpc}", "what a buyer of the gift bag was owed, and why"),
         (
             f"o2ochain guarantee retailer show {guarantee.retailer}{rpc}",
             "the retailer's pool: funded, paid, the coverage promised to buyers and its free funds",
         ),
         (f"o2ochain keeper --account dev:15{rpc}", "the keeper that pays compensation as prices drop (Ctrl-C stops it)"),
     ]
-    content_opt = f" --content {out_dir}/content"
     loops = [
         (
-            f"o2ochain merchant show {loop.store_channel}{content_opt}{rpc}",
+            f"o2ochain merchant show {loop.store_channel}{store_opt}{rpc}",
             "the store's page: profile, rating, reviews ranked by usefulness",
         ),
-        (f"o2ochain review list --gtin {gift_bag}{content_opt}{rpc}", "what verified buyers say about the gift bag"),
-        (f"o2ochain coupon stats {loop.campaign}{rpc}", "the coupon campaign's conversion, from the chain"),
+        (f"o2ochain review list --gtin {gift_bag}{store_opt}{rpc}", "what verified buyers say about the gift bag"),
+        (f"o2ochain coupon campaign show {loop.campaign}{rpc}", "the coupon campaign's conversion, from the chain"),
         (
             f"o2ochain coupon redeem {loop.coupon_dir}/vouchers.jsonl --account dev:12{rpc}",
             f"the store's till redeems a voucher (QR codes in {loop.coupon_dir}/qr)",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from o2ochain._chain.words import remember
 from o2ochain.errors import InputError
 from o2ochain.gs1._keys import (
     _YYMMDD,
@@ -149,15 +150,21 @@ class DigitalLink:
 
     @property
     def item_id(self) -> bytes:
-        """The on-chain item id; an InputError if the link names no serial (not one item)."""
-        return item_id(self.gtin, self._need_serial())
+        """The on-chain item id; an InputError if the link names no serial (not one item).
+
+        A contract refusal that names the id names this link (see ``_chain.words.remember``)."""
+        made = item_id(self.gtin, self._need_serial())
+        remember(made, self.uri())
+        return made
 
     @property
     def lot_id(self) -> bytes:
         """The on-chain lot id; an InputError if the link names no lot."""
         if self.lot is None:
             raise InputError("this Digital Link has no lot (AI 10)", field="lot")
-        return lot_id(self.gtin, self.lot)
+        made = lot_id(self.gtin, self.lot)
+        remember(made, f"{self.lot} of GTIN {self.gtin}")
+        return made
 
     def _need_serial(self) -> str:
         if self.serial is None:

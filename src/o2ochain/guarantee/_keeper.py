@@ -32,10 +32,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from eth_account.signers.local import LocalAccount
 from web3.exceptions import TransactionNotFound
 
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import PendingTx, Sender, with_retries
 from o2ochain._chain.util import hex0x
 from o2ochain.errors import ChainError, ContractRevert, InputError
@@ -86,7 +86,7 @@ class Keeper:
     def __init__(
         self,
         reader: GuaranteeReader,
-        account: LocalAccount,
+        account: Signer,
         *,
         quotes: Sequence[Offer] = (),
         log: TextIO | None = None,

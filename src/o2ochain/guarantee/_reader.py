@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from eth_account import Account
@@ -12,6 +12,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
+from o2ochain import inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
 from o2ochain._chain.tx import call_view
@@ -41,6 +42,9 @@ from o2ochain.guarantee._terms import (
     purchase_id,
 )
 
+#: The coin of the chains that do not use ether (the others, local chains included, use ETH).
+_NATIVE_SYMBOLS = {56: "BNB", 97: "tBNB", 100: "xDAI", 137: "POL", 80002: "POL", 43114: "AVAX", 42220: "CELO"}
+
 
 class GuaranteeReader:
     """Read the price-guarantee contract and apply its rule (no signer needed)."""
@@ -55,6 +59,7 @@ class GuaranteeReader:
         self._policies: dict[int, PolicyRecord] = {}
         self._currencies: dict[int, str] = {}
         self._decimals: dict[str, int] = {}
+        self._symbols: dict[str, str | None] = {}
 
     def domain(self) -> dict[str, Any]:
         return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id, "verifyingContract": self.address}
@@ -75,23 +80,41 @@ class GuaranteeReader:
                 self._decimals[currency] = int(call_view(token.functions.decimals()))
         return self._decimals[currency]
 
-    def units(self, amount: str | Decimal | int, currency: str, *, field: str = "amount") -> int:
-        """A decimal amount (``"188"``, ``"1.25"``) in the currency's base units."""
-        try:
-            value = Decimal(str(amount).strip())
-        except InvalidOperation:
-            raise InputError(f"{amount!r} is not an amount", field=field, value=amount) from None
-        if not value.is_finite():  # NaN and sNaN cannot even be compared; Infinity is no amount either
-            raise InputError(f"{amount!r} is not an amount", field=field, value=amount)
-        scaled = value.scaleb(self.decimals(currency))
-        if value < 0 or scaled != scaled.to_integral_value() or scaled >= _U96:
-            raise InputError(f"{amount} is not an amount this currency can hold", field=field, value=amount)
-        return int(scaled)
+    def units(self, amount: str | Decimal | int | inputs.Amount, currency: str, *, field: str = "amount") -> int:
+        """A decimal amount (``"188"``, ``"1.25"``, ``"1.25 USDC"``) in the currency's base units.
+
+        Zero is an amount here (a tolerance of nothing); more decimal places than the currency
+        has, a unit other than its symbol, or more than the contract holds are refused with an
+        :class:`InputError` naming ``field`` (or where an :class:`~o2ochain.inputs.Amount` was typed).
+        """
+        typed = inputs.decimal_amount(amount, field)
+        symbol = self.symbol(currency) if typed.unit else None  # asked of the token only when a unit was written
+        return typed.units(self.decimals(currency), symbol=symbol, maximum=_U96 - 1, allow_zero=True)
 
     def format(self, units: int, currency: str) -> str:
         """Base units as a decimal amount (``188000000`` -> ``"188"`` at 6 decimals)."""
         text = format(Decimal(units).scaleb(-self.decimals(currency)).normalize(), "f")
         return text
+
+    def symbol(self, currency: str) -> str | None:
+        """The currency's symbol: the chain's coin (``ETH`` unless the chain is known to use
+        another), else the ERC-20's ``symbol()`` (``None`` if it has none that reads as text)."""
+        currency = Web3.to_checksum_address(currency)
+        if currency not in self._symbols:
+            if int(currency, 16) == 0:
+                self._symbols[currency] = _NATIVE_SYMBOLS.get(self.chain_id, "ETH")
+            else:
+                token = self.w3.eth.contract(address=currency, abi=artifact("TestStablecoin")["abi"])
+                try:
+                    found = str(call_view(token.functions.symbol())).strip()
+                except Exception:  # noqa: BLE001 - a token without a readable symbol is shown without one
+                    found = ""
+                self._symbols[currency] = found if found.isprintable() and 0 < len(found) <= 12 else None
+        return self._symbols[currency]
+
+    def money(self, units: int, currency: str) -> str:
+        """Base units as people read them, with the currency's symbol (``188000000`` -> ``"188 USDC"``)."""
+        return inputs.format_amount(units, self.decimals(currency), self.symbol(currency))
 
     # -- retailers, channels, keys, policies -------------------------------------------------
     def retailer(self, retailer: int) -> RetailerInfo:
@@ -121,7 +144,7 @@ class GuaranteeReader:
         return bytes(call_view(self.contract.functions.retailerAdminRole(retailer)))
 
     def is_admin(self, retailer: int, account: str) -> bool:
-        return bool(call_view(self.contract.functions.hasRole(self.admin_role(retailer), Web3.to_checksum_address(account))))
+        return bool(call_view(self.contract.functions.hasRole(self.admin_role(retailer), inputs.address(account, "account"))))
 
     def channels(self, retailer: int | None = None) -> list[ChannelInfo]:
         """The channels (of ``retailer``, or all), with their current keys."""
@@ -144,7 +167,7 @@ class GuaranteeReader:
 
     def key(self, key: str) -> KeyInfo:
         """What ``key`` serves, since when, and whether (and when) it was revoked."""
-        address = Web3.to_checksum_address(key)
+        address = inputs.address(key, "key")
         v = call_view(self.contract.functions.channelKey(address))
         return KeyInfo(address, int(v.retailer), int(v.channel), int(v.activeFrom), int(v.revokedAt), int(v.grace))
 
@@ -213,7 +236,8 @@ class GuaranteeReader:
     ) -> list[Purchase]:
         """Recorded purchases (of ``buyer``, of a GTIN), oldest first."""
         event = self.contract.events.PurchaseRecorded()
-        topics = [event.topic, None, address_topic(buyer), None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"]
+        who = None if buyer is None else inputs.address(buyer, "buyer")
+        topics = [event.topic, None, address_topic(who), None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"]
         start = self.from_block if from_block is None else from_block
         logs = get_logs(self.w3, address=self.address, topics=topics, from_block=start, to_block=to_block)
         return [self._purchase(event.process_log(log)) for log in logs]
@@ -414,9 +438,10 @@ class GuaranteeReader:
         event = self.contract.events.CompensationPaid()
         r_topic = None if retailer is None else "0x" + f"{retailer:064x}"
         p_topic = None if purchase is None else hex0x(purchase)
+        b_topic = None if buyer is None else address_topic(inputs.address(buyer, "buyer"))
         out: list[Payout] = []
         for log in get_logs(
-            self.w3, address=self.address, topics=[event.topic, p_topic, address_topic(buyer), r_topic], from_block=self.from_block
+            self.w3, address=self.address, topics=[event.topic, p_topic, b_topic, r_topic], from_block=self.from_block
         ):
             a = event.process_log(log)["args"]
             out.append(
@@ -456,4 +481,4 @@ class GuaranteeReader:
         ]
 
     def credit(self, buyer: str, currency: str) -> int:
-        return int(call_view(self.contract.functions.credit(Web3.to_checksum_address(buyer), Web3.to_checksum_address(currency))))
+        return int(call_view(self.contract.functions.credit(inputs.address(buyer, "buyer"), inputs.address(currency, "currency", allow_zero=True))))

@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from o2ochain import inputs
 from o2ochain._chain.artifacts import artifact
+from o2ochain._chain.signers import Signer, typed_signature
 from o2ochain._chain.tx import PendingTx, Sender, call_view
 from o2ochain._chain.util import hex0x
 from o2ochain.errors import ConfigError, ContractRevert, InputError
@@ -48,10 +48,10 @@ def events_in(contract: Contract, name: str, receipt: Any) -> list[Any]:
 
 
 class _Role:
-    def __init__(self, reader: GuaranteeReader, account: LocalAccount, sender: Sender | None = None) -> None:
+    def __init__(self, reader: GuaranteeReader, account: Signer, sender: Sender | None = None) -> None:
         self.reader = reader
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self.sender = sender or Sender(reader.w3, account)
 
     @property
@@ -67,20 +67,23 @@ class _Role:
         a = log["args"]
         return replace(quote, price_type=int(a["priceType"]), signature=None, lodged=True, block=int(receipt["blockNumber"]))
 
-    def release(self, purchases: Sequence[Purchase], *, batch: int = 50) -> list[Release]:
+    def release(
+        self, purchases: Sequence[Purchase], *, batch: int = 50, progress: Callable[[int], None] | None = None
+    ) -> list[Release]:
         """Return the unclaimed cover of ``purchases`` (whose claims closed) to their retailers'
-        free funds, ``batch`` purchases per transaction (anyone may)."""
+        free funds, ``batch`` purchases per transaction (anyone may); ``progress`` is told how many
+        more purchases are done as each transaction is mined."""
         if batch < 1:
             raise InputError("the batch size must be at least 1", field="batch", value=batch)
-        pending = [
-            self.sender.send(
-                self.reader.release_call(purchases[i : i + batch]),
-                label=f"release the cover of {len(purchases[i : i + batch])} purchase(s)",
-            )
-            for i in range(0, len(purchases), batch)
-        ]
+        sizes: dict[str, int] = {}
+        pending: list[PendingTx] = []
+        for i in range(0, len(purchases), batch):
+            rows = purchases[i : i + batch]
+            tx = self.sender.send(self.reader.release_call(rows), label=f"release the cover of {len(rows)} purchase(s)")
+            sizes[tx.hash_hex] = len(rows)
+            pending.append(tx)
         out: list[Release] = []
-        for receipt in self.sender.wait(pending):
+        for receipt in self.sender.wait(pending, on_mined=(lambda tx, _r: progress(sizes[tx.hash_hex])) if progress else None):
             for log in events_in(self.contract, "CoverReleased", receipt):
                 a = log["args"]
                 out.append(
@@ -102,18 +105,20 @@ DEFAULT_KEY_GRACE = 86_400
 class RetailerAdmin(_Role):
     """A retailer's admin key: channels, keys, policy, pool."""
 
-    def __init__(self, reader: GuaranteeReader, account: LocalAccount, retailer: int, sender: Sender | None = None) -> None:
+    def __init__(self, reader: GuaranteeReader, account: Signer, retailer: int, sender: Sender | None = None) -> None:
         super().__init__(reader, account, sender)
         self.retailer = retailer
 
     @classmethod
     def register(
-        cls, reader: GuaranteeReader, account: LocalAccount, *, currency: str = NATIVE, uri: str = "", admin: str | None = None
+        cls, reader: GuaranteeReader, account: Signer, *, currency: str = NATIVE, uri: str = "", admin: str | None = None
     ) -> RetailerAdmin:
         """Register a new retailer pricing and paying in ``currency`` (the native coin by default)."""
         sender = Sender(reader.w3, account)
         fn = reader.contract.functions.registerRetailer(
-            Web3.to_checksum_address(admin or account.address), Web3.to_checksum_address(currency), uri
+            inputs.address(admin, "admin") if admin else Web3.to_checksum_address(account.address),
+            inputs.address(currency, "currency", allow_zero=True),
+            uri,
         )
         receipt = sender.transact(fn, label="register retailer")
         (log,) = events_in(reader.contract, "RetailerRegistered", receipt)
@@ -127,7 +132,7 @@ class RetailerAdmin(_Role):
         """Declare a channel (online shop, store, marketplace, app) with its key."""
         if not name.strip():
             raise InputError("a channel needs a name", field="name")
-        fn = self.contract.functions.addChannel(self.retailer, channel_kind_number(kind), Web3.to_checksum_address(key), name.strip())
+        fn = self.contract.functions.addChannel(self.retailer, channel_kind_number(kind), inputs.address(key, "key"), name.strip())
         receipt = self.sender.transact(fn, label=f"add channel {name!r}")
         (log,) = events_in(self.contract, "ChannelAdded", receipt)
         return int(log["args"]["channel"])
@@ -146,7 +151,7 @@ class RetailerAdmin(_Role):
             grace = 0
         if not 0 <= grace <= MAX_KEY_GRACE:
             raise InputError(f"the grace must be 0..{MAX_KEY_GRACE} seconds (7 days)", field="grace", value=grace)
-        fn = self.contract.functions.rotateChannelKey(channel, Web3.to_checksum_address(new_key or NATIVE), grace)
+        fn = self.contract.functions.rotateChannelKey(channel, inputs.address(new_key, "new_key", allow_zero=True) if new_key else NATIVE, grace)
         return hex0x(self.sender.transact(fn, label=f"rotate key of channel {channel}")["transactionHash"])
 
     def set_policy(self, policy: Policy, *, gtin: str | int | None = None) -> PolicyRecord:
@@ -189,12 +194,15 @@ class RetailerAdmin(_Role):
         if allowance < amount:
             pending.append(self.sender.send(token.functions.approve(self.reader.address, amount), label="approve the pool"))
             self.sender.wait(pending)
-        receipt = self.sender.transact(self.contract.functions.fund(self.retailer, amount), label="fund the guarantee pool")
+        try:
+            receipt = self.sender.transact(self.contract.functions.fund(self.retailer, amount), label="fund the guarantee pool")
+        except ContractRevert as exc:  # e.g. ERC20InsufficientBalance: its amounts in the retailer's currency
+            raise exc.with_amounts(lambda units: self.reader.money(units, currency)) from None
         return hex0x(receipt["transactionHash"])
 
     def announce_withdrawal(self, amount: int, to: str | None = None) -> int:
         """Announce a withdrawal from the pool's free funds; returns when it may execute (a day later)."""
-        fn = self.contract.functions.announceWithdrawal(self.retailer, amount, Web3.to_checksum_address(to or self.address))
+        fn = self.contract.functions.announceWithdrawal(self.retailer, amount, inputs.address(to, "to") if to else self.address)
         receipt = self.sender.transact(fn, label="announce a withdrawal")
         (log,) = events_in(self.contract, "WithdrawalAnnounced", receipt)
         return int(log["args"]["executableAt"])
@@ -218,7 +226,7 @@ class RetailerAdmin(_Role):
 class ChannelKey(_Role):
     """A channel's key: prices, quotes, sales, receipts."""
 
-    def __init__(self, reader: GuaranteeReader, account: LocalAccount, sender: Sender | None = None) -> None:
+    def __init__(self, reader: GuaranteeReader, account: Signer, sender: Sender | None = None) -> None:
         super().__init__(reader, account, sender)
         key = reader.key(account.address)
         if key.channel == 0:
@@ -316,10 +324,7 @@ class ChannelKey(_Role):
             nonce=time.time_ns() % 2**64 if nonce is None else nonce,
         )
         message = {name["name"]: value for name, value in zip(QUOTE_TYPES["Quote"], offer.as_quote_struct(), strict=True)}
-        signed = self.account.sign_message(
-            encode_typed_data(domain_data=self.reader.domain(), message_types=QUOTE_TYPES, message_data=message)
-        )
-        return replace(offer, signature=bytes(signed.signature))
+        return replace(offer, signature=typed_signature(self.account, self.reader.domain(), QUOTE_TYPES, message))
 
     def sign_receipt(
         self, buyer: str, gtin: str | int, quantity: int, unit_price: int, receipt: str | bytes, *, purchased_at: int | None = None
@@ -328,7 +333,7 @@ class ChannelKey(_Role):
         values = SignedReceipt(
             retailer=self.retailer,
             channel=self.channel,
-            buyer=Web3.to_checksum_address(buyer),
+            buyer=inputs.address(buyer, "buyer"),
             gtin=gtin_number(gtin),
             quantity=quantity,
             unit_price=unit_price,
@@ -337,10 +342,7 @@ class ChannelKey(_Role):
             signature=b"",
         )
         message = {name["name"]: value for name, value in zip(RECEIPT_TYPES["Receipt"], values.as_struct(), strict=True)}
-        signed = self.account.sign_message(
-            encode_typed_data(domain_data=self.reader.domain(), message_types=RECEIPT_TYPES, message_data=message)
-        )
-        return replace(values, signature=bytes(signed.signature))
+        return replace(values, signature=typed_signature(self.account, self.reader.domain(), RECEIPT_TYPES, message))
 
     def record_sale(self, buyer: str, gtin: str | int, quantity: int, unit_price: int, receipt: str | bytes) -> Purchase:
         """Record one sale now; returns the purchase as the chain recorded it, with its cover.
@@ -438,5 +440,5 @@ class Buyer(_Role):
         return self.reader.credit(self.address, currency or NATIVE)
 
     def withdraw_credit(self, currency: str = NATIVE) -> str:
-        fn = self.contract.functions.withdrawCredit(Web3.to_checksum_address(currency))
+        fn = self.contract.functions.withdrawCredit(inputs.address(currency, "currency", allow_zero=True))
         return hex0x(self.sender.transact(fn, label="withdraw credited compensation")["transactionHash"])

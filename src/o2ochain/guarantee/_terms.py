@@ -12,14 +12,16 @@ from eth_abi.abi import encode as abi_encode
 from hexbytes import HexBytes
 from web3 import Web3
 
-from o2ochain import gs1
+from o2ochain import gs1, inputs
 from o2ochain._chain.util import hex0x
+from o2ochain._chain.words import name_codes
 from o2ochain.errors import InputError
 
 #: The currency "address" of the native coin (ETH on mainnet).
 NATIVE = "0x0000000000000000000000000000000000000000"
 #: Price types, by their number on chain (PRICE_* in Types.sol).
 PRICE_TYPES: tuple[str, ...] = ("regular", "promotion", "clearance", "limited-quantity", "price-error")
+name_codes("priceType", PRICE_TYPES)  # refusals say "promotion", not 1
 #: Channel kinds, by their number on chain (CHANNEL_* in Types.sol).
 CHANNEL_KINDS: dict[int, str] = {1: "online-shop", 2: "store", 3: "marketplace", 4: "app"}
 #: A published price with no end of its own (it stands until the channel ends it).
@@ -379,7 +381,7 @@ class Offer:
                 retailer=_uint(data, "retailer", 32, where=where, what=what),
                 channel=_uint(data, "channel", 32, where=where, what=what),
                 gtin=gtin_number(str(data["gtin"]), file=where),
-                currency=Web3.to_checksum_address(data["currency"]),
+                currency=inputs.address(data["currency"], inputs.Where(file=where, field="currency"), allow_zero=True),
                 price=_uint(data, "price", 96, where=where, what=what),
                 price_type=price_type_number(data["priceType"] if not str(data["priceType"]).isdigit() else int(data["priceType"])),
                 valid_from=_uint(data, "validFrom", 40, where=where, what=what),
@@ -442,7 +444,7 @@ class SignedReceipt:
             return cls(
                 retailer=_uint(data, "retailer", 32, where=where, what=what),
                 channel=_uint(data, "channel", 32, where=where, what=what),
-                buyer=Web3.to_checksum_address(data["buyer"]),
+                buyer=inputs.address(data["buyer"], inputs.Where(file=where, field="buyer")),
                 gtin=gtin_number(str(data["gtin"]), file=where),
                 quantity=_uint(data, "quantity", 32, where=where, what=what),
                 unit_price=_uint(data, "unitPrice", 96, where=where, what=what),

@@ -21,24 +21,26 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from o2ochain import errors, gs1
+from o2ochain import errors, gs1, inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import Signer, typed_signature
 from o2ochain._chain.tx import PendingTx, Sender, call_view
 from o2ochain._chain.util import hex0x
+from o2ochain._chain.words import name_codes
 from o2ochain.deployments import Deployment
 from o2ochain.errors import ChainError, ConfigError, ContractRevert, InputError, InputErrors
 from o2ochain.identity._catalogue import CatalogueItem, group_by_lot
 from o2ochain.identity._merkle import MerkleTree, leaf_hash
 
 ProgressFn = Callable[[int, int], None]
+StageFn = Callable[[str, int, int], None]
+"""``stages(stage, done, total)``: how far each stage of a long job is, named in words."""
 
 #: Items per explicit-registration transaction: ~25,000 gas each keeps a full batch near 12.5M
 #: gas, under mainnet's 16,777,216 per-transaction cap with room for the lot records.
@@ -56,6 +58,9 @@ class ItemStatus(enum.IntEnum):
     ACTIVE = 1
     RECALLED = 2
     DECOMMISSIONED = 3
+
+
+name_codes("status", [s.name.lower() for s in ItemStatus])  # refusals say "status recalled"
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,7 @@ class Identity:
         return bytes(call_view(self.contract.functions.sellerRole(brand)))
 
     def has_role(self, role: bytes, account: str) -> bool:
-        return bool(call_view(self.contract.functions.hasRole(role, Web3.to_checksum_address(account))))
+        return bool(call_view(self.contract.functions.hasRole(role, inputs.address(account, "account"))))
 
     # -- reads -------------------------------------------------------------------------------
     def brand_of_gtin(self, gtin: str) -> int:
@@ -318,7 +323,7 @@ class Identity:
         With ``manifests``, also its manifests base URI, from the line's ``LineOpened`` event (a
         log query from the deployment block; without it, one view call and ``manifests`` None).
         """
-        registrant = Web3.to_checksum_address(account)
+        registrant = inputs.address(account, "account")
         view = call_view(self.contract.functions.line(registrant), what="reading a production line")
         if not view.open:
             return None
@@ -411,10 +416,10 @@ def _lot_text(view: Any) -> str | None:
 class _Role:
     """A role object: the read view plus a sender holding the role's key."""
 
-    def __init__(self, identity: Identity, account: LocalAccount, sender: Sender | None = None) -> None:
+    def __init__(self, identity: Identity, account: Signer, sender: Sender | None = None) -> None:
         self.identity = identity
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self.sender = sender or Sender(identity.w3, account)
 
     @property
@@ -431,7 +436,7 @@ class RegistryAdmin(_Role):
             if not (p.isascii() and p.isdigit() and 4 <= len(p) <= 12):
                 raise InputError(f"a GS1 company prefix is 4 to 12 digits, got {p!r}", field="prefix", value=p)
         receipt = self.sender.transact(
-            self.contract.functions.registerBrand(Web3.to_checksum_address(admin), name, list(prefixes)),
+            self.contract.functions.registerBrand(inputs.address(admin, "admin"), name, list(prefixes)),
             label=f"registerBrand({name})",
         )
         events = self.contract.events.BrandRegistered().process_receipt(receipt, errors=DISCARD)
@@ -476,15 +481,15 @@ class _BrandOps(_Role):
 class BrandAdmin(_BrandOps):
     """A brand's administrator: manages the brand's keys and product classes."""
 
-    def __init__(self, identity: Identity, account: LocalAccount, brand: int, sender: Sender | None = None) -> None:
+    def __init__(self, identity: Identity, account: Signer, brand: int, sender: Sender | None = None) -> None:
         super().__init__(identity, account, sender)
         self.brand = brand
 
     def _grant(self, role: bytes, account: str, label: str) -> None:
-        self.sender.transact(self.contract.functions.grantRole(role, Web3.to_checksum_address(account)), label=label)
+        self.sender.transact(self.contract.functions.grantRole(role, inputs.address(account, "account")), label=label)
 
     def _revoke(self, role: bytes, account: str, label: str) -> None:
-        self.sender.transact(self.contract.functions.revokeRole(role, Web3.to_checksum_address(account)), label=label)
+        self.sender.transact(self.contract.functions.revokeRole(role, inputs.address(account, "account")), label=label)
 
     def grant_registrant(self, account: str) -> None:
         self._grant(self.identity.registrant_role(self.brand), account, "grant registrant")
@@ -538,6 +543,7 @@ class Registrant(_BrandOps):
         *,
         progress: ProgressFn | None = None,
         items_per_tx: int = ITEMS_PER_TX,
+        stages: StageFn | None = None,
     ) -> RegistrationReport:
         """Register ``items`` one slot each, exactly once, however often this is rerun.
 
@@ -551,6 +557,9 @@ class Registrant(_BrandOps):
         registered some of its items meanwhile) go out in new batches, at most
         ``RECONCILE_PASSES`` times. ``registered`` counts the items that are on chain now and
         were not when the run began, so a batch sent twice is never counted twice.
+
+        ``progress(done, total)`` counts items on chain; ``stages`` names the stages as well:
+        ``checking what the chain holds`` (items read), then ``sending items`` (items on chain).
         """
         started = time.monotonic()
         report = RegistrationReport(total=len(items))
@@ -562,9 +571,19 @@ class Registrant(_BrandOps):
         self.sender.wait_until_settled()
         self.sender.resync_nonce()
         ids = [it.item_id for it in items]
-        on_chain = self.identity.registered(ids)
+        checking = (lambda done, total: stages("checking what the chain holds", done, total)) if stages else None
+        on_chain = self.identity.registered(ids, progress=checking)
         todo = [it for it, done in zip(items, on_chain, strict=True) if not done]
         report.already = len(items) - len(todo)
+        if stages:
+            outer = progress
+
+            def both(done: int, total: int) -> None:
+                stages("sending items", done, total)
+                if outer:
+                    outer(done, total)
+
+            progress = both
         if progress:
             progress(report.already, report.total)
         for _ in range(RECONCILE_PASSES):
@@ -677,19 +696,22 @@ class Registrant(_BrandOps):
         return report
 
     def _check_products(self, items: Sequence[CatalogueItem]) -> None:
-        first_line: dict[str, CatalogueItem] = {}
+        rows: dict[str, list[CatalogueItem]] = {}
         for it in items:
-            first_line.setdefault(it.gtin, it)
+            found = rows.setdefault(it.gtin, [])
+            if len(found) < _LINES_NAMED + 1:
+                found.append(it)
         problems: list[InputError] = []
         brands: set[int] = set()
-        for gtin, it in first_line.items():
+        for gtin, its in rows.items():
             brand = self.identity.brand_of_gtin(gtin)
             if brand == 0:
                 problems.append(
                     InputError(
-                        f"product class {gtin} is not registered on chain: register it first (o2ochain product add)",
-                        file=getattr(it, "file", None),
-                        line=it.line,
+                        f"product class {gtin} is not registered on chain: register it first (o2ochain product add); "
+                        f"{_lines_naming(its, gtin, items)}",
+                        file=its[0].file,
+                        line=its[0].line,
                         field="gtin",
                         value=gtin,
                     )
@@ -712,6 +734,7 @@ class Registrant(_BrandOps):
         uri_template: str = "o2ochain://lot/{root}",
         resolver: str = gs1.DEFAULT_RESOLVER,
         progress: ProgressFn | None = None,
+        stages: StageFn | None = None,
     ) -> list[LotCommitment]:
         """Commit each lot of ``items`` as one Merkle root; write every item's proof first.
 
@@ -723,6 +746,9 @@ class Registrant(_BrandOps):
         ``<manifests>/<0x root>.json``, not ``uri_template``'s. Any other lot goes by ``commitLot``
         with ``uri_template``. No line is opened here: opening one to commit a single root costs
         more than it saves.
+
+        ``progress(done, total)`` counts lots built and sent; ``stages`` names the stages:
+        ``building Merkle trees and proofs`` (items), then ``confirming roots`` (roots mined).
         """
         from pathlib import Path
 
@@ -739,6 +765,7 @@ class Registrant(_BrandOps):
         line = self.identity.line(self.address)
         if line is not None and (line.gtin, line.lot) in groups:
             line = self.identity.line(self.address, manifests=True)  # its manifests base, from its event
+        built = 0
         for n, ((gtin, lot), lot_items) in enumerate(groups.items()):
             leaves = [leaf_hash(it.item_id, it.lot_id) for it in lot_items]
             tree = MerkleTree(leaves)
@@ -761,10 +788,36 @@ class Registrant(_BrandOps):
                 tx_hash = tx.hash_hex
             via_line = on_line is not None and not already
             results.append(LotCommitment(gtin, lot, tree.root, len(lot_items), uri, already, tx_hash, str(path), via_line))
+            built += len(lot_items)
             if progress:
                 progress(n + 1, len(groups))
-        self.sender.wait([tx for _, tx in pending])
+            if stages:
+                stages("building Merkle trees and proofs", built, len(items))
+        mined = 0
+
+        def confirmed(_tx: PendingTx, _receipt: Any) -> None:
+            nonlocal mined
+            mined += 1
+            if stages:
+                stages("confirming roots", mined, len(pending))
+
+        if stages and pending:
+            stages("confirming roots", 0, len(pending))
+        self.sender.wait([tx for _, tx in pending], on_mined=confirmed)
         return results
+
+
+_LINES_NAMED = 5
+"""Lines of a catalogue named in an error about all the rows of one product."""
+
+
+def _lines_naming(found: Sequence[CatalogueItem], gtin: str, items: Sequence[CatalogueItem]) -> str:
+    """``"it is on line 2"``, ``"it is on lines 2, 5 and 9"`` or ``"it is on 1,204 rows: lines 2, 5, 9, 11, 12, …"``."""
+    lines = [f"{it.line:,}" for it in found[:_LINES_NAMED]]
+    if len(found) <= _LINES_NAMED:
+        return f"it is on line {lines[0]}" if len(lines) == 1 else f"it is on lines {', '.join(lines[:-1])} and {lines[-1]}"
+    count = sum(1 for it in items if it.gtin == gtin)
+    return f"it is on {count:,} rows: lines {', '.join(lines)}, …"
 
 
 def _line_args(gtin: str, lot: str, expiry: date | str | None) -> tuple[str, str, int]:
@@ -814,7 +867,7 @@ class Seller(_Role):
     def claim(self, ref: str | bytes | gs1.DigitalLink, owner: str, *, merkle: MerkleItem | None = None) -> str:
         """Bind the item to ``owner`` (once). A Merkle item is proven in the same transaction."""
         item, _ = resolve_ref(ref)
-        owner = Web3.to_checksum_address(owner)
+        owner = inputs.address(owner, "owner")
         claim_call = self.contract.encode_abi("claim", args=[item, owner])
         if merkle is not None and not self.identity.registered([item])[0]:
             prove_call = self.contract.encode_abi("proveItem", args=[merkle.as_struct()])
@@ -828,16 +881,15 @@ class Seller(_Role):
         """An EIP-712 claim the buyer submits (paying the gas): ``{item, owner, deadline, signature}``."""
         item, _ = resolve_ref(ref)
         deadline = int(time.time()) + valid_for
-        message = {"item": item, "owner": Web3.to_checksum_address(owner), "deadline": deadline}
+        message = {"item": item, "owner": inputs.address(owner, "owner"), "deadline": deadline}
         domain = {
             "name": "o2ochain ProductRegistry",
             "version": "1",
             "chainId": self.sender.chain_id,
             "verifyingContract": Web3.to_checksum_address(self.identity.address),
         }
-        signable = encode_typed_data(domain_data=domain, message_types=CLAIM_TYPES, message_data=message)
-        signed = self.account.sign_message(signable)
-        return {"item": hex0x(item), "owner": message["owner"], "deadline": deadline, "signature": hex0x(signed.signature)}
+        signature = typed_signature(self.account, domain, CLAIM_TYPES, message)
+        return {"item": hex0x(item), "owner": message["owner"], "deadline": deadline, "signature": hex0x(signature)}
 
 
 class Consumer(_Role):
@@ -845,7 +897,7 @@ class Consumer(_Role):
 
     def claim_with_signature(self, claim: dict[str, Any], *, merkle: MerkleItem | None = None) -> str:
         item = HexBytes(claim["item"])
-        args = [bytes(item), Web3.to_checksum_address(claim["owner"]), int(claim["deadline"]), bytes(HexBytes(claim["signature"]))]
+        args = [bytes(item), inputs.address(claim["owner"], "owner"), int(claim["deadline"]), bytes(HexBytes(claim["signature"]))]
         if merkle is not None and not self.identity.registered([bytes(item)])[0]:
             calls = [
                 self.contract.encode_abi("proveItem", args=[merkle.as_struct()]),

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
 from o2ochain import gs1
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import Signer, typed_signature
 from o2ochain._chain.tx import PendingTx, Sender, call_view
 from o2ochain._chain.util import hex0x
 from o2ochain.deployments import Deployment
@@ -168,7 +168,7 @@ class CouponBookReader:
 class CouponIssuer:
     """A retailer's admin opening campaigns and a merchant's key signing their vouchers."""
 
-    def __init__(self, reader: CouponBookReader, account: LocalAccount) -> None:
+    def __init__(self, reader: CouponBookReader, account: Signer) -> None:
         self.reader = reader
         self.account = account
         self.sender = Sender(reader.w3, account)
@@ -190,8 +190,21 @@ class CouponIssuer:
         (log,) = events_in(self.reader.contract, "CampaignCreated", receipt)
         return int(log["args"]["campaign"])
 
-    def sign(self, campaign: int, indices: range | list[int], *, amount: int = 0, percent_bps: int = 0, gtin: int = 0) -> list[Voucher]:
-        """Vouchers ``indices`` of ``campaign``, signed with this merchant key: ``amount`` off or ``percent_bps`` off."""
+    def sign(
+        self,
+        campaign: int,
+        indices: range | list[int],
+        *,
+        amount: int = 0,
+        percent_bps: int = 0,
+        gtin: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Voucher]:
+        """Vouchers ``indices`` of ``campaign``, signed with this merchant key: ``amount`` off or ``percent_bps`` off.
+
+        ``progress`` is told ``1`` as each voucher is signed. All of them are valid from now (or
+        from the campaign's start, if later) to the campaign's end.
+        """
         if (amount > 0) == (percent_bps > 0):
             raise InputError("a voucher gives an amount off or a percentage off, one of the two", field="value")
         if percent_bps and not 1 <= percent_bps <= 10_000:
@@ -201,21 +214,25 @@ class CouponIssuer:
         if channel != figures.merchant or revoked:
             raise ConfigError(f"{self.account.address} is not the live key of merchant {figures.merchant}, which runs campaign {campaign}")
         kind, value = (KIND_AMOUNT, amount) if amount else (KIND_PERCENT, percent_bps)
-        out: list[Voucher] = []
         for index in indices:
             if not 0 <= index < figures.issued:
                 raise InputError(f"campaign {campaign} has vouchers 0..{figures.issued - 1}", field="index", value=index)
-            voucher = Voucher(campaign, index, kind, value, gtin, max(figures.valid_from, self.reader.guarantee.now()), figures.valid_until)
+        valid_from, domain = max(figures.valid_from, self.reader.guarantee.now()), self.reader.domain()
+        out: list[Voucher] = []
+        for index in indices:
+            voucher = Voucher(campaign, index, kind, value, gtin, valid_from, figures.valid_until)
             message = {f["name"]: v for f, v in zip(VOUCHER_TYPES["Voucher"], voucher.as_struct(), strict=True)}
-            signed = self.account.sign_message(
-                encode_typed_data(domain_data=self.reader.domain(), message_types=VOUCHER_TYPES, message_data=message)
-            )
-            out.append(replace(voucher, signature=bytes(signed.signature)))
+            out.append(replace(voucher, signature=typed_signature(self.account, domain, VOUCHER_TYPES, message)))
+            if progress:
+                progress(1)
         return out
 
 
-def write_vouchers(vouchers: list[Voucher], output: Path, qr_dir: Path | None) -> None:
-    """Vouchers as JSON Lines in ``output`` and, if asked, one QR image each in ``qr_dir``."""
+def write_vouchers(
+    vouchers: list[Voucher], output: Path, qr_dir: Path | None, *, progress: Callable[[int], None] | None = None
+) -> None:
+    """Vouchers as JSON Lines in ``output`` and, if asked, one QR image each in ``qr_dir``
+    (``progress`` is told how many more images are written, a few hundred at a time)."""
     from o2ochain._chain.util import atomic_file
 
     with atomic_file(output, text=True) as handle:
@@ -224,13 +241,20 @@ def write_vouchers(vouchers: list[Voucher], output: Path, qr_dir: Path | None) -
     if qr_dir is not None:
         from o2ochain.gs1 import write_qr_images
 
-        write_qr_images([(f"voucher-{v.campaign}-{v.index}", v.payload()) for v in vouchers], qr_dir)
+        for start in range(0, len(vouchers), _QR_CHUNK):  # names are unique: each chunk is written whole
+            chunk = vouchers[start : start + _QR_CHUNK]
+            write_qr_images([(f"voucher-{v.campaign}-{v.index}", v.payload()) for v in chunk], qr_dir)
+            if progress:
+                progress(len(chunk))
+
+
+_QR_CHUNK = 250
 
 
 class Shop:
     """A shop's till (a channel key of the retailer): redeem vouchers shown as QR codes."""
 
-    def __init__(self, reader: CouponBookReader, account: LocalAccount) -> None:
+    def __init__(self, reader: CouponBookReader, account: Signer) -> None:
         self.reader = reader
         self.account = account
         self.sender = Sender(reader.w3, account)

@@ -47,7 +47,6 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -55,6 +54,7 @@ from web3.contract import Contract
 from o2ochain import gs1
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import Sender, call_view, with_retries
 from o2ochain._chain.util import address_topic, hex0x, write_atomic
 from o2ochain.deployments import Deployment
@@ -484,10 +484,10 @@ class ReviewBoardReader:
 
 
 class _Role:
-    def __init__(self, reader: ReviewBoardReader, account: LocalAccount) -> None:
+    def __init__(self, reader: ReviewBoardReader, account: Signer) -> None:
         self.reader = reader
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self.sender = Sender(reader.w3, account)
 
     @property
@@ -505,7 +505,7 @@ class Reviewer(_Role):
     another brand's seller can bury or fold a review.
     """
 
-    def __init__(self, reader: ReviewBoardReader, account: LocalAccount) -> None:
+    def __init__(self, reader: ReviewBoardReader, account: Signer) -> None:
         super().__init__(reader, account)
         # Tickets found, by what they are for: ("product", gtin) or ("merchant", retailer). Only
         # found ones are kept (a purchase may come later).

@@ -43,11 +43,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils.abi import function_abi_to_4byte_selector
 from eth_utils.crypto import keccak
 from web3 import Web3
@@ -55,8 +56,10 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams
 
+from o2ochain import inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import MessageSigner, Signer, message_signature, typed_signature
 from o2ochain._chain.tx import Sender, call_view, decode_web3_error
 from o2ochain._chain.util import hex0x
 from o2ochain.deployments import Deployment
@@ -80,12 +83,6 @@ _FORWARD_REQUEST_FIELDS = [
     {"name": "deadline", "type": "uint48"},
     {"name": "data", "type": "bytes"},
 ]
-_DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 
 
 def derive_key(seed: bytes, context: str) -> bytes:
@@ -105,10 +102,10 @@ class Shopper:
         self._seed = seed
 
     @classmethod
-    def from_account(cls, account: LocalAccount) -> Shopper:
-        """The shopper of ``account``: its signature of :data:`SEED_MESSAGE`, hashed."""
-        signature = account.sign_message(encode_defunct(text=SEED_MESSAGE)).signature
-        return cls.from_signature(bytes(signature))
+    def from_account(cls, account: MessageSigner) -> Shopper:
+        """The shopper of ``account`` (any signer of personal messages: a key, an ape account, a
+        hardware wallet): its signature of :data:`SEED_MESSAGE`, hashed."""
+        return cls.from_signature(message_signature(account, encode_defunct(text=SEED_MESSAGE)))
 
     @classmethod
     def from_signature(cls, signature: bytes) -> Shopper:
@@ -136,9 +133,7 @@ class Shopper:
 
     def consent_account(self, data_user: str) -> LocalAccount:
         """The consumer address of this shopper's consents to ``data_user``."""
-        if not Web3.is_address(data_user):
-            raise InputError(f"{data_user!r} is not an address", field="data user")
-        return self.account(f"consent/{data_user.lower()}")
+        return self.account(f"consent/{inputs.address(data_user, 'data_user').lower()}")
 
 
 @dataclass(frozen=True)
@@ -213,7 +208,7 @@ class Relay:
     whose address the target contract sees as the caller.
     """
 
-    def __init__(self, w3: Web3, deployment: Deployment, relayer: LocalAccount | Sender, *, ttl: int = 3_600) -> None:
+    def __init__(self, w3: Web3, deployment: Deployment, relayer: Signer | Sender, *, ttl: int = 3_600) -> None:
         self.w3 = w3
         self.sender = relayer if isinstance(relayer, Sender) else Sender(w3, relayer)
         self.forwarder: Contract = w3.eth.contract(
@@ -225,7 +220,7 @@ class Relay:
     def domain(self) -> dict[str, Any]:
         return {"name": "o2ochain Forwarder", "version": "1", "chainId": self.sender.chain_id, "verifyingContract": self.forwarder.address}
 
-    def request(self, signer: LocalAccount, fn: ContractFunction, *, gas: int = RELAYED_GAS) -> ContractFunction:
+    def request(self, signer: Signer, fn: ContractFunction, *, gas: int = RELAYED_GAS) -> ContractFunction:
         """``forwarder.execute`` of ``fn`` signed by ``signer``, ready for :class:`Sender`.
 
         ``gas`` is the most the relayed call may use (its cap, signed with it): the relayer pays
@@ -244,16 +239,10 @@ class Relay:
         latest = int(self.w3.eth.get_block("latest")["timestamp"])
         deadline = max(deadline, latest + self.ttl)  # a local chain's clock may run ahead
         message = {"from": signer.address, "to": to, "value": 0, "gas": gas, "nonce": nonce, "deadline": deadline, "data": data}
-        typed = {
-            "types": {"EIP712Domain": _DOMAIN_FIELDS, "ForwardRequest": _FORWARD_REQUEST_FIELDS},
-            "primaryType": "ForwardRequest",
-            "domain": self.domain(),
-            "message": message,
-        }
-        signature = signer.sign_message(encode_typed_data(full_message=typed)).signature
+        signature = typed_signature(signer, self.domain(), {"ForwardRequest": _FORWARD_REQUEST_FIELDS}, message)
         return self.forwarder.functions.execute((signer.address, to, 0, gas, deadline, data, bytes(signature)))
 
-    def check(self, signer: LocalAccount, fn: ContractFunction) -> None:
+    def check(self, signer: Signer, fn: ContractFunction) -> None:
         """Raise the target's decoded refusal of ``fn`` called by ``signer``, if it refuses.
 
         The forwarder reports a failed call only as ``FailedCall``; the same call made by the
@@ -269,7 +258,7 @@ class Relay:
             if decoded is not None:
                 raise decoded from None
 
-    def send(self, signer: LocalAccount, fn: ContractFunction, *, label: str | None = None) -> Any:
+    def send(self, signer: Signer, fn: ContractFunction, *, label: str | None = None) -> Any:
         """Relay ``fn`` for ``signer`` and wait for the receipt (a refusal raises its decoded error)."""
         self.check(signer, fn)
         try:
@@ -299,7 +288,7 @@ class RelayService:
     anything is sent.
     """
 
-    def __init__(self, w3: Web3, deployment: Deployment, relayer: LocalAccount | Sender) -> None:
+    def __init__(self, w3: Web3, deployment: Deployment, relayer: Signer | Sender) -> None:
         self.w3 = w3
         self.sender = relayer if isinstance(relayer, Sender) else Sender(w3, relayer)
         self._allowed: dict[tuple[str, bytes], str] = {}
@@ -314,8 +303,7 @@ class RelayService:
     def relay(self, request: dict[str, Any]) -> dict[str, str]:
         """Send one allowed call; returns ``{"txHash", "call"}`` once it is mined."""
         to, data = request.get("to"), request.get("data")
-        if not isinstance(to, str) or not Web3.is_address(to):
-            raise InputError("the relayed call needs the contract's address", field="to", value=str(to)[:80])
+        to = inputs.address(to, "to")  # the contract called
         if not isinstance(data, str) or not data.startswith("0x") or len(data) < 10 or len(data) % 2:
             raise InputError("the relayed call needs its calldata as 0x-hex", field="data", value=str(data)[:80])
         try:
@@ -325,19 +313,11 @@ class RelayService:
         call = self._allowed.get((to.lower(), calldata[:4]))
         if call is None:
             raise InputError("this relay sends only signed o2ochain calls (claims, consents, purchases, ERC-2771 requests)", field="data")
-        receipt = self.sender.transact(_RawCall(self.w3, Web3.to_checksum_address(to), calldata), label=call)
+        # The call as the contract function it is, so web3 estimates and builds it like any other.
+        contract = self.w3.eth.contract(address=Web3.to_checksum_address(to), abi=artifact(call.split(".")[0])["abi"])
+        try:
+            function, arguments = contract.decode_function_input(HexStr(data))
+        except Exception:  # noqa: BLE001 - eth-abi's decoding errors: calldata that is not this function's
+            raise InputError(f"the relayed calldata is not a {call} call", field="data") from None
+        receipt = self.sender.transact(cast(ContractFunction, function(**arguments)), label=call)
         return {"txHash": "0x" + bytes(receipt["transactionHash"]).hex(), "call": call}
-
-
-class _RawCall:
-    """Calldata to a contract, as a :class:`Sender` sends a contract function."""
-
-    def __init__(self, w3: Web3, to: str, data: bytes) -> None:
-        self.w3, self.to, self.data = w3, to, data
-        self.fn_name = "relayed call"
-
-    def estimate_gas(self, transaction: TxParams | None = None) -> int:
-        return int(self.w3.eth.estimate_gas({**(transaction or {}), "to": self.to, "data": self.data}))
-
-    def build_transaction(self, transaction: TxParams | None = None) -> TxParams:
-        return {**(transaction or {}), "to": self.to, "data": self.data}

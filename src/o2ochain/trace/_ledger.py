@@ -29,27 +29,32 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import LogReceipt
 
-from o2ochain import epcis, gs1
+from o2ochain import epcis, gs1, inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
+from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import PendingTx, Sender, call_view
 from o2ochain._chain.util import address_topic, hex0x
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError, InputErrors
 from o2ochain.identity import Identity, resolve_ref
 
-ProgressFn = Callable[[int, int], None]
+#: Told ``(stage, done, total)`` as a long job goes: each stage ("checking events", "storing
+#: events", "sending entries", "anchoring entries") with its total from its first call on.
+ProgressFn = Callable[[str, int, int], None]
 
 #: Actor kinds as the ledger numbers them.
 ACTOR_KINDS = {"farm": 1, "plant": 2, "logistics": 3, "store": 4, "other": 5}
 _KIND_NAMES = {v: k for k, v in ACTOR_KINDS.items()}
 #: Subject bindings as the ledger numbers them (see ``Binding`` in contracts/Types.sol).
 _BINDING = {"item": 1, "lot": 2, "class": 3, "container": 4, "other-gs1": 5, "location": 5}
+#: The binding kinds the ledger checks against the registry: the subject's GTIN must be a
+#: product of the recording brand (items, lots, product classes).
+_BRANDED = (1, 2, 3)
 #: Gas budget of one ``record`` transaction: well under mainnet's per-transaction cap.
 _BATCH_GAS = 12_000_000
 _GAS_PER_ENTRY = 16_000  # an entry on a chain that exists (measured: ~13,500 in a batch)
@@ -58,11 +63,21 @@ _GAS_PER_RELATED = 3_000  # one Linked log and its calldata (measured: ~2,700)
 _ZERO = b"\x00" * 32
 
 
-def default_store() -> Path:
-    """Where imported EPCIS events are kept: ``$O2O_STORE`` or ``./.o2ochain/events``."""
-    import os
+def default_store(root: Path | str | None = None) -> Path:
+    """Where imported EPCIS events are kept: ``events/`` in the folder of o2ochain's local files,
+    ``root`` or ``$O2O_STORE`` or ``./.o2ochain`` (review texts go in its ``content/``).
 
-    return Path(os.environ.get("O2O_STORE", ".o2ochain/events"))
+    A folder that holds events itself (``ab/<hash>.json``: how ``--store`` and ``$O2O_STORE``
+    were read before they named the whole folder) is used as it is, so no event is lost.
+    """
+    import os
+    import re
+
+    base = Path(root if root is not None else os.environ.get("O2O_STORE", ".o2ochain"))
+    events = base / "events"
+    if not events.exists() and base.is_dir() and any(p.is_dir() and re.fullmatch(r"[0-9a-f]{2}", p.name) for p in base.iterdir()):
+        return base
+    return events
 
 
 class Relation(enum.StrEnum):
@@ -240,7 +255,7 @@ class Trace:
     def actor_kind(self, brand: int, account: str) -> str | None:
         key = (brand, account)
         if key not in self._actor_cache:
-            view = call_view(self.contract.functions.actor(brand, Web3.to_checksum_address(account)))
+            view = call_view(self.contract.functions.actor(brand, inputs.address(account, "account")))
             self._actor_cache[key] = _KIND_NAMES.get(int(view.kind)) if int(view.grantedAt) else None
         return self._actor_cache[key]
 
@@ -530,7 +545,7 @@ class _Planned:
 class TraceAdmin:
     """A brand admin's hand on the ledger: authorise and revoke supply-chain actors."""
 
-    def __init__(self, trace: Trace, account: LocalAccount, brand: int) -> None:
+    def __init__(self, trace: Trace, account: Signer, brand: int) -> None:
         self.trace = trace
         self.account = account
         self.brand = brand
@@ -539,20 +554,20 @@ class TraceAdmin:
     def grant(self, actor: str, kind: str, location: bytes = _ZERO) -> None:
         if kind not in ACTOR_KINDS:
             raise InputError(f"actor kind must be one of {', '.join(ACTOR_KINDS)}", field="kind", value=kind)
-        fn = self.trace.contract.functions.grantActor(self.brand, Web3.to_checksum_address(actor), ACTOR_KINDS[kind], location)
+        fn = self.trace.contract.functions.grantActor(self.brand, inputs.address(actor, "actor"), ACTOR_KINDS[kind], location)
         self.sender.transact(fn, label=f"grantActor({kind})")
 
     def revoke(self, actor: str) -> None:
-        self.sender.transact(self.trace.contract.functions.revokeActor(self.brand, Web3.to_checksum_address(actor)), label="revokeActor")
+        self.sender.transact(self.trace.contract.functions.revokeActor(self.brand, inputs.address(actor, "actor")), label="revokeActor")
 
 
 class Actor:
     """A supply-chain actor's key: records EPCIS events on the ledger."""
 
-    def __init__(self, trace: Trace, account: LocalAccount) -> None:
+    def __init__(self, trace: Trace, account: Signer) -> None:
         self.trace = trace
         self.account = account
-        self.address = account.address
+        self.address = Web3.to_checksum_address(account.address)
         self.sender = Sender(trace.w3, account)
 
     def set_repository(self, brand: int, uri: str) -> None:
@@ -582,18 +597,23 @@ class Actor:
         progress: ProgressFn | None = None,
         source: str = "<events>",
     ) -> ImportReport:
+        def tell(stage: str, done: int, total: int) -> None:
+            if progress:
+                progress(stage, done, total)
+
         started = time.monotonic()
         report = ImportReport(events=len(events))
-        planned = self._plan(events, brand, source)
+        planned = self._plan(events, brand, source, checked=lambda n: tell("checking events", n, len(events)))
         report.entries = len(planned)
-        for event in events:
+        for n, event in enumerate(events, 1):
             self.trace.store.put(event.raw)
+            tell("storing events", n, len(events))
         self.sender.wait_until_settled()
         self.sender.resync_nonce()
         todo = self._not_yet_recorded(planned)
         report.already = len(planned) - len(todo)
-        if progress:
-            progress(report.already, report.entries)
+        tell("sending entries", 0, len(todo))
+        tell("anchoring entries", report.already, report.entries)
         pending: list[tuple[PendingTx, int]] = []
         bound: set[tuple[int, bytes]] = set()
         by_brand: dict[int, list[_Planned]] = defaultdict(list)
@@ -614,6 +634,7 @@ class Actor:
                     bound.add((b, p.subject.chain_subject))
                 tx = self.sender.send(self.trace.contract.functions.record(b, entries), label=f"record({len(entries)} entries)")
                 pending.append((tx, len(entries)))
+                tell("sending entries", sum(count for _, count in pending), len(todo))
         done = report.already
         for tx, count in pending:
             receipt = self.sender.wait([tx])[0]
@@ -622,16 +643,19 @@ class Actor:
             report.gas_used += int(receipt["gasUsed"])
             report.tx_hashes.append(tx.hash_hex)
             done += count
-            if progress:
-                progress(done, report.entries)
+            tell("anchoring entries", done, report.entries)
         report.seconds = time.monotonic() - started
         return report
 
-    def _plan(self, events: Sequence[epcis.EpcisEvent], brand: int | None, source: str) -> list[_Planned]:
+    def _plan(
+        self, events: Sequence[epcis.EpcisEvent], brand: int | None, source: str, checked: Callable[[int], None] | None = None
+    ) -> list[_Planned]:
         planned: list[_Planned] = []
         problems: list[InputError] = []
         brands: dict[str, int] = {}
         for n, event in enumerate(events):
+            if checked and n % 100 == 0:
+                checked(n)
             primaries = list(event.primary_subjects())
             related = [s.id for s in event.related_subjects()]
             if not primaries and related:
@@ -666,13 +690,36 @@ class Actor:
                 )
                 continue
             for s in anchorable:
+                if s.gtin and _BINDING[s.kind] in _BRANDED:
+                    if s.gtin not in brands:
+                        brands[s.gtin] = self.trace.identity.brand_of_gtin(s.gtin)
+                    if not brands[s.gtin]:  # the ledger would refuse it (TraceSubjectNotOfBrand)
+                        problems.append(
+                            InputError(
+                                f"{_event_words(event)} names {s.uri}, of GTIN {s.gtin}, which is not a registered product: "
+                                f"only a brand's own products are traced on its chains (brand {event_brand} here); "
+                                "register the product first, or leave it out of the document",
+                                file=source,
+                                field=event.path if event.path != "$" else f"$.epcisBody.eventList[{n}]",
+                                value=s.gtin,
+                            )
+                        )
+                        continue
                 b = brands.get(s.gtin, event_brand) if s.gtin else event_brand
                 planned.append(_Planned(b or event_brand, s, event, related))
+        if checked:
+            checked(len(events))
         InputErrors.raise_if_any(problems)
         for b in sorted({p.brand for p in planned}):
             view = call_view(self.trace.contract.functions.actor(b, self.address))
             if not bool(view.active):
-                problems.append(InputError(f"{self.address} is not an authorised actor of brand {b}; its brand admin must grant it first"))
+                first = next(p for p in planned if p.brand == b)
+                why = (
+                    f" ({_event_words(first.event)} names {first.subject.uri}, of GTIN {first.subject.gtin})" if first.subject.gtin else ""
+                )
+                problems.append(
+                    InputError(f"{self.address} is not an authorised actor of brand {b}{why}; its brand admin must grant it first")
+                )
         InputErrors.raise_if_any(problems)
         return planned
 
@@ -708,6 +755,15 @@ class Actor:
             binding,
             list(p.related),
         )
+
+
+def _event_words(event: epcis.EpcisEvent) -> str:
+    """An event as a person finds it in the document: "the shipping ObjectEvent of
+    2026-11-02T09:00:00+08:00" (and its eventID when it has one)."""
+    step = f"{event.biz_step} " if event.biz_step and "://" not in event.biz_step else ""
+    when = event.event_time.astimezone(timezone(timedelta(minutes=event.tz_offset))).isoformat(timespec="seconds")
+    named = f" {event.event_id}" if event.event_id else ""
+    return f"the {step}{event.type}{named} of {when}"
 
 
 def _batches(items: Sequence[_Planned], is_first: Callable[[_Planned], bool]) -> Iterable[list[_Planned]]:

@@ -1,0 +1,165 @@
+"""The command line's naming scheme, checked on the command tree itself (README, "Command line
+conventions"): `o2ochain NOUN [NOUN] VERB [THING] [--SCOPE N]`, one spelling per concept, and every
+old spelling still working, hidden, with a notice of its new name."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from o2ochain.cli import main
+from o2ochain.cli._common import IdType, InputType, NounGroup
+from tests.cli.test_inputs_cli import _argv, _label
+
+#: The three programs that act on a whole installation rather than on one kind of thing.
+PROGRAMS = {"deploy", "demo", "keeper"}
+
+#: The verbs commands are named by. A new command takes one of these, or adds its verb here
+#: (a verb, never a noun: `guarantee purchase list`, not `guarantee purchases`).
+VERBS = {
+    "add", "announce", "audit", "cancel", "claim", "decommission", "edit", "end", "execute", "export", "fund", "grant",
+    "import", "issue", "list", "lodge", "open", "publish", "quote", "recall", "record", "redeem", "register", "relay",
+    "release", "reply", "report", "revoke", "rotate", "set", "show", "sign", "use", "verify", "vote", "withdraw", "write",
+}  # fmt: skip
+
+#: Spellings retired for another of the same concept; each lives on only as a hidden alias.
+RETIRED = {"--batch": "--batch-size", "--content": "--store", "--valid-days": "--for", "--address": "--street"}
+
+
+def visible(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        if command.hidden:
+            continue
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from visible(command, (*path, name))
+
+
+def every(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command, click.Group]]:
+    for name, command in group.commands.items():
+        yield (*path, name), command, group
+        if isinstance(command, click.Group):
+            yield from every(command, (*path, name))
+
+
+def params() -> Iterator[tuple[str, click.Parameter]]:
+    for path, command in visible(main):
+        for param in command.params:
+            if not (isinstance(param, click.Option) and param.hidden):
+                yield " ".join(path), param
+
+
+def test_the_top_level_holds_nouns_and_the_three_programs() -> None:
+    top = {name: command for name, command in main.commands.items() if not command.hidden}
+    assert {name for name, command in top.items() if not isinstance(command, click.Group)} == PROGRAMS
+    assert not (set(top) - PROGRAMS) & VERBS
+
+
+def test_every_command_is_one_verb_and_every_group_a_noun() -> None:
+    for path, command in visible(main):
+        if len(path) == 1 and path[0] in PROGRAMS:
+            continue
+        name = path[-1]
+        if isinstance(command, click.Group):
+            assert name not in VERBS, f"`{' '.join(path)}` is a group named by a verb: name it by the thing it holds"
+        else:
+            assert name in VERBS, f"`{' '.join(path)}`: a command is one verb (add it to VERBS if it is one)"
+        assert command.help or command.callback.__doc__, f"`{' '.join(path)}` says nothing in --help"  # type: ignore[union-attr]
+
+
+def test_a_thing_is_named_the_same_as_scope_and_as_positional() -> None:
+    """The number of a brand, retailer, channel, merchant or campaign: `--brand N` as the scope,
+    `BRAND` as the thing acted on; never `--brand-id`, never `RETAILER_ID`."""
+    things = 0
+    for where, param in params():
+        if isinstance(param.type, IdType):
+            things += 1
+            thing = param.type.thing
+            assert param.name == f"{thing}_id", where
+            if isinstance(param, click.Option):
+                assert param.opts == [f"--{thing}"], (where, param.opts)
+            else:
+                assert param.human_readable_name == thing.upper(), (where, param.human_readable_name)
+        else:
+            spelled = param.opts if isinstance(param, click.Option) else [param.human_readable_name]
+            assert not any(s.lower().endswith(("-id", "_id")) for s in spelled), (where, spelled)
+    assert things > 20
+
+
+def test_one_spelling_per_concept_and_one_concept_per_spelling() -> None:
+    """An option spelled the same anywhere is read the same way (its o2ochain.inputs type), and
+    a parameter is spelled one way everywhere; the retired spellings are not offered."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    spellings: dict[str, set[str]] = defaultdict(set)
+    for where, param in params():
+        if not isinstance(param, click.Option):
+            continue
+        flag = _label(param)
+        assert flag not in RETIRED, f"{where}: {flag} was retired for {RETIRED[flag]}"
+        assert not flag.endswith(("-days", "-seconds", "-wei")), f"{where}: {flag}: the unit goes in the value (30d, 1.5)"
+        if isinstance(param.type, InputType):
+            kinds[flag].add(type(param.type).__name__)
+        spellings[param.name or ""].add(flag)
+    assert {flag: k for flag, k in kinds.items() if len(k) > 1} == {}
+    assert {name: s for name, s in spellings.items() if len(s) > 1} == {}
+    for flag in ("--brand", "--retailer", "--merchant", "--store", "--batch-size", "--for", "--buyer", "--gtin"):
+        assert flag in kinds or flag in {f for s in spellings.values() for f in s}, flag
+
+
+def _old_spellings() -> list[tuple[tuple[str, ...], click.Command]]:
+    found = []
+    for path, command, parent in every(main):
+        if command.hidden and not isinstance(command, click.Group):
+            # `consent key`: the group runs its old command when called without one of its own
+            found.append((path[:-1] if isinstance(parent, NounGroup) and parent.old == path[-1] else path, command))
+    return found
+
+
+OLD = _old_spellings()
+
+
+@pytest.mark.parametrize(("path", "command"), OLD, ids=[" ".join(p) for p, _ in OLD])
+def test_every_old_command_spelling_still_runs_and_names_its_new_one(path: tuple[str, ...], command: click.Command, tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text("gtin,serial,lot\n", encoding="utf-8")
+    argv = _argv(path, command, None, "", tmp_path)
+    result = CliRunner(mix_stderr=False).invoke(main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"])
+    first = result.stderr.splitlines()[0] if result.stderr else ""
+    assert first.startswith(f"note: `o2ochain {' '.join(path)}") and "` is now `o2ochain " in first, (argv, result.stderr)
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2  # the notice, then the one-line error
+    assert len(OLD) >= 20
+
+
+@pytest.mark.parametrize(
+    ("argv", "old", "new"),
+    [
+        (["guarantee", "sale", "import", "sales.csv", "--batch", "5"], "--batch", "--batch-size"),
+        (["review", "list", "--gtin", "09506000134352", "--content", "content"], "--content", "--store"),
+        (["merchant", "publish", "1", "--name", "Shop", "--address", "8 Zhongshan Road"], "--address", "--street"),
+        (["consent", "grant", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "--purpose", "delivery", "--category", "contact", "--valid-days", "30"], "--valid-days", "--for"),
+    ],
+)
+def test_every_old_option_spelling_still_works_and_names_its_new_one(argv: list[str], old: str, new: str, tmp_path: Path) -> None:
+    result = CliRunner(mix_stderr=False).invoke(main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"])
+    assert result.stderr.splitlines()[0] == f"note: `{old}` is now `{new}` (the old spelling will go)", result.stderr
+    assert "Traceback" not in result.stderr
+
+
+#: Every command that talks to a chain, but `deploy`, which needs no deployment (it makes one).
+RUNNABLE = [(path, command) for path, command in visible(main) if any(p.name == "rpc" for p in command.params) and path != ("deploy",)]
+
+
+@pytest.mark.parametrize(("path", "command"), RUNNABLE, ids=[" ".join(p) for p, _ in RUNNABLE])
+def test_every_command_reads_its_values_and_fails_cleanly_without_a_deployment(
+    path: tuple[str, ...], command: click.Command, tmp_path: Path
+) -> None:
+    """Every command, given well-formed values, gets as far as asking for the deployment: what
+    it was given reaches its code under the names it expects (a renamed option included)."""
+    argv = _argv(path, command, None, "", tmp_path)
+    result = CliRunner(mix_stderr=False).invoke(main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"])
+    assert isinstance(result.exception, SystemExit) and result.exit_code in (1, 2), (argv, result.stderr, result.exception)
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, (argv, result.stderr)
