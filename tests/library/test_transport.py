@@ -14,7 +14,7 @@ from web3 import HTTPProvider
 
 from o2ochain._chain.connection import Anvil, RetryPolicy, dev_accounts, http_web3
 from o2ochain._chain.tx import Sender
-from o2ochain.errors import RPCUnavailable
+from o2ochain.errors import ChainError, RPCUnavailable
 from tests.conftest import World
 
 FAST = RetryPolicy(timeout=2.0, attempts=4, backoff=0.01, max_backoff=0.05, budget=5.0)
@@ -111,3 +111,19 @@ def test_sender_pays_a_gas_price_on_a_chain_without_a_base_fee() -> None:
         tx = w3.eth.get_transaction(receipt["transactionHash"])
         assert (tx["type"], tx.get("maxFeePerGas")) == (0, None) and tx["gasPrice"] > 0
         assert w3.eth.get_code(receipt["contractAddress"]) == bytes.fromhex("602a60005260206000f3")
+
+
+def test_an_account_without_funds_is_told_so_in_words_and_its_nonce_is_not_lost(world: World) -> None:
+    from eth_account import Account
+
+    w3 = world.chain.w3
+    broke = Account.create()
+    sender = Sender(w3, broke)
+    block = w3.eth.block_number
+    with pytest.raises(ChainError) as caught:
+        sender.send(w3.eth.contract(abi=[], bytecode=TINY).constructor(), label="deploying Tiny")
+    message = str(caught.value)
+    assert message.startswith(f"account {broke.address} cannot pay the gas of deploying Tiny: it holds 0 ")
+    assert "Traceback" not in message and "b'" not in message
+    assert w3.eth.block_number == block and w3.eth.get_transaction_count(broke.address) == 0
+    assert sender._next_nonce() == 0  # the refused transaction's nonce is taken by the next one

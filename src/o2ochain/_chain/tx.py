@@ -57,6 +57,7 @@ from o2ochain._chain.connection import LOCAL_CHAIN_IDS
 from o2ochain._chain.revert import decode_revert
 from o2ochain._chain.signers import Signer, signed_transaction
 from o2ochain.errors import ChainError, ContractRevert, TransactionDropped, TransactionFailed, UnknownRevert
+from o2ochain.inputs import format_amount
 
 __all__ = ["PendingTx", "Sender", "call_view", "decode_web3_error", "with_retries"]
 
@@ -291,7 +292,7 @@ class Sender:
         return {"gasPrice": with_retries(lambda: self.w3.eth.gas_price, what="eth_gasPrice")}
 
     # -- sending -----------------------------------------------------------------------------
-    def simulate(self, fn: Sendable, *, value: int = 0) -> int:
+    def simulate(self, fn: Sendable, *, value: int = 0, label: str | None = None) -> int:
         """Estimate gas; a revert raises the decoded contract error and nothing is sent."""
         params: TxParams = {"from": self.address, "value": Web3.to_wei(value, "wei")}
 
@@ -302,6 +303,9 @@ class Sender:
                 decoded = decode_web3_error(exc)
                 if decoded is not None:
                     raise decoded from None
+                unpaid = self._cannot_pay(exc, label or _name(fn))
+                if unpaid is not None:
+                    raise unpaid from None
                 raise
 
         return with_retries(run, what=f"simulating {_name(fn)}")
@@ -311,7 +315,7 @@ class Sender:
     ) -> PendingTx:
         """Simulate (unless ``gas`` is given), sign and broadcast; do not wait."""
         if gas is None:
-            needed = self.simulate(fn, value=value)
+            needed = self.simulate(fn, value=value, label=label)
             if needed > TX_GAS_CAP:
                 raise ChainError(
                     f"{label or _name(fn)} needs {needed:,} gas, above the {TX_GAS_CAP:,} per-transaction cap: send it in smaller batches"
@@ -343,11 +347,28 @@ class Sender:
         self._broadcast(pending)
         return pending
 
+    def _cannot_pay(self, exc: BaseException, label: str) -> ChainError | None:
+        """A node's "insufficient funds" (Anvil, geth) or "cannot afford" (py-evm), in words."""
+        text = str(exc).lower()
+        if "insufficient funds" not in text and "cannot afford" not in text:
+            return None
+        balance = with_retries(lambda: self.w3.eth.get_balance(self.address), what="eth_getBalance")
+        return ChainError(
+            f"account {self.address} cannot pay the gas of {label}: it holds {format_amount(balance, 18)} of the chain's "
+            "native coin; fund it, or sign with an account that has funds"
+        )
+
     def _broadcast(self, pending: PendingTx) -> None:
         def run() -> None:
             try:
                 self.w3.eth.send_raw_transaction(pending.raw)
-            except Web3RPCError as exc:
+            except Exception as exc:
+                unpaid = self._cannot_pay(exc, pending.label)
+                if unpaid is not None:
+                    self.resync_nonce()
+                    raise unpaid from None
+                if not isinstance(exc, Web3RPCError):
+                    raise
                 text = str(exc).lower()
                 if "already known" in text or "already imported" in text:
                     return  # a retry of a send that did reach the node
