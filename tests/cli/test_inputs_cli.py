@@ -22,6 +22,7 @@ from o2ochain.cli import main
 from o2ochain.cli._common import (
     AddressType,
     AmountType,
+    ChoiceType,
     DurationType,
     GlnType,
     GtinType,
@@ -79,6 +80,8 @@ def _sample(param: click.Parameter, files: Path) -> str:
             return text
     if isinstance(kind, NumberType):
         return str(max(kind.minimum, 1))
+    if isinstance(kind, ChoiceType):
+        return kind.choices[0]
     if isinstance(kind, ReadType):
         return {"purpose": "delivery", "category": "contact"}[kind.name]
     if isinstance(kind, InputType):  # a type of one command module (an item, a voucher …): none is required with an address
@@ -187,6 +190,11 @@ def test_a_bad_address_is_reported_as_json_with_its_option_when_asked() -> None:
         (["coupon", "redeem", "o2ochain:voucher:xyz"], "argument VOUCHER", "damaged"),
         (["consent", "use", GOOD, "--purpose", "marketting", "--category", "contact", "--request", "r"], "option --purpose", "unknown purpose"),
         (["item", "register", "items.csv", "--batch-size", "0"], "option --batch-size", "at least 1"),
+        (["trace", "actor", "grant", GOOD, "--brand", "1", "--kind", "spaceship"], "option --kind", "not one of farm, plant"),
+        (["guarantee", "channel", "add", "--retailer", "1", "--kind", "blimp", "--key", GOOD], "option --kind", "not one of"),
+        (["review", "report", "0x" + "ab" * 32, "--reason", "boring"], "option --reason", "not one of"),
+        (["merchant", "publish", "1", "--name", "Shop", "--lat", "91"], "option --lat", "between -90 and 90"),
+        (["keeper", "--interval", "0"], "option --interval", "at least 0.1 s"),
     ],
 )
 def test_every_kind_of_value_is_refused_in_one_line_before_connecting(argv: list[str], where: str, words: str) -> None:

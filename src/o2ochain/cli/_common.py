@@ -10,7 +10,7 @@ import copy
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -269,6 +269,67 @@ class NumberType(InputType):
 
     def parse(self, text: str, where: inputs.Where) -> int:
         return inputs.integer(text, where, minimum=self.minimum, maximum=self.maximum, what=self.what)
+
+
+class ChoiceType(InputType):
+    """One word of a fixed list (``--kind farm``), refused in one line naming the words it takes."""
+
+    name = "choice"
+
+    def __init__(self, choices: Sequence[str]) -> None:
+        self.choices = list(choices)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.choices) + "]"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices if c.startswith(incomplete)]
+
+    def parse(self, text: str, where: inputs.Where) -> str:
+        if text in self.choices:
+            return text
+        folded = {c.lower(): c for c in self.choices}
+        if text.strip().lower() in folded:
+            return folded[text.strip().lower()]
+        raise where.error(f"{text!r} is not one of {', '.join(self.choices)}", text)
+
+
+class DegreesType(InputType):
+    """A latitude or longitude in decimal degrees, within ``limit``."""
+
+    name = "degrees"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def parse(self, text: str, where: inputs.Where) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise where.error(f"{text!r} is not a number of degrees: use e.g. 31.2304", text) from None
+        if not -self.limit <= value <= self.limit:
+            raise where.error(f"{text} is not between -{self.limit} and {self.limit} degrees", text)
+        return value
+
+
+class SecondsType(InputType):
+    """A number of seconds, fractions allowed (``0.5``), at least ``minimum``."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def parse(self, text: str, where: inputs.Where) -> float:
+        try:
+            value = float(text.strip().removesuffix("s"))
+        except ValueError:
+            raise where.error(f"{text!r} is not a number of seconds: use e.g. 5 or 0.5", text) from None
+        if not value >= self.minimum:  # also refuses nan
+            raise where.error(f"{text} is too short: at least {self.minimum:g} s", text)
+        return value
 
 
 class IdType(NumberType):

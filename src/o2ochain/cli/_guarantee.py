@@ -26,10 +26,12 @@ from o2ochain.cli._common import (
     GTIN,
     PERCENT,
     AddressType,
+    ChoiceType,
     Context,
     DurationType,
     HashType,
     NumberType,
+    SecondsType,
     common,
     err,
     fail,
@@ -160,7 +162,7 @@ def channel() -> None:
 @channel.command("add")
 @common
 @scope_option("retailer")
-@click.option("--kind", type=click.Choice(list(CHANNEL_KINDS.values())), required=True, help="What the channel is.")
+@click.option("--kind", type=ChoiceType(list(CHANNEL_KINDS.values())), required=True, help="What the channel is.")
 @click.option("--key", type=ADDRESS, required=True, help="Address of the channel's price-signing key.")
 @click.option("--name", required=True, help="The channel's name, e.g. 'Acme web shop'.")
 def channel_add(retailer_id: int, kind: str, key: str, name: str, **kwargs: Any) -> None:
@@ -294,7 +296,7 @@ def price() -> None:
 @common
 @click.argument("gtin", type=GTIN)
 @click.argument("amount", type=AMOUNT)
-@click.option("--type", "price_type", type=click.Choice(PRICE_TYPES), default="regular", show_default=True, help="What kind of price.")
+@click.option("--type", "price_type", type=ChoiceType(PRICE_TYPES), default="regular", show_default=True, help="What kind of price.")
 @click.option("--for", "valid_for", type=DURATION, default=None, help="Offered for this long (30d, 12h) [default: until the next price].")
 def price_publish(gtin: str, amount: inputs.Amount, price_type: str, valid_for: int | None, **kwargs: Any) -> None:
     """Publish the channel's price AMOUNT for GTIN, ending its previous one."""
@@ -358,7 +360,7 @@ def price_list(gtin: str, channel_id: int | None, **kwargs: Any) -> None:
 @common
 @click.argument("gtin", type=GTIN)
 @click.argument("amount", type=AMOUNT)
-@click.option("--type", "price_type", type=click.Choice(PRICE_TYPES), default="regular", show_default=True, help="What kind of price.")
+@click.option("--type", "price_type", type=ChoiceType(PRICE_TYPES), default="regular", show_default=True, help="What kind of price.")
 @click.option("--for", "valid_for", type=DURATION, default="1d", show_default=True, help="How long the quote is valid from now.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write it here [default: stdout].")
 def quote(gtin: str, amount: inputs.Amount, price_type: str, valid_for: int, output: Path | None, **kwargs: Any) -> None:
@@ -545,7 +547,7 @@ withdrawal_execute = _withdrawal_step(
 @guarantee.command("withdraw", hidden=True)
 @common
 @scope_option("retailer")
-@click.argument("action", type=click.Choice(["announce", "cancel", "execute"]))
+@click.argument("action", type=ChoiceType(["announce", "cancel", "execute"]))
 @click.argument("amount", type=AMOUNT, required=False)
 @click.option("--to", "to", type=ADDRESS, default=None)
 @click.pass_context
@@ -759,7 +761,7 @@ for _command, _old, _new in (
 @common
 @quotes_option
 @click.option("--once", is_flag=True, help="One round, then exit.")
-@click.option("--interval", type=click.FloatRange(0.1), default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--interval", type=SecondsType(0.1), default=5.0, show_default=True, help="Seconds between rounds.")
 @click.option(
     "--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append each action as a JSON line here."
 )

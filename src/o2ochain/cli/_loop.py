@@ -20,7 +20,9 @@ from o2ochain.cli._common import (
     DURATION,
     GTIN,
     PERCENT,
+    ChoiceType,
     Context,
+    DegreesType,
     F,
     GlnType,
     HashType,
@@ -97,8 +99,8 @@ def merchant() -> None:
 @renamed_option("--address", "--street", "street")
 @click.option("--hours", default="", help="Opening hours, e.g. 'Mo-Su 09:00-21:00'.")
 @click.option("--gln", type=GlnType(), default=None, help="The shop's GS1 GLN (13 digits).")
-@click.option("--lat", "latitude", type=float, default=0.0, help="Latitude, degrees.")
-@click.option("--lon", "longitude", type=float, default=0.0, help="Longitude, degrees.")
+@click.option("--lat", "latitude", type=DegreesType(90), default=0.0, help="Latitude, degrees.")
+@click.option("--lon", "longitude", type=DegreesType(180), default=0.0, help="Longitude, degrees.")
 def merchant_profile(
     merchant_id: int,
     store: Path | None,
@@ -182,7 +184,7 @@ def review() -> None:
 @click.option("--purchase", "purchase_id", type=PURCHASE, default=None, help="The purchase (id from `guarantee purchase list`).")
 @click.option("--item", type=ITEM, default=None, help="Or an item claimed at first sale (its Digital Link).")
 @click.option(
-    "--subject", type=click.Choice(["product", "merchant"]), default="product", show_default=True, help="Review the product or the shop."
+    "--subject", type=ChoiceType(["product", "merchant"]), default="product", show_default=True, help="Review the product or the shop."
 )
 @click.option("--rating", type=RATING, required=True, help="1 to 5 stars.")
 @click.option("--text", required=True, help="The review.")
@@ -322,7 +324,7 @@ def review_vote(review_id: bytes, helpful: bool, **kwargs: Any) -> None:
 @review.command("report")
 @common
 @click.argument("review_id", metavar="REVIEW", type=REVIEW)
-@click.option("--reason", type=click.Choice(list(REPORT_REASONS)), required=True, help="What is wrong with it.")
+@click.option("--reason", type=ChoiceType(list(REPORT_REASONS)), required=True, help="What is wrong with it.")
 def review_report(review_id: bytes, reason: str, **kwargs: Any) -> None:
     """Report a review (one report per address, as a buyer of what it reviews; three fold it).
 

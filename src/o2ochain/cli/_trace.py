@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from o2ochain.cli._common import (
     ADDRESS,
+    ChoiceType,
     GlnType,
     MomentType,
     common,
@@ -47,7 +48,7 @@ def trace_actor() -> None:
 @common
 @click.argument("address", type=ADDRESS)
 @scope_option("brand", help="The brand's number.")
-@click.option("--kind", type=click.Choice(["farm", "plant", "logistics", "store", "other"]), required=True, help="What the actor is.")
+@click.option("--kind", type=ChoiceType(["farm", "plant", "logistics", "store", "other"]), required=True, help="What the actor is.")
 @click.option("--gln", type=GlnType(sgln=True), default=None, help="The actor's GLN (13 digits) or SGLN, as its location.")
 def trace_actor_grant(address: str, brand_id: int, kind: str, gln: str | None, **kwargs: Any) -> None:
     """Let ADDRESS record supply-chain events on the brand's goods."""
@@ -132,7 +133,7 @@ def trace_import(document: Path, store: Path | None, brand_id: int | None, **kwa
 @click.argument("subject")
 @click.option("--biz-step", required=True, help="CBV business step, e.g. shipping, receiving, commissioning.")
 @click.option("--disposition", default=None, help="CBV disposition, e.g. in_transit, active, recalled.")
-@click.option("--action", type=click.Choice(["ADD", "OBSERVE", "DELETE"]), default="OBSERVE", show_default=True, help="EPCIS action.")
+@click.option("--action", type=ChoiceType(["ADD", "OBSERVE", "DELETE"]), default="OBSERVE", show_default=True, help="EPCIS action.")
 @click.option("--read-point", default=None, help="Where it was seen: SGLN URN or GS1 Digital Link (/414/…).")
 @click.option("--biz-location", default=None, help="Where it is now: SGLN URN or GS1 Digital Link (/414/…).")
 @click.option("--time", "when", type=MomentType(zone_required=True), default=None, help="Event time, ISO 8601 with offset [default: now].")
