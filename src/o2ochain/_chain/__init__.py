@@ -6,7 +6,10 @@
 - ``signers``: the :class:`~o2ochain._chain.signers.Signer` protocol every sender and role takes
   (the library never holds a key), and ape accounts as signers;
 - ``tx``: sending transactions (simulate, sign, nonces, fees, pipelining, retries, receipts);
-- ``logs``: event logs read in chunks from the deployment block;
+- ``logs``: event logs: from the attached index, the rest from the node in chunks that follow the
+  provider's limits;
+- ``index``: the index (``indexer/``) as a source of logs (:class:`~o2ochain._chain.index.IndexClient`);
+- ``events``: fast decoding of event logs;
 - ``revert``: revert data decoded into the exceptions of :mod:`o2ochain.errors`;
 - ``words``: those exceptions in words (each error's NatSpec notice filled with its arguments);
 - ``artifacts``: the compiled contracts shipped in ``o2ochain/abi``;

@@ -3,11 +3,13 @@
 :func:`run_demo` starts a local Anvil, deploys, loads a realistic sample catalogue (three brands,
 500 explicit and 10,000 Merkle-committed items), runs a supply chain, a price guarantee, reviews
 and coupons, prepares the consumer page's wallet actions, then serves the page with
-:class:`PageServer` until Ctrl-C.
+:class:`PageServer` and the index of the chain (:class:`Indexer`, the Ponder app in ``indexer/``)
+until Ctrl-C.
 """
 
 from __future__ import annotations
 
+from o2ochain.demo._indexer import Indexer
 from o2ochain.demo._run import ACCOUNTS, RELAYER, SAMPLE_BRANDS, SHOPPER, SampleBrand, make_catalogue, run_demo
 from o2ochain.demo._server import PageServer, default_dist, page_url
 
@@ -16,6 +18,7 @@ __all__ = [
     "RELAYER",
     "SAMPLE_BRANDS",
     "SHOPPER",
+    "Indexer",
     "PageServer",
     "SampleBrand",
     "default_dist",

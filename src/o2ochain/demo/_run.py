@@ -26,6 +26,7 @@ from o2ochain import gs1
 from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain._chain.util import write_atomic
 from o2ochain.client import O2OChain
+from o2ochain.demo._indexer import Indexer
 from o2ochain.deployments import Deployment
 from o2ochain.errors import ConfigError, O2OError
 from o2ochain.identity import CatalogueItem, read_catalogue
@@ -469,6 +470,7 @@ def _present(
         from o2ochain.demo._server import PageServer, page_url
         from o2ochain.shopper import RelayService
 
+        index = _start_index(node, out_dir, console)
         site = PageServer(
             rpc_url=node.url,
             deployment=deployment,
@@ -479,6 +481,7 @@ def _present(
             test_accounts=[{"label": "Test shopper (local chain only)", "privateKey": "0x" + accounts[SHOPPER].key.hex().removeprefix("0x")}],
             data_users=[{"name": "Dalian Coast (retailer)", "address": wallet["dataUser"], "notice": PRIVACY_NOTICE}],
             relay_service=RelayService(http_web3(node.url), deployment, accounts[RELAYER]),
+            index_url=index.url if index else None,
         ).start()
         console.print(f"[bold]Consumer page:[/] {page_url(site.url)}  (scan a QR image from {out_dir}/qr/)", soft_wrap=True)
         _print_rows(console, None, [(page_url(site.url, item), meaning) for item, meaning in pages])
@@ -497,6 +500,21 @@ def _present(
             console.print("stopping the local chain")
         finally:
             site.stop()
+            if index is not None:
+                index.stop()
+
+
+def _start_index(node: Anvil, out_dir: Path, console: Console) -> Indexer | None:
+    """Start the index of the demo's chain (PGlite in ``<out_dir>/index``) without waiting for it:
+    it takes seconds to start and to catch up, and the page reads from the node meanwhile."""
+    index = Indexer(deployments=Path("deployments"), rpc=node.url, state_dir=out_dir / "index", log_path=out_dir / "index.log")
+    try:
+        index.launch()
+    except (ConfigError, OSError) as exc:
+        console.print(f"[yellow]the index did not start ({exc}); the page reads from the node only[/]")
+        return None
+    console.print(f"[bold]Index:[/] {index.url}  (GraphQL at {index.url}/graphql; starting, log {out_dir}/index.log)", soft_wrap=True)
+    return index
 
 
 def _print_rows(console: Console, title: str | None, rows: list[tuple[str, str]]) -> None:
