@@ -15,13 +15,18 @@ The retries are web3 middleware (:class:`RetryMiddleware`, the innermost layer) 
 is safe: the same signed bytes can be mined only once, and the sender treats "already known"
 as success. This is the only retry layer for transport failures;
 ``o2ochain._chain.tx.with_retries`` adds retries only for JSON-RPC answers that say "try again"
-(rate limits, "header not found"), so the two never multiply.
+(rate limits, "header not found"), so the two never multiply. A 429 waits what its
+``Retry-After`` asks (at most :data:`MAX_RETRY_AFTER` s, within the budget) rather than the
+backoff: asking again sooner only spends the provider's quota on refusals. JSON-RPC batches
+(``w3.batch_requests()``) are retried the same way, as one request. The node's chain id is asked
+once per connection (:class:`ChainIdOnce`; web3 would ask before every call it validates).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import email.utils
 import logging
 import os
 import shutil
@@ -30,11 +35,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -42,19 +47,21 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 from web3.middleware import Web3Middleware
-from web3.types import MakeRequestFn, RPCEndpoint, RPCResponse
+from web3.types import MakeBatchRequestFn, MakeRequestFn, RPCEndpoint, RPCResponse
 
 from o2ochain.errors import ChainError, ConfigError, RPCUnavailable
 
 __all__ = [
     "ANVIL_MNEMONIC",
     "LOCAL_CHAIN_IDS",
+    "MAX_RETRY_AFTER",
     "Anvil",
     "RetryMiddleware",
     "RetryPolicy",
     "dev_accounts",
     "find_anvil",
     "http_web3",
+    "retry_after",
     "tester_web3",
 ]
 
@@ -64,6 +71,10 @@ LOCAL_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
 _log = logging.getLogger("o2ochain.rpc")
+T = TypeVar("T")
+
+#: The longest ``Retry-After`` of a 429 that is waited out (a longer one waits this long).
+MAX_RETRY_AFTER = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,53 @@ class RetryPolicy:
             yield pause
             pause = min(pause * 2, self.max_backoff)
 
+    def next_pause(self, pauses: Iterator[float], started: float, transient: bool, asked: float | None = None) -> float | None:
+        """The pause before the next attempt of a call begun at ``started`` (``time.monotonic()``),
+        or ``None`` to give up: the problem is not transient, or the attempts or budget are spent.
+        ``asked``: what the server asked for (a 429's ``Retry-After``), waited instead when longer."""
+        pause = next(pauses, None) if transient else None
+        if pause is not None and asked is not None:
+            pause = max(pause, asked)
+        if pause is None or time.monotonic() - started + pause > self.budget:
+            return None
+        return pause
+
+    def run(
+        self,
+        request: Callable[[], T],
+        *,
+        endpoint: str,
+        what: str,
+        fail: Callable[[int, float, str], Exception],
+        not_json: bool = False,
+        log: logging.Logger | None = None,
+        keep_cause: bool = True,
+    ) -> T:
+        """``request()`` tried by this policy: transport failures (connection, timeout, HTTP 5xx,
+        429, 408) again after a pause (a 429's ``Retry-After`` when it asks longer); when it gives
+        up, ``fail(attempts, seconds, problem in words)`` is raised. ``not_json``: a ``ValueError``
+        (an answer that is not JSON) fails at once, in words, rather than escaping as it is.
+        ``keep_cause``: the transport's exception stays attached as the cause (else the error in
+        words stands alone)."""
+        started = time.monotonic()
+        pauses = self.pauses()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return request()
+            except (requests.exceptions.RequestException, OSError) as exc:
+                problem, transient = _problem(exc, self.timeout)
+                pause = self.next_pause(pauses, started, transient, retry_after(exc))
+                if pause is None:
+                    raise fail(attempt, time.monotonic() - started, problem) from (exc if keep_cause else None)
+                (log or _log).info("%s %s: %s; retrying in %.2f s (attempt %d)", endpoint, what, problem, pause, attempt + 1)
+                time.sleep(pause)
+            except ValueError as exc:
+                if not not_json:
+                    raise
+                raise fail(attempt, time.monotonic() - started, f"the answer is not JSON-RPC ({exc})") from None
+
     @classmethod
     def from_env(cls, *, timeout: float = 30.0, attempts: int = 5) -> RetryPolicy:
         """The policy for ``timeout`` and ``attempts``, unless the environment overrides them."""
@@ -113,6 +171,25 @@ def endpoint_name(url: str) -> str:
     port = f":{parts.port}" if parts.port else ""
     tail = "/…" if parts.path.strip("/") or parts.query else ""
     return f"{parts.scheme}://{host}{port}{tail}"
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds a 429 (or 503) answer asks to wait in its ``Retry-After`` header (seconds or an
+    HTTP date), at most :data:`MAX_RETRY_AFTER`; ``None`` when it asks nothing."""
+    response = exc.response if isinstance(exc, requests.exceptions.HTTPError) else None
+    if response is None or response.status_code not in (429, 503):
+        return None
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def _problem(exc: BaseException, timeout: float) -> tuple[str, bool]:
@@ -156,26 +233,46 @@ class RetryMiddleware(Web3Middleware):
 
     def wrap_make_request(self, make_request: MakeRequestFn) -> MakeRequestFn:
         def retrying(method: RPCEndpoint, params: Any) -> RPCResponse:
-            started = time.monotonic()
-            pauses = self.policy.pauses()
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    return make_request(method, params)
-                except (requests.exceptions.RequestException, OSError) as exc:
-                    problem, transient = _problem(exc, self.policy.timeout)
-                    elapsed = time.monotonic() - started
-                    pause = next(pauses, None) if transient else None
-                    if pause is None or elapsed + pause > self.policy.budget:
-                        raise RPCUnavailable(self.endpoint, str(method), attempt, elapsed, problem) from exc
-                    _log.info("%s %s: %s; retrying in %.2f s (attempt %d)", self.endpoint, method, problem, pause, attempt + 1)
-                    time.sleep(pause)
-                except ValueError as exc:  # a proxy's HTML page or a cut answer: not JSON-RPC at all
-                    problem = f"the answer is not JSON-RPC ({exc})"
-                    raise RPCUnavailable(self.endpoint, str(method), attempt, time.monotonic() - started, problem) from None
+            return self._retried(str(method), lambda: make_request(method, params))
 
         return retrying
+
+    def wrap_make_batch_request(self, make_batch_request: MakeBatchRequestFn) -> MakeBatchRequestFn:
+        def retrying(requests_info: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
+            methods = sorted({str(method) for method, _ in requests_info})
+            return self._retried(f"a batch of {len(requests_info)} ({', '.join(methods)})", lambda: make_batch_request(requests_info))
+
+        return retrying
+
+    def _retried(self, what: str, request: Callable[[], T]) -> T:
+        """``request()`` tried by the policy (a 429 waits its ``Retry-After``)."""
+
+        def unavailable(attempts: int, seconds: float, problem: str) -> Exception:
+            return RPCUnavailable(self.endpoint, what, attempts, seconds, problem)
+
+        return self.policy.run(request, endpoint=self.endpoint, what=what, fail=unavailable, not_json=True)
+
+
+class ChainIdOnce(Web3Middleware):
+    """web3 middleware answering ``eth_chainId`` from the first answer the node gave (kept in
+    ``known``, shared by every thread of the connection)."""
+
+    def __init__(self, w3: Web3, known: list[RPCResponse]) -> None:
+        super().__init__(w3)
+        self.known = known
+
+    def wrap_make_request(self, make_request: MakeRequestFn) -> MakeRequestFn:
+        def once(method: RPCEndpoint, params: Any) -> RPCResponse:
+            if method != "eth_chainId":
+                return make_request(method, params)
+            if self.known:
+                return self.known[0]
+            answer = make_request(method, params)
+            if "result" in answer:
+                self.known[:] = [answer]
+            return answer
+
+        return once
 
 
 def http_web3(url: str, *, timeout: float = 30.0, retries: int = 5, policy: RetryPolicy | None = None) -> Web3:
@@ -191,6 +288,10 @@ def http_web3(url: str, *, timeout: float = 30.0, retries: int = 5, policy: Retr
     # web3 builds each middleware by calling what the onion holds with the Web3 (a class, or a
     # builder curried like this one); its type names only the class.
     build = partial(RetryMiddleware, policy=chosen, endpoint=endpoint)
+    # The chain id is asked once per connection: web3's validation asks before every eth_call
+    # (a round trip each, 50-100 ms on a public RPC), and its own request cache once per thread.
+    known: list[RPCResponse] = []
+    w3.middleware_onion.inject(cast("type[Web3Middleware]", partial(ChainIdOnce, known=known)), name="o2ochain chain id", layer=0)
     w3.middleware_onion.inject(cast("type[Web3Middleware]", build), name="o2ochain retries", layer=0)
     return w3
 
@@ -335,13 +436,7 @@ class Anvil:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         """Stop the node (SIGTERM lets Anvil write its state file)."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
+        stop_process(proc, sig, timeout)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -351,6 +446,18 @@ class Anvil:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> None:
+    """Send ``sig`` to ``proc`` (when it still runs) and wait; kill it if it is not gone within ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
 
 
 def _answers(url: str) -> bool:
