@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from o2ochain._chain.connection import Anvil, http_web3, tester_web3
+from o2ochain._chain.index import IndexClient, LogSource, attach_index
 from o2ochain._chain.signers import Signer
 from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser, PrivateKeyLike
 from o2ochain.deployments import Deployment, load_deployment
@@ -30,6 +31,9 @@ class O2OChain:
     :class:`~o2ochain.Signer`: an eth-account key, an ape account (:class:`~o2ochain.ApeSigner`),
     or a hardware wallet or KMS behind a class of one's own; the library never needs the key
     itself. ``identity`` reads without one. Use as a context manager to stop an Anvil it started.
+
+    With an ``index`` (see :func:`connect`), every list and history is read from it, and only the
+    blocks it has not indexed yet from the node.
     """
 
     def __init__(
@@ -58,6 +62,8 @@ class O2OChain:
         self.content_path = Path(os.environ.get("O2O_CONTENT") or Path(os.environ.get("O2O_STORE", ".o2ochain")) / "content")
         self.store_path: Path | None = None
         self.chain_id = int(w3.eth.chain_id)
+        #: Where lists and histories are read from before the node (None: the node alone).
+        self.index: LogSource | None = None
         if not lazy:
             _ = self.deployment
 
@@ -211,7 +217,22 @@ class O2OChain:
     def consumer(self, account: Signer) -> Consumer:
         return Consumer(self.identity, account)
 
+    def use_index(self, index: str | LogSource | None, *, timeout: float = 30.0) -> None:
+        """Read logs through ``index`` (an index URL, or any :class:`~o2ochain._chain.index.LogSource`;
+        ``None``: the node alone). An :class:`~o2ochain._chain.index.IndexClient` is asked for its
+        head first, so an index that does not answer, or does not index this chain, is refused
+        here, naming it, rather than in the middle of a command."""
+        source = IndexClient(index, timeout=timeout) if isinstance(index, str) else index
+        if isinstance(source, IndexClient):
+            source.head(self.chain_id)
+        if isinstance(self.index, IndexClient) and self.index is not source:
+            self.index.close()
+        self.index = source
+        attach_index(self.w3, source)
+
     def close(self) -> None:
+        if isinstance(self.index, IndexClient):
+            self.index.close()
         if self.anvil is not None:
             self.anvil.stop()
             self.anvil = None
@@ -229,13 +250,30 @@ def connect(
     deployment: Deployment | Path | str | None = None,
     timeout: float = 30.0,
     anvil_options: dict[str, Any] | None = None,
+    index: str | LogSource | None = None,
 ) -> O2OChain:
     """Connect to a chain.
 
     ``target`` is ``"tester"`` (in-process py-evm, the default for tests), ``"anvil"`` (start a
     local Anvil on a free port; stopped by :meth:`O2OChain.close`), or a JSON-RPC URL.
     ``deployment`` is a manifest, a file, or a directory of manifests (default: ``deployments/``).
+    ``index`` is the URL of an o2ochain index (the Ponder app in ``indexer/``) or any
+    :class:`~o2ochain._chain.index.LogSource` (an ``IndexClient`` with its own timeouts, say): lists and histories are then read from it (and
+    the few blocks it has not indexed yet from the node), what matters still checked on chain.
+    An index that does not answer is an error naming it, not a silent fall back to the node:
+    on a public RPC the node alone takes minutes (or fails) where the index takes a second.
     """
+    chain = _connect(target, deployment=deployment, timeout=timeout, anvil_options=anvil_options)
+    if index is not None:
+        try:
+            chain.use_index(index, timeout=timeout)
+        except BaseException:
+            chain.close()
+            raise
+    return chain
+
+
+def _connect(target: str, *, deployment: Deployment | Path | str | None, timeout: float, anvil_options: dict[str, Any] | None) -> O2OChain:
     if target == "tester":
         w3, accounts = tester_web3()
         return O2OChain(w3, deployment=deployment, accounts=accounts)

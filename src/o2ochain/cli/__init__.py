@@ -2,9 +2,11 @@
 
 Every command that touches a chain takes ``--rpc`` (default ``$O2O_RPC`` or
 http://127.0.0.1:8545), ``--deployment`` (a manifest file or directory, default
-``$O2O_DEPLOYMENTS`` or ./deployments) and, when it writes, ``--account`` (``dev:N`` on a local
-chain, a keystore file, an ape account alias, or ``env:VAR``). ``--json`` prints machine-readable
-output. Errors are one clear message on stderr and a non-zero exit: 2 for bad input, 1 otherwise.
+``$O2O_DEPLOYMENTS`` or ./deployments), ``--index`` (the URL of an o2ochain index to read
+lists and histories from, default ``$O2O_INDEX`` or none: the node alone) and, when it writes,
+``--account`` (``dev:N`` on a local chain, a keystore file, an ape account alias, or
+``env:VAR``). ``--json`` prints machine-readable output. Errors are one clear message on stderr
+and a non-zero exit: 2 for bad input, 1 otherwise.
 
 This module holds the top-level group, :func:`main` (the ``o2ochain`` entry point), and attaches
 every command group to it. The commands live in one module per group and share their options

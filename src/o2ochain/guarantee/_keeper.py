@@ -34,6 +34,7 @@ from typing import Any, TextIO
 
 from web3.exceptions import TransactionNotFound
 
+from o2ochain._chain.events import event_decoder
 from o2ochain._chain.logs import get_logs
 from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import PendingTx, Sender, with_retries
@@ -104,6 +105,8 @@ class Keeper:
         #: Purchases with a cover whose claims are open, or closed with their cover not yet released.
         self._purchases: dict[bytes, Purchase] = {}
         self._offers: dict[tuple[int, int, int], Offer] = {}
+        #: Compensation paid so far, by purchase (from ``CompensationPaid``), of the followed purchases.
+        self._paid: dict[bytes, int] = {}
         #: Signed quotes not lodged yet (lodged at the start of the next round).
         self._to_lodge: list[Offer] = list(self.quotes) if lodge else []
         #: Not-yet-claimable entitlements found, by purchase: the total reported, so that each is
@@ -125,24 +128,42 @@ class Keeper:
             self._cursor = self.reader.from_block
             self._purchases.clear()
             self._offers.clear()
+            self._paid.clear()
         if head < self._cursor:
             return head
         for purchase in self.reader.purchases(from_block=self._cursor, to_block=head):
             if purchase.cover:  # a purchase without cover is never owed anything
                 self._purchases[purchase.id] = purchase
+        # What was paid, and what was released (its claims closed: nothing is owed or left to
+        # release), so that a year of closed purchases is not asked of the chain one by one.
+        for log in self._logs("CompensationPaid", head):
+            paid = event_decoder(self.reader.contract, "CompensationPaid").process_log(log)["args"]
+            pid = bytes(paid["purchase"])
+            if pid in self._purchases:
+                self._paid[pid] = self._paid.get(pid, 0) + int(paid["amount"])
+        for log in self._logs("CoverReleased", head):
+            self._forget(bytes(log["topics"][1]))
         # Ends may refer to prices published before the cursor: read all offers of the touched
-        # GTINs again from the start (offers are few next to purchases).
-        contract = self.reader.contract
-        touched: set[int] = set()
-        events = ((contract.events.PricePublished(), 1), (contract.events.QuoteLodged(), 1), (contract.events.PriceEnded(), 2))
-        for event, position in events:  # position: the GTIN's topic
-            for log in get_logs(self.reader.w3, address=self.reader.address, topics=[event.topic], from_block=self._cursor, to_block=head):
-                touched.add(int.from_bytes(bytes(log["topics"][position]), "big"))
-        for gtin in touched:
-            for offer in self.reader.published_prices(gtin=gtin):
-                self._offers[(offer.channel, offer.gtin, offer.valid_from)] = offer
+        # GTINs again from the start (offers are few next to purchases), a hundred GTINs a query.
+        # Read from the start, the logs in hand are every offer already.
+        reader = self.reader
+        logs = {name: self._logs(name, head) for name in ("PricePublished", "QuoteLodged", "PriceEnded")}
+        if self._cursor == reader.from_block:
+            offers = reader.offers_in(published=logs["PricePublished"], lodged=logs["QuoteLodged"], ended=logs["PriceEnded"])
+        else:
+            touched: set[int] = set()
+            for name, position in (("PricePublished", 1), ("QuoteLodged", 1), ("PriceEnded", 2)):  # the GTIN's topic
+                touched.update(int.from_bytes(bytes(log["topics"][position]), "big") for log in logs[name])
+            offers = reader.published_prices(gtins=sorted(touched))
+        for offer in offers:
+            self._offers[(offer.channel, offer.gtin, offer.valid_from)] = offer
         self._cursor = head + 1
         return head
+
+    def _logs(self, event: str, head: int) -> list[Any]:
+        """The logs of ``event`` since the last round, up to ``head``."""
+        topic = event_decoder(self.reader.contract, event).topic
+        return get_logs(self.reader.w3, address=self.reader.address, topics=[topic], from_block=self._cursor, to_block=head)
 
     def add_quotes(self, quotes: Sequence[Offer]) -> None:
         """Give the keeper signed quotes (each is checked against its channel's key first); they
@@ -163,20 +184,29 @@ class Keeper:
         offers_by: dict[tuple[int, int], list[Offer]] = {}
         for offer in [*self._offers.values(), *self.quotes]:
             offers_by.setdefault((offer.retailer, offer.gtin), []).append(offer)
+        # The lowest price of each retailer and GTIN: a purchase whose tolerance that price does
+        # not beat is owed nothing by any offer, and is passed over without evaluating each.
+        lowest = {key: min(offer.price for offer in offers) for key, offers in offers_by.items()}
         out: list[Entitlement] = []
         upcoming: list[Entitlement] = []
         for purchase in self._purchases.values():
+            key = (purchase.retailer, purchase.gtin)
+            if key not in lowest:
+                continue
+            policy = self.reader.policy(purchase.policy)
+            if policy is None or purchase.unit_price - lowest[key] <= policy.tolerance(purchase.unit_price):
+                continue
             if self.reader.closed(purchase, now):
                 continue  # left for the release
-            offers = offers_by.get((purchase.retailer, purchase.gtin), [])
-            if not offers:
-                continue
+            offers = offers_by[key]
             # First without asking the chain what was already paid: most purchases are owed nothing.
             rows = self.reader.entitlements(purchase, offers, compensated=0, now=now)
             if not rows or rows[0].owed == 0:
                 continue
             # Claims are open, so nothing was released: what was paid is the cover not unclaimed.
-            compensated = purchase.cover - self.reader.purchase_state(purchase.id)[1]
+            # Before the payout delay is over the chain pays nothing (GuaranteeClaimTooEarly), so
+            # there is nothing to ask: a year of new sales owed on a price cut costs no call each.
+            compensated = 0 if now < purchase.claimable_at else purchase.cover - self.reader.purchase_state(purchase.id)[1]
             best = self.reader.entitlements(purchase, offers, compensated=compensated, now=now)[0]
             if best.due:
                 out.append(best)
@@ -314,7 +344,9 @@ class Keeper:
             return []
         releasable: list[Purchase] = []
         for p in closed:
-            if self.reader.purchase_state(p.id)[1] > 0:
+            # Paid in full (by the chain's events), nothing is left: no need to ask. Otherwise the
+            # chain says what is unclaimed (a release of nothing would only cost gas).
+            if self._paid.get(p.id, 0) < p.cover and self.reader.purchase_state(p.id)[1] > 0:
                 releasable.append(p)
             else:
                 self._forget(p.id)  # paid in full, or released by someone else
@@ -350,6 +382,7 @@ class Keeper:
     def _forget(self, purchase: bytes) -> None:
         self._purchases.pop(purchase, None)
         self._announced.pop(purchase, None)
+        self._paid.pop(purchase, None)
 
     def _record(self, kind: str, e: Entitlement, amount: int, reason: str, tx_hash: str = "") -> KeeperAction:
         offer = e.offer

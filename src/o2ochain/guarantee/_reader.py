@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from web3.contract import Contract
 
 from o2ochain import inputs
 from o2ochain._chain.artifacts import artifact
+from o2ochain._chain.events import checksum_address, event_decoder, log_timestamp
 from o2ochain._chain.logs import get_logs
 from o2ochain._chain.tx import call_view
 from o2ochain._chain.util import address_topic, hex0x
@@ -42,6 +43,17 @@ from o2ochain.guarantee._terms import (
     purchase_id,
 )
 
+#: The bounds of ``PurchaseRecorded``'s data words (retailer, channel, quantity, unitPrice,
+#: purchasedAt, receiptHash, policy, cover, recordedAt): uint32, uint32, uint32, uint96, uint40,
+#: bytes32, uint32, uint96, uint40.
+_PURCHASE_WORDS = (1 << 32, 1 << 32, 1 << 32, 1 << 96, 1 << 40, 1 << 256, 1 << 32, 1 << 96, 1 << 40)
+
+#: Blocks asked for in one JSON-RPC batch (providers cap batches at 50-1,000 calls).
+_BLOCKS_PER_BATCH = 50
+
+#: GTINs asked for in one log query (a topic list): nodes and the index take lists this long.
+_GTINS_PER_QUERY = 100
+
 #: The coin of the chains that do not use ether (the others, local chains included, use ETH).
 _NATIVE_SYMBOLS = {56: "BNB", 97: "tBNB", 100: "xDAI", 137: "POL", 80002: "POL", 43114: "AVAX", 42220: "CELO"}
 
@@ -60,6 +72,7 @@ class GuaranteeReader:
         self._currencies: dict[int, str] = {}
         self._decimals: dict[str, int] = {}
         self._symbols: dict[str, str | None] = {}
+        self._channel_retailers: dict[int, int] = {}
 
     def domain(self) -> dict[str, Any]:
         return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id, "verifyingContract": self.address}
@@ -148,7 +161,7 @@ class GuaranteeReader:
 
     def channels(self, retailer: int | None = None) -> list[ChannelInfo]:
         """The channels (of ``retailer``, or all), with their current keys."""
-        event = self.contract.events.ChannelAdded()
+        event = event_decoder(self.contract, "ChannelAdded")
         topics = [event.topic, None if retailer is None else "0x" + f"{retailer:064x}"]
         out: list[ChannelInfo] = []
         for log in get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block):
@@ -235,17 +248,22 @@ class GuaranteeReader:
         self, *, buyer: str | None = None, gtin: str | int | None = None, from_block: int | None = None, to_block: int | None = None
     ) -> list[Purchase]:
         """Recorded purchases (of ``buyer``, of a GTIN), oldest first."""
-        event = self.contract.events.PurchaseRecorded()
+        event = event_decoder(self.contract, "PurchaseRecorded")
         who = None if buyer is None else inputs.address(buyer, "buyer")
         topics = [event.topic, None, address_topic(who), None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"]
         start = self.from_block if from_block is None else from_block
         logs = get_logs(self.w3, address=self.address, topics=topics, from_block=start, to_block=to_block)
-        return [self._purchase(event.process_log(log)) for log in logs]
+        topic0 = bytes(HexBytes(event.topic))
+        out: list[Purchase] = []
+        for log in logs:
+            purchase = _read_purchase(log, topic0)
+            out.append(purchase if purchase is not None else self._purchase(event.process_log(log)))
+        return out
 
     def purchase(self, purchase_id: bytes | str) -> Purchase:
         """One recorded purchase by id (InputError when there is none)."""
         pid = bytes(HexBytes(purchase_id)) if isinstance(purchase_id, str) else purchase_id
-        event = self.contract.events.PurchaseRecorded()
+        event = event_decoder(self.contract, "PurchaseRecorded")
         logs = get_logs(self.w3, address=self.address, topics=[event.topic, hex0x(pid)], from_block=self.from_block)
         if not logs:
             raise InputError(f"no purchase {hex0x(pid)} is recorded on this chain", field="purchase")
@@ -266,7 +284,7 @@ class GuaranteeReader:
             id=bytes(a["purchase"]),
             retailer=int(a["retailer"]),
             channel=int(a["channel"]),
-            buyer=Web3.to_checksum_address(a["buyer"]),
+            buyer=str(a["buyer"]),  # checksummed by the decoder
             gtin=int(a["gtin"]),
             quantity=int(a["quantity"]),
             unit_price=int(a["unitPrice"]),
@@ -300,40 +318,110 @@ class GuaranteeReader:
         return out
 
     # -- prices ------------------------------------------------------------------------------
-    def timestamp(self, block: int) -> int:
+    def timestamp(self, block: int, log: Any = None) -> int:
+        """The timestamp of ``block``: from ``log`` when it carries it (``blockTimestamp``), else asked once."""
         if block not in self._timestamps:
-            self._timestamps[block] = int(self.w3.eth.get_block(block)["timestamp"])
+            carried = None if log is None else log_timestamp(log)
+            self._timestamps[block] = carried if carried is not None else int(self.w3.eth.get_block(block)["timestamp"])
         return self._timestamps[block]
 
-    def published_prices(self, *, gtin: str | int | None = None, channel: int | None = None, from_block: int | None = None) -> list[Offer]:
-        """Every offer on chain (for a GTIN, a channel), oldest first, with its end if ended:
-        prices published by channel keys, and signed quotes lodged on chain (``lodged``)."""
-        published = self.contract.events.PricePublished()
-        lodged = self.contract.events.QuoteLodged()
-        ended = self.contract.events.PriceEnded()
-        g = None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"
-        c = None if channel is None else "0x" + f"{channel:064x}"
+    def _ask_timestamps(self, blocks: Iterable[int]) -> None:
+        """Ask the timestamps of ``blocks`` not known yet in JSON-RPC batches: a public RPC still
+        counts each call, but answers a batch in one round trip instead of one each (a keeper's
+        first round reads the offers of a year, in hundreds of blocks). A batch that fails, or
+        an answer that is not that block's, is only a shortcut missed: :meth:`timestamp` asks."""
+        missing = sorted({block for block in blocks if block not in self._timestamps})
+        for start in range(0, len(missing) if len(missing) > 1 else 0, _BLOCKS_PER_BATCH):
+            part = missing[start : start + _BLOCKS_PER_BATCH]
+            try:
+                with self.w3.batch_requests() as batch:
+                    for block in part:
+                        batch.add(self.w3.eth.get_block(block))
+                    answers: Sequence[Any] = batch.execute()
+            except Exception:  # noqa: BLE001 - asked one by one instead
+                continue
+            for block, answer in zip(part, answers, strict=False):
+                try:
+                    if int(answer["number"]) == block:
+                        self._timestamps[block] = int(answer["timestamp"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+
+    def channel_retailer(self, channel: int) -> int:
+        """The retailer ``channel`` belongs to (it never changes; 0 for an unknown channel)."""
+        if channel not in self._channel_retailers:
+            retailer = int(call_view(self.contract.functions.channel(channel)).retailer)
+            if not retailer:
+                return 0
+            self._channel_retailers[channel] = retailer
+        return self._channel_retailers[channel]
+
+    def published_prices(
+        self,
+        *,
+        gtin: str | int | None = None,
+        channel: int | None = None,
+        from_block: int | None = None,
+        gtins: Collection[str | int] | None = None,
+    ) -> list[Offer]:
+        """Every offer on chain (for a GTIN, or any of ``gtins``; for a channel), oldest first, with
+        its end if ended: prices published by channel keys, and signed quotes lodged on chain
+        (``lodged``). Several GTINs are read in one query per event (a topic list)."""
+        published = event_decoder(self.contract, "PricePublished")
+        lodged = event_decoder(self.contract, "QuoteLodged")
+        ended = event_decoder(self.contract, "PriceEnded")
+        wanted = [gtin] if gtin is not None else None if gtins is None else list(gtins)
+        if wanted is not None and not wanted:
+            return []
+        out: list[tuple[int, int, Offer]] = []
+        for part in [None] if wanted is None else [wanted[n : n + _GTINS_PER_QUERY] for n in range(0, len(wanted), _GTINS_PER_QUERY)]:
+            g: str | list[str] | None = None
+            if part is not None:
+                topics = sorted({"0x" + f"{gtin_number(one):064x}" for one in part})
+                g = topics[0] if len(topics) == 1 else topics
+            out.extend(self._offers(published, lodged, ended, g, None if channel is None else "0x" + f"{channel:064x}", from_block))
+        out.sort(key=lambda row: (row[0], row[1]))
+        return [offer for _, _, offer in out]
+
+    def _offers(
+        self, published: Any, lodged: Any, ended: Any, g: str | list[str] | None, c: str | None, from_block: int | None
+    ) -> list[tuple[int, int, Offer]]:
+        """The offers matching the GTIN and channel topics, each with its block and log index."""
         start = self.from_block if from_block is None else from_block
+        ends = get_logs(self.w3, address=self.address, topics=[ended.topic, c, g], from_block=start)
+        offered = [get_logs(self.w3, address=self.address, topics=[event.topic, g, c], from_block=start) for event in (published, lodged)]
+        return self._offer_rows(ends, *offered)
+
+    def offers_in(self, *, published: Iterable[Any], lodged: Iterable[Any], ended: Iterable[Any]) -> list[Offer]:
+        """The offers that ``PricePublished`` and ``QuoteLodged`` logs state, with their ends from
+        ``PriceEnded`` logs, oldest first: what :meth:`published_prices` reads, from logs in hand."""
+        rows = self._offer_rows(ended, published, lodged)
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [offer for _, _, offer in rows]
+
+    def _offer_rows(self, ended_logs: Iterable[Any], published_logs: Iterable[Any], lodged_logs: Iterable[Any]) -> list[tuple[int, int, Offer]]:
+        published = event_decoder(self.contract, "PricePublished")
+        lodged = event_decoder(self.contract, "QuoteLodged")
+        ended = event_decoder(self.contract, "PriceEnded")
         ends: dict[tuple[int, int, int], int] = {}
         errors: set[tuple[int, int, int]] = set()
-        for log in get_logs(self.w3, address=self.address, topics=[ended.topic, c, g], from_block=start):
+        for log in ended_logs:
             a = ended.process_log(log)["args"]
             key = (int(a["channel"]), int(a["gtin"]), int(a["validFrom"]))
             ends[key] = int(a["endedAt"])
             if a["priceError"]:
                 errors.add(key)
-        channel_retailer: dict[int, int] = {}
+        published_logs = list(published_logs)
+        self._ask_timestamps(int(log["blockNumber"]) for log in published_logs if log_timestamp(log) is None)
         rows: list[tuple[int, int, Offer]] = []
-        for event in (published, lodged):
-            for log in get_logs(self.w3, address=self.address, topics=[event.topic, g, c], from_block=start):
+        for event, logs in ((published, published_logs), (lodged, lodged_logs)):
+            for log in logs:
                 a = event.process_log(log)["args"]
                 ch = int(a["channel"])
-                if ch not in channel_retailer:
-                    channel_retailer[ch] = int(call_view(self.contract.functions.channel(ch)).retailer)
-                retailer = channel_retailer[ch]
+                retailer = self.channel_retailer(ch)
                 block = int(log["blockNumber"])
                 is_lodged = event is lodged
-                key = (ch, int(a["gtin"]), int(a["validFrom"]) if is_lodged else self.timestamp(block))
+                key = (ch, int(a["gtin"]), int(a["validFrom"]) if is_lodged else self.timestamp(block, log))
                 offer = Offer(
                     retailer=retailer,
                     channel=ch,
@@ -348,8 +436,7 @@ class GuaranteeReader:
                     lodged=is_lodged,
                 )
                 rows.append((block, int(log["logIndex"]), offer))
-        rows.sort(key=lambda row: (row[0], row[1]))
-        return [offer for _, _, offer in rows]
+        return rows
 
     def live_price(self, channel: int, gtin: str | int) -> Offer | None:
         """The channel's latest published price for a GTIN that is still offered now, if any
@@ -435,7 +522,7 @@ class GuaranteeReader:
     # -- payouts and releases ----------------------------------------------------------------
     def payouts(self, *, buyer: str | None = None, purchase: bytes | None = None, retailer: int | None = None) -> list[Payout]:
         """Every payout (``CompensationPaid``), oldest first."""
-        event = self.contract.events.CompensationPaid()
+        event = event_decoder(self.contract, "CompensationPaid")
         r_topic = None if retailer is None else "0x" + f"{retailer:064x}"
         p_topic = None if purchase is None else hex0x(purchase)
         b_topic = None if buyer is None else address_topic(inputs.address(buyer, "buyer"))
@@ -466,7 +553,7 @@ class GuaranteeReader:
 
     def releases(self, *, retailer: int | None = None, purchase: bytes | None = None) -> list[Release]:
         """Every release of unclaimed cover (``CoverReleased``), oldest first."""
-        event = self.contract.events.CoverReleased()
+        event = event_decoder(self.contract, "CoverReleased")
         topics = [event.topic, None if purchase is None else hex0x(purchase), None if retailer is None else "0x" + f"{retailer:064x}"]
         return [
             Release(
@@ -482,3 +569,34 @@ class GuaranteeReader:
 
     def credit(self, buyer: str, currency: str) -> int:
         return int(call_view(self.contract.functions.credit(inputs.address(buyer, "buyer"), inputs.address(currency, "currency", allow_zero=True))))
+
+
+def _read_purchase(log: Any, topic0: bytes) -> Purchase | None:
+    """A ``PurchaseRecorded`` log as a :class:`Purchase`, its words read directly: a keeper reads a
+    year of them each time it starts (a tenth of the decoder's time). None when the log is not
+    plainly one (another event, a word out of its type's range): the decoder then says why."""
+    topics = log["topics"]
+    data = bytes(log["data"])
+    if len(topics) != 4 or len(data) != 32 * len(_PURCHASE_WORDS) or bytes(topics[0]) != topic0:
+        return None
+    words = [int.from_bytes(data[n : n + 32], "big") for n in range(0, len(data), 32)]
+    buyer, gtin = bytes(topics[2]), int.from_bytes(bytes(topics[3]), "big")
+    if any(word >= bound for word, bound in zip(words, _PURCHASE_WORDS, strict=True)) or any(buyer[:12]) or gtin >> 64:
+        return None
+    retailer, channel, quantity, unit_price, purchased_at, _, policy, cover, recorded_at = words
+    return Purchase(
+        id=bytes(topics[1]),
+        retailer=retailer,
+        channel=channel,
+        buyer=checksum_address("0x" + buyer[12:].hex()),
+        gtin=gtin,
+        quantity=quantity,
+        unit_price=unit_price,
+        purchased_at=purchased_at,
+        receipt=data[160:192],
+        policy=policy,
+        cover=cover,
+        recorded_at=recorded_at,
+        block=int(log["blockNumber"]),
+        tx_hash=hex0x(log["transactionHash"]),
+    )
