@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from web3 import Web3
 from o2ochain import __version__, inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.signers import Signer
-from o2ochain._chain.tx import Sender
+from o2ochain._chain.tx import Sender, read_all
 from o2ochain._chain.util import write_atomic
 from o2ochain.errors import ChainError, ConfigError
 
@@ -136,14 +137,21 @@ def load_deployment(w3: Web3, source: Path | str | Deployment | None = None) -> 
         raise ConfigError(
             f"wrong chain: the deployment manifest{where} is for chain id {deployment.chain_id}, but the node answers chain id {chain_id}"
         )
-    genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+    # Block 0 and the code of every contract in one round trip (one JSON-RPC batch) where the node takes batches.
+    contracts = list(deployment.contracts.items())
+    block0, *codes = read_all(
+        w3,
+        [partial(w3.eth.get_block, 0)] + [partial(w3.eth.get_code, Web3.to_checksum_address(c.address)) for _, c in contracts],
+        what="checking the deployment",
+    )
+    genesis = "0x" + bytes(block0["hash"]).hex()
     if deployment.genesis and deployment.genesis != genesis:
         raise ConfigError(
             f"the deployment manifest {deployment.path or ''} was made on another chain with id {chain_id} "
             "(its genesis block differs: a local chain was restarted?). Deploy again with `o2ochain deploy`"
         )
-    for name, c in deployment.contracts.items():
-        if not w3.eth.get_code(Web3.to_checksum_address(c.address)):
+    for (name, c), code in zip(contracts, codes, strict=True):
+        if not code:
             raise ConfigError(
                 f"no contract at {c.address} ({name}) on chain {chain_id}: the chain was reset or the "
                 "manifest is stale. Deploy again with `o2ochain deploy`"

@@ -59,7 +59,7 @@ from o2ochain._chain.signers import Signer, signed_transaction
 from o2ochain.errors import ChainError, ContractRevert, TransactionDropped, TransactionFailed, UnknownRevert
 from o2ochain.inputs import format_amount
 
-__all__ = ["PendingTx", "Sender", "call_view", "decode_web3_error", "with_retries"]
+__all__ = ["PendingTx", "Sender", "call_view", "decode_web3_error", "read_all", "with_retries"]
 
 T = TypeVar("T")
 _log = logging.getLogger("o2ochain.tx")
@@ -191,6 +191,38 @@ def call_view(fn: ContractFunction, *, block: Any = "latest", what: str | None =
             raise
 
     return with_retries(run, what=label)
+
+
+def read_all(w3: Web3, requests: Sequence[Callable[[], Any]], *, what: str, batch_size: int = 50) -> list[Any]:
+    """The answers to ``requests`` (each makes one JSON-RPC call: a web3 method, or a view's
+    ``call()``), in order.
+
+    Sent in JSON-RPC batches of ``batch_size`` (public nodes cap batches, often at 50 or 100
+    calls) where the provider takes batches (HTTP), so 100 reads cost a few round trips rather
+    than 100; one by one, with retries, where it does not (an in-process chain) or when a node
+    refuses or fails a batch.
+    """
+    out: list[Any] = []
+    for start in range(0, len(requests), batch_size):
+        chunk = requests[start : start + batch_size]
+        answers = _one_batch(w3, chunk) if len(chunk) > 1 else None
+        out.extend(answers if answers is not None else [with_retries(request, what=what) for request in chunk])
+    return out
+
+
+def _one_batch(w3: Web3, requests: Sequence[Callable[[], Any]]) -> list[Any] | None:
+    """The answers to ``requests`` in one JSON-RPC batch, or None when the provider has no
+    batches or the batch failed as a whole or in part (the caller then asks one by one)."""
+    try:
+        with w3.batch_requests() as batch:
+            for request in requests:
+                batch.add(request())
+            answers = list(batch.execute())
+    except Exception:  # noqa: BLE001 - no batches on this provider, a node that refuses them, a call that failed
+        return None
+    if len(answers) != len(requests) or any(isinstance(a, BaseException) for a in answers):
+        return None
+    return answers
 
 
 @dataclass

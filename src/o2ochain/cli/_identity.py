@@ -250,6 +250,11 @@ def _print_verification(v: Verification, brand_name: str | None = None) -> None:
     fields(rows)
     if v.verdict == "claimed":
         out.print("This item was already sold. If you are buying it new, the QR code may be a copy.")
+    if v.trace_unverified:
+        out.print(
+            "[yellow]The supply-chain history could not be checked against the chain (the index may lag or have been altered):"
+            " a recall recorded there would not show here.[/]"
+        )
 
 
 @item_group.command("verify")

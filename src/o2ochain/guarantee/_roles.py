@@ -7,19 +7,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from eth_abi.abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from o2ochain import inputs
+from o2ochain import gs1, inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.signers import Signer, typed_signature
-from o2ochain._chain.tx import PendingTx, Sender, call_view
+from o2ochain._chain.tx import PendingTx, Sender, call_view, decode_web3_error, with_retries
 from o2ochain._chain.util import hex0x
 from o2ochain.errors import ConfigError, ContractRevert, InputError
 from o2ochain.guarantee._reader import GuaranteeReader
 from o2ochain.guarantee._sales import _sale
 from o2ochain.guarantee._terms import (
+    _RECEIPT_ABI,
     _U96,
     MAX_KEY_GRACE,
     NATIVE,
@@ -397,7 +399,17 @@ class Buyer(_Role):
     """The consumer: their purchases, what they are owed, when and why, and claims."""
 
     def purchases(self) -> list[Purchase]:
-        return self.reader.purchases(buyer=self.address)
+        """My recorded purchases, oldest first: only those the chain holds as their logs say
+        (``purchaseDigest``, one view call each: a buyer has few). The logs list them (an index's,
+        maybe, which may lag but must not add a purchase or change one)."""
+        return [p for p in self.reader.purchases(buyer=self.address) if self._held(p)]
+
+    def _held(self, purchase: Purchase) -> bool:
+        """Whether the chain holds ``purchase`` with these very fields (what a claim checks)."""
+        digest = gs1.keccak256(abi_encode([*_RECEIPT_ABI, "uint32", "uint96", "uint40"], list(purchase.as_struct())))
+        return int(call_view(self.contract.functions.purchaseDigest(purchase.id), what="checking a purchase")) == int.from_bytes(
+            digest[-20:], "big"
+        )
 
     def register(self, receipt: SignedReceipt) -> Purchase:
         """Register a receipt a channel signed (anyone may send it; the buyer is in the receipt)."""
@@ -409,7 +421,12 @@ class Buyer(_Role):
 
     def owed(self, quotes: Sequence[Offer] = ()) -> list[Entitlement]:
         """For each of my purchases, the best evaluation now: owed now, owed once claimable
-        (``pending``, from ``claimable_at``), or why nothing is."""
+        (``pending``, from ``claimable_at``), or why nothing is.
+
+        What is owed now is what the chain pays: the claim is simulated (``eth_call`` from this
+        account) before it is offered, so offers read from logs (an index's, maybe) that the
+        chain does not hold as read change nothing offered (see :meth:`_as_paid`).
+        """
         out: list[Entitlement] = []
         offers_by_gtin: dict[int, list[Offer]] = {}
         for purchase in self.purchases():
@@ -418,8 +435,70 @@ class Buyer(_Role):
             offers = offers_by_gtin[purchase.gtin] + [q for q in quotes if q.gtin == purchase.gtin]
             rows = self.reader.entitlements(purchase, offers)
             if rows:
-                out.append(rows[0])
+                out.append(self._as_paid(rows) if rows[0].due > 0 else rows[0])
         return out
+
+    def _as_paid(self, rows: Sequence[Entitlement]) -> Entitlement:
+        """Of one purchase's ``rows`` (best first), the one whose claim pays most on chain, at what
+        it pays; nothing owed now, with the chain's reason, when no claim goes through.
+
+        Claims are simulated best first while a row's ``due`` could beat what a simulated claim
+        pays: one call when the offers are as the chain holds them. A row whose claim pays other
+        than its ``due`` took an offer the chain holds otherwise: it is evaluated again with the
+        chain's offer (the ``price`` view) where the offer is on chain.
+        """
+        best: Entitlement | None = None
+        refused: ContractRevert | None = None
+        for row in rows:
+            if row.due == 0 or (best is not None and row.due <= best.due):
+                break
+            paid = self._claim_pays(row)
+            if isinstance(paid, ContractRevert):
+                refused = refused or paid
+                continue
+            checked = row if paid == row.due else self._with_chains_offer(row, paid)
+            if best is None or checked.due > best.due:
+                best = checked
+        if best is not None:
+            return best
+        return replace(rows[0], due=0, pending=0, reason=f"the chain refuses a claim now: {refused}")
+
+    def _claim_pays(self, entitlement: Entitlement) -> int | ContractRevert:
+        """What claiming ``entitlement`` pays now, simulated from this account, or why it reverts."""
+        fn = self.reader.claim_call(entitlement)
+
+        def run() -> int:
+            try:
+                return int(fn.call({"from": self.address}))
+            except Exception as exc:
+                decoded = decode_web3_error(exc)
+                if decoded is not None:
+                    raise decoded from None
+                raise
+
+        try:
+            return with_retries(run, what="simulating a claim")
+        except ContractRevert as exc:
+            return exc
+
+    def _with_chains_offer(self, row: Entitlement, paid: int) -> Entitlement:
+        """``row`` evaluated with its offer as the chain holds it, when that pays ``paid``; else
+        ``row`` owing ``paid`` (a signed quote is only what was passed in)."""
+        offer = row.offer
+        if offer.signature is None:
+            view = call_view(self.contract.functions.price(offer.channel, offer.gtin, offer.valid_from), what="reading a price")
+            held = replace(
+                offer,
+                price=int(view.price),
+                price_type=int(view.priceType),
+                valid_until=int(view.validUntil),
+                ended_at=int(view.endedAt),
+                lodged=bool(view.lodged),
+            )
+            again = self.reader.entitlements(row.purchase, [held])
+            if again and again[0].due == paid:
+                return again[0]
+        return replace(row, due=paid)
 
     def claim(self, purchase: Purchase | bytes | str, quotes: Sequence[Offer] = ()) -> Entitlement:
         """Claim what ``purchase`` is owed now, with the best evidence; InputError when nothing is
@@ -427,6 +506,8 @@ class Buyer(_Role):
         p = purchase if isinstance(purchase, Purchase) else self.reader.purchase(purchase)
         offers = self.reader.published_prices(gtin=p.gtin) + [q for q in quotes if q.gtin == p.gtin]
         rows = self.reader.entitlements(p, offers)
+        if rows and rows[0].due > 0 and (paid := self._as_paid(rows)).due > 0:
+            rows = [paid]  # the offer the chain pays most for (a refused claim is sent below: its revert says why)
         if not rows or rows[0].due == 0:
             if rows and rows[0].pending:
                 amount = self.reader.format(rows[0].pending, self.reader.currency(p.retailer))

@@ -99,8 +99,13 @@ class Verification:
     expiry: date | None = None
     root: str | None = None
     digital_link: str | None = None
-    #: A supply-chain event with the CBV disposition "recalled" is on the item's or its lot's chain.
+    #: A supply-chain event with the CBV disposition "recalled" is the latest disposition on the
+    #: item's or its lot's trace chain, a chain that ends at the head the TraceLedger stores.
     recalled_in_trace: bool = False
+    #: Some of the item's or its lot's trace could not be checked against the head the TraceLedger
+    #: stores (an index that lags, lost or altered entries): a recall recorded there is neither
+    #: shown nor ruled out, and ``verdict`` says only what the registry and the checked chains say.
+    trace_unverified: bool = False
 
     @property
     def verdict(self) -> str:
@@ -127,6 +132,7 @@ class Verification:
             "status": self.status.name.lower(),
             "lotRecalled": self.lot_recalled,
             "recalledInTrace": self.recalled_in_trace,
+            "traceUnverified": self.trace_unverified,
             "claimedBy": self.claimed_by,
             "registeredBlock": self.registered_block,
             "merkle": self.merkle,
@@ -134,6 +140,20 @@ class Verification:
             "root": self.root,
             "digitalLink": self.digital_link,
         }
+
+
+@dataclass(frozen=True)
+class TraceRecall:
+    """What an item's (and its lot's) trace chains say of a recall.
+
+    Only a chain recomputed from its entries that ends at the head the TraceLedger stores counts
+    (an index is a cache: its entries may lag, be lost or be altered). ``recalled``: the latest
+    disposition on such a chain is CBV ``recalled``. ``unverified``: some chain does not end at
+    its stored head, so what it says of a recall is unknown.
+    """
+
+    recalled: bool = False
+    unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -279,9 +299,9 @@ class Identity:
         self.contract: Contract = w3.eth.contract(
             address=Web3.to_checksum_address(self.address), abi=artifact("ProductRegistry")["abi"], decode_tuples=True
         )
-        #: Set by the client when a TraceLedger is deployed: (brand, subjects) -> whether a recall
-        #: disposition was recorded on any of them, so a supply-chain recall shows in verify().
-        self.recall_check: Callable[[int, Sequence[bytes]], bool] | None = None
+        #: Set by the client when a TraceLedger is deployed: (brand, subjects) -> what their trace
+        #: chains say of a recall, so a supply-chain recall (or an unverified trace) shows in verify().
+        self.recall_check: Callable[[int, Sequence[bytes]], TraceRecall] | None = None
 
     # -- roles -------------------------------------------------------------------------------
     def brand_admin_role(self, brand: int) -> bytes:
@@ -369,8 +389,8 @@ class Identity:
             subjects = [item] + ([bytes.fromhex(result.lot_id[2:])] if result.lot_id else [])
             if link is not None and link.lot and result.gtin:
                 subjects.append(gs1.lot_id(result.gtin, link.lot))
-            if self.recall_check(result.brand, list(dict.fromkeys(subjects))):
-                result = replace(result, recalled_in_trace=True)
+            trace = self.recall_check(result.brand, list(dict.fromkeys(subjects)))
+            result = replace(result, recalled_in_trace=trace.recalled, trace_unverified=trace.unverified)
         return result
 
     def _verification(self, item: bytes, view: Any, link: gs1.DigitalLink | None) -> Verification:

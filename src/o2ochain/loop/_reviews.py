@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -55,7 +55,7 @@ from o2ochain import gs1
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.logs import get_logs
 from o2ochain._chain.signers import Signer
-from o2ochain._chain.tx import Sender, call_view, with_retries
+from o2ochain._chain.tx import Sender, call_view, read_all
 from o2ochain._chain.util import address_topic, hex0x, write_atomic
 from o2ochain.deployments import Deployment
 from o2ochain.errors import ConfigError, InputError, by_name
@@ -351,26 +351,29 @@ class ReviewBoardReader:
         return call_view(self.contract.functions.review(review))
 
     def merchant(self, merchant: int) -> tuple[int, str]:
-        """(retailer, name) of channel ``merchant``: whose shop it is and what it is called."""
+        """(retailer, name) of channel ``merchant``: whose shop it is (the guarantee's ``channel``
+        view) and what it is called (its ``ChannelAdded`` log: the name is only logged)."""
         if merchant not in self._channels:
+            retailer = self.guarantee.channel_retailer(merchant)
+            if not retailer:
+                return 0, f"channel {merchant}"  # not cached: not added (yet)
             added = self.guarantee.contract.events.ChannelAdded()
             logs = get_logs(
                 self.w3,
                 address=self.guarantee.address,
-                topics=[added.topic, None, "0x" + f"{merchant:064x}"],
+                topics=[added.topic, "0x" + f"{retailer:064x}", "0x" + f"{merchant:064x}"],
                 from_block=self.guarantee.from_block,
             )
             if not logs:
-                return 0, f"channel {merchant}"  # not cached: not added (yet)
-            a = added.process_log(logs[0])["args"]
-            self._channels[merchant] = (int(a["retailer"]), str(a["name"]))
+                return retailer, f"channel {merchant}"  # not cached: its log not read (an index behind)
+            self._channels[merchant] = (retailer, str(added.process_log(logs[0])["args"]["name"]))
         return self._channels[merchant]
 
     def block_times(self, blocks: Iterable[int]) -> dict[int, int]:
         """The timestamp of each of ``blocks``: each block read once (then kept), in batches."""
         blocks = list(blocks)
         wanted = sorted(set(blocks) - self._block_times.keys())
-        headers = _read_all(self.w3, [partial(self.w3.eth.get_block, n) for n in wanted], what="eth_getBlockByNumber")
+        headers = read_all(self.w3, [partial(self.w3.eth.get_block, n) for n in wanted], what="eth_getBlockByNumber", batch_size=BATCH_SIZE)
         for number, header in zip(wanted, headers, strict=True):
             self._block_times[number] = int(header["timestamp"])
         return {n: self._block_times[n] for n in blocks}
@@ -402,7 +405,9 @@ class ReviewBoardReader:
         For a GTIN: the product reviews of it. For a merchant: the reviews of the merchant.
         Reviews that do not count on chain (``ReviewBoard.counts``: a product review whose seller
         the brand does not authorise) are left out; the list's ``hidden`` and ``note`` say how
-        many and why.
+        many and why. The logs (an index's, when there is one) say which reviews there are and
+        where their texts are; author, subject, product, merchant, rating, version and votes are
+        the board's (``ReviewBoard.review``), and a log the board contradicts is dropped.
         """
         if (gtin is None) == (merchant is None):
             raise InputError("list the reviews of a product (gtin) or of a merchant, one of the two")
@@ -430,8 +435,14 @@ class ReviewBoardReader:
                 posted_at=0,
                 block=int(log["blockNumber"]),
             )
+        # The logs (an index's, maybe) only list the reviews: the facts shown are the board's,
+        # and a review whose log the board contradicts is not a review (a forged or altered row).
         fn = self.contract.functions
-        verdicts = _read_all(self.w3, [fn.counts(r.id, r.gtin).call for r in found.values()], what="counts")
+        views = dict(zip(found, read_all(self.w3, [fn.review(rid).call for rid in found], what="review", batch_size=BATCH_SIZE), strict=True))
+        for rid, view in views.items():
+            if not _posted_as_logged(found[rid], view):
+                del found[rid]
+        verdicts = read_all(self.w3, [fn.counts(r.id, r.gtin).call for r in found.values()], what="counts", batch_size=BATCH_SIZE)
         left_out = [rid for rid, counted in zip(list(found), verdicts, strict=True) if not counted]
         for rid in left_out:
             del found[rid]
@@ -441,14 +452,17 @@ class ReviewBoardReader:
             reason = f"their seller is not authorised by {self.brand_name(brand) if brand else 'the brand'}"
         if not found:
             return ReviewList(hidden=len(left_out), reason=reason)
-        self._apply_edits_and_replies(found)
-        views = _read_all(self.w3, [fn.review(r.id).call for r in found.values()], what="review")
+        latest = self._apply_edits_and_replies(found, {rid: int(views[rid].version) for rid in found})
         times = self.block_times(r.block for r in found.values())
-        for review, view in zip(found.values(), views, strict=True):
+        for review in found.values():
+            view = views[review.id]
+            review.rating, review.version = int(view.rating), int(view.version)
             review.helpful, review.not_helpful, review.reports = int(view.helpful), int(view.notHelpful), int(view.reports)
-            review.folded, review.version = bool(view.folded), int(view.version)
+            review.folded = bool(view.folded)
             review.posted_at = times[review.block]
-            document = self.content.get(review.content_hash)
+            # The text is shown only when it is the latest version's (an edit missing from the
+            # logs would leave an older text, which the board's version gives away).
+            document = self.content.get(review.content_hash) if review.id in latest else None
             if document is not None:
                 review.text = str(document.get("text", ""))
                 review.photos = len(document.get("photos") or [])
@@ -458,22 +472,30 @@ class ReviewBoardReader:
         ranked = sorted(found.values(), key=lambda r: (r.folded, -r.score, -r.posted_at, r.id))
         return ReviewList(ranked, hidden=len(left_out), reason=reason)
 
-    def _apply_edits_and_replies(self, found: dict[bytes, Review]) -> None:
+    def _apply_edits_and_replies(self, found: dict[bytes, Review], versions: dict[bytes, int]) -> set[bytes]:
+        """Take each review's content from its edit of version ``versions[id]`` (the board's
+        latest; version 1 is the posted one) and its replies; returns the reviews whose latest
+        version's content was found."""
         edited = self.contract.events.ReviewEdited()
         replied = self.contract.events.ReviewReplied()
+        latest = {rid for rid in found if versions[rid] == 1}
         ids = [hex0x(rid) for rid in found]
         for start in range(0, len(ids), 100):  # topic lists stay short for public nodes
             chunk = ids[start : start + 100]
             for log in get_logs(self.w3, address=self.address, topics=[edited.topic, chunk], from_block=self.from_block):
                 a = edited.process_log(log)["args"]
-                r = found[bytes(a["review"])]
-                r.rating, r.content_hash, r.uri = int(a["rating"]), bytes(a["contentHash"]), str(a["uri"])
+                rid = bytes(a["review"])
+                if int(a["version"]) == versions[rid]:
+                    r = found[rid]
+                    r.content_hash, r.uri = bytes(a["contentHash"]), str(a["uri"])
+                    latest.add(rid)
             for log in get_logs(self.w3, address=self.address, topics=[replied.topic, chunk], from_block=self.from_block):
                 a = replied.process_log(log)["args"]
                 document = self.content.get(bytes(a["contentHash"]))
                 found[bytes(a["review"])].replies.append(
                     {"by": a["by"], "merchant": int(a["merchant"]), "text": document.get("text") if document else None, "uri": a["uri"]}
                 )
+        return latest
 
     def merchant_rating(self, merchant: int) -> MerchantRating:
         """The average of the latest ratings of the merchant's reviews (folded ones included), with their count."""
@@ -695,33 +717,19 @@ class MerchantDesk(_Role):
         return hex0x(self.sender.transact(self.contract.functions.reply(review, digest, uri), label="reply to a review")["transactionHash"])
 
 
-def _read_all(w3: Web3, requests: Sequence[Callable[[], Any]], *, what: str) -> list[Any]:
-    """The answers to ``requests`` (each makes one JSON-RPC call: a web3 method, or a view's
-    ``call()``), in order.
-
-    Sent in JSON-RPC batches of :data:`BATCH_SIZE` where the provider takes batches (HTTP), so a
-    list of 100 reviews costs a few round trips rather than 100; one by one, with retries, where it
-    does not (an in-process chain) or when a node refuses or fails a batch.
-    """
-    out: list[Any] = []
-    for start in range(0, len(requests), BATCH_SIZE):
-        chunk = requests[start : start + BATCH_SIZE]
-        answers = _batch(w3, chunk)
-        out.extend(answers if answers is not None else [with_retries(request, what=what) for request in chunk])
-    return out
-
-
-def _batch(w3: Web3, requests: Sequence[Callable[[], Any]]) -> list[Any] | None:
-    """The answers to ``requests`` in one JSON-RPC batch, or None when the provider has no
-    batches or the batch failed as a whole (the caller then asks one by one)."""
-    try:
-        with w3.batch_requests() as batch:
-            for request in requests:
-                batch.add(request())
-            answers = list(batch.execute())
-    except Exception:  # noqa: BLE001 - no batches on this provider, a node that refuses them, a call that failed
-        return None
-    return answers if len(answers) == len(requests) else None
+def _posted_as_logged(review: Review, view: Any) -> bool:
+    """Whether the board holds ``review`` as its ``ReviewPosted`` log says: posted, by its author,
+    of its subject, merchant and product (the board keeps a GTIN's low 48 bits), its id the one
+    its ticket makes (``reviewIdOf``, computed here)."""
+    subject = SUBJECTS[review.subject]
+    return (
+        bool(view.posted)
+        and str(view.author).lower() == review.author.lower()
+        and int(view.subject) == subject
+        and int(view.merchant) == review.merchant
+        and int(view.gtin) == review.gtin % (1 << 48)
+        and gs1.keccak256(review.ticket + subject.to_bytes(32, "big")) == review.id
+    )
 
 
 def _subject(subject: str) -> int:

@@ -21,27 +21,32 @@ consumer reads.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.types import LogReceipt
 
 from o2ochain import epcis, gs1, inputs
 from o2ochain._chain.artifacts import artifact
-from o2ochain._chain.logs import get_logs
+from o2ochain._chain.events import event_decoder
+from o2ochain._chain.logs import get_logs, head_block, pinned_head
 from o2ochain._chain.signers import Signer
-from o2ochain._chain.tx import PendingTx, Sender, call_view
+from o2ochain._chain.tx import PendingTx, Sender, call_view, read_all
 from o2ochain._chain.util import address_topic, hex0x
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError, InputErrors
 from o2ochain.identity import Identity, resolve_ref
+from o2ochain.identity._registry import TraceRecall
 
 #: Told ``(stage, done, total)`` as a long job goes: each stage ("checking events", "storing
 #: events", "sending entries", "anchoring entries") with its total from its first call on.
@@ -61,6 +66,10 @@ _GAS_PER_ENTRY = 16_000  # an entry on a chain that exists (measured: ~13,500 in
 _GAS_PER_FIRST_ENTRY = 90_000  # a chain's first entry: a new storage slot, maybe a registry lookup
 _GAS_PER_RELATED = 3_000  # one Linked log and its calldata (measured: ~2,700)
 _ZERO = b"\x00" * 32
+#: Reads of one history step sent at once (the index's queries and the node's view calls).
+_READERS = 6
+
+T = TypeVar("T")
 
 
 def default_store(root: Path | str | None = None) -> Path:
@@ -238,6 +247,25 @@ class Trace:
         self._recorded_topic = self.contract.events.Recorded().topic
         self._linked_topic = self.contract.events.Linked().topic
         self._actor_cache: dict[tuple[int, str], str | None] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _together(self, first: Callable[[], T], *others: Callable[[], Any]) -> tuple[T, list[Any]]:
+        """``first()`` in this thread while ``others`` run in the reader threads: independent reads
+        cost one round trip, not one each. Only ``first`` may itself call ``_together`` (the
+        reader threads never wait on each other). Errors come out as raised. Over HTTP only: an
+        in-process chain (eth-tester) has no round trips to hide and is not made for threads."""
+        if not others or not isinstance(self.w3.provider, HTTPProvider):
+            return first(), [fn() for fn in others]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(_READERS, thread_name_prefix="o2ochain-trace")
+        futures = [self._pool.submit(fn) for fn in others]
+        try:
+            value = first()
+        finally:
+            wait(futures)  # no read of this step outlives it
+        return value, [f.result() for f in futures]
 
     # -- chain reads -------------------------------------------------------------------------
     def head(self, brand: int, subject: bytes) -> tuple[bytes, int]:
@@ -255,9 +283,41 @@ class Trace:
     def actor_kind(self, brand: int, account: str) -> str | None:
         key = (brand, account)
         if key not in self._actor_cache:
-            view = call_view(self.contract.functions.actor(brand, inputs.address(account, "account")))
-            self._actor_cache[key] = _KIND_NAMES.get(int(view.kind)) if int(view.grantedAt) else None
+            self._actor_cache[key] = _kind(call_view(self.contract.functions.actor(brand, inputs.address(account, "account"))))
         return self._actor_cache[key]
+
+    def _learn_actors(self, actors: Iterable[tuple[int, str]]) -> None:
+        """Read the kinds of many actors in one JSON-RPC batch and their repositories in one log
+        query per brand (instead of a call and a query each), into the caches
+        :meth:`actor_kind` and :meth:`repository` read."""
+        wanted = list(dict.fromkeys(actors))
+        kinds = [key for key in wanted if key not in self._actor_cache]
+        by_brand: dict[int, list[str]] = defaultdict(list)
+        for brand, account in wanted:
+            if (brand, "repo:" + account) not in self._actor_cache:
+                by_brand[brand].append(account)
+        event = self.contract.events.RepositorySet()
+        last = head_block(self.w3)
+
+        def repositories(brand: int, accounts: list[str]) -> list[LogReceipt]:
+            topics = [event.topic, self._topic(brand), [address_topic(a) for a in accounts]]
+            return get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block, to_block=last)
+
+        calls = [self.contract.functions.actor(brand, account) for brand, account in kinds]
+        views, found = self._together(
+            lambda: read_all(self.w3, [partial(call_view, fn, what="reading actors") for fn in calls], what="reading actors"),
+            *[lambda b=brand, a=accounts: repositories(b, a) for brand, accounts in by_brand.items()],
+        )
+        for key, view in zip(kinds, views, strict=True):
+            self._actor_cache[key] = _kind(view)
+        for (brand, accounts), logs in zip(by_brand.items(), found, strict=True):
+            latest: dict[str, str] = {}
+            for log in logs:  # in chain order: the last one an actor set stands
+                args = event.process_log(log)["args"]
+                if int(args["brand"]) == brand:
+                    latest[Web3.to_checksum_address(args["actor"])] = str(args["uri"])
+            for account in accounts:
+                self._actor_cache[(brand, "repo:" + account)] = latest.get(Web3.to_checksum_address(account))
 
     def repository(self, brand: int, account: str) -> str | None:
         """Where ``account`` publishes the full events it records for ``brand`` (its latest RepositorySet)."""
@@ -287,27 +347,67 @@ class Trace:
         """The chains of many subjects at once: one log query per 200 subjects, not per subject."""
         found: dict[tuple[int, bytes], list[ChainEntry]] = {}
         unique = list(dict.fromkeys(subjects))
+        last = head_block(self.w3) if unique else 0  # both queries up to the same block
         for start in range(0, len(unique), 200):
             topics = [hex0x(x) for x in unique[start : start + 200]]
-            recorded = get_logs(
-                self.w3, address=self.address, topics=[self._recorded_topic, topics, self._topic(brand)], from_block=self._from_block
+
+            def logs(wanted: list[Any]) -> list[LogReceipt]:
+                return get_logs(self.w3, address=self.address, topics=wanted, from_block=self._from_block, to_block=last)
+
+            recorded, (linked,) = self._together(
+                lambda t=topics: logs([self._recorded_topic, t, self._topic(brand)]),  # type: ignore[misc]
+                lambda t=topics: logs([self._linked_topic, None, t, self._topic(brand)]),  # type: ignore[misc]
             )
-            if not recorded:
-                continue
-            linked = get_logs(
-                self.w3, address=self.address, topics=[self._linked_topic, None, topics, self._topic(brand)], from_block=self._from_block
-            )
-            found.update(_assemble(self.contract, recorded, linked))
+            if recorded:
+                found.update(_assemble(self.contract, recorded, linked))
         return found
 
-    def check_chain(self, brand: int, subject: bytes, entries: Sequence[ChainEntry]) -> ChainCheck:
-        word = _ZERO
-        for entry in entries:
-            word = recompute_head(word, entry)
-        stored, count = self.head(brand, subject)
-        return ChainCheck(brand, subject, len(entries), count, word == stored)
+    def checked_chains(
+        self, subjects: Sequence[bytes], brand: int | None = None, *, also: Callable[[], T] | None = None
+    ) -> tuple[dict[tuple[int, bytes], list[ChainEntry]], dict[tuple[int, bytes], ChainCheck], T | None]:
+        """:meth:`chains` and :meth:`check_chains` of ``subjects``; with ``brand`` the stored heads
+        are read at the same time as the logs (one round trip for all), and ``also()`` (another
+        read of the same step) as well, its value returned third."""
+        unique = list(dict.fromkeys(subjects))
+        others: list[Callable[[], Any]] = [also] if also is not None else []
+        if brand is None or not unique:
+            chains, extra = self._together(lambda: self.chains(unique, brand), *others)
+            return chains, self.check_chains(chains), (extra[0] if also is not None else None)
+        chains, extra = self._together(lambda: self.chains(unique, brand), *others, lambda: self._stored_heads(brand, unique))
+        stored = extra[-1]
+        checks = {
+            (b, subject): _checked(b, subject, entries, *stored[subject])
+            for (b, subject), entries in chains.items()
+            if b == brand and subject in stored
+        }
+        rest = {key: entries for key, entries in chains.items() if key not in checks}  # a node's answer is checked anyway
+        checks.update(self.check_chains(rest))
+        return chains, checks, (extra[0] if also is not None else None)
 
-    def containers_of(self, subject: bytes, brand: int) -> list[bytes]:
+    def _stored_heads(self, brand: int, subjects: Sequence[bytes]) -> dict[bytes, tuple[bytes, int]]:
+        out: dict[bytes, tuple[bytes, int]] = {}
+        for start in range(0, len(subjects), 1_000):
+            chunk = list(subjects[start : start + 1_000])
+            words, counts = call_view(self.contract.functions.heads(brand, chunk), what="reading chain heads")
+            out.update({subject: (bytes(word), int(count)) for subject, word, count in zip(chunk, words, counts, strict=True)})
+        return out
+
+    def check_chain(self, brand: int, subject: bytes, entries: Sequence[ChainEntry]) -> ChainCheck:
+        stored, count = self.head(brand, subject)
+        return _checked(brand, subject, entries, stored, count)
+
+    def check_chains(self, chains: dict[tuple[int, bytes], list[ChainEntry]]) -> dict[tuple[int, bytes], ChainCheck]:
+        """:meth:`check_chain` of many chains: their stored heads in one view call per brand."""
+        by_brand: dict[int, list[bytes]] = defaultdict(list)
+        for brand, subject in chains:
+            by_brand[brand].append(subject)
+        out: dict[tuple[int, bytes], ChainCheck] = {}
+        for brand, subjects in by_brand.items():
+            for subject, (word, count) in self._stored_heads(brand, subjects).items():
+                out[(brand, subject)] = _checked(brand, subject, chains[(brand, subject)], word, count)
+        return out
+
+    def containers_of(self, subject: bytes, brand: int, *, to_block: int | None = None) -> list[bytes]:
         """The containers (or outputs) whose chains under ``brand`` name ``subject`` as related.
 
         Only links recorded under ``brand`` count: an actor of another brand can name any item as
@@ -316,7 +416,7 @@ class Trace:
         brand, by the actors that brand authorised.
         """
         topics = [self._linked_topic, hex0x(subject), None, self._topic(brand)]
-        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block)
+        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block, to_block=to_block)
         found: dict[bytes, None] = {}
         for log in logs:
             args = self.contract.events.Linked().process_log(log)["args"]
@@ -326,7 +426,17 @@ class Trace:
 
     # -- history -----------------------------------------------------------------------------
     def history(self, ref: str | bytes | gs1.DigitalLink, *, follow_inputs: int = 5, include_events: bool = True) -> list[HistoryEvent]:
-        """The complete ordered history of an item (see the module docstring)."""
+        """The complete ordered history of an item (see the module docstring).
+
+        Every list is read up to one head (:func:`~o2ochain._chain.logs.pinned_head`), the chains
+        of one step (the item, its lot and product; a level of containers; a level of inputs)
+        with one query, their stored heads with one view call per brand, and the actors' kinds
+        and repositories together at the end: on a public RPC each round trip costs 50-100 ms.
+        """
+        with pinned_head(self.w3, early=True):  # the head is asked while the item is verified
+            return self._history(ref, follow_inputs=follow_inputs, include_events=include_events)
+
+    def _history(self, ref: str | bytes | gs1.DigitalLink, *, follow_inputs: int, include_events: bool) -> list[HistoryEvent]:
         item, link = resolve_ref(ref)
         verification = self.identity.verify(link if link is not None else item)
         gtin = verification.gtin or (link.gtin if link else None)
@@ -353,32 +463,34 @@ class Trace:
                 else:
                     collected[key] = (entry, {relation}, ok)
 
-        def read_many(subjects: Sequence[bytes], relation: str, only_brand: int | None) -> dict[tuple[int, bytes], list[ChainEntry]]:
-            chains = self.chains(subjects, only_brand)
-            for (b, subject), entries in chains.items():
-                checks[(b, subject)] = self.check_chain(b, subject, entries).intact
-                take(entries, relation)
-            return chains
-
-        def read(
-            subject: bytes, relation: str, only_brand: int | None, keep: Callable[[list[ChainEntry]], list[ChainEntry]] | None = None
-        ) -> dict[int, list[ChainEntry]]:
-            chains = self.chain(only_brand, subject)
-            for b, entries in chains.items():
-                checks[(b, subject)] = self.check_chain(b, subject, entries).intact
-                take(keep(entries) if keep else entries, relation)
-            return chains
+        def read_many(
+            subjects: Sequence[bytes],
+            relation: str | dict[bytes, str],
+            only_brand: int | None,
+            keep: Callable[[list[ChainEntry]], list[ChainEntry]] | None = None,
+            containers_of: bytes | None = None,
+        ) -> tuple[dict[tuple[int, bytes], list[ChainEntry]], list[bytes]]:
+            """Read and check the chains of ``subjects`` (and, at the same time, the containers
+            of ``containers_of`` under the brand: the next step's question)."""
+            last = head_block(self.w3)  # the reader threads read up to this command's head too
+            also = (lambda: self.containers_of(containers_of, brand, to_block=last)) if containers_of is not None and brand else None
+            chains, checked, containers = self.checked_chains(subjects, only_brand, also=also)
+            for key, check in checked.items():
+                checks[key] = check.intact
+            for (_, subject), entries in chains.items():
+                take(keep(entries) if keep else entries, relation if isinstance(relation, str) else relation[subject])
+            return chains, containers or []
 
         # The item's own chains: under its brand; when the brand is unknown (an item id alone, not
         # in the registry), under any brand (each bound it as its own goods: see the docstring).
-        own_chains: list[ChainEntry] = []
-        for subject, relation in seeds:
-            for entries in read_many([subject], relation, brand or None).values():
-                own_chains.extend(entries)
+        # One read for the item, its lot and its product, and the item's containers alongside.
+        relations = {subject: relation for subject, relation in reversed(seeds)}
+        own, containers = read_many(list(relations), relations, brand or None, containers_of=item)
+        own_chains = [entry for entries in own.values() for entry in entries]
         # Containers: events on a container apply to the item while it was packed in it, through
         # links recorded under the item's own brand only (another brand's pallet may name it too).
         if brand:
-            self._follow_containers(item, brand, read, depth=3)
+            self._follow_containers(item, containers, brand, read_many, depth=3)
         # Inputs: a transformation whose output is this item's lot (or the item) names inputs;
         # their own histories come next, level by level, under whichever brand holds them (an
         # input lot's chain is held only by the brand whose product it is: see the docstring).
@@ -389,21 +501,25 @@ class Trace:
             seen_inputs.update(sources)
             if not sources:
                 break
-            chains = read_many(sources, Relation.INPUT, None)
+            chains, _ = read_many(sources, Relation.INPUT, None)
             frontier = [e for entries in chains.values() for e in entries if e.fields["event_type"] == "TransformationEvent"]
+        self._learn_actors((entry.brand, entry.actor) for entry, _, _ in collected.values())
         events = [self._history_event(entry, relations, ok, include_events) for entry, relations, ok in collected.values()]
         events.sort(key=lambda e: (e.time, e.block))
         return events
 
-    def _follow_containers(self, subject: bytes, brand: int, read: Callable[..., dict[int, list[ChainEntry]]], depth: int) -> None:
-        """Take the events of each container ``subject`` was packed in, while it was packed, from
-        the container's chain under ``brand`` (the item's): nested containers likewise."""
+    def _follow_containers(self, subject: bytes, containers: list[bytes], brand: int, read: Callable[..., Any], depth: int) -> None:
+        """Take the events of each of ``containers`` (those ``subject`` was packed in), while it
+        was packed, from the container's chain under ``brand`` (the item's): nested containers
+        likewise (each container's own containers are asked while its chain is read)."""
         if depth == 0:
             return
-        for container in self.containers_of(subject, brand):
-            chains = read(container, Relation.CONTAINER, brand, lambda entries: _packed_entries(entries, subject))
+        for container in containers:
+            chains, outer = read(
+                [container], Relation.CONTAINER, brand, lambda entries: _packed_entries(entries, subject), containers_of=container
+            )
             if any(_packed_entries(entries, subject) for entries in chains.values()):
-                self._follow_containers(container, brand, read, depth - 1)
+                self._follow_containers(container, outer, brand, read, depth - 1)
 
     def _history_event(self, entry: ChainEntry, relations: set[str], chain_ok: bool, include: bool) -> HistoryEvent:
         f = entry.fields
@@ -436,16 +552,29 @@ class Trace:
             biz_location_uri=_location_uri(event, "bizLocation"),
         )
 
-    def recalled(self, brand: int, subjects: Sequence[bytes]) -> bool:
-        """Whether the latest disposition recorded on any of ``subjects`` is CBV ``recalled``.
+    def recalled(self, brand: int, subjects: Sequence[bytes]) -> TraceRecall:
+        """Whether the latest disposition recorded on any of ``subjects``' chains under ``brand``
+        is CBV ``recalled``, counting only chains that end at the head the ledger stores.
 
         A later event with another disposition (say ``active`` after a recall was lifted) ends it.
+        A chain whose entries (from an index, say) do not recompute to its stored head, or that
+        the ledger holds while no entry of it was read, makes the answer ``unverified``: its
+        entries can neither make a recall nor rule one out. The heads are one view call.
         """
-        for entries in self.chains(subjects, brand).values():
+        unique = list(dict.fromkeys(subjects))
+        chains, (heads,) = self._together(lambda: self.chains(unique, brand), lambda: self.heads(brand, unique))
+        recalled = unverified = False
+        for subject, stored in zip(unique, heads, strict=True):
+            entries = chains.get((brand, subject), [])
+            word = _ZERO
+            for entry in entries:
+                word = recompute_head(word, entry)
+            if word != stored:
+                unverified = True
+                continue
             dispositions = [e.fields["disposition"] for e in entries if e.fields["disposition"] is not None]
-            if dispositions and dispositions[-1] == "recalled":
-                return True
-        return False
+            recalled = recalled or (bool(dispositions) and dispositions[-1] == "recalled")
+        return TraceRecall(recalled=recalled, unverified=unverified)
 
     def export(self, ref: str | bytes | gs1.DigitalLink) -> dict[str, Any]:
         """The item's history as an EPCIS 2.0 document of the events as they were imported."""
@@ -471,6 +600,18 @@ class Trace:
         return rows
 
 
+def _kind(view: Any) -> str | None:
+    """An actor's kind from the ledger's ``actor`` view (``None``: never authorised)."""
+    return _KIND_NAMES.get(int(view.kind)) if int(view.grantedAt) else None
+
+
+def _checked(brand: int, subject: bytes, entries: Sequence[ChainEntry], stored: bytes, count: int) -> ChainCheck:
+    word = _ZERO
+    for entry in entries:
+        word = recompute_head(word, entry)
+    return ChainCheck(brand, subject, len(entries), count, word == stored)
+
+
 def _location_uri(event: dict[str, Any] | None, key: str) -> str | None:
     value = (event or {}).get(key)
     return str(value["id"]) if isinstance(value, dict) and "id" in value else None
@@ -481,8 +622,8 @@ def _assemble(
 ) -> dict[tuple[int, bytes], list[ChainEntry]]:
     """Entries per (brand, subject) from Recorded logs, each with the related ids of the Linked
     logs of its subject that follow it in the same transaction."""
-    rec_event = contract.events.Recorded()
-    link_event = contract.events.Linked()
+    rec_event = event_decoder(contract, "Recorded")  # eth_abi directly: web3's process_log is slow
+    link_event = event_decoder(contract, "Linked")
     merged = sorted(
         [(int(log["blockNumber"]), int(log["logIndex"]), "r", log) for log in recorded]
         + [(int(log["blockNumber"]), int(log["logIndex"]), "l", log) for log in linked]
