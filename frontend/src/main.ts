@@ -12,6 +12,11 @@ async function start(): Promise<void> {
     const config = await loadConfig()
     const rpc = document.getElementById('rpc-url')
     if (rpc) rpc.textContent = config.rpcUrl
+    const indexNote = document.getElementById('index-note')
+    if (indexNote && config.index) {
+      ;(document.getElementById('index-url') as HTMLElement).textContent = config.index
+      indexNote.hidden = false
+    }
     const client = publicClientFor(config)
     const wallet = new Wallet(config, chainFor(config))
     mountWalletWidget(document.getElementById('wallet') as HTMLElement, wallet)

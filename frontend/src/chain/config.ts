@@ -35,6 +35,11 @@ export interface Config {
    * /relay`). Without one, the page cannot write.
    */
   relay?: string
+  /**
+   * Base URL of the index (the Ponder app in indexer/): lists are read from its `POST /o2o/logs`
+   * and checked on chain (chain/logs.ts). Without one, the page reads the node in bounded chunks.
+   */
+  index?: string
   /** Built-in test accounts, offered by the wallet menu on a local chain only. */
   testAccounts: TestAccount[]
   /** Data users (retailers) a consumer may grant consent to, with the notice they show. */
@@ -68,6 +73,7 @@ interface RawConfig {
   content?: string
   proofs?: string
   relay?: string
+  index?: string
   testAccounts?: Array<{ label: string; privateKey: string }>
   dataUsers?: Array<{ name: string; address: string; notice?: string }>
 }
@@ -89,6 +95,7 @@ export async function loadConfig(url = './config.json'): Promise<Config> {
     content: raw.content,
     proofs: raw.proofs,
     relay: raw.relay,
+    index: typeof raw.index === 'string' && raw.index ? new URL(raw.index, new URL(url, window.location.href)).href : undefined,
     testAccounts:
       Number(raw.deployment.chainId) === LOCAL_CHAIN_ID
         ? (raw.testAccounts ?? []).filter((a) => /^0x[0-9a-fA-F]{64}$/.test(a.privateKey)).map((a) => ({ label: a.label, privateKey: a.privateKey as `0x${string}` }))

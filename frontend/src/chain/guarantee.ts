@@ -9,6 +9,7 @@
 import { erc20Abi, getAbiItem, zeroAddress, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { priceGuaranteeAbi } from './abi'
 import { contractOf, type Config } from './config'
+import { logReader, type LogReader } from './logs'
 
 /** Price types by their number on chain (PRICE_* in contracts/Types.sol). */
 export const PRICE_TYPES = ['regular', 'promotion', 'clearance', 'limited-quantity', 'price-error'] as const
@@ -175,6 +176,7 @@ function argsOf<T>(log: unknown): T {
 export class GuaranteeReader {
   readonly address: Address
   private readonly fromBlock: bigint
+  private readonly logs: LogReader
   private readonly channelCache = new Map<number, Promise<Channel | undefined>>()
   private readonly currencyCache = new Map<number, Promise<Currency>>()
   private readonly timestampCache = new Map<bigint, Promise<number>>()
@@ -188,6 +190,7 @@ export class GuaranteeReader {
     const deployed = contractOf(config, 'PriceGuarantee')
     this.address = deployed.address
     this.fromBlock = deployed.block
+    this.logs = logReader(client, config)
   }
 
   /** Chain time: the latest block's timestamp (what the contract compares with). */
@@ -209,8 +212,8 @@ export class GuaranteeReader {
   async publishedPrices(gtin: bigint, channel?: number): Promise<Offer[]> {
     const args = channel === undefined ? { gtin } : { gtin, channel }
     const [ended, published] = await Promise.all([
-      this.client.getLogs({ address: this.address, event: endedEvent, args, fromBlock: this.fromBlock }),
-      this.client.getLogs({ address: this.address, event: publishedEvent, args, fromBlock: this.fromBlock }),
+      this.logs.get({ address: this.address, event: endedEvent, args, fromBlock: this.fromBlock }),
+      this.logs.get({ address: this.address, event: publishedEvent, args, fromBlock: this.fromBlock }),
     ])
     const ends = new Map<string, { at: number; error: boolean }>()
     for (const log of ended) {
@@ -246,8 +249,8 @@ export class GuaranteeReader {
   async channels(ids: number[]): Promise<Map<number, Channel>> {
     const missing = ids.filter((id) => !this.channelCache.has(id))
     if (missing.length > 0) {
-      const logs = this.client
-        .getLogs({ address: this.address, event: channelAddedEvent, args: { channel: missing }, fromBlock: this.fromBlock })
+      const logs = this.logs
+        .get({ address: this.address, event: channelAddedEvent, args: { channel: missing }, fromBlock: this.fromBlock })
         .then((found) => found.map((log) => channelFrom(argsOf<ChannelAddedArgs>(log))))
       for (const id of missing) this.channelCache.set(id, logs.then((all) => all.find((c) => c.id === id)))
     }
@@ -265,7 +268,7 @@ export class GuaranteeReader {
 
   /** Every channel of `retailer`, in the order they were added. */
   async channelsOf(retailer: number): Promise<Channel[]> {
-    const logs = await this.client.getLogs({ address: this.address, event: channelAddedEvent, args: { retailer }, fromBlock: this.fromBlock })
+    const logs = await this.logs.get({ address: this.address, event: channelAddedEvent, args: { retailer }, fromBlock: this.fromBlock })
     const channels = logs.map((log) => channelFrom(argsOf<ChannelAddedArgs>(log)))
     for (const c of channels) if (!this.channelCache.has(c.id)) this.channelCache.set(c.id, Promise.resolve(c))
     return channels
@@ -338,7 +341,7 @@ export class GuaranteeReader {
    * takes effect only POLICY_NOTICE after it was set, so buyers see it coming here.
    */
   async announcedPolicies(retailer: number, gtin: bigint, now: number): Promise<AnnouncedPolicy[]> {
-    const logs = await this.client.getLogs({ address: this.address, event: policySetEvent, args: { retailer, gtin: [gtin, 0n] }, fromBlock: this.fromBlock })
+    const logs = await this.logs.get({ address: this.address, event: policySetEvent, args: { retailer, gtin: [gtin, 0n] }, fromBlock: this.fromBlock })
     const times = [...new Set(logs.map((log) => Number(argsOf<PolicySetArgs>(log).since)).filter((since) => since > now))].sort((a, b) => a - b)
     return Promise.all(times.map(async (since) => ({ since, policy: await this.policyFor(retailer, gtin, since) })))
   }
@@ -362,7 +365,7 @@ export class GuaranteeReader {
       chunks.map((chunk) => {
         const buyer = chunk.length === 1 ? chunk[0] : chunk
         const args = gtin === undefined ? { buyer } : { buyer, gtin }
-        return this.client.getLogs({ address: this.address, event: purchaseRecordedEvent, args, fromBlock: this.fromBlock })
+        return this.logs.get({ address: this.address, event: purchaseRecordedEvent, args, fromBlock: this.fromBlock })
       }),
     )
     const logs = found.flat().sort((a, b) => Number((a.blockNumber ?? 0n) - (b.blockNumber ?? 0n)) || (a.logIndex ?? 0) - (b.logIndex ?? 0))
@@ -399,7 +402,7 @@ export class GuaranteeReader {
     for (let start = 0; start < purchases.length; start += 100) {
       // topic lists stay short for public nodes
       const chunk = purchases.slice(start, start + 100)
-      const logs = await this.client.getLogs({ address: this.address, event: compensationPaidEvent, args: { purchase: chunk }, fromBlock: this.fromBlock })
+      const logs = await this.logs.get({ address: this.address, event: compensationPaidEvent, args: { purchase: chunk }, fromBlock: this.fromBlock })
       for (const log of logs) {
         const a = argsOf<CompensationArgs>(log)
         const total = BigInt(a.compensated)

@@ -3,6 +3,7 @@ import type { Address, Hex, PublicClient } from 'viem'
 import { getAbiItem, zeroAddress, type AbiEvent } from 'viem'
 import { productRegistryAbi } from './abi'
 import { contractOf, type Config } from './config'
+import { logReader } from './logs'
 import { fromBytes32, yymmddToDate } from './gs1'
 
 /** ItemStatus in contracts/Types.sol. */
@@ -111,7 +112,7 @@ async function verifyByProof(client: PublicClient, config: Config, address: Addr
 export async function productName(client: PublicClient, config: Config, gtin: string): Promise<string | undefined> {
   const registry = contractOf(config, 'ProductRegistry')
   const event = getAbiItem({ abi: productRegistryAbi, name: 'ProductRegistered' }) as AbiEvent
-  const logs = await client.getLogs({ address: registry.address, event, args: { gtin: BigInt(gtin) }, fromBlock: registry.block })
+  const logs = await logReader(client, config).get({ address: registry.address, event, args: { gtin: BigInt(gtin) }, fromBlock: registry.block })
   const uri = (logs[0] as unknown as { args?: { uri?: string } } | undefined)?.args?.uri
   if (!uri) return undefined
   try {

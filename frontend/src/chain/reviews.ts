@@ -7,6 +7,7 @@
 import { getAbiItem, keccak256, stringToBytes, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { reviewBoardAbi } from './abi'
 import { contractOf, type Config } from './config'
+import { logReader, type LogReader } from './logs'
 
 export const SUBJECT_PRODUCT = 1
 export const SUBJECT_MERCHANT = 2
@@ -266,6 +267,7 @@ function textOf(content: ContentCheck): string | undefined {
 export class ReviewBoardReader {
   readonly address: Address
   private readonly fromBlock: bigint
+  private readonly logs: LogReader
 
   constructor(
     private readonly client: PublicClient,
@@ -275,6 +277,7 @@ export class ReviewBoardReader {
     const deployed = contractOf(config, 'ReviewBoard')
     this.address = deployed.address
     this.fromBlock = deployed.block
+    this.logs = logReader(client, config)
   }
 
   /**
@@ -284,7 +287,7 @@ export class ReviewBoardReader {
    */
   async reviews(of: { gtin: bigint } | { merchant: number }, now: number): Promise<Review[]> {
     const subject = 'gtin' in of ? SUBJECT_PRODUCT : SUBJECT_MERCHANT
-    const logs = await this.client.getLogs({ address: this.address, event: postedEvent, args: of, fromBlock: this.fromBlock })
+    const logs = await this.logs.get({ address: this.address, event: postedEvent, args: of, fromBlock: this.fromBlock })
     const found = new Map<Hex, Review>()
     const postedIn = new Map<Hex, bigint>()
     for (const log of logs) {
@@ -323,6 +326,7 @@ export class ReviewBoardReader {
     for (const [id, block] of postedIn) found.get(id)!.postedAt = times.get(block) ?? 0
     await this.applyEditsAndReplies(found)
     const reviews = [...found.values()]
+    const unposted = new Set<Hex>()
     await Promise.all(
       reviews.map(async (review) => {
         const [view, counts, content] = await Promise.all([
@@ -330,16 +334,21 @@ export class ReviewBoardReader {
           this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'counts', args: [review.id, review.gtin] }) as Promise<boolean>,
           this.content.get(review.contentHash),
         ])
-        review.counts = counts
+        // The lists may come from an index: the chain's view decides whether the review exists,
+        // its rating, and how many versions it has (a list that lacks an edit or adds one shows no text).
+        if (!view.posted) unposted.add(review.id) // listed, but the chain never took it
+        review.counts = counts && view.posted
         review.helpful = Number(view.helpful)
         review.notHelpful = Number(view.notHelpful)
         review.reports = Number(view.reports)
         review.folded = view.folded
         review.version = Number(view.version)
-        review.content = content
-        review.text = textOf(content)
-        if (content.status === 'intact') {
-          const photos = content.document.photos
+        const listedInFull = view.posted && review.versions.length === review.version && review.rating === Number(view.rating)
+        review.rating = Number(view.rating)
+        review.content = listedInFull ? content : { status: 'missing', detail: 'the list of its versions this page was given does not match the chain' }
+        review.text = textOf(review.content)
+        if (review.content.status === 'intact') {
+          const photos = review.content.document.photos
           review.photos = Array.isArray(photos) ? photos.length : 0
         }
         await Promise.all(
@@ -351,7 +360,7 @@ export class ReviewBoardReader {
       }),
     )
     for (const review of reviews) review.score = usefulness(review, now)
-    return reviews.sort(compareReviews)
+    return reviews.filter((review) => !unposted.has(review.id)).sort(compareReviews)
   }
 
   private async applyEditsAndReplies(found: Map<Hex, Review>): Promise<void> {
@@ -360,8 +369,8 @@ export class ReviewBoardReader {
       // topic lists stay short for public nodes
       const chunk = ids.slice(start, start + 100)
       const [edited, replied] = await Promise.all([
-        this.client.getLogs({ address: this.address, event: editedEvent, args: { review: chunk }, fromBlock: this.fromBlock }),
-        this.client.getLogs({ address: this.address, event: repliedEvent, args: { review: chunk }, fromBlock: this.fromBlock }),
+        this.logs.get({ address: this.address, event: editedEvent, args: { review: chunk }, fromBlock: this.fromBlock }),
+        this.logs.get({ address: this.address, event: repliedEvent, args: { review: chunk }, fromBlock: this.fromBlock }),
       ])
       for (const log of edited) {
         const a = argsOf<EditedArgs>(log)
@@ -387,7 +396,7 @@ export class ReviewBoardReader {
   async merchantProfile(merchant: number): Promise<MerchantProfile> {
     const [view, logs] = await Promise.all([
       this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'merchantProfile', args: [merchant] }) as Promise<ProfileView>,
-      this.client.getLogs({ address: this.address, event: profileEvent, args: { merchant }, fromBlock: this.fromBlock }),
+      this.logs.get({ address: this.address, event: profileEvent, args: { merchant }, fromBlock: this.fromBlock }),
     ])
     const updatedAt = Number(view.updatedAt)
     const gln = BigInt(view.gln)

@@ -14,6 +14,7 @@
 import { encodeAbiParameters, getAbiItem, keccak256, zeroAddress, zeroHash, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { productRegistryAbi, reviewBoardAbi } from './abi'
 import { contractOf, type Config } from './config'
+import { logReader, type LogReader } from './logs'
 import type { GuaranteeReader, Purchase, RecordedPurchase } from './guarantee'
 
 export interface Ticket {
@@ -63,6 +64,7 @@ export class TicketReader {
   private readonly registry: Address
   private readonly registryBlock: bigint
   private readonly board: Address
+  private readonly logs: LogReader
   private readonly brands = new Map<bigint, Promise<number>>()
   private readonly sellers = new Map<string, Promise<boolean>>()
   private items?: Promise<Array<{ item: Hex; holder: Address; gtin: bigint }>>
@@ -77,6 +79,7 @@ export class TicketReader {
     this.registry = registry.address
     this.registryBlock = registry.block
     this.board = contractOf(config, 'ReviewBoard').address
+    this.logs = logReader(client, config)
   }
 
   /** The brand that registered `gtin` in the product registry, 0 when none did. */
@@ -107,7 +110,7 @@ export class TicketReader {
   /** The items one of `holders` claimed at their first sale and still holds the claim of, with their GTIN. */
   async claimedItems(holders: Address[]): Promise<Array<{ item: Hex; holder: Address; gtin: bigint }>> {
     if (holders.length === 0) return []
-    const logs = await this.client.getLogs({
+    const logs = await this.logs.get({
       address: this.registry,
       event: claimedEvent,
       args: { owner: holders.length === 1 ? holders[0] : holders },

@@ -11,11 +11,20 @@
  * brand 2 "packing" brand 1's item onto a pallet, then declaring the pallet recalled) is ignored,
  * at every level of nesting. Inputs of a transformation recorded under the item's brand are
  * followed into other brands' chains: the item's brand vouched for that link.
+ *
+ * The lists may come from an index (chain/logs.ts), so each chain is checked as
+ * src/o2ochain/trace/_ledger.py `Trace.check_chain` checks it: its head is recomputed from the
+ * listed entries and compared with the head the ledger stores (one eth_call per brand, at the
+ * block the lists were read to). An entry of a chain that does not end at its stored head is not
+ * verified, whatever its stored file says: an index that drops or forges an entry cannot make a
+ * history look whole. The item's own chains are also counted on chain, so an index that hides a
+ * whole chain of the item is noticed too.
  */
-import { getAbiItem, keccak256, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
+import { concat, encodeAbiParameters, getAbiItem, keccak256, zeroHash, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { traceLedgerAbi } from './abi'
 import { contractOf, type Config } from './config'
 import { lotId, productId } from './gs1'
+import { logReader, type LogReader } from './logs'
 
 const EVENT_TYPES = ['ObjectEvent', 'AggregationEvent', 'TransformationEvent', 'TransactionEvent', 'AssociationEvent']
 const ACTIONS = [undefined, 'ADD', 'OBSERVE', 'DELETE']
@@ -30,6 +39,9 @@ interface Entry {
   actor: Address
   content: Hex
   meta: Hex
+  readPoint: Hex
+  bizLocation: Hex
+  eventId: Hex
   related: Hex[]
   block: bigint
   logIndex: number
@@ -58,6 +70,46 @@ export interface TimelineEvent {
   problem?: string
 }
 
+/** An item's history: its events, and how many entries of its own chains the ledger holds that no list gave. */
+export interface History {
+  events: TimelineEvent[]
+  /** Entries the ledger counts on the item's, lot's and product's chains under its brand that the lists lacked (0: none). */
+  missing: number
+}
+
+/** Why an entry of a chain that does not end at its stored head is not verified. */
+export const CHAIN_BROKEN = 'not confirmed by the chain: the list of records this page was given does not end at the head the ledger stores (a record was left out or made up)'
+
+/** A chain's key: "brand:subject" (subject in lower case). */
+function chainKey(brand: bigint | number, subject: Hex): string {
+  return `${BigInt(brand)}:${subject.toLowerCase()}`
+}
+
+const ENTRY_WORDS = [
+  { type: 'bytes32' },
+  { type: 'bytes32' },
+  { type: 'bytes32' },
+  { type: 'bytes32' },
+  { type: 'bytes32' },
+  { type: 'bytes32' },
+  { type: 'bytes32' },
+  { type: 'address' },
+] as const
+const LOW_192 = (1n << 192n) - 1n
+const LOW_64 = (1n << 64n) - 1n
+
+/** The ledger's head after `entries`, by the formula of contracts/interfaces/ITraceLedger.sol. */
+export function recomputeHead(entries: Entry[]): Hex {
+  let word = 0n
+  for (const e of entries) {
+    const prev = `0x${word.toString(16).padStart(64, '0')}` as Hex
+    const relatedHash = e.related.length === 0 ? zeroHash : keccak256(concat(e.related))
+    const h = keccak256(encodeAbiParameters(ENTRY_WORDS, [prev, e.content, e.meta, e.readPoint, e.bizLocation, e.eventId, relatedHash, e.actor]))
+    word = ((BigInt(h) & LOW_192) << 64n) | ((word & LOW_64) + 1n)
+  }
+  return `0x${word.toString(16).padStart(64, '0')}` as Hex
+}
+
 function unpackMeta(meta: Hex): { eventType: string; action?: string; timeMs: number } {
   const bytes = meta.slice(2)
   const byte = (i: number) => parseInt(bytes.slice(i * 2, i * 2 + 2), 16)
@@ -74,6 +126,7 @@ const ACTOR_KINDS: Record<number, string> = { 1: 'farm', 2: 'plant', 3: 'logisti
 export class TraceReader {
   private readonly address: Address
   private readonly fromBlock: bigint
+  private readonly logs: LogReader
   private readonly kinds = new Map<string, Promise<string | undefined>>()
 
   constructor(
@@ -83,16 +136,18 @@ export class TraceReader {
     const ledger = contractOf(config, 'TraceLedger')
     this.address = ledger.address
     this.fromBlock = ledger.block
+    this.logs = logReader(client, config)
   }
 
-  /** Entries per "brand:subject" chain, each with the related ids of its Linked logs. */
-  async chains(subjects: Hex[], brand?: bigint): Promise<Map<string, Entry[]>> {
+  /** Entries per chain (by {@link chainKey}), each with the related ids of its Linked logs, as listed up to block `at`. */
+  async chains(subjects: Hex[], brand?: bigint, at?: bigint): Promise<Map<string, Entry[]>> {
     const found = new Map<string, Entry[]>()
     if (subjects.length === 0) return found
     const args = brand ? { subject: subjects, brand } : { subject: subjects }
+    const toBlock = at ?? this.logs.head()
     const [recorded, linked] = await Promise.all([
-      this.client.getLogs({ address: this.address, event: recordedEvent, args, fromBlock: this.fromBlock }),
-      this.client.getLogs({ address: this.address, event: linkedEvent, args, fromBlock: this.fromBlock }),
+      this.logs.get({ address: this.address, event: recordedEvent, args, fromBlock: this.fromBlock, toBlock }),
+      this.logs.get({ address: this.address, event: linkedEvent, args, fromBlock: this.fromBlock, toBlock }),
     ])
     type Log = (typeof recorded)[number]
     const merged: Array<[Log, boolean]> = [...recorded.map((l): [Log, boolean] => [l, true]), ...linked.map((l): [Log, boolean] => [l, false])]
@@ -100,7 +155,7 @@ export class TraceReader {
     const last = new Map<string, Entry>()
     for (const [log, isRecorded] of merged) {
       const a = (log as unknown as { args: Record<string, unknown> }).args
-      const key = `${a.brand}:${a.subject}`
+      const key = chainKey(a.brand as bigint, a.subject as Hex)
       if (isRecorded) {
         const meta = unpackMeta(a.meta as Hex)
         const entry: Entry = {
@@ -109,6 +164,9 @@ export class TraceReader {
           actor: a.actor as Address,
           content: a.content as Hex,
           meta: a.meta as Hex,
+          readPoint: a.readPoint as Hex,
+          bizLocation: a.bizLocation as Hex,
+          eventId: a.eventId as Hex,
           related: [],
           block: log.blockNumber!,
           logIndex: log.logIndex ?? 0,
@@ -147,9 +205,9 @@ export class TraceReader {
    * links recorded under any other brand are not asked for (the node filters on the indexed
    * brand) and, should a node return them anyway, are dropped here.
    */
-  async containersOf(subject: Hex, brand: bigint): Promise<Hex[]> {
+  async containersOf(subject: Hex, brand: bigint, at?: bigint): Promise<Hex[]> {
     const want = BigInt(brand) // a uint32 may arrive as a number from a decoded view
-    const logs = await this.client.getLogs({ address: this.address, event: linkedEvent, args: { related: subject, brand: want }, fromBlock: this.fromBlock })
+    const logs = await this.logs.get({ address: this.address, event: linkedEvent, args: { related: subject, brand: want }, fromBlock: this.fromBlock, toBlock: at ?? this.logs.head() })
     const seen = new Set<Hex>()
     for (const log of logs) {
       const a = (log as unknown as { args: { brand: bigint | number; subject: Hex } }).args
@@ -160,24 +218,37 @@ export class TraceReader {
 
   /**
    * The item's history. `brand` is the item's brand (its registration's, else its GTIN's): only
-   * containers linked under it are followed; without a brand, no container is.
+   * containers linked under it are followed; without a brand, no container is. Every list is read
+   * up to one block (the node's head when it starts) and every chain read is checked against the
+   * head the ledger stored at that block.
    */
-  async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint }): Promise<TimelineEvent[]> {
-    const collected = new Map<Hex, { entry: Entry; relations: Set<Relation> }>()
+  async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint }): Promise<History> {
+    const at = await this.logs.head()
+    const collected = new Map<Hex, { entry: Entry; relations: Set<Relation>; chains: Set<string> }>()
+    const listed = new Map<string, Entry[]>()
     const take = (entries: Entry[], relation: Relation) => {
       for (const entry of entries) {
+        const key = chainKey(entry.brand, entry.subject)
         const had = collected.get(entry.content)
-        if (had) had.relations.add(relation)
-        else collected.set(entry.content, { entry, relations: new Set([relation]) })
+        if (had) {
+          had.relations.add(relation)
+          had.chains.add(key)
+        } else collected.set(entry.content, { entry, relations: new Set([relation]), chains: new Set([key]) })
       }
+    }
+    /** Chains as listed, each remembered whole for its check (a container's is taken only in part). */
+    const read = async (subjects: Hex[], brand?: bigint) => {
+      const chains = await this.chains(subjects, brand, at)
+      for (const [key, entries] of chains) listed.set(key, entries)
+      return chains
     }
     const seeds = new Map<string, Relation>([[item.toLowerCase(), 'item']])
     if (opts.gtin && opts.lot) seeds.set(lotId(opts.gtin, opts.lot).toLowerCase(), 'lot')
     if (opts.gtin) seeds.set(productId(opts.gtin).toLowerCase(), 'product')
     const own: Entry[] = []
     // The item's, lot's and product's chains in one query, its containers at the same time.
-    const containers = opts.brand ? this.followContainers(item, BigInt(opts.brand), take, 3) : Promise.resolve()
-    for (const entries of (await this.chains([...seeds.keys()] as Hex[], opts.brand)).values()) {
+    const containers = opts.brand ? this.followContainers(item, BigInt(opts.brand), read, take, 3, at) : Promise.resolve()
+    for (const entries of (await read([...seeds.keys()] as Hex[], opts.brand)).values()) {
       take(entries, seeds.get(entries[0]!.subject.toLowerCase()) ?? 'item')
       own.push(...entries)
     }
@@ -188,39 +259,81 @@ export class TraceReader {
       const sources = [...new Set(frontier.flatMap((e) => e.related))].filter((x) => !seenInputs.has(x))
       sources.forEach((x) => seenInputs.add(x))
       if (sources.length === 0) break
-      const chains = await this.chains(sources)
+      const chains = await read(sources)
       frontier = []
       for (const entries of chains.values()) {
         take(entries, 'input')
         frontier.push(...entries.filter((e) => e.eventType === 'TransformationEvent'))
       }
     }
-    const stored = await this.fetchStored([...collected.keys()])
-    const events = [...collected.values()].map(({ entry, relations }) => this.withContent(entry, relations, stored.get(entry.content)))
+    // The seeds' chains under the item's brand are counted on chain even when no list gave them.
+    const expected = opts.brand ? [...seeds.keys()].map((subject) => chainKey(BigInt(opts.brand!), subject as Hex)) : []
+    const [stored, heads] = await Promise.all([this.fetchStored([...collected.keys()]), this.storedHeads([...new Set([...listed.keys(), ...expected])], at)])
+    const intact = new Map<string, boolean>()
+    for (const [key, entries] of listed) intact.set(key, heads.get(key)?.current.toLowerCase() === recomputeHead(entries).toLowerCase())
+    let missing = 0
+    for (const key of expected) {
+      const onChain = heads.get(key)?.count ?? 0
+      const have = listed.get(key)?.length ?? 0
+      if (onChain > have) missing += onChain - have
+    }
+    const events = [...collected.values()].map(({ entry, relations, chains }) =>
+      this.withContent(entry, relations, stored.get(entry.content), [...chains].every((key) => intact.get(key) === true)),
+    )
     events.sort((a, b) => a.time.getTime() - b.time.getTime() || (a.block < b.block ? -1 : a.block > b.block ? 1 : 0))
-    return events
+    return { events, missing }
+  }
+
+  /** The head the ledger stored at block `at` for each chain of `keys` ("brand:subject"): one eth_call per brand. */
+  private async storedHeads(keys: string[], at: bigint): Promise<Map<string, { current: Hex; count: number }>> {
+    const byBrand = new Map<bigint, Hex[]>()
+    for (const key of keys) {
+      const [brand, subject] = key.split(':') as [string, Hex]
+      const subjects = byBrand.get(BigInt(brand)) ?? []
+      subjects.push(subject)
+      byBrand.set(BigInt(brand), subjects)
+    }
+    const found = new Map<string, { current: Hex; count: number }>()
+    await Promise.all(
+      [...byBrand].map(async ([brand, subjects]) => {
+        for (let start = 0; start < subjects.length; start += 500) {
+          const chunk = subjects.slice(start, start + 500)
+          const [current, counts] = (await this.client.readContract({
+            address: this.address,
+            abi: traceLedgerAbi,
+            functionName: 'heads',
+            args: [Number(brand), chunk],
+            blockNumber: at,
+          })) as [readonly Hex[], readonly bigint[]]
+          chunk.forEach((subject, i) => found.set(chainKey(brand, subject), { current: current[i], count: Number(counts[i]) }))
+        }
+      }),
+    )
+    return found
   }
 
   /** The events of each container `subject` was packed in under `brand`, while packed, `depth` levels out. */
   private async followContainers(
     subject: Hex,
     brand: bigint,
+    read: (subjects: Hex[], brand?: bigint) => Promise<Map<string, Entry[]>>,
     take: (entries: Entry[], relation: Relation) => void,
     depth: number,
+    at: bigint,
     known?: Hex[],
   ): Promise<void> {
     if (depth === 0) return
     await Promise.all(
-      (known ?? (await this.containersOf(subject, brand))).map(async (container) => {
+      (known ?? (await this.containersOf(subject, brand, at))).map(async (container) => {
         // The container's chain and its own containers in the same round trip (viem batches them).
-        const [chains, outer] = await Promise.all([this.chains([container], brand), depth > 1 ? this.containersOf(container, brand) : Promise.resolve([])])
+        const [chains, outer] = await Promise.all([read([container], brand), depth > 1 ? this.containersOf(container, brand, at) : Promise.resolve([])])
         let any = false
         for (const entries of chains.values()) {
           const inside = packedEntries(entries, subject)
           take(inside, 'container')
           any ||= inside.length > 0
         }
-        if (any && outer.length) await this.followContainers(container, brand, take, depth - 1, outer)
+        if (any && outer.length) await this.followContainers(container, brand, read, take, depth - 1, at, outer)
       }),
     )
   }
@@ -264,7 +377,13 @@ export class TraceReader {
     return found
   }
 
-  private withContent(entry: Entry, relations: Set<Relation>, stored: Uint8Array | string | undefined): TimelineEvent {
+  private withContent(entry: Entry, relations: Set<Relation>, stored: Uint8Array | string | undefined, chainIntact: boolean): TimelineEvent {
+    const checked = this.checkContent(entry, relations, stored)
+    // A file that matches an entry of a broken chain still says what the entry was; it proves nothing.
+    return chainIntact ? checked : { ...checked, verified: false, problem: CHAIN_BROKEN }
+  }
+
+  private checkContent(entry: Entry, relations: Set<Relation>, stored: Uint8Array | string | undefined): TimelineEvent {
     const base: TimelineEvent = {
       time: new Date(entry.timeMs),
       eventType: entry.eventType,

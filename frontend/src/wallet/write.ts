@@ -14,6 +14,7 @@ import { BaseError, ContractFunctionRevertedError, UserRejectedRequestError, typ
 import type { PrivateKeyAccount } from 'viem/accounts'
 import { errorsAbi } from '../chain/abi'
 import type { Config } from '../chain/config'
+import { forgetHead } from '../chain/logs'
 import { el } from '../features/product/view'
 import { forwardRequest, relay, RelayRefused, type RelayedCall } from './relay'
 
@@ -216,6 +217,7 @@ export async function write(client: PublicClient, config: Config, what: ShopperW
     refused(status, message, name, hash)
     return undefined
   }
+  forgetHead(client) // the lists read next must reach this block
   showStep(status, 'confirmed', `In block ${receipt.blockNumber}.`, hash)
   return { block: receipt.blockNumber, hash }
 }

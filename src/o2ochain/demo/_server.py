@@ -4,7 +4,8 @@ A small :mod:`http.server` in a thread, on 127.0.0.1 only. It serves:
 
 - ``/`` — the built page (``frontend/dist``, made by ``npx vite build frontend``);
 - ``/config.json`` — what the page needs to find the chain: the RPC URL, the deployment manifest
-  (:mod:`o2ochain.deployments`) and where the off-chain content is;
+  (:mod:`o2ochain.deployments`), where the off-chain content is and, when there is one, the index
+  (``"index"``: the Ponder app of ``indexer/``) the page reads its lists from and checks on chain;
 - ``/events/`` — the EPCIS event store (``<2 hex>/<64 hex>.json``), whose files the page checks
   against the hashes anchored on chain; ``POST /events/batch`` with ``{"hashes": [...]}`` answers
   every asked file's text (or null) in one response, so a 100-event history is one request;
@@ -35,7 +36,9 @@ import os
 import posixpath
 import re
 import threading
+import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,6 +54,9 @@ LOCAL_CHAIN_ID = 31337
 MAX_POST = 32_768
 #: The most event files one batch read answers.
 MAX_BATCH = 2_000
+#: How long (s) whether the index answers is taken as known, and how long asking it may take.
+INDEX_RECHECK = 1.0
+INDEX_PROBE_TIMEOUT = 0.5
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
 _NOT_BUILT = b"""<!doctype html><html lang="en"><meta charset="utf-8"><title>o2ochain: page not built</title>
@@ -91,10 +97,14 @@ class PageServer:
     data_users: list[dict[str, str]] = field(default_factory=list)
     #: Sends the page's relayed calls (``POST /relay``); None: the page has no relay.
     relay_service: RelayService | None = None
+    #: Base URL of the index the page reads its lists from (``POST <index>/o2o/logs``); None: the node only.
+    #: It is offered to the page only while it answers (see :meth:`index_answers`).
+    index_url: str | None = None
     _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _proof_index: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _index_seen: tuple[float, bool] = field(default=(-INDEX_RECHECK, False), init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -118,7 +128,29 @@ class PageServer:
             config["dataUsers"] = self.data_users
         if self.relay_service is not None:
             config["relay"] = "./relay"
+        if self.index_url and self.index_answers():
+            config["index"] = self.index_url.rstrip("/")
         return config
+
+    def index_answers(self) -> bool:
+        """Whether the index answers ``GET /o2o/head`` now (asked at most every :data:`INDEX_RECHECK` s).
+
+        An index that is still starting (or has stopped) is not offered to the page: the page would
+        read the node anyway, after a failed request its browser reports as an error.
+        """
+        if not self.index_url:
+            return False
+        at, answered = self._index_seen
+        now = time.monotonic()
+        if now - at < INDEX_RECHECK:
+            return answered
+        try:
+            with urllib.request.urlopen(self.index_url.rstrip("/") + "/o2o/head", timeout=INDEX_PROBE_TIMEOUT) as response:
+                answered = response.status == 200
+        except (OSError, ValueError):
+            answered = False
+        self._index_seen = (now, answered)
+        return answered
 
     def relay(self, body: bytes) -> dict[str, str]:
         """Send a posted ``{"to", "data"}`` through the relay (see :class:`RelayService`)."""

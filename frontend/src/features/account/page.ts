@@ -26,11 +26,12 @@
  *   relayed. Every recorded use of the person's data (DataUsed) is listed.
  * Nothing personal is asked for or written.
  */
-import { createWalletClient, http, keccak256, stringToBytes, stringToHex, zeroHash, type Address, type Hex, type PublicClient } from 'viem'
+import { createWalletClient, getAbiItem, http, keccak256, stringToBytes, stringToHex, zeroHash, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import type { PrivateKeyAccount } from 'viem/accounts'
 import { renderSVG } from 'uqr'
 import { consentRegistryAbi, priceGuaranteeAbi, productRegistryAbi, reviewBoardAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
+import { forgetHead, logReader } from '../../chain/logs'
 import { claimPeriod, coverStatus, GuaranteeReader, type Currency } from '../../chain/guarantee'
 import { productName } from '../../chain/registry'
 import { SUBJECT_MERCHANT, SUBJECT_PRODUCT } from '../../chain/reviews'
@@ -47,6 +48,9 @@ import { el } from '../product/view'
 /** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.consent). */
 export const PURPOSES = ['Order fulfilment', 'Delivery', 'Personalised recommendations', 'Marketing', 'Analytics', 'Sharing with third parties']
 export const CATEGORIES = ['Contact details', 'Postal address', 'Purchase history', 'Location', 'Payment', 'Demographics', 'Preferences', 'Device identifiers']
+
+const consentGrantedEvent = getAbiItem({ abi: consentRegistryAbi, name: 'ConsentGranted' }) as AbiEvent
+const dataUsedEvent = getAbiItem({ abi: consentRegistryAbi, name: 'DataUsed' }) as AbiEvent
 
 function names(mask: bigint, all: string[]): string[] {
   return all.filter((_, bit) => (mask >> BigInt(bit)) & 1n)
@@ -75,7 +79,7 @@ class Reads {
     this.prices = new GuaranteeReader(client, config)
     this.guarantee = this.prices.address
     this.consent = contractOf(config, 'ConsentRegistry').address
-    this.fromBlock = Object.values(config.deployment.contracts).reduce((low, c) => (c.block < low ? c.block : low), 2n ** 63n)
+    this.fromBlock = contractOf(config, 'ConsentRegistry').block
   }
 }
 
@@ -267,6 +271,7 @@ async function moveToWallet(client: PublicClient, config: Config, from: PrivateK
       showStep(status, 'reverted', 'The transfer was refused on chain.', hash)
       return false
     }
+    forgetHead(client)
     showStep(status, 'confirmed', `In block ${receipt.blockNumber}.`, hash)
     return true
   } catch (e) {
@@ -597,7 +602,7 @@ async function consentSection(reads: Reads, me: Connection, refresh: () => void)
   const granted =
     accounts.size === 0
       ? []
-      : await client.getContractEvents({ address: consent, abi: consentRegistryAbi, eventName: 'ConsentGranted', args: { consumer: [...accounts.values()].map((a) => a.account.address) }, fromBlock })
+      : await logReader(client, config).get({ address: consent, event: consentGrantedEvent, args: { consumer: [...accounts.values()].map((a) => a.account.address) }, fromBlock })
   // A consent address stands for one data user: only its consents to that one are this person's.
   const pairs = new Map<string, { user: Address; account: PrivateKeyAccount }>()
   for (const log of granted) {
@@ -695,7 +700,7 @@ async function usesSection(reads: Reads, me: Connection): Promise<HTMLElement> {
   const { client, config, consent, fromBlock } = reads
   const section = el('section', { class: 'uses', 'aria-labelledby': 'uses-title' }, el('h3', { id: 'uses-title' }, 'Every use of your data'))
   const consumers = [...consentAccounts(config, me).values()].map((a) => a.account.address)
-  const logs = consumers.length === 0 ? [] : await client.getContractEvents({ address: consent, abi: consentRegistryAbi, eventName: 'DataUsed', args: { consumer: consumers }, fromBlock })
+  const logs = consumers.length === 0 ? [] : await logReader(client, config).get({ address: consent, event: dataUsedEvent, args: { consumer: consumers }, fromBlock })
   if (logs.length === 0) {
     section.append(el('p', { class: 'empty' }, 'No one has recorded a use of your data.'))
     return section

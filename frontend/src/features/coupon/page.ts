@@ -4,13 +4,15 @@
  * it was redeemed, and whether a key of the merchant signed it. The QR code carries the same
  * payload the till's `o2ochain coupon redeem` reads (src/o2ochain/loop/_coupons.py).
  */
-import { decodeAbiParameters, formatEther, recoverAddress, type Address, type Hex, type PublicClient } from 'viem'
+import { decodeAbiParameters, formatEther, getAbiItem, recoverAddress, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { renderSVG } from 'uqr'
 import { couponBookAbi, priceGuaranteeAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
+import { logReader } from '../../chain/logs'
 import { el } from '../product/view'
 
 const PREFIX = 'o2ochain:voucher:'
+const channelAddedEvent = getAbiItem({ abi: priceGuaranteeAbi, name: 'ChannelAdded' }) as AbiEvent
 
 export interface Voucher {
   campaign: number
@@ -85,7 +87,7 @@ export async function showVoucher(out: HTMLElement, client: PublicClient, config
     client.readContract({ address: book, abi: couponBookAbi, functionName: 'voucherDigest', args: [voucher] }) as Promise<Hex>,
   ])
   const merchant = (await client.readContract({ address: guarantee, abi: priceGuaranteeAbi, functionName: 'channel', args: [campaign.merchant] })) as { key: Address }
-  const channels = await client.getContractEvents({ address: guarantee, abi: priceGuaranteeAbi, eventName: 'ChannelAdded', args: { channel: campaign.merchant }, fromBlock: contractOf(config, 'PriceGuarantee').block })
+  const channels = await logReader(client, config).get({ address: guarantee, event: channelAddedEvent, args: { channel: campaign.merchant }, fromBlock: contractOf(config, 'PriceGuarantee').block })
   const merchantName = (channels[0]?.args as { name?: string } | undefined)?.name ?? `merchant ${campaign.merchant}`
   let signer: Address | undefined
   try {

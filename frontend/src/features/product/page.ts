@@ -8,7 +8,7 @@ import { decodeQrImage, scanWithCamera, type CameraScan } from '../../scan/qr'
 import type { Wallet } from '../../wallet/wallet'
 import { marketSections } from '../market'
 import { ownershipSection, parseClaimCode, type ClaimCode } from './ownership'
-import { el, renderResponsibility, renderTimeline, renderVerdict } from './view'
+import { el, renderResponsibility, renderTimeline, renderVerdict, showProductName } from './view'
 
 export function mountProductPage(
   root: Document,
@@ -57,9 +57,11 @@ export function mountProductPage(
     out.replaceChildren(el('p', { class: 'loading', role: 'status' }, 'Asking the chain…'))
     try {
       const verification = await verifyItem(client, config, ref.id)
-      const name = verification.gtin ? await productName(client, config, verification.gtin).catch(() => undefined) : undefined
       if (mine !== generation) return
-      const article = renderVerdict(verification, name, wallet.connection?.shopper.itemAccount(ref.id).address)
+      // The verdict is the chain's answer (eth_call) and shows at once; the product's name is a
+      // list read (its ProductRegistered log) and joins it when it comes.
+      const named = verification.gtin ? productName(client, config, verification.gtin).catch(() => undefined) : Promise.resolve(undefined)
+      const article = renderVerdict(verification, undefined, wallet.connection?.shopper.itemAccount(ref.id).address)
       const ownership = ownershipSection(client, config, wallet, verification, code, () => void show(text, claim))
       if (ownership) article.querySelector('.verdict')?.after(ownership)
       const placeholder = el('p', { class: 'loading', role: 'status' }, 'Reading the supply-chain history…')
@@ -76,9 +78,10 @@ export function mountProductPage(
           : Promise.resolve([])
       // The item's brand decides which links into containers count (its own, not another brand's).
       const brand = verification.view.registered ? BigInt(verification.view.brand) : gtin ? await brandOfGtin(client, config, gtin).catch(() => undefined) : undefined
-      const events = await trace.history(ref.id, { gtin, lot: verification.lot || ref.link?.lot, brand })
+      const [{ events, missing }, name] = await Promise.all([trace.history(ref.id, { gtin, lot: verification.lot || ref.link?.lot, brand }), named])
       if (mine !== generation) return
-      placeholder.replaceWith(renderTimeline(events))
+      if (name) showProductName(article, name)
+      placeholder.replaceWith(renderTimeline(events, missing))
       const recalledInHistory = events.some((e) => String(e.event?.disposition ?? '').endsWith('recalled'))
       if (verification.verdict === 'recalled' || recalledInHistory) {
         const kinds = new Map<string, string | undefined>()

@@ -70,6 +70,13 @@ export function renderVerdict(v: Verification, productName?: string, me?: string
   return article
 }
 
+/** Adds the product's name to the facts of a verdict already shown (it arrives after the verdict). */
+export function showProductName(article: HTMLElement, name: string): void {
+  const facts = article.querySelector('.about .facts')
+  if (!facts || facts.querySelector('[data-fact="product"]')) return
+  facts.prepend(el('div', { 'data-fact': 'product' }, el('dt', {}, 'Product'), el('dd', {}, name)))
+}
+
 function describe(e: TimelineEvent): { step: string; where?: string; disposition?: string } {
   const ev = e.event ?? {}
   const shortName = (value: unknown) => (typeof value === 'string' ? value.replace(/^.*[:/]/, '').replace(/_/g, ' ') : undefined)
@@ -89,8 +96,21 @@ const RELATION_TEXT: Record<string, string> = {
   input: 'an ingredient',
 }
 
-export function renderTimeline(events: TimelineEvent[]): HTMLElement {
+/**
+ * The history, oldest first, each event marked verified or not (and why). `missing` is how many
+ * records the ledger holds on the item's own chains that the page's lists did not give.
+ */
+export function renderTimeline(events: TimelineEvent[], missing = 0): HTMLElement {
   const section = el('section', { class: 'timeline', 'aria-labelledby': 'timeline-title' }, el('h2', { id: 'timeline-title' }, 'Where it has been'))
+  if (missing > 0) {
+    section.append(
+      el(
+        'p',
+        { class: 'problem incomplete', role: 'alert', 'data-missing': String(missing) },
+        `The chain holds ${missing} more ${missing === 1 ? 'record' : 'records'} for this item than this page could list: this history is incomplete.`,
+      ),
+    )
+  }
   if (events.length === 0) {
     section.append(el('p', { class: 'empty' }, 'No supply-chain events are recorded for this item.'))
     return section

@@ -1,0 +1,446 @@
+"""The consumer page reads every list through the index, checks what matters on chain, and never
+asks the node for an unbounded or over-wide ``eth_getLogs``.
+
+frontend/e2e/index.mjs opens every kind of page of the demo (an authentic, a Merkle-committed, a
+sold and a recalled item, the jam jar with its full history, a merchant, a coupon, the account of
+the connected test shopper and a product page seen by it) in a real Chromium, watching every
+request the page sends: any ``eth_getLogs`` without numeric ``fromBlock`` and ``toBlock``, or over
+more than 10,000 blocks, fails the test, with an index and without one.
+
+The index here is :class:`FakeIndex`, a small server in the test process that answers the
+index's HTTP contract (``POST /o2o/logs``, ``GET /o2o/head``; see indexer/src/api/index.ts) from
+the node's own logs, in small pages so that ``next`` is followed, and that can lag, be down, or
+lie (drop or forge a trace entry). A lie may hide freshness, never forge a verified fact: the
+verdict is the chain's (eth_call) and a history whose chain does not end at the head the ledger
+stores is shown unverified. When ``o2ochain.demo._indexer`` exists, one test runs the real index
+(Ponder) against the same chain.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_utils.crypto import keccak
+
+from o2ochain import gs1
+from tests.e2e.browser import OUT, drive_script
+
+pytestmark = pytest.mark.e2e
+
+#: The Recorded event's topic (contracts/interfaces/ITraceLedger.sol).
+RECORDED = "0x" + keccak(text="Recorded(bytes32,uint32,address,bytes32,bytes32,bytes32,bytes32,bytes32)").hex()
+#: What the page says of an entry whose chain does not end at its stored head (frontend/src/chain/trace.ts CHAIN_BROKEN).
+CHAIN_BROKEN = "does not end at the head the ledger stores"
+#: The lists compared between runs (frontend/e2e/index.mjs readLists).
+LISTS = [
+    "verdict",
+    "facts",
+    "events",
+    "custody",
+    "livePrices",
+    "priceHistory",
+    "policyChanges",
+    "reviews",
+    "replies",
+    "channels",
+    "merchant",
+    "purchases",
+    "owed",
+    "held",
+    "consents",
+    "uses",
+    "voucher",
+    "signed",
+    "missing",
+]
+
+Log = dict[str, Any]
+
+
+def rpc(url: str, method: str, params: list[Any]) -> Any:
+    request = urllib.request.Request(
+        url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.load(response)
+    if "error" in answer:
+        raise RuntimeError(answer["error"])
+    return answer["result"]
+
+
+class FakeIndex:
+    """The index's HTTP contract, answered from the node's logs (which this server may read whole).
+
+    ``page_size`` caps each answer (so the page follows ``next``); ``lag`` keeps its head that
+    many blocks behind the node's; ``tamper`` rewrites every answer's logs; ``down`` answers 500.
+    ``heads`` are the heads it answered with, ``posts`` the bodies it was sent.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        chain_id: int,
+        *,
+        page_size: int = 25,
+        lag: int = 0,
+        tamper: Callable[[list[Log]], list[Log]] | None = None,
+        down: bool = False,
+    ) -> None:
+        self.node, self.chain_id, self.page_size, self.lag, self.tamper, self.down = node, chain_id, page_size, lag, tamper, down
+        self.heads: list[int] = []
+        self.posts: list[dict[str, Any]] = []
+        index = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def answer(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_OPTIONS(self) -> None:
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+                self.send_header("Access-Control-Allow-Headers", "content-type")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                if index.down:
+                    self.answer(500, {"error": "down"})
+                elif self.path == "/o2o/head":
+                    self.answer(200, {"chains": {str(index.chain_id): {"block": index.head(), "hash": None}}})
+                else:
+                    self.answer(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if index.down:
+                    self.answer(500, {"error": "down"})
+                elif self.path != "/o2o/logs":
+                    self.answer(404, {"error": "not found"})
+                else:
+                    index.posts.append(body)
+                    self.answer(200, index.logs(body))
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def head(self) -> int:
+        return max(0, int(rpc(self.node, "eth_blockNumber", []), 16) - self.lag)
+
+    def logs(self, body: dict[str, Any]) -> dict[str, Any]:
+        head = self.head()
+        self.heads.append(head)
+        last = head if body.get("toBlock") is None else min(head, int(body["toBlock"]))
+        first = int(body.get("fromBlock") or 0)
+        found: list[Log] = []
+        if first <= last:
+            found = rpc(
+                self.node,
+                "eth_getLogs",
+                [{"address": body["address"], "topics": body.get("topics") or [], "fromBlock": hex(first), "toBlock": hex(last)}],
+            )
+        if self.tamper is not None:
+            found = self.tamper(found)
+        start = int(body.get("after") or 0)
+        size = min(int(body.get("limit") or 10_000), self.page_size)
+        page = found[start : start + size]
+        return {"head": head, "logs": page, "next": str(start + size) if start + size < len(found) else None}
+
+    def __enter__(self) -> FakeIndex:
+        threading.Thread(target=self._server.serve_forever, name="fake-index", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def demo(page_demo: dict[str, Any]) -> dict[str, Any]:
+    """The demo's node, chain id and every kind of page, as paths with their query."""
+    import re
+
+    with urllib.request.urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
+        config = json.load(response)
+    base, output = page_demo["base"], page_demo["output"]
+    voucher = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\?voucher=\S+)$", output, re.M)
+    merchant = re.search(r"o2ochain merchant show (\d+)", output)
+    assert voucher and merchant, output
+
+    def item(case: str) -> str:
+        return "/?item=" + urllib.parse.quote(page_demo["items"][case], safe="")
+
+    cases = [
+        {"name": "authentic", "path": item("authentic")},
+        {"name": "merkle", "path": item("merkle")},
+        {"name": "sold", "path": item("claimed")},
+        {"name": "recalled", "path": item("recalled")},
+        {"name": "jam", "path": item("jam")},
+        {"name": "merchant", "path": f"/?merchant={merchant.group(1)}"},
+        {"name": "coupon", "path": voucher.group(1)[len(base) :]},
+        {"name": "account", "path": "/?account", "connect": True},
+        {"name": "product-connected", "path": item("merkle"), "connect": True},
+    ]
+    return {
+        "base": base,
+        "rpc": config["rpcUrl"],
+        "chainId": int(config["deployment"]["chainId"]),
+        "config": config,
+        "cases": cases,
+        "items": page_demo["items"],
+        "output": output,
+    }
+
+
+#: For :func:`run`: the page's config.json as the demo serves it.
+AS_SERVED = "as served"
+
+
+def run(
+    demo: dict[str, Any], tag: str, index: str | None, names: list[str] | None = None, limit: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Open the cases named (all by default) with `index` in the page's config (None: none; AS_SERVED:
+    the demo's own); `limit`: the node refuses wider getLogs."""
+    cases = [c for c in demo["cases"] if names is None or c["name"] in names]
+    spec: dict[str, Any] = {"base": demo["base"], "rpc": demo["rpc"], "tag": tag, "cases": cases}
+    if index != AS_SERVED:
+        spec["index"] = index
+    if limit is not None:
+        spec["limit"] = limit
+    shown = drive_script("index.mjs", spec)
+    summary = {
+        p["name"]: {k: p[k] if isinstance(p[k], int) else len(p[k]) for k in ("elapsedMs", "getLogs", "indexRequests", "refused")}
+        for p in shown
+    }
+    (OUT / f"index-{tag}.json").write_text(json.dumps(summary, indent=1))
+    return {page["name"]: page for page in shown}
+
+
+def lists(page: dict[str, Any]) -> dict[str, Any]:
+    return {key: page[key] for key in LISTS}
+
+
+def assert_bounded(pages: dict[str, dict[str, Any]]) -> None:
+    for name, page in pages.items():
+        assert page["state"] == "ready", (name, page["error"])
+        assert page["violations"] == [], (name, page["violations"][:3])
+
+
+@pytest.fixture(scope="module")
+def without_index(demo: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return run(demo, "node", None)
+
+
+@pytest.fixture(scope="module")
+def with_index(demo: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], FakeIndex]:
+    with FakeIndex(demo["rpc"], demo["chainId"]) as index:
+        return run(demo, "fake", index.url), index
+
+
+def test_page_without_an_index_asks_only_bounded_log_ranges(without_index: dict[str, dict[str, Any]]) -> None:
+    assert_bounded(without_index)
+    for name, page in without_index.items():
+        assert page["consoleErrors"] == [], name
+        assert page["indexRequests"] == []
+        assert all(int(q["toBlock"], 16) - int(q["fromBlock"], 16) < 10_000 for q in page["getLogs"])
+    # every kind of page read lists, and showed them
+    assert all(without_index[name]["getLogs"] for name in ("jam", "merchant", "coupon", "account"))
+    jam = without_index["jam"]
+    assert jam["verdict"] == "authentic" and len(jam["events"]) == 9 and all(e["verified"] for e in jam["events"])
+    assert without_index["merchant"]["reviews"] and without_index["merchant"]["channels"]
+    assert without_index["account"]["purchases"] and without_index["account"]["consents"] and without_index["account"]["uses"]
+    assert without_index["coupon"]["voucher"] and without_index["coupon"]["signed"] == "true"
+    assert without_index["recalled"]["verdict"] == "recalled" and without_index["sold"]["verdict"] == "claimed"
+
+
+def test_page_with_an_index_reads_it_and_shows_the_same_lists(
+    with_index: tuple[dict[str, dict[str, Any]], FakeIndex], without_index: dict[str, dict[str, Any]]
+) -> None:
+    pages, index = with_index
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert page["consoleErrors"] == [], name
+        assert lists(page) == lists(without_index[name]), name
+    for name in ("authentic", "jam", "merchant", "coupon", "account", "product-connected"):
+        assert pages[name]["indexRequests"], name
+    # answers came in pages of 25: the page followed `next`
+    assert any(post.get("after") for post in index.posts)
+    # the node was asked only for blocks after what the index had indexed
+    lowest = min(index.heads)
+    assert all(int(q["fromBlock"], 16) > lowest for page in pages.values() for q in page["getLogs"])
+
+
+def test_page_reads_the_blocks_a_lagging_index_has_not_indexed_from_the_node(
+    demo: dict[str, Any], without_index: dict[str, dict[str, Any]]
+) -> None:
+    head = int(rpc(demo["rpc"], "eth_blockNumber", []), 16)
+    start = min(c["block"] for c in demo["config"]["deployment"]["contracts"].values())
+    with FakeIndex(demo["rpc"], demo["chainId"], lag=(head - start) // 2, page_size=10_000) as index:
+        pages = run(demo, "lagging", index.url, ["jam", "merchant", "account"])
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert page["consoleErrors"] == [], name
+        assert page["indexRequests"] and page["getLogs"], name
+        assert lists(page) == lists(without_index[name]), name
+
+
+@pytest.mark.parametrize("style", ["alchemy", "plain"])
+def test_page_follows_a_providers_range_limit(demo: dict[str, Any], without_index: dict[str, dict[str, Any]], style: str) -> None:
+    """A node that refuses more than 40 blocks a request, saying so as Alchemy does (with the range to
+    ask for) or as others do (with its limit): the page reads within it and shows the same lists."""
+    pages = run(demo, f"limited-{style}", None, ["jam", "merchant", "account"], limit={"span": 40, "style": style})
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert page["consoleErrors"] == [], name
+        assert 0 < page["refused"] <= 8, (name, page["refused"])  # learnt once per page view (8 chunks are in flight at most)
+        assert lists(page) == lists(without_index[name]), name
+        spans = [int(q["toBlock"], 16) - int(q["fromBlock"], 16) + 1 for q in page["getLogs"]]
+        assert len([s for s in spans if s > 40]) == page["refused"], name
+
+
+def test_page_falls_back_to_the_node_quietly_when_the_index_is_down(demo: dict[str, Any], without_index: dict[str, dict[str, Any]]) -> None:
+    with FakeIndex(demo["rpc"], demo["chainId"], down=True) as index:
+        pages = run(demo, "down", index.url, ["jam", "merchant", "coupon", "account"])
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert lists(page) == lists(without_index[name]), name
+        assert any("did not answer" in w for w in page["warnings"]), name
+        # the only errors on the console are the browser's own lines about the failed index requests
+        assert len(page["consoleErrors"]) <= len([u for u in page["failedLoads"] if u.startswith(index.url)]), (name, page["consoleErrors"])
+        assert all("Failed to load resource" in e for e in page["consoleErrors"]), name
+
+
+def _jam_item(demo: dict[str, Any]) -> str:
+    link = gs1.parse_digital_link(demo["items"]["jam"])
+    assert link.serial is not None
+    return "0x" + gs1.item_id(link.gtin, link.serial).hex()
+
+
+def _drop_an_entry(logs: list[Log]) -> list[Log]:
+    """Every answer loses the first entry of its longest trace chain (of two entries or more): the chain stays listed, shorter."""
+    chains: dict[tuple[str, str], list[int]] = {}
+    for i, log in enumerate(logs):
+        if log["topics"][0] == RECORDED:
+            chains.setdefault((log["topics"][1].lower(), log["topics"][2]), []).append(i)
+    longest = max(chains.values(), key=len, default=[])
+    return logs if len(longest) < 2 else logs[: longest[0]] + logs[longest[0] + 1 :]
+
+
+def _forge_entry(subject: str) -> Callable[[list[Log]], list[Log]]:
+    """A Recorded log on `subject` the ledger never saw, next to a real one (same block, a log index of its own)."""
+
+    def tamper(logs: list[Log]) -> list[Log]:
+        for i, log in enumerate(logs):
+            if log["topics"][0] == RECORDED and log["topics"][1].lower() == subject.lower():
+                forged = {
+                    **log,
+                    "data": "0x" + keccak(text="forged").hex() + log["data"][66:],
+                    "logIndex": hex(int(log["logIndex"], 16) + 500),
+                }
+                return [*logs[: i + 1], forged, *logs[i + 1 :]]
+        return logs
+
+    return tamper
+
+
+@pytest.mark.parametrize("lie", ["drop", "forge"])
+def test_tampered_index_cannot_make_a_history_look_verified(
+    demo: dict[str, Any], without_index: dict[str, dict[str, Any]], lie: str
+) -> None:
+    subject = _jam_item(demo)
+    tamper = _drop_an_entry if lie == "drop" else _forge_entry(subject)
+    with FakeIndex(demo["rpc"], demo["chainId"], tamper=tamper, page_size=10_000) as index:
+        pages = run(demo, f"tampered-{lie}", index.url, ["jam"])
+    assert_bounded(pages)
+    page, honest = pages["jam"], without_index["jam"]
+    assert page["indexRequests"] and page["consoleErrors"] == []
+    # the verdict is the chain's answer, whatever the index says
+    assert (page["verdict"], page["facts"]) == (honest["verdict"], honest["facts"])
+    # the item's chain no longer ends at its stored head: its events are shown unverified, and why
+    unverified = [e for e in page["events"] if not e["verified"]]
+    assert unverified and all(CHAIN_BROKEN in (e["problem"] or "") for e in unverified)
+    assert len([e for e in page["events"] if e["verified"]]) < len(honest["events"])
+    if lie == "forge":
+        assert len(page["events"]) == len(honest["events"]) + 1  # the forged one is shown, unverified
+    assert Path(page["screenshot"]).is_file()
+
+
+def test_tampered_index_hiding_an_items_whole_chain_is_noticed(demo: dict[str, Any], without_index: dict[str, dict[str, Any]]) -> None:
+    subject = _jam_item(demo)
+
+    def hide(logs: list[Log]) -> list[Log]:
+        return [log for log in logs if not (len(log["topics"]) > 1 and subject.lower() in (t.lower() for t in log["topics"][1:]))]
+
+    with FakeIndex(demo["rpc"], demo["chainId"], tamper=hide, page_size=10_000) as index:
+        pages = run(demo, "tampered-hide", index.url, ["jam"])
+    page = pages["jam"]
+    assert page["verdict"] == without_index["jam"]["verdict"]
+    assert page["missing"] > 0
+
+
+def test_page_reads_the_real_index(demo: dict[str, Any], without_index: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    indexer = pytest.importorskip("o2ochain.demo._indexer", reason="the index runner (o2ochain.demo._indexer) is not there yet")
+    deployments = tmp_path / "deployments"
+    deployments.mkdir()
+    (deployments / f"{demo['chainId']}.json").write_text(json.dumps(demo["config"]["deployment"]))
+    head = int(rpc(demo["rpc"], "eth_blockNumber", []), 16)
+    index = indexer.Indexer(deployments=deployments, rpc=demo["rpc"], state_dir=tmp_path / "index", log_path=tmp_path / "index.log")
+    index.start(timeout=240)
+    try:
+        index.wait_for_block(demo["chainId"], head, timeout=240)
+        pages = run(demo, "ponder", index.url, ["jam", "merchant", "coupon", "account"])
+    finally:
+        index.stop()
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert page["indexRequests"], name
+        assert page["consoleErrors"] == [], name
+        assert lists(page) == lists(without_index[name]), name
+
+
+def test_demo_page_reads_the_demos_own_index(demo: dict[str, Any], without_index: dict[str, dict[str, Any]]) -> None:
+    """`o2ochain demo` starts the index (Ponder) beside the chain; its page server offers it in
+    config.json once it answers, and the page then reads its lists from it."""
+    if "Index:" not in demo["output"]:
+        pytest.skip("this demo starts no index")
+    deadline = time.monotonic() + 240
+    while True:
+        with urllib.request.urlopen(demo["base"] + "/config.json", timeout=10) as response:
+            offered = json.load(response).get("index")
+        if offered or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert offered, "the demo's index never answered"
+    head = int(rpc(demo["rpc"], "eth_blockNumber", []), 16)
+    while time.monotonic() < deadline:  # caught up: the page would read the rest from the node anyway
+        with urllib.request.urlopen(offered + "/o2o/head", timeout=10) as response:
+            if json.load(response)["chains"][str(demo["chainId"])]["block"] >= head:
+                break
+        time.sleep(1)
+    pages = run(demo, "demo", AS_SERVED, ["jam", "merchant", "coupon", "account"])
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert page["indexRequests"] and page["consoleErrors"] == [], name
+        assert lists(page) == lists(without_index[name]), name
