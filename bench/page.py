@@ -580,27 +580,28 @@ class Setup:
     seconds: float
 
 
-def set_up_chain(chain: Any, accounts: Sequence[Any], events: int) -> Setup:
-    """Deploy, register the goods and record the jar's history through the library (see the module docstring)."""
+def record_jar(chain: Any, operator: Any, actors: Sequence[Any], events: int, prefix: str = PREFIX) -> tuple[Goods, int, int]:
+    """On ``chain``'s deployment: a brand (GS1 company ``prefix``) with a jar of jam, its lot and
+    its strawberries, and the jar's ``events``-long history recorded through the library by
+    ``actors`` (brand admin, registrant, farm, plant, carrier, store); ``operator`` is the registry's
+    admin. The goods, the brand's number and the trace transactions sent."""
     from o2ochain import gs1
     from o2ochain.epcis import location_id
     from o2ochain.identity import catalogue_from_rows
 
-    started = time.perf_counter()
-    operator, brand_admin, registrant, farm, plant, carrier, store = accounts[:7]
-    chain.deploy(operator)
-    brand = chain.admin(operator).register_brand(brand_admin.address, "Coastal Preserves", [PREFIX])
+    brand_admin, registrant, farm, plant, carrier, store = actors
+    brand = chain.admin(operator).register_brand(brand_admin.address, "Coastal Preserves", [prefix])
     ba = chain.brand(brand_admin, brand)
     goods = Goods(
-        jam_gtin=gs1.make_gtin(PREFIX, 120),
+        jam_gtin=gs1.make_gtin(prefix, 120),
         jar_serial="J000001",
         jam_lot="JAM2611-01",
-        strawberry_gtin=gs1.make_gtin(PREFIX, 300),
+        strawberry_gtin=gs1.make_gtin(prefix, 300),
         strawberry_lot="STR2611-A",
-        case_sscc=gs1.make_sscc(PREFIX, 7, extension=1),
-        pallet_sscc=gs1.make_sscc(PREFIX, 8),
+        case_sscc=gs1.make_sscc(prefix, 7, extension=1),
+        pallet_sscc=gs1.make_sscc(prefix, 8),
         glns={
-            name: gs1.make_gln(PREFIX, ref)
+            name: gs1.make_gln(prefix, ref)
             for name, ref in (("farm", 101), ("plant", 201), ("dock", 202), ("truck", 250), ("dc", 301), ("store", 401))
         },
     )
@@ -611,18 +612,26 @@ def set_up_chain(chain: Any, accounts: Sequence[Any], events: int) -> Setup:
         catalogue_from_rows([(goods.jam_gtin, goods.jar_serial, goods.jam_lot, "2027-11-30")], source="bench jar")
     )
     admin = chain.trace_admin(brand_admin, brand)
-    actors = {
+    who = {
         "farm": (farm, "farm", "farm"),
         "plant": (plant, "plant", "plant"),
         "carrier": (carrier, "logistics", "dc"),
         "store": (store, "store", "store"),
     }
-    for account, kind, where in actors.values():
+    for account, kind, where in who.values():
         admin.grant(account.address, kind, location_id(f"{RESOLVER}/414/{goods.glns[where]}"))
     transactions = 0
     for name, evs in supply_chain_documents(goods, events).items():
-        report = chain.actor(actors[name][0]).import_document(epcis_document(evs), brand=brand)
-        transactions += report.transactions
+        transactions += chain.actor(who[name][0]).import_document(epcis_document(evs), brand=brand).transactions
+    return goods, brand, transactions
+
+
+def set_up_chain(chain: Any, accounts: Sequence[Any], events: int) -> Setup:
+    """Deploy, register the goods and record the jar's history through the library (see the module docstring)."""
+    started = time.perf_counter()
+    operator, *actors = accounts[:7]
+    chain.deploy(operator)
+    goods, _brand, transactions = record_jar(chain, operator, actors, events)
     read = time.perf_counter()
     history = chain.trace.history(goods.jar_uri, include_events=False)
     library_ms = (time.perf_counter() - read) * 1000
