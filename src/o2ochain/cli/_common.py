@@ -18,7 +18,6 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from o2ochain import inputs
 from o2ochain._chain.accounts import LoadedAccount, load_account
@@ -38,8 +37,11 @@ err = _stderr
 class Context:
     """Options shared by every command."""
 
-    def __init__(self, rpc: str, deployment: str | None, account: str | None, password_file: Path | None, as_json: bool) -> None:
+    def __init__(
+        self, rpc: str, deployment: str | None, account: str | None, password_file: Path | None, as_json: bool, index: str | None = None
+    ) -> None:
         self.rpc = rpc
+        self.index = index or None
         self.deployment = deployment
         self.account_spec = account
         self.password_file = password_file
@@ -48,7 +50,7 @@ class Context:
 
     def chain(self) -> O2OChain:
         if self._chain is None:
-            self._chain = connect(self.rpc, deployment=self.deployment)
+            self._chain = connect(self.rpc, deployment=self.deployment, index=self.index)
         return self._chain
 
     def account(self) -> LoadedAccount:
@@ -70,6 +72,14 @@ def common(f: F) -> F:
     options = [
         click.option(
             "--rpc", envvar="O2O_RPC", default="http://127.0.0.1:8545", show_default=True, help="JSON-RPC URL of the node ($O2O_RPC)."
+        ),
+        click.option(
+            "--index",
+            envvar="O2O_INDEX",
+            default=None,
+            metavar="URL",
+            help="URL of an o2ochain index (indexer/) to read lists and histories from; the node is asked only for "
+            "the blocks it has not indexed yet and for what is checked on chain [default: the node alone] ($O2O_INDEX).",
         ),
         click.option(
             "--deployment",
@@ -98,7 +108,8 @@ def common(f: F) -> F:
 
 
 def make_context(kwargs: dict[str, Any]) -> Context:
-    return Context(kwargs.pop("rpc"), kwargs.pop("deployment"), kwargs.pop("account"), kwargs.pop("password_file"), kwargs.pop("as_json"))
+    options = ("rpc", "deployment", "account", "password_file", "as_json", "index")
+    return Context(*(kwargs.pop(name) for name in options))
 
 
 def fail(exc: BaseException, as_json: bool) -> NoReturn:
@@ -126,28 +137,6 @@ def handled(as_json: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted: rerun the same command to finish; nothing will be done twice")
         sys.exit(130)
-
-
-@contextmanager
-def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    if not enabled:
-        yield lambda done, total: None
-        return
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 # -- values ---------------------------------------------------------------------------------

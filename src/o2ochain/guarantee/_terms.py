@@ -5,6 +5,8 @@ exactly as the contract applies it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -371,12 +373,8 @@ class Offer:
     @classmethod
     def quote_from_json(cls, data: dict[str, Any], *, where: str | None = None) -> Offer:
         """A signed quote read back from :meth:`to_json` (``where`` names the file for errors)."""
-        if not isinstance(data, dict):
-            raise InputError(f"not a signed price quote: expected a JSON object, got {type(data).__name__}", file=where)
-        if data.get("type") != "o2ochain.guarantee.quote":
-            raise InputError("not a signed price quote (type o2ochain.guarantee.quote)", file=where, field="type", value=data.get("type"))
-        try:
-            what = "a signed quote"
+        what = "a signed quote"
+        with _signed_document(data, "o2ochain.guarantee.quote", "a signed price quote", where):
             return cls(
                 retailer=_uint(data, "retailer", 32, where=where, what=what),
                 channel=_uint(data, "channel", 32, where=where, what=what),
@@ -389,12 +387,6 @@ class Offer:
                 nonce=_uint(data, "nonce", 64, where=where, what=what),
                 signature=bytes(HexBytes(data["signature"])),
             )
-        except InputError as exc:  # a value out of range, an unknown price type: named, in the file
-            raise InputError(exc.message, file=exc.file or where, line=exc.line, field=exc.field, value=exc.value) from None
-        except KeyError as exc:
-            raise InputError("a signed quote lacks this field", file=where, field=str(exc.args[0])) from exc
-        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
-            raise InputError(f"a signed quote has a bad value: {exc}", file=where) from exc
 
 
 @dataclass(frozen=True)
@@ -435,12 +427,8 @@ class SignedReceipt:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, where: str | None = None) -> SignedReceipt:
-        if not isinstance(data, dict):
-            raise InputError(f"not a signed receipt: expected a JSON object, got {type(data).__name__}", file=where)
-        if data.get("type") != "o2ochain.guarantee.receipt":
-            raise InputError("not a signed receipt (type o2ochain.guarantee.receipt)", file=where, field="type", value=data.get("type"))
-        try:
-            what = "a signed receipt"
+        what = "a signed receipt"
+        with _signed_document(data, "o2ochain.guarantee.receipt", what, where):
             return cls(
                 retailer=_uint(data, "retailer", 32, where=where, what=what),
                 channel=_uint(data, "channel", 32, where=where, what=what),
@@ -452,12 +440,6 @@ class SignedReceipt:
                 receipt=_hash32(data, "receiptHash", where=where, what=what),
                 signature=bytes(HexBytes(data["signature"])),
             )
-        except InputError as exc:  # a value out of range, an unknown price type: named, in the file
-            raise InputError(exc.message, file=exc.file or where, line=exc.line, field=exc.field, value=exc.value) from None
-        except KeyError as exc:
-            raise InputError("a signed receipt lacks this field", file=where, field=str(exc.args[0])) from exc
-        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
-            raise InputError(f"a signed receipt has a bad value: {exc}", file=where) from exc
 
 
 @dataclass(frozen=True)
@@ -759,3 +741,21 @@ class Release:
             "block": self.block,
             "txHash": self.tx_hash,
         }
+
+
+@contextmanager
+def _signed_document(data: Any, kind: str, what: str, where: str | None) -> Iterator[None]:
+    """Read a signed JSON document of type ``kind`` (``what`` names it for people) inside this
+    block: any missing field or bad value comes out as one InputError naming the file and field."""
+    if not isinstance(data, dict):
+        raise InputError(f"not {what}: expected a JSON object, got {type(data).__name__}", file=where)
+    if data.get("type") != kind:
+        raise InputError(f"not {what} (type {kind})", file=where, field="type", value=data.get("type"))
+    try:
+        yield
+    except InputError as exc:  # a value out of range, an unknown price type: named, in the file
+        raise InputError(exc.message, file=exc.file or where, line=exc.line, field=exc.field, value=exc.value) from None
+    except KeyError as exc:
+        raise InputError(f"{what} lacks this field", file=where, field=str(exc.args[0])) from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
+        raise InputError(f"{what} has a bad value: {exc}", file=where) from exc
