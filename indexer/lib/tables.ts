@@ -26,6 +26,8 @@ export const log = onchainTable(
     logIndex: t.integer().notNull(),
   }),
   (table) => ({
+    // One event's logs in chain order: a page after a cursor is a range scan, not a sort of them all.
+    byEvent: index("log_event_index").on(table.chainId, table.address, table.topic0, table.blockNumber, table.logIndex),
     byTopic1: index("log_topic1_index").on(table.chainId, table.address, table.topic0, table.topic1, table.blockNumber),
     byTopic2: index("log_topic2_index").on(table.chainId, table.address, table.topic0, table.topic2, table.blockNumber),
     byTopic3: index("log_topic3_index").on(table.chainId, table.address, table.topic0, table.topic3, table.blockNumber),

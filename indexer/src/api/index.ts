@@ -168,6 +168,8 @@ app.post("/o2o/logs", async (c) => {
   });
   if (query.after) {
     const { block, logIndex } = query.after;
+    // The plain bound lets an ordered index scan start at the cursor rather than filter up to it.
+    where.push(gte(log.blockNumber, BigInt(block)));
     where.push(or(gt(log.blockNumber, BigInt(block)), and(eq(log.blockNumber, BigInt(block)), gt(log.logIndex, logIndex))));
   }
   const rows = await db

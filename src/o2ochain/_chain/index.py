@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast
 
 import requests
@@ -126,21 +127,28 @@ class IndexClient:
         }
         out: list[LogReceipt] = []
         covered: int | None = None
-        while True:
-            answer = self._call("POST", "/o2o/logs", body)
-            try:
-                head = int(answer["head"])
-                raw = answer["logs"]
-                after = answer.get("next")
-                page = [_log_receipt(entry) for entry in raw]
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise ChainError(f"the index at {self.endpoint} gave a /o2o/logs answer that is not logs ({exc!r})") from None
-            limit = head if to_block is None else min(head, to_block)
-            covered = limit if covered is None else min(covered, limit)  # an index that went back: the smaller
-            out.extend(page)
-            if not after:
-                break
-            body = {**body, "toBlock": covered, "after": after}
+        # The next page is asked for while this one is turned into logs (the wait and the work overlap).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o2o-index") as pool:
+            pending = pool.submit(self._call, "POST", "/o2o/logs", body)
+            while True:
+                answer = pending.result()
+                try:
+                    head = int(answer["head"])
+                    raw = answer["logs"]
+                    after = answer.get("next")
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ChainError(f"the index at {self.endpoint} gave a /o2o/logs answer that is not logs ({exc!r})") from None
+                limit = head if to_block is None else min(head, to_block)
+                covered = limit if covered is None else min(covered, limit)  # an index that went back: the smaller
+                if after:
+                    body = {**body, "toBlock": covered, "after": after}
+                    pending = pool.submit(self._call, "POST", "/o2o/logs", body)
+                try:
+                    out.extend([_log_receipt(entry) for entry in raw])
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ChainError(f"the index at {self.endpoint} gave a /o2o/logs answer that is not logs ({exc!r})") from None
+                if not after:
+                    break
         kept = [log for log in out if log["blockNumber"] <= covered]
         return kept, max(covered, from_block - 1)
 

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -187,7 +187,7 @@ def get_logs(
         indexed, covered = index.get_logs(chain_id=conn.chain_id, address=address, topics=topics, from_block=from_block, to_block=last)
         reach = min(int(covered), last)
         out = sorted(
-            (log for log in map(_formatted, indexed) if _matches(log, address, topics, from_block, reach)),
+            filter(_matcher(address, topics, from_block, reach), map(_formatted, indexed)),
             key=lambda log: (log["blockNumber"], log["logIndex"]),
         )
         start = max(from_block, reach + 1)
@@ -329,18 +329,20 @@ def _hex(value: Any) -> str:
     return ("0x" + bytes(value).hex() if isinstance(value, bytes | bytearray | HexBytes) else str(value)).lower()
 
 
-def _matches(log: LogReceipt, address: str | Sequence[str], topics: Sequence[Any], first: int, last: int) -> bool:
-    """``log`` answers the filter: in ``[first, last]``, from ``address``, with ``topics``."""
-    if not first <= int(log["blockNumber"]) <= last or log.get("removed"):
-        return False
-    wanted = {address.lower()} if isinstance(address, str) else {a.lower() for a in address}
-    if _hex(log["address"]) not in wanted:
-        return False
-    have = [_hex(t) for t in log["topics"]]
-    for i, want in enumerate(topics):
-        if want is None:
-            continue
-        options = {_hex(w) for w in want} if isinstance(want, list | tuple) else {_hex(want)}
-        if i >= len(have) or have[i] not in options:
+def _matcher(address: str | Sequence[str], topics: Sequence[Any], first: int, last: int) -> Callable[[LogReceipt], bool]:
+    """Whether a log answers the filter: in ``[first, last]``, from ``address``, with ``topics``
+    (the wanted values worked out once, for the thousands of logs of one answer)."""
+    addresses = {address.lower()} if isinstance(address, str) else {a.lower() for a in address}
+    wanted = [
+        (i, {_hex(w) for w in want} if isinstance(want, list | tuple) else {_hex(want)}) for i, want in enumerate(topics) if want is not None
+    ]
+
+    def matches(log: LogReceipt) -> bool:
+        if not first <= int(log["blockNumber"]) <= last or log.get("removed"):
             return False
-    return True
+        if _hex(log["address"]) not in addresses:
+            return False
+        have = log["topics"]
+        return all(i < len(have) and _hex(have[i]) in options for i, options in wanted)
+
+    return matches
