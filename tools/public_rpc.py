@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import requests
 
-__all__ = ["FLAVOURS", "Flavour", "PublicRPC", "TokenBucket", "wait_for_ctrl_c"]
+__all__ = ["FLAVOURS", "Flavour", "PublicRPC", "QuietHandler", "TokenBucket", "wait_for_ctrl_c"]
 
 Flavour = Literal["alchemy", "infura", "quicknode", "ankr"]
 FLAVOURS: tuple[Flavour, ...] = ("alchemy", "infura", "quicknode", "ankr")
@@ -97,6 +97,16 @@ class TokenBucket:
             return (n - self._tokens) / self.rate
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A keep-alive JSON-RPC handler that logs nothing and sends small answers without delay."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+    def log_message(self, *args: object) -> None:  # quiet
+        return
+
+
 @dataclass
 class PublicRPC:
     """A threaded HTTP JSON-RPC proxy in front of ``upstream`` with a hosted provider's limits.
@@ -135,13 +145,7 @@ class PublicRPC:
             return self
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args: object) -> None:  # quiet
-                return
-
+        class Handler(QuietHandler):
             def do_OPTIONS(self) -> None:  # a browser's CORS preflight: hosted providers allow any origin
                 self.send_response(204)
                 self.send_header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")

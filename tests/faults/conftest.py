@@ -27,6 +27,7 @@ from eth_account.signers.local import LocalAccount
 import o2ochain
 from o2ochain._chain.connection import Anvil
 from tests.conftest import anvil_brand
+from tools.public_rpc import QuietHandler
 
 FAULTS = ("ok", "delay", "502", "503", "drop")
 
@@ -103,12 +104,7 @@ class FlakyProxy:
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args: object) -> None:  # quiet
-                return
+        class Handler(QuietHandler):
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
