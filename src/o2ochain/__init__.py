@@ -20,9 +20,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from o2ochain._chain.signers import ApeSigner, Signer
-from o2ochain.client import O2OChain, connect
-from o2ochain.deployments import Deployment, load_deployment
+from typing import TYPE_CHECKING, Any
+
 from o2ochain.errors import (
     ChainError,
     ConfigError,
@@ -32,34 +31,43 @@ from o2ochain.errors import (
     O2OError,
     TransactionFailed,
 )
-from o2ochain.guarantee import (
-    Buyer,
-    ChannelKey,
-    Entitlement,
-    GuaranteeReader,
-    Keeper,
-    KeeperAction,
-    KeyInfo,
-    Offer,
-    Policy,
-    PolicyRecord,
-    Purchase,
-    Release,
-    RetailerAdmin,
-    RetailerInfo,
-)
-from o2ochain.identity import (
-    BrandAdmin,
-    Consumer,
-    Identity,
-    ItemStatus,
-    MerkleItem,
-    Registrant,
-    RegistrationReport,
-    RegistryAdmin,
-    Seller,
-    Verification,
-)
+
+# The rest loads on first use (PEP 562): web3, eth-account and the role modules take most of a
+# second to import, which a command such as `o2ochain trace show` should not pay for what it
+# never touches. Type checkers read the imports below; tests/library/test_layout.py checks that
+# they and _LAZY name the same things.
+if TYPE_CHECKING:
+    from o2ochain._chain.signers import ApeSigner, Signer
+    from o2ochain.client import O2OChain, connect
+    from o2ochain.deployments import Deployment, load_deployment
+    from o2ochain.guarantee import (
+        Buyer,
+        ChannelKey,
+        Entitlement,
+        GuaranteeReader,
+        Keeper,
+        KeeperAction,
+        KeyInfo,
+        Offer,
+        Policy,
+        PolicyRecord,
+        Purchase,
+        Release,
+        RetailerAdmin,
+        RetailerInfo,
+    )
+    from o2ochain.identity import (
+        BrandAdmin,
+        Consumer,
+        Identity,
+        ItemStatus,
+        MerkleItem,
+        Registrant,
+        RegistrationReport,
+        RegistryAdmin,
+        Seller,
+        Verification,
+    )
 
 __all__ = [
     "ApeSigner",
@@ -101,3 +109,60 @@ __all__ = [
     "connect",
     "load_deployment",
 ]
+
+
+#: Where each public name lives (imported on first access).
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("ApeSigner", "Signer"), "o2ochain._chain.signers"),
+    **dict.fromkeys(("O2OChain", "connect"), "o2ochain.client"),
+    **dict.fromkeys(("Deployment", "load_deployment"), "o2ochain.deployments"),
+    **dict.fromkeys(
+        (
+            "Buyer",
+            "ChannelKey",
+            "Entitlement",
+            "GuaranteeReader",
+            "Keeper",
+            "KeeperAction",
+            "KeyInfo",
+            "Offer",
+            "Policy",
+            "PolicyRecord",
+            "Purchase",
+            "Release",
+            "RetailerAdmin",
+            "RetailerInfo",
+        ),
+        "o2ochain.guarantee",
+    ),
+    **dict.fromkeys(
+        (
+            "BrandAdmin",
+            "Consumer",
+            "Identity",
+            "ItemStatus",
+            "MerkleItem",
+            "Registrant",
+            "RegistrationReport",
+            "RegistryAdmin",
+            "Seller",
+            "Verification",
+        ),
+        "o2ochain.identity",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'o2ochain' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

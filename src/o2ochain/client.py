@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -12,14 +12,19 @@ from web3 import Web3
 from o2ochain._chain.connection import Anvil, http_web3, tester_web3
 from o2ochain._chain.index import IndexClient, LogSource, attach_index
 from o2ochain._chain.signers import Signer
-from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser, PrivateKeyLike
 from o2ochain.deployments import Deployment, load_deployment
 from o2ochain.deployments import deploy as _deploy
 from o2ochain.errors import ChainError, ConfigError
-from o2ochain.guarantee import Buyer, ChannelKey, GuaranteeReader, Keeper, RetailerAdmin
 from o2ochain.identity import BrandAdmin, Consumer, Identity, Registrant, RegistryAdmin, Seller
-from o2ochain.loop import ContentStore, CouponBookReader, CouponIssuer, MerchantDesk, ReviewBoardReader, Reviewer, Shop
 from o2ochain.trace import Actor, Trace, TraceAdmin
+
+# Consent, the guarantee and the loop are imported where they are first used: a command that
+# only verifies items or shows a history (most of what a shop's till or a shopper runs) should
+# not pay for their imports (ECIES and more, about a fifth of a second).
+if TYPE_CHECKING:
+    from o2ochain.consent import ConsentReader, ConsumerConsent, DataUser, PrivateKeyLike
+    from o2ochain.guarantee import Buyer, ChannelKey, GuaranteeReader, Keeper, RetailerAdmin
+    from o2ochain.loop import CouponBookReader, CouponIssuer, MerchantDesk, ReviewBoardReader, Reviewer, Shop
 
 __all__ = ["O2OChain", "connect"]
 
@@ -127,44 +132,62 @@ class O2OChain:
     @property
     def consent(self) -> ConsentReader:
         """Consents and data-use receipts (read-only)."""
+        from o2ochain.consent import ConsentReader
+
         if self._consent is None:
             self._consent = ConsentReader(self.w3, self.deployment)
         return self._consent
 
     def consumer_consent(self, account: Signer) -> ConsumerConsent:
         """A consumer granting, revoking and auditing the use of their data."""
+        from o2ochain.consent import ConsumerConsent
+
         return ConsumerConsent(self.consent, account)
 
     def data_user(self, account: Signer, *, sealing_key: PrivateKeyLike | None = None) -> DataUser:
         """A retailer relaying signed consents, checking them and recording each use of data
         (and opening sealed data with ``sealing_key``, by default an eth-account signer's key)."""
+        from o2ochain.consent import DataUser
+
         return DataUser(self.consent, account, sealing_key=sealing_key)
 
     @property
     def guarantee(self) -> GuaranteeReader:
         """The cross-channel price guarantee (read-only; the rule in :func:`o2ochain.guarantee.evaluate`)."""
+        from o2ochain.guarantee import GuaranteeReader
+
         if self._guarantee is None:
             self._guarantee = GuaranteeReader(self.w3, self.deployment)
         return self._guarantee
 
     def retailer(self, account: Signer, retailer: int) -> RetailerAdmin:
         """A retailer's admin: channels and keys, policy, the compensation pool."""
+        from o2ochain.guarantee import RetailerAdmin
+
         return RetailerAdmin(self.guarantee, account, retailer)
 
     def register_retailer(self, account: Signer, *, currency: str = "0x" + "00" * 20, uri: str = "") -> RetailerAdmin:
         """Register a new retailer (anyone may) pricing and paying in ``currency`` (native coin by default)."""
+        from o2ochain.guarantee import RetailerAdmin
+
         return RetailerAdmin.register(self.guarantee, account, currency=currency, uri=uri)
 
     def channel(self, account: Signer) -> ChannelKey:
         """A channel's price-signing key: prices, quotes, sales, receipts."""
+        from o2ochain.guarantee import ChannelKey
+
         return ChannelKey(self.guarantee, account)
 
     def buyer(self, account: Signer) -> Buyer:
         """A consumer: purchases, what is owed and why, claims."""
+        from o2ochain.guarantee import Buyer
+
         return Buyer(self.guarantee, account)
 
     def keeper(self, account: Signer, **options: Any) -> Keeper:
         """The keeper that pays owed compensation automatically (see :class:`o2ochain.guarantee.Keeper`)."""
+        from o2ochain.guarantee import Keeper
+
         return Keeper(self.guarantee, account, **options)
 
     def use_content(self, path: Path | str) -> None:
@@ -175,31 +198,43 @@ class O2OChain:
     @property
     def reviews(self) -> ReviewBoardReader:
         """Verified-buyer reviews, replies and merchant profiles (read-only), ranked by usefulness."""
+        from o2ochain.loop import ContentStore, ReviewBoardReader
+
         if self._reviews is None:
             self._reviews = ReviewBoardReader(self.w3, self.deployment, ContentStore(self.content_path))
         return self._reviews
 
     def reviewer(self, account: Signer) -> Reviewer:
         """A buyer writing, editing, voting on and reporting reviews."""
+        from o2ochain.loop import Reviewer
+
         return Reviewer(self.reviews, account)
 
     def merchant_desk(self, account: Signer) -> MerchantDesk:
         """A merchant's profile (as the retailer's admin) and replies (as its key or admin)."""
+        from o2ochain.loop import MerchantDesk
+
         return MerchantDesk(self.reviews, account)
 
     @property
     def coupons(self) -> CouponBookReader:
         """Coupon campaigns and their figures (read-only)."""
+        from o2ochain.loop import CouponBookReader
+
         if self._coupons is None:
             self._coupons = CouponBookReader(self.w3, self.deployment, self.guarantee)
         return self._coupons
 
     def coupon_issuer(self, account: Signer) -> CouponIssuer:
         """A retailer's admin opening campaigns, or a merchant's key signing vouchers."""
+        from o2ochain.loop import CouponIssuer
+
         return CouponIssuer(self.coupons, account)
 
     def shop(self, account: Signer) -> Shop:
         """A shop's till (a channel key) redeeming vouchers."""
+        from o2ochain.loop import Shop
+
         return Shop(self.coupons, account)
 
     def admin(self, account: Signer) -> RegistryAdmin:

@@ -133,7 +133,9 @@ OLD = _old_spellings()
 def test_every_old_command_spelling_still_runs_and_names_its_new_one(path: tuple[str, ...], command: click.Command, tmp_path: Path) -> None:
     (tmp_path / "items.csv").write_text("gtin,serial,lot\n", encoding="utf-8")
     argv = _argv(path, command, None, "", tmp_path)
-    result = CliRunner(mix_stderr=False).invoke(main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"])
+    result = CliRunner(mix_stderr=False).invoke(
+        main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"]
+    )
     first = result.stderr.splitlines()[0] if result.stderr else ""
     assert first.startswith(f"note: `o2ochain {' '.join(path)}") and "` is now `o2ochain " in first, (argv, result.stderr)
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2  # the notice, then the one-line error
@@ -146,11 +148,27 @@ def test_every_old_command_spelling_still_runs_and_names_its_new_one(path: tuple
         (["guarantee", "sale", "import", "sales.csv", "--batch", "5"], "--batch", "--batch-size"),
         (["review", "list", "--gtin", "09506000134352", "--content", "content"], "--content", "--store"),
         (["merchant", "publish", "1", "--name", "Shop", "--address", "8 Zhongshan Road"], "--address", "--street"),
-        (["consent", "grant", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "--purpose", "delivery", "--category", "contact", "--valid-days", "30"], "--valid-days", "--for"),
+        (
+            [
+                "consent",
+                "grant",
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                "--purpose",
+                "delivery",
+                "--category",
+                "contact",
+                "--valid-days",
+                "30",
+            ],
+            "--valid-days",
+            "--for",
+        ),
     ],
 )
 def test_every_old_option_spelling_still_works_and_names_its_new_one(argv: list[str], old: str, new: str, tmp_path: Path) -> None:
-    result = CliRunner(mix_stderr=False).invoke(main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"])
+    result = CliRunner(mix_stderr=False).invoke(
+        main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"]
+    )
     assert result.stderr.splitlines()[0] == f"note: `{old}` is now `{new}` (the old spelling will go)", result.stderr
     assert "Traceback" not in result.stderr
 
@@ -166,6 +184,43 @@ def test_every_command_reads_its_values_and_fails_cleanly_without_a_deployment(
     """Every command, given well-formed values, gets as far as asking for the deployment: what
     it was given reaches its code under the names it expects (a renamed option included)."""
     argv = _argv(path, command, None, "", tmp_path)
-    result = CliRunner(mix_stderr=False).invoke(main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"])
+    result = CliRunner(mix_stderr=False).invoke(
+        main, [*argv, "--rpc", "tester", "--deployment", str(tmp_path / "none"), "--account", "dev:0"]
+    )
     assert isinstance(result.exception, SystemExit) and result.exit_code in (1, 2), (argv, result.stderr, result.exception)
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, (argv, result.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands load what they use
+
+
+def test_every_lazily_listed_command_is_the_command_of_that_name() -> None:
+    from o2ochain.cli import _COMMANDS
+
+    loaded = main.commands  # reading the whole list loads every module
+    assert set(loaded) == set(_COMMANDS)
+    assert all(command.name == name for name, command in loaded.items())
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        (["trace", "show", "--help"], ["o2ochain.consent", "o2ochain.guarantee", "o2ochain.loop", "o2ochain.cli._guarantee", "ecies"]),
+        (["item", "verify", "--help"], ["o2ochain.consent", "o2ochain.guarantee", "o2ochain.loop", "o2ochain.cli._trace"]),
+        (["--version"], ["web3", "o2ochain.client"]),
+    ],
+)
+def test_a_command_imports_only_what_it_uses(argv: list[str], absent: list[str]) -> None:
+    """`o2ochain trace show` on a shop's till answers in well under a second: its imports are
+    most of that, so a command must not import the other groups (ECIES, the guarantee, …)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom o2ochain.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(name for name in {absent!r} if name in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "[]"

@@ -90,7 +90,11 @@ def _every_error_class() -> set[type]:
 
 
 def test_import_o2ochain_loads_no_cli_or_demo_module() -> None:
-    code = "import json, sys, o2ochain; print(json.dumps(sorted(m for m in sys.modules if m.startswith('o2ochain'))))"
+    # Every public name loaded, as a script using the whole API would.
+    code = (
+        "import json, sys, o2ochain; [getattr(o2ochain, name) for name in o2ochain.__all__]; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('o2ochain'))))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, timeout=120, check=True)
     loaded = json.loads(result.stdout)
     assert "o2ochain.client" in loaded  # the check below would pass vacuously otherwise
@@ -256,3 +260,15 @@ def test_the_readme_tree_lists_exactly_the_python_files_of_the_package() -> None
     assert listed == on_disk
     assert [path for path, description in entries if not description] == [], "say in a few words what each entry is for"
     assert [path for path, _ in entries if not (ROOT / path).exists()] == []
+
+
+def test_the_top_level_names_load_on_first_use_and_type_checkers_see_them() -> None:
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    for_checkers = {alias.name: node.module for node in guarded.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert for_checkers == o2ochain._LAZY
+    probe = "import sys, o2ochain\nprint('web3' in sys.modules, o2ochain.connect.__module__, 'web3' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["False", "o2ochain.client", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        o2ochain.nothing  # noqa: B018
