@@ -16,8 +16,8 @@ from o2ochain.cli import main
 from o2ochain.cli._common import IdType, InputType, NounGroup
 from tests.cli.test_inputs_cli import _argv, _label
 
-#: The three programs that act on a whole installation rather than on one kind of thing.
-PROGRAMS = {"deploy", "demo", "keeper"}
+#: The programs that act on a whole installation rather than on one kind of thing.
+PROGRAMS = {"deploy", "demo", "keeper", "serve"}
 
 #: The verbs commands are named by. A new command takes one of these, or adds its verb here
 #: (a verb, never a noun: `guarantee purchase list`, not `guarantee purchases`).

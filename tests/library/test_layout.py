@@ -31,13 +31,14 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"identity", "guarantee", "consent", "shopper"}),
     frozenset({"trace", "loop"}),
     frozenset({"client"}),
+    frozenset({"serve"}),
     frozenset({"__init__"}),
     frozenset({"cli", "demo"}),
 )
 LAYER_OF = {name: n for n, layer in enumerate(LAYERS) for name in layer}
 #: The one import allowed inside a layer across concerns: the command line runs the demo.
 SIDEWAYS = {("cli", "demo")}
-PUBLIC_SUBPACKAGES = ("inputs", "gs1", "epcis", "identity", "trace", "consent", "guarantee", "loop", "shopper", "cli", "demo")
+PUBLIC_SUBPACKAGES = ("inputs", "gs1", "epcis", "identity", "trace", "consent", "guarantee", "loop", "shopper", "serve", "cli", "demo")
 
 
 def _unit(path: Path) -> str:

@@ -32,6 +32,7 @@ __all__ = ["main"]
 _COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("_deploy", "deploy"),
     "demo": ("_demo", "demo"),
+    "serve": ("_serve", "serve"),
     "keeper": ("_guarantee", "keeper"),
     "brand": ("_identity", "brand"),
     "product": ("_identity", "product"),
@@ -110,5 +111,5 @@ def main() -> None:
       o2ochain item verify https://id.gs1.org/01/09506000134352/21/ABC123
 
     Commands read `o2ochain NOUN VERB [THING] [--SCOPE N]`: the group names the kind of thing,
-    the command what is done to it; `deploy`, `demo` and `keeper` are the three programs.
+    the command what is done to it; `deploy`, `demo`, `serve` and `keeper` are the four programs.
     """

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from o2ochain.demo._indexer import Indexer
 from o2ochain.demo._run import ACCOUNTS, RELAYER, SAMPLE_BRANDS, SHOPPER, SampleBrand, make_catalogue, run_demo
-from o2ochain.demo._server import PageServer, default_dist, page_url
+from o2ochain.demo._server import PageServer
+from o2ochain.serve import default_dist, page_url
 
 __all__ = [
     "ACCOUNTS",

@@ -467,7 +467,8 @@ def _present(
     _print_rows(console, "O2O loop:", loops)
     console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)
     if serve:
-        from o2ochain.demo._server import PageServer, page_url
+        from o2ochain.demo._server import PageServer
+        from o2ochain.serve import page_url
         from o2ochain.shopper import RelayService
 
         index = _start_index(node, out_dir, console)
@@ -478,7 +479,9 @@ def _present(
             content=out_dir / "content",
             proofs=out_dir / "proofs",
             port=web_port,
-            test_accounts=[{"label": "Test shopper (local chain only)", "privateKey": "0x" + accounts[SHOPPER].key.hex().removeprefix("0x")}],
+            test_accounts=[
+                {"label": "Test shopper (local chain only)", "privateKey": "0x" + accounts[SHOPPER].key.hex().removeprefix("0x")}
+            ],
             data_users=[{"name": "Dalian Coast (retailer)", "address": wallet["dataUser"], "notice": PRIVACY_NOTICE}],
             relay_service=RelayService(http_web3(node.url), deployment, accounts[RELAYER]),
             index_url=index.url if index else None,

@@ -1,248 +1,33 @@
-"""The consumer page's local web server, as ``o2ochain demo`` runs it.
-
-A small :mod:`http.server` in a thread, on 127.0.0.1 only. It serves:
-
-- ``/`` — the built page (``frontend/dist``, made by ``npx vite build frontend``);
-- ``/config.json`` — what the page needs to find the chain: the RPC URL, the deployment manifest
-  (:mod:`o2ochain.deployments`), where the off-chain content is and, when there is one, the index
-  (``"index"``: the Ponder app of ``indexer/``) the page reads its lists from and checks on chain;
-- ``/events/`` — the EPCIS event store (``<2 hex>/<64 hex>.json``), whose files the page checks
-  against the hashes anchored on chain; ``POST /events/batch`` with ``{"hashes": [...]}`` answers
-  every asked file's text (or null) in one response, so a 100-event history is one request;
-- ``/content/`` — the content store (review texts, merchant profiles); a ``POST /content/`` of a
-  review document (``{"type": "o2ochain.review", ...}``) stores it under its keccak256 and answers
-  ``{"hash", "uri"}``, which is how the page's review form publishes a text before the review
-  transaction records its hash;
-- ``POST /relay`` — when the server has a relayer account: ``{"to", "data"}`` of a call that a
-  consumer's signature authorises (an ERC-2771 request of a derived shopper address, a store's
-  claim code, a signed consent, a signed receipt, a claim that pays a buyer), sent and paid for
-  by the relayer (:class:`o2ochain.shopper.RelayService`), answered with ``{"txHash", "call"}``
-  once mined; a contract's refusal answers 422 ``{"error": <custom error>, "message", "args"}``.
-  A shopper's one-record addresses hold no coin; this is how they act without anyone funding
-  them, which would tie them together on chain.
-
-On a local chain the demo also lists, in ``config.json``, built-in test accounts (Anvil's public
-development keys, clearly labelled) so the page's wallet actions can be tried without a wallet
-extension, and the data users a consumer may grant consent to.
-
-The page reads the chain itself: this server is only where the page and the off-chain copies
-come from, so it needs no more trust than a file server.
-"""
+"""The consumer page's local web server, as ``o2ochain demo`` runs it: the gateway
+(:mod:`o2ochain.serve`) in a thread, on 127.0.0.1 only."""
 
 from __future__ import annotations
 
-import json
-import os
-import posixpath
-import re
-import threading
-import time
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
-from o2ochain.deployments import Deployment
-from o2ochain.errors import ConfigError, ContractRevert, InputError
-from o2ochain.shopper import RelayService
-
-#: Anvil's (and Hardhat's) chain id: the only chain the page's built-in test accounts are offered on.
-LOCAL_CHAIN_ID = 31337
-#: The largest review document the page may post.
-MAX_POST = 32_768
-#: The most event files one batch read answers.
-MAX_BATCH = 2_000
-#: How long (s) whether the index answers is taken as known, and how long asking it may take.
-INDEX_RECHECK = 1.0
-INDEX_PROBE_TIMEOUT = 0.5
-_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
-
-_NOT_BUILT = b"""<!doctype html><html lang="en"><meta charset="utf-8"><title>o2ochain: page not built</title>
-<h1>The page is not built</h1><p>Run <code>npx vite build frontend</code> in the repository (or <code>./run demo</code>),
-then reload.</p></html>"""
-
-
-def default_dist() -> Path:
-    """Where the built page is: ``$O2O_WEB_DIST``, or ``frontend/dist`` of this source tree."""
-    env = os.environ.get("O2O_WEB_DIST")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "frontend" / "dist"
-
-
-def page_url(base: str, item: str | None = None) -> str:
-    """The page's URL, opening ``item`` (a Digital Link or an item id) when given."""
-    if item is None:
-        return base + "/"
-    return f"{base}/?item={urllib.parse.quote(item, safe=':/')}"
+from o2ochain.serve import BackgroundServer, Gateway, create_app
 
 
 @dataclass
-class PageServer:
-    """Serves the page, its config and the stores on ``http://127.0.0.1:<port>`` until stopped."""
+class PageServer(Gateway):
+    """Serves the page, its config and the stores on ``http://127.0.0.1:<port>`` until stopped
+    (``port`` 0 picks a free one; a taken port falls back to a free one)."""
 
-    rpc_url: str
-    deployment: Deployment
-    events: Path
-    content: Path
-    dist: Path = field(default_factory=default_dist)
-    #: Folder of ``*.proofs.jsonl`` (Merkle lots): ``/proofs/<item id>.json`` answers with an item's proof.
-    proofs: Path | None = None
     port: int = 0
-    #: Built-in test accounts for the page's wallet (local chains only): ``{"label", "privateKey"}``.
-    test_accounts: list[dict[str, str]] = field(default_factory=list)
-    #: Data users (retailers) the page offers for consent: ``{"name", "address"}``.
-    data_users: list[dict[str, str]] = field(default_factory=list)
-    #: Sends the page's relayed calls (``POST /relay``); None: the page has no relay.
-    relay_service: RelayService | None = None
-    #: Base URL of the index the page reads its lists from (``POST <index>/o2o/logs``); None: the node only.
-    #: It is offered to the page only while it answers (see :meth:`index_answers`).
-    index_url: str | None = None
-    _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-    _proof_index: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _index_seen: tuple[float, bool] = field(default=(-INDEX_RECHECK, False), init=False, repr=False)
+    _server: BackgroundServer | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "rpcUrl": self.rpc_url,
-            "deployment": self.deployment.to_json(),
-            "events": "./events/",
-            "eventsBatch": "./events/batch",
-            "content": "./content/",
-        }
-        if self.proofs is not None:
-            config["proofs"] = "./proofs/"
-        if self.test_accounts:
-            if self.deployment.chain_id != LOCAL_CHAIN_ID:
-                raise ConfigError(f"built-in test accounts are for the local chain {LOCAL_CHAIN_ID} only, not chain {self.deployment.chain_id}")
-            config["testAccounts"] = self.test_accounts
-        if self.data_users:
-            config["dataUsers"] = self.data_users
-        if self.relay_service is not None:
-            config["relay"] = "./relay"
-        if self.index_url and self.index_answers():
-            config["index"] = self.index_url.rstrip("/")
-        return config
-
-    def index_answers(self) -> bool:
-        """Whether the index answers ``GET /o2o/head`` now (asked at most every :data:`INDEX_RECHECK` s).
-
-        An index that is still starting (or has stopped) is not offered to the page: the page would
-        read the node anyway, after a failed request its browser reports as an error.
-        """
-        if not self.index_url:
-            return False
-        at, answered = self._index_seen
-        now = time.monotonic()
-        if now - at < INDEX_RECHECK:
-            return answered
-        try:
-            with urllib.request.urlopen(self.index_url.rstrip("/") + "/o2o/head", timeout=INDEX_PROBE_TIMEOUT) as response:
-                answered = response.status == 200
-        except (OSError, ValueError):
-            answered = False
-        self._index_seen = (now, answered)
-        return answered
-
-    def relay(self, body: bytes) -> dict[str, str]:
-        """Send a posted ``{"to", "data"}`` through the relay (see :class:`RelayService`)."""
-        if self.relay_service is None:
-            raise InputError("this server relays nothing", field="relay")
-        if len(body) > MAX_POST:
-            raise InputError(f"a relayed call is at most {MAX_POST} bytes", field="body", value=len(body))
-        try:
-            request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"the posted call is not JSON: {exc}", field="body") from None
-        if not isinstance(request, dict):
-            raise InputError('post {"to": "0x…", "data": "0x…"}', field="body")
-        with self._lock:  # one relayer, one nonce sequence
-            return self.relay_service.relay(request)
-
-    def stored_events(self, body: bytes) -> dict[str, str | None]:
-        """The event store's files for a posted ``{"hashes": [...]}``: each file's text, or None.
-
-        The page hashes each text itself and compares with the chain, so this answers what is on
-        disk and vouches for nothing. At most :data:`MAX_BATCH` hashes per request.
-        """
-        try:
-            asked = json.loads(body)["hashes"]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f'post {{"hashes": ["0x…", …]}}: {exc}', field="hashes") from None
-        if not isinstance(asked, list) or len(asked) > MAX_BATCH:
-            raise InputError(f"hashes must be a list of at most {MAX_BATCH}", field="hashes")
-        found: dict[str, str | None] = {}
-        for value in asked:
-            if not isinstance(value, str) or not _HASH.fullmatch(value):
-                raise InputError("each hash is 0x and 64 hex digits", field="hashes", value=str(value)[:80])
-            hex64 = value[2:].lower()
-            target = self.events / hex64[:2] / f"{hex64}.json"
-            try:
-                found["0x" + hex64] = target.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                found["0x" + hex64] = None
-        return found
-
-    def store_content(self, body: bytes) -> dict[str, str]:
-        """Store a posted review document in the content store; returns its hash and URI.
-
-        Only review documents are accepted (``reviews.review_document``'s shape, text checked the
-        same way), at most :data:`MAX_POST` bytes; anything else is a :class:`InputError`.
-        """
-        from o2ochain.loop import ContentStore, review_document
-
-        if len(body) > MAX_POST:
-            raise InputError(f"a posted document is at most {MAX_POST} bytes", field="body", value=len(body))
-        try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"the posted document is not JSON: {exc}", field="body") from None
-        if not isinstance(document, dict) or document.get("type") != "o2ochain.review":
-            raise InputError('only review documents ({"type": "o2ochain.review", ...}) may be posted', field="type")
-        text, language = document.get("text"), document.get("language", "en")
-        if not isinstance(text, str) or not isinstance(language, str) or document.get("photos", []) != []:
-            raise InputError("a posted review has a text, a language and no photos", field="text")
-        digest, uri = ContentStore(self.content, base="content").put(review_document(text, (), language))
-        return {"hash": "0x" + digest.hex(), "uri": uri}
-
-    def proof(self, item_hex: str) -> dict[str, Any] | None:
-        """The Merkle proof of an item, shaped as ProductRegistry's MerkleItem (None if unknown).
-
-        The page checks it on chain (``verifyMerkle``), so the server is trusted with nothing: a
-        wrong proof is simply not accepted by the contract.
-        """
-        if self.proofs is None:
-            return None
-        with self._lock:
-            if self._proof_index is None:
-                self._proof_index = _index_proofs(self.proofs)
-        return self._proof_index.get(item_hex.lower())
-
     def start(self) -> PageServer:
-        """Bind (``port`` 0 picks a free one; a taken port falls back to a free one) and serve in a thread."""
-        handler = _handler(self)
-        try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        except OSError:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="o2ochain-web", daemon=True)
-        self._thread.start()
+        self._server = BackgroundServer(create_app(self), host="127.0.0.1", port=self.port).start()
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> PageServer:
@@ -250,115 +35,3 @@ class PageServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _json_args(error: ContractRevert) -> list[Any]:
-    """A refusal's arguments in order, as JSON: numbers as decimal strings, bytes as 0x-hex."""
-    shown: list[Any] = []
-    for value in error.args_by_name.values():
-        if isinstance(value, bool):
-            shown.append(value)
-        elif isinstance(value, int):
-            shown.append(str(value))
-        elif isinstance(value, bytes | bytearray):
-            shown.append("0x" + bytes(value).hex())
-        else:
-            shown.append(str(value))
-    return shown
-
-
-def _index_proofs(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every item of every proofs file in ``folder``, by item id, as a MerkleItem for the contract."""
-    from o2ochain import gs1
-    from o2ochain.identity import read_proofs
-
-    index: dict[str, dict[str, Any]] = {}
-    for file in sorted(folder.glob("*.proofs.jsonl")):
-        header, records = read_proofs(file)
-        for record in records:
-            index[str(record["item_id"]).lower()] = {
-                "gtin": str(gs1.gtin_to_int(record["gtin"])),
-                "serial": "0x" + gs1.to_bytes32(record["serial"]).hex(),
-                "lot": "0x" + gs1.to_bytes32(record["lot"]).hex(),
-                "root": header["root"],
-                "proof": list(record["proof"]),
-            }
-    return index
-
-
-def _handler(site: PageServer) -> type[SimpleHTTPRequestHandler]:
-    mounts = {"events": site.events, "content": site.content}
-
-    class Handler(SimpleHTTPRequestHandler):
-        # Keep-alive, and each answer sent without waiting for an ACK of its headers (Nagle with
-        # delayed ACK otherwise adds ~40 ms per request on one connection).
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def guess_type(self, path: str | os.PathLike[str]) -> str:
-            return "text/javascript" if str(path).endswith((".js", ".mjs")) else super().guess_type(path)
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(site.dist), **kwargs)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the demo's console is for the demo; requests are not news
-
-        def end_headers(self) -> None:
-            self.send_header("Cache-Control", "no-cache")
-            super().end_headers()
-
-        def answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            path = urllib.parse.urlsplit(self.path).path
-            if path == "/config.json":
-                self.answer(200, json.dumps(site.config()).encode("utf-8"))
-            elif path.startswith("/proofs/") and path.endswith(".json"):
-                # No proof is an answer, not an error: `null` (the item is simply not in a Merkle lot).
-                self.answer(200, json.dumps(site.proof(path[len("/proofs/") : -len(".json")])).encode("utf-8"))
-            elif path in ("/", "/index.html") and not (site.dist / "index.html").is_file():
-                self.answer(503, _NOT_BUILT, "text/html; charset=utf-8")
-            else:
-                super().do_GET()
-
-        def do_POST(self) -> None:
-            path = urllib.parse.urlsplit(self.path).path
-            if path not in ("/content/", "/events/batch", "/relay"):
-                self.send_error(405, "Only /content/, /events/batch and /relay take a POST")
-                return
-            reply: dict[str, Any]
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BATCH * 80 + 64:
-                    raise InputError("the posted body is too large", field="body", value=length)
-                body = self.rfile.read(length)
-                if path == "/events/batch":
-                    reply, status = dict(site.stored_events(body)), 200
-                elif path == "/relay":
-                    reply, status = dict(site.relay(body)), 200
-                else:
-                    reply, status = dict(site.store_content(body)), 201
-            except ContractRevert as exc:
-                # The contract's refusal, by name and arguments (the page words it) and in words.
-                reply, status = {"error": type(exc).__name__, "message": str(exc), "args": _json_args(exc)}, 422
-            except (InputError, ValueError) as exc:
-                reply, status = {"error": str(exc)}, 400
-            self.answer(status, json.dumps(reply).encode("utf-8"))
-
-        def translate_path(self, path: str) -> str:
-            clean = posixpath.normpath(urllib.parse.unquote(urllib.parse.urlsplit(path).path))
-            parts = [p for p in clean.split("/") if p and p not in (".", "..")]
-            if parts and parts[0] in mounts:
-                return str(mounts[parts[0]].joinpath(*parts[1:]))
-            return str(site.dist.joinpath(*parts))
-
-        def list_directory(self, path: str | os.PathLike[str]) -> None:
-            self.send_error(404, "Not found")
-
-    return Handler

@@ -1,0 +1,87 @@
+"""``o2ochain serve``: the gateway (:mod:`o2ochain.serve`) on uvicorn, in the foreground."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from o2ochain.cli._common import common, err, handled, make_context, store_option, stored
+from o2ochain.errors import ConfigError
+
+
+@click.command("serve")
+@common
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
+@click.option(
+    "--page-rpc",
+    metavar="URL",
+    default=None,
+    help="JSON-RPC URL the consumer page's browsers use (a public RPC, say) [default: --rpc]. The page reads the chain "
+    "itself, so this must be reachable from the shoppers' phones.",
+)
+@click.option(
+    "--page-index",
+    metavar="URL",
+    default=None,
+    help="Index URL the page's browsers use [default: --index]; give it when --index is a local address.",
+)
+@click.option(
+    "--dist",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="O2O_WEB_DIST",
+    default=None,
+    help="Folder of the built page [default: frontend/dist of this checkout] ($O2O_WEB_DIST).",
+)
+@click.option(
+    "--relay/--no-relay",
+    default=False,
+    show_default=True,
+    help="Relay the page's signed calls (POST /relay), paid for by --account: shoppers' one-record addresses hold no coin.",
+)
+def serve(
+    store: Path | None, host: str, port: int, page_rpc: str | None, page_index: str | None, dist: Path | None, relay: bool, **kwargs: Any
+) -> None:
+    """Serve the consumer page and the off-chain copies (event files, review texts, merchant
+    profiles, Merkle proofs) on one port, until Ctrl-C.
+
+    The page reads the chain itself and checks every copy against it, so the gateway needs no
+    more trust than a file server. With --relay and an --account, it also sends the calls a
+    shopper's signature authorises (claims, consents, receipts), paying their gas.
+    """
+    ctx = make_context(kwargs)
+    with handled(ctx.as_json):
+        import uvicorn
+
+        from o2ochain.serve import Gateway, create_app, default_dist
+
+        chain = stored(ctx, store)
+        relay_service = None
+        if relay:
+            from o2ochain.shopper import RelayService
+
+            relay_service = RelayService(chain.w3, chain.deployment, ctx.account())
+        elif ctx.account_spec:
+            raise ConfigError("--account is used only with --relay (the gateway signs nothing else)")
+        events, content = chain.trace.store.root, chain.content_path
+        proofs = (store or Path(".o2ochain")) / "proofs"
+        gateway = Gateway(
+            rpc_url=page_rpc or ctx.rpc,
+            deployment=chain.deployment,
+            events=events,
+            content=content,
+            dist=dist or default_dist(),
+            proofs=proofs if proofs.is_dir() else None,
+            relay_service=relay_service,
+            index_url=page_index or ctx.index,
+        )
+        if not (gateway.dist / "index.html").is_file():
+            err.print(f"note: no built page in {gateway.dist}: run `npx vite build frontend` (the stores are served meanwhile)")
+        err.print(f"serving chain {chain.chain_id} on http://{host}:{port} (Ctrl-C stops)", highlight=False)
+        try:
+            uvicorn.run(create_app(gateway), host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        except SystemExit as exc:  # uvicorn exits when it cannot bind
+            raise ConfigError(f"cannot listen on {host}:{port} (is another server using it?)") from exc
