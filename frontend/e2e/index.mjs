@@ -39,7 +39,10 @@ function readLists() {
     priceHistory: all('.history-table tbody tr').map((tr) => `${tr.dataset.channel}:${tr.dataset.price}:${tr.dataset.live}`),
     policyChanges: all('.policy-change').map((p) => text(p)),
     reviews: all('.review').map((a) => a.dataset.review),
+    reviewTexts: all('.review').map((a) => `${a.dataset.review}:${a.dataset.content}:${text(a.querySelector(':scope > .review-text')) ?? ''}`),
     replies: all('.reply').map((r) => r.dataset.reply),
+    replyTexts: all('.reply').map((r) => `${r.dataset.reply}:${text(r.querySelector('.reply-text')) ?? ''}`),
+    unconfirmedPrices: Number(document.querySelector('.unconfirmed-prices')?.dataset.unconfirmed ?? 0),
     channels: all('.channel-list li').map((li) => li.dataset.channel),
     merchant: text(document.querySelector('.merchant-profile h2')),
     purchases: all('.purchase').map((li) => `${li.dataset.purchase}:${li.dataset.cover}:${li.dataset.compensated}:${li.dataset.claim}`),
@@ -124,6 +127,7 @@ try {
     const violations = []
     const indexRequests = []
     let recording = !c.connect
+    let requests = 0
     page.on('request', (request) => {
       const url = request.url()
       if (url.includes('/o2o/')) {
@@ -137,10 +141,11 @@ try {
       } catch {
         return
       }
+      const http = requests++ // which HTTP request (a JSON-RPC batch or a single call) carried each eth_getLogs
       for (const call of Array.isArray(body) ? body : [body]) {
         if (call?.method !== 'eth_getLogs') continue
         const filter = call.params?.[0] ?? {}
-        getLogs.push({ fromBlock: filter.fromBlock ?? null, toBlock: filter.toBlock ?? null })
+        getLogs.push({ fromBlock: filter.fromBlock ?? null, toBlock: filter.toBlock ?? null, http })
         const bounded = QUANTITY.test(filter.fromBlock ?? '') && QUANTITY.test(filter.toBlock ?? '')
         if (!bounded) violations.push({ why: 'no numeric fromBlock and toBlock', filter })
         else if (BigInt(filter.toBlock) - BigInt(filter.fromBlock) + 1n > MAX_SPAN) violations.push({ why: 'spans more than 10,000 blocks', filter })

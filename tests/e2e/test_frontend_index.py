@@ -10,10 +10,12 @@ more than 10,000 blocks, fails the test, with an index and without one.
 The index here is :class:`FakeIndex`, a small server in the test process that answers the
 index's HTTP contract (``POST /o2o/logs``, ``GET /o2o/head``; see indexer/src/api/index.ts) from
 the node's own logs, in small pages so that ``next`` is followed, and that can lag, be down, or
-lie (drop or forge a trace entry). A lie may hide freshness, never forge a verified fact: the
-verdict is the chain's (eth_call) and a history whose chain does not end at the head the ledger
-stores is shown unverified. When ``o2ochain.demo._indexer`` exists, one test runs the real index
-(Ponder) against the same chain.
+lie (drop or forge a trace entry, swap the hash of a review's or a reply's text, shift or forge
+a price). A lie may hide freshness, never forge a verified fact: the verdict is the chain's
+(eth_call), a history whose chain does not end at the head the ledger stores is shown unverified,
+a text hash the chain does not confirm at its log's block is shown unconfirmed (not as the
+author's), and a price is shown as the contract's ``price`` view states it. When
+``o2ochain.demo._indexer`` exists, one test runs the real index (Ponder) against the same chain.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ pytestmark = pytest.mark.e2e
 
 #: The Recorded event's topic (contracts/interfaces/ITraceLedger.sol).
 RECORDED = "0x" + keccak(text="Recorded(bytes32,uint32,address,bytes32,bytes32,bytes32,bytes32,bytes32)").hex()
+#: ReviewPosted, ReviewReplied (contracts/interfaces/IReviewBoard.sol), PricePublished (IPriceGuarantee.sol).
+REVIEW_POSTED = "0x" + keccak(text="ReviewPosted(bytes32,uint64,uint32,address,uint8,uint8,bytes32,string,bytes32)").hex()
+REVIEW_REPLIED = "0x" + keccak(text="ReviewReplied(bytes32,uint32,address,bytes32,string)").hex()
+PRICE_PUBLISHED = "0x" + keccak(text="PricePublished(uint64,uint32,uint96,uint8,uint40)").hex()
 #: What the page says of an entry whose chain does not end at its stored head (frontend/src/chain/trace.ts CHAIN_BROKEN).
 CHAIN_BROKEN = "does not end at the head the ledger stores"
 #: The lists compared between runs (frontend/e2e/index.mjs readLists).
@@ -48,9 +54,12 @@ LISTS = [
     "custody",
     "livePrices",
     "priceHistory",
+    "unconfirmedPrices",
     "policyChanges",
     "reviews",
+    "reviewTexts",
     "replies",
+    "replyTexts",
     "channels",
     "merchant",
     "purchases",
@@ -287,9 +296,15 @@ def test_page_with_an_index_reads_it_and_shows_the_same_lists(
         assert pages[name]["indexRequests"], name
     # answers came in pages of 25: the page followed `next`
     assert any(post.get("after") for post in index.posts)
-    # the node was asked only for blocks after what the index had indexed
+    # the node was asked only for blocks after what the index had indexed, but for the logs the
+    # index gave whose facts live only in logs (review texts, replies): each confirmed at its own
+    # block, all of a list in one JSON-RPC batch
     lowest = min(index.heads)
-    assert all(int(q["fromBlock"], 16) > lowest for page in pages.values() for q in page["getLogs"])
+    assert all(int(q["fromBlock"], 16) > lowest or q["fromBlock"] == q["toBlock"] for page in pages.values() for q in page["getLogs"])
+    merchant = pages["merchant"]
+    confirmations = [q for q in merchant["getLogs"] if q["fromBlock"] == q["toBlock"] and int(q["fromBlock"], 16) <= lowest]
+    assert len(confirmations) >= len(merchant["reviews"]) > 0
+    assert len({q["http"] for q in confirmations}) <= 2, confirmations  # one batch (two when a reply's list comes later)
 
 
 def test_page_reads_the_blocks_a_lagging_index_has_not_indexed_from_the_node(
@@ -332,6 +347,17 @@ def test_page_falls_back_to_the_node_quietly_when_the_index_is_down(demo: dict[s
         assert all("Failed to load resource" in e for e in page["consoleErrors"]), name
 
 
+def run_tampered(demo: dict[str, Any], tag: str, tamper: Callable[[list[Log]], list[Log]], names: list[str]) -> dict[str, dict[str, Any]]:
+    """Open the cases ``names`` with an index that rewrites every answer with ``tamper``: each page
+    read the index, asked the node only bounded ranges and logged no error."""
+    with FakeIndex(demo["rpc"], demo["chainId"], tamper=tamper, page_size=10_000) as index:
+        pages = run(demo, tag, index.url, names)
+    assert_bounded(pages)
+    for name, page in pages.items():
+        assert page["indexRequests"] and page["consoleErrors"] == [], name
+    return pages
+
+
 def _jam_item(demo: dict[str, Any]) -> str:
     link = gs1.parse_digital_link(demo["items"]["jam"])
     assert link.serial is not None
@@ -371,11 +397,7 @@ def test_tampered_index_cannot_make_a_history_look_verified(
 ) -> None:
     subject = _jam_item(demo)
     tamper = _drop_an_entry if lie == "drop" else _forge_entry(subject)
-    with FakeIndex(demo["rpc"], demo["chainId"], tamper=tamper, page_size=10_000) as index:
-        pages = run(demo, f"tampered-{lie}", index.url, ["jam"])
-    assert_bounded(pages)
-    page, honest = pages["jam"], without_index["jam"]
-    assert page["indexRequests"] and page["consoleErrors"] == []
+    page, honest = run_tampered(demo, f"tampered-{lie}", tamper, ["jam"])["jam"], without_index["jam"]
     # the verdict is the chain's answer, whatever the index says
     assert (page["verdict"], page["facts"]) == (honest["verdict"], honest["facts"])
     # the item's chain no longer ends at its stored head: its events are shown unverified, and why
@@ -385,6 +407,99 @@ def test_tampered_index_cannot_make_a_history_look_verified(
     if lie == "forge":
         assert len(page["events"]) == len(honest["events"]) + 1  # the forged one is shown, unverified
     assert Path(page["screenshot"]).is_file()
+
+
+def _rpc_logs(demo: dict[str, Any], topic: str) -> list[Log]:
+    """Every log of ``topic`` on the demo's chain, from the node."""
+    return list(rpc(demo["rpc"], "eth_getLogs", [{"topics": [topic], "fromBlock": "0x0", "toBlock": "latest"}]))
+
+
+def _with_word(data: str, n: int, value: str) -> str:
+    """Hex ``data`` with its ``n``-th 32-byte word replaced by ``value`` (0x and 64 hex digits)."""
+    return data[: 2 + 64 * n] + value[2:] + data[2 + 64 * (n + 1) :]
+
+
+def _word(data: str, n: int) -> str:
+    return "0x" + data[2 + 64 * n : 2 + 64 * (n + 1)]
+
+
+def _swap_texts(demo: dict[str, Any]) -> Callable[[list[Log]], list[Log]]:
+    """Every review's text hash replaced with another review's (a text the store holds, written by
+    someone else), every reply's with a review's: content-addressed texts, in the wrong mouths."""
+    hashes = sorted({_word(log["data"], 3) for log in _rpc_logs(demo, REVIEW_POSTED)})
+    assert len(hashes) >= 2, "the demo's reviews have fewer than two different texts"
+    other = {h: hashes[(i + 1) % len(hashes)] for i, h in enumerate(hashes)}
+
+    def tamper(logs: list[Log]) -> list[Log]:
+        def swapped(log: Log) -> Log:
+            if log["topics"][0] == REVIEW_POSTED:
+                return {**log, "data": _with_word(log["data"], 3, other[_word(log["data"], 3)])}
+            if log["topics"][0] == REVIEW_REPLIED:
+                return {**log, "data": _with_word(log["data"], 1, hashes[0])}
+            return log
+
+        return [swapped(log) for log in logs]
+
+    return tamper
+
+
+def test_tampered_index_cannot_put_a_text_in_a_buyers_or_a_merchants_mouth(
+    demo: dict[str, Any], without_index: dict[str, dict[str, Any]]
+) -> None:
+    names = [name for name, page in without_index.items() if page["reviews"] and not name.startswith("product-connected")]
+    assert any(without_index[name]["replies"] for name in names), "no page of the demo shows a reply"
+    pages = run_tampered(demo, "tampered-texts", _swap_texts(demo), names)
+    for name, page in pages.items():
+        honest = without_index[name]
+        # every review and reply is still listed, with the chain's facts; none with a text as its author's
+        assert sorted(page["reviews"]) == sorted(honest["reviews"]), name
+        assert page["reviewTexts"] and all(
+            t == f"{rid}:unconfirmed:" for rid, t in zip(page["reviews"], page["reviewTexts"], strict=True)
+        ), name
+        assert page["replyTexts"] == ["unconfirmed:"] * len(honest["replies"]), name
+        assert all(text.split(":", 2)[2] for text in honest["reviewTexts"]), name  # the honest page shows every text
+        assert Path(page["screenshot"]).is_file()
+
+
+def _forge_prices(demo: dict[str, Any]) -> Callable[[list[Log]], list[Log]]:
+    """Every published price shifted to a tenth, and one more price (a twentieth) at the block the
+    guarantee was deployed in, where no channel published anything."""
+    deployed = demo["config"]["deployment"]["contracts"]["PriceGuarantee"]["block"]
+
+    def tamper(logs: list[Log]) -> list[Log]:
+        prices = [log for log in logs if log["topics"][0] == PRICE_PUBLISHED]
+        out = [log for log in logs if log["topics"][0] != PRICE_PUBLISHED]
+        for log in prices:
+            out.append({**log, "data": _with_word(log["data"], 0, f"0x{int(_word(log['data'], 0), 16) // 10:064x}")})
+        if prices:
+            first = prices[0]
+            forged = {
+                **first,
+                "blockNumber": hex(deployed),
+                "logIndex": hex(900),
+                "data": _with_word(first["data"], 0, f"0x{int(_word(first['data'], 0), 16) // 20:064x}"),
+            }
+            out.insert(0, forged)
+        return out
+
+    return tamper
+
+
+def test_tampered_index_cannot_show_a_price_the_chain_does_not_hold_or_get_it_offered(
+    demo: dict[str, Any], without_index: dict[str, dict[str, Any]]
+) -> None:
+    names = [name for name, page in without_index.items() if page["priceHistory"]]
+    assert names, "no page of the demo shows prices"
+    names.append("account")
+    assert without_index["account"]["purchases"]
+    pages = run_tampered(demo, "tampered-prices", _forge_prices(demo), names)
+    for name, page in pages.items():
+        honest = without_index[name]
+        # shifted prices are shown as the chain holds them; the forged one is not shown, but counted
+        assert (page["livePrices"], page["priceHistory"]) == (honest["livePrices"], honest["priceHistory"]), name
+        assert page["unconfirmedPrices"] == (1 if honest["priceHistory"] else 0), name
+        # what is offered as owed is what simulating the claim on chain pays
+        assert (page["purchases"], page["owed"]) == (honest["purchases"], honest["owed"]), name
 
 
 def test_tampered_index_hiding_an_items_whole_chain_is_noticed(demo: dict[str, Any], without_index: dict[str, dict[str, Any]]) -> None:

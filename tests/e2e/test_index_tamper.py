@@ -431,6 +431,86 @@ def test_index_operator_inserting_a_forged_review_gets_it_left_out(
     assert [r.to_json() for r in listed] == [r.to_json() for r in reference]
 
 
+# -- review texts, replies and profile URIs: hashes only logged are confirmed at their block ---------
+
+
+def other_text_hash(rows: Sequence[dict[str, Any]], target: dict[str, Any]) -> str:
+    """The content hash (hex word, no 0x) of a review among ``rows`` whose text differs from
+    ``target``'s: content-addressed, so the store holds its document."""
+    return next(word(r["data"], 3) for r in rows if word(r["data"], 3) != word(target["data"], 3))
+
+
+def test_index_operator_swapping_a_reviews_text_hash_gets_it_shown_unconfirmed(
+    index: Tamper, truth: o2ochain.O2OChain, through_index: o2ochain.O2OChain
+) -> None:
+    reference = truth.reviews.reviews(gtin=index.demo.gift_bag)
+    texts = {r.id: r.text for r in reference}
+    rows = [r for r in gift_bag_reviews(index, truth) if texts.get(bytes.fromhex(r["topic1"][2:]))]  # its product reviews, with texts
+    target = rows[0]
+    target_id = bytes.fromhex(target["topic1"][2:])
+    swapped_in = other_text_hash(rows, target)
+    stolen = next(r.text for r in reference if r.content_hash.hex() == swapped_in)
+    index.rows.set_data(target["id"], with_word(target["data"], 3, swapped_in))  # another buyer's text, as this one's
+    listed = through_index.reviews.reviews(gtin=index.demo.gift_bag)
+    (shown,) = [r for r in listed if r.id == target_id]
+    assert shown.text is None and not shown.content_confirmed, f"a swapped text hash was shown as the author's: {shown.text!r}"
+    assert (shown.to_json()["contentHash"], shown.to_json()["contentConfirmed"]) == (None, False)
+    assert shown.rating == int(truth.reviews.review_view(target_id).rating)  # still listed, with the chain's facts
+    assert stolen not in [r.text for r in listed if r.content_hash.hex() != swapped_in]
+    assert [r.to_json() for r in listed if r.id != target_id] == [r.to_json() for r in reference if r.id != target_id]
+
+
+def reply_row(index: Tamper, truth: o2ochain.O2OChain) -> dict[str, Any]:
+    replied = truth.reviews.contract.events.ReviewReplied().topic
+    rows = index.rows.rows(address=index.address("ReviewBoard"), topics=[replied])
+    assert rows, "the demo left no merchant reply"
+    return rows[0]
+
+
+@pytest.mark.parametrize("lie", ["swap", "forge"])
+def test_index_operator_swapping_or_forging_a_merchant_reply_gets_it_shown_unconfirmed(
+    index: Tamper, truth: o2ochain.O2OChain, through_index: o2ochain.O2OChain, lie: str
+) -> None:
+    row = reply_row(index, truth)
+    review_id = bytes.fromhex(row["topic1"][2:])
+    (genuine,) = [r for r in truth.reviews.reviews(gtin=index.demo.gift_bag) if r.id == review_id]
+    assert [(reply["text"], reply["confirmed"]) for reply in genuine.replies] == [
+        ("Thank you: the low-salt version arrives in January.", True)
+    ]
+    # a buyer's review text (in the store, content-addressed) put in the merchant's mouth
+    review_text = word(gift_bag_reviews(index, truth)[0]["data"], 3)
+    if lie == "swap":
+        index.rows.set_data(row["id"], with_word(row["data"], 1, review_text))
+    else:
+        index.rows.forge(row["id"], log_index=int(row["logindex"]) + 500, data=with_word(row["data"], 1, review_text))
+    (shown,) = [r for r in through_index.reviews.reviews(gtin=index.demo.gift_bag) if r.id == review_id]
+    kept = [] if lie == "swap" else genuine.replies
+    assert [reply for reply in shown.replies if reply["confirmed"]] == kept
+    unconfirmed = [reply for reply in shown.replies if not reply["confirmed"]]
+    assert len(unconfirmed) == 1, shown.replies  # listed, not dropped silently
+    assert (unconfirmed[0]["text"], unconfirmed[0]["uri"]) == (None, None), "an unconfirmed reply was shown as the merchant's"
+
+
+def test_index_operator_altering_a_profiles_uri_gets_it_left_unconfirmed(
+    index: Tamper, truth: o2ochain.O2OChain, through_index: o2ochain.O2OChain
+) -> None:
+    from eth_abi import decode, encode
+
+    profile_set = truth.reviews.contract.events.MerchantProfileSet().topic
+    (row,) = index.rows.rows(address=index.address("ReviewBoard"), topics=[profile_set, "0x" + uint_word(1)])
+    expected = truth.reviews.merchant_profile(1)
+    assert expected["uri"] and expected["uriConfirmed"]
+    kinds = ["bytes32", "string", "uint64", "int32", "int32"]
+    fields = list(decode(kinds, bytes.fromhex(row["data"][2:])))
+    fields[1] = "https://forged.example/" + fields[1].rsplit("/", 1)[-1]
+    forged = "0x" + encode(kinds, fields).hex()
+    copy = index.rows.forge(row["id"], log_index=int(row["logindex"]) + 500, data=forged)  # a later log, of the same hash
+    assert through_index.reviews.merchant_profile(1) == expected  # the uri the chain confirms stands
+    index.rows.delete(copy)
+    index.rows.set_data(row["id"], forged)
+    assert through_index.reviews.merchant_profile(1) == {**expected, "uri": "", "uriConfirmed": False}
+
+
 # -- the price guarantee: what is offered as claimable is simulated on chain first -------------------
 
 

@@ -5,11 +5,16 @@
  * the guarantee policy a purchase made at a given time gets (and the changes a retailer announced
  * ahead), its pool (what is set aside for earlier purchases and what is free), and a buyer's
  * recorded purchases with the cover each one got and what was paid on it.
+ *
+ * A price the index listed is shown only as the contract's `price` view states it (published, at
+ * that price, of that type, until then, ended when): a row the index forged or shifted is not a
+ * recorded price, and is counted out loud rather than shown. What a purchase is owed is never
+ * taken from a list: each claim is simulated on chain first (features/account/page.ts).
  */
 import { erc20Abi, getAbiItem, zeroAddress, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { priceGuaranteeAbi } from './abi'
 import { contractOf, type Config } from './config'
-import { logReader, type LogReader } from './logs'
+import { fromIndex, logReader, type EventLog, type LogReader } from './logs'
 
 /** Price types by their number on chain (PRICE_* in contracts/Types.sol). */
 export const PRICE_TYPES = ['regular', 'promotion', 'clearance', 'limited-quantity', 'price-error'] as const
@@ -60,6 +65,9 @@ export interface Offer {
   endedAt: number
   block: bigint
 }
+
+/** The offers of a list, and how many prices the index listed that the chain does not hold (left out). */
+export type Offers = Offer[] & { unconfirmed: number }
 
 /** When an offer stopped (exclusive): its own end, or when it was ended early. */
 export function offerUntil(offer: Offer): number {
@@ -131,6 +139,14 @@ interface PublishedArgs {
   price: bigint
   priceType: number
   validUntil: number
+}
+interface PriceView {
+  published: boolean
+  price: bigint
+  priceType: number
+  validUntil: number
+  endedAt: number
+  lodged: boolean
 }
 interface EndedArgs {
   channel: number
@@ -208,8 +224,12 @@ export class GuaranteeReader {
     return found
   }
 
-  /** Every price published for `gtin` (on `channel`, or any), oldest first, with its end if ended. */
-  async publishedPrices(gtin: bigint, channel?: number): Promise<Offer[]> {
+  /**
+   * Every price published for `gtin` (on `channel`, or any), oldest first, with its end if ended.
+   * The ones the index listed are as the contract's `price` view states them; those it does not
+   * hold as published are left out and counted (`unconfirmed`).
+   */
+  async publishedPrices(gtin: bigint, channel?: number): Promise<Offers> {
     const args = channel === undefined ? { gtin } : { gtin, channel }
     const [ended, published] = await Promise.all([
       this.logs.get({ address: this.address, event: endedEvent, args, fromBlock: this.fromBlock }),
@@ -222,7 +242,7 @@ export class GuaranteeReader {
     }
     const channels = await this.channels([...new Set(published.map((log) => Number(argsOf<PublishedArgs>(log).channel)))])
     const offers = await Promise.all(
-      published.map(async (log): Promise<Offer | undefined> => {
+      published.map(async (log): Promise<(Offer & { log: EventLog }) | undefined> => {
         const a = argsOf<PublishedArgs>(log)
         const ch = channels.get(Number(a.channel))
         if (!ch || log.blockNumber === null) return undefined
@@ -239,10 +259,50 @@ export class GuaranteeReader {
           validUntil: Number(a.validUntil),
           endedAt: end?.at ?? 0,
           block: log.blockNumber,
+          log,
         }
       }),
     )
-    return offers.filter((o): o is Offer => o !== undefined)
+    return this.asRecorded(offers.filter((o): o is Offer & { log: EventLog } => o !== undefined))
+  }
+
+  /**
+   * `offers` as the chain records them: each one whose log the index gave is read back from the
+   * `price` view at its (channel, GTIN, start), and shown with the view's price, type and end
+   * when the view holds a published price there (a signed quote lodged there is not one), else
+   * left out and counted. The contract holds one price per (channel, GTIN, start): a second row
+   * at the same place is the same price, shown once.
+   */
+  private async asRecorded(offers: Array<Offer & { log: EventLog }>): Promise<Offers> {
+    const views = await Promise.all(
+      offers.map((o) =>
+        fromIndex(o.log)
+          ? (this.client.readContract({ address: this.address, abi: priceGuaranteeAbi, functionName: 'price', args: [o.channel, o.gtin, o.validFrom] }) as Promise<PriceView>).catch(
+              () => undefined, // the node did not answer: not confirmed
+            )
+          : Promise.resolve(null),
+      ),
+    )
+    const seen = new Set<string>()
+    const out = Object.assign([] as Offer[], { unconfirmed: 0 })
+    offers.forEach(({ log: _log, ...offer }, i) => {
+      const view = views[i]
+      const place = `${offer.channel}:${offer.gtin}:${offer.validFrom}`
+      if (view === undefined || (view !== null && (!view.published || view.lodged))) {
+        out.unconfirmed += 1
+        return
+      }
+      if (seen.has(place)) return
+      seen.add(place)
+      if (view !== null) {
+        offer.price = BigInt(view.price)
+        offer.priceType = PRICE_TYPES[Number(view.priceType)] ?? 'regular'
+        offer.validUntil = Number(view.validUntil)
+        offer.endedAt = Number(view.endedAt)
+      }
+      out.push(offer)
+    })
+    return out
   }
 
   /** Channels by id, from their ChannelAdded logs (unknown ids are left out). */

@@ -17,7 +17,11 @@
  * that refuses a chunk usually says what it would take (`[0x…, 0x…]`, "up to a 2K block range");
  * that hint is followed, else the chunk is halved.
  *
- * Logs come back decoded with viem, as `getLogs({ event, args })` decodes them.
+ * Logs come back decoded with viem, as `getLogs({ event, args })` decodes them. Each log the index
+ * gave is marked as such ({@link fromIndex}: a mark its answer cannot set), so that a reader can
+ * confirm on chain the facts that live only in logs (a review's content hash, a reply):
+ * {@link LogReader.confirm} asks the node for each such log with an eth_getLogs bounded to that
+ * log's own block, all of them at once (viem sends them as one JSON-RPC batch).
  */
 import {
   encodeEventTopics,
@@ -54,6 +58,12 @@ const RETRIES = 5
 /** A topic filter position, as eth_getLogs takes it: any (null), one value, or any of several. */
 export type Topic = Hex | Hex[] | null
 
+/** What {@link LogReader.confirm} compares of a log (with its place): its topics and data, raw. */
+export interface RawFact {
+  topics: readonly Hex[]
+  data: Hex
+}
+
 /** A decoded log, as viem's getLogs with an event returns it. */
 export type EventLog = Log<bigint, number, false> & { args: Record<string, unknown>; eventName: string }
 
@@ -71,6 +81,14 @@ interface IndexAnswer {
   head: number
   logs: RpcLog[]
   next: string | null
+}
+
+/** The mark of a log the index gave (a symbol: no JSON answer can carry it, so no index can set or clear it). */
+const FROM_INDEX: unique symbol = Symbol('o2ochain: read from the index')
+
+/** Whether `log` (raw or decoded: the mark is copied along) was read from the index rather than the node. */
+export function fromIndex(log: object): boolean {
+  return (log as { [FROM_INDEX]?: boolean })[FROM_INDEX] === true
 }
 
 /** Where the page's lists come from: the index when there is one, the node for the rest. */
@@ -121,7 +139,9 @@ export class LogReader {
         // The index and the head are asked at the same time: the head bounds what is taken.
         const [answer, head] = await Promise.all([this.fromIndex(query.address, query.topics, query.fromBlock), last])
         covered = answer.covered < head ? answer.covered : head
-        found = answer.logs.filter((log) => matches(log, query.address, query.topics) && BigInt(log.blockNumber ?? '0x0') >= query.fromBlock && BigInt(log.blockNumber ?? '0x0') <= covered)
+        found = answer.logs
+          .filter((log) => matches(log, query.address, query.topics) && BigInt(log.blockNumber ?? '0x0') >= query.fromBlock && BigInt(log.blockNumber ?? '0x0') <= covered)
+          .map((log) => ({ ...log, [FROM_INDEX]: true }))
         if (covered < query.fromBlock - 1n) covered = query.fromBlock - 1n
       } catch (error) {
         this.indexFailed(error)
@@ -132,6 +152,46 @@ export class LogReader {
     const head = await last
     if (covered < head) found = found.concat(await this.fromNode(query.address, query.topics, covered + 1n, head))
     return inChainOrder(found)
+  }
+
+  /**
+   * Whether the chain holds each of `logs` as it states `fact` (by default its whole data): a log
+   * at the same block and log index, of the same address and topics, stating the same. A log the
+   * node gave is; for each one the index gave, the node is asked with an eth_getLogs of that block
+   * alone (`fromBlock` = `toBlock`), by address and the first `topics` topics (the event and what
+   * it is about, a review say), one request per distinct block and filter, all at once. A log the
+   * index added or moved is not confirmed, nor one whose `fact` it altered, nor one the node could
+   * not be asked about. `fact` names what the caller shows (a text's hash and URI, say): a field
+   * the caller takes from elsewhere (a view) may differ without casting doubt on it.
+   */
+  async confirm(logs: Array<Log<bigint, number, false>>, options: { topics?: number; fact?: (log: RawFact) => string | undefined } = {}): Promise<boolean[]> {
+    const topics = options.topics ?? 2
+    const fact = options.fact ?? ((log: RawFact) => log.data.toLowerCase())
+    const stated = (log: RawFact & { logIndex: number | string | null }) => {
+      const said = fact(log)
+      return said === undefined || log.logIndex === null ? undefined : `${Number(log.logIndex)}|${log.topics.join('|').toLowerCase()}|${said}`
+    }
+    const asked = new Map<string, Promise<Set<string | undefined>>>()
+    const key = (log: Log<bigint, number, false>) => `${log.blockNumber}|${log.address.toLowerCase()}|${log.topics.slice(0, topics).join('|').toLowerCase()}`
+    for (const log of logs) {
+      if (!fromIndex(log) || log.blockNumber === null || asked.has(key(log))) continue
+      const block = numberToHex(log.blockNumber)
+      const filter = { address: log.address, topics: log.topics.slice(0, topics), fromBlock: block, toBlock: block }
+      asked.set(
+        key(log),
+        (this.client.request({ method: 'eth_getLogs', params: [filter] }) as Promise<RpcLog[]>).then(
+          (held) => new Set(held.map(stated)),
+          () => new Set<string>(), // the node did not answer: nothing is confirmed
+        ),
+      )
+    }
+    return Promise.all(
+      logs.map(async (log) => {
+        if (!fromIndex(log)) return true
+        const said = stated(log as RawFact & { logIndex: number | null })
+        return !log.removed && said !== undefined && (await asked.get(key(log)))?.has(said) === true
+      }),
+    )
   }
 
   /** Every page of the index's answer, and the last block it vouches for (its head at the first page). */

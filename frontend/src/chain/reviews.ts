@@ -2,12 +2,15 @@
  * ReviewBoard reads for the page (contracts/interfaces/IReviewBoard.sol): verified-buyer reviews
  * of a product or a merchant with their edits, replies and votes, ranked exactly as
  * src/o2ochain/loop/_reviews.py ranks them, and merchant profiles. Texts and profiles come from the
- * content store and count only when they hash to what the chain holds.
+ * content store and count only when they hash to what the chain holds. The hash of a review's text
+ * (of each version) and of a reply is only in a log: when the index gave that log, the chain is
+ * asked to confirm it at its block (LogReader.confirm), and a text whose log it does not confirm is
+ * shown as unconfirmed, not as the author's. A profile's hash is the board's (merchantProfile).
  */
-import { getAbiItem, keccak256, stringToBytes, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
+import { decodeEventLog, getAbiItem, keccak256, stringToBytes, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { reviewBoardAbi } from './abi'
 import { contractOf, type Config } from './config'
-import { logReader, type LogReader } from './logs'
+import { logReader, type EventLog, type LogReader, type RawFact } from './logs'
 
 export const SUBJECT_PRODUCT = 1
 export const SUBJECT_MERCHANT = 2
@@ -27,11 +30,19 @@ const profileEvent = getAbiItem({ abi: reviewBoardAbi, name: 'MerchantProfileSet
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
 
-/** What the content store gave for a hash, checked against it. */
+/** What the content store gave for a hash, checked against it; or why the hash itself is not a fact. */
 export type ContentCheck =
   | { status: 'intact'; document: JsonObject }
   | { status: 'mismatch' }
   | { status: 'missing'; detail: string }
+  /** The hash came in a log the index gave and the chain did not confirm: whatever it points to is not shown as the author's. */
+  | { status: 'unconfirmed'; detail: string }
+
+/** Why a hash from the index is not shown as a fact (what the chain said when asked for its log). */
+export const UNCONFIRMED: ContentCheck = {
+  status: 'unconfirmed',
+  detail: 'the index listed it, but the chain holds no such record at the block the index named',
+}
 
 /**
  * RFC 8785 (JCS) canonical JSON, as src/o2ochain/epcis/_store.py `canonical_json` writes it: object keys
@@ -149,6 +160,8 @@ export interface ReviewVersion {
   version: number
   rating: number
   contentHash: Hex
+  /** Whether the chain confirms the log of this version (always, for a log read from the node). */
+  confirmed: boolean
 }
 
 export interface Reply {
@@ -156,6 +169,7 @@ export interface Reply {
   /** The merchant channel the reply was made for. */
   merchant: number
   contentHash: Hex
+  /** `unconfirmed` when the chain does not confirm the reply's log. */
   content: ContentCheck
   text?: string
 }
@@ -183,7 +197,7 @@ export interface Review {
    * authorises the purchase's retailer. Readers see only the reviews that count.
    */
   counts: boolean
-  /** The latest version's content as the store gave it, checked against `contentHash`. */
+  /** The latest version's content as the store gave it, checked against `contentHash` (`unconfirmed`: the chain does not confirm the log that gave the hash). */
   content: ContentCheck
   /** The text, only when the content is intact. */
   text?: string
@@ -254,6 +268,22 @@ export interface MerchantProfile {
   content?: ContentCheck
 }
 
+/**
+ * What a review's, an edit's or a reply's log states of its text: the content hash and URI, with
+ * an edit's version and a reply's author (the rest is the board's view, or a topic). Undefined
+ * for a log that is none of these.
+ */
+function contentFact(log: RawFact): string | undefined {
+  try {
+    const { args } = decodeEventLog({ abi: reviewBoardAbi, topics: log.topics as [Hex, ...Hex[]], data: log.data, strict: true }) as unknown as {
+      args: Record<string, unknown>
+    }
+    return [String(args.contentHash).toLowerCase(), args.uri, args.version, String(args.by).toLowerCase()].map(String).join('|')
+  } catch {
+    return undefined
+  }
+}
+
 function argsOf<T>(log: unknown): T {
   return (log as { args: T }).args
 }
@@ -290,10 +320,14 @@ export class ReviewBoardReader {
     const logs = await this.logs.get({ address: this.address, event: postedEvent, args: of, fromBlock: this.fromBlock })
     const found = new Map<Hex, Review>()
     const postedIn = new Map<Hex, bigint>()
+    // The logs that gave each review's versions (posted, then edits) and its replies, to confirm on chain.
+    const versionLogs = new Map<Hex, EventLog[]>()
+    const replyLogs = new Map<Reply, EventLog>()
     for (const log of logs) {
       const a = argsOf<PostedArgs>(log)
       if (Number(a.subject) !== subject) continue
       postedIn.set(a.review, log.blockNumber ?? 0n)
+      versionLogs.set(a.review, [log])
       const rating = Number(a.rating)
       found.set(a.review, {
         id: a.review,
@@ -314,7 +348,7 @@ export class ReviewBoardReader {
         content: { status: 'missing', detail: 'not read yet' },
         photos: 0,
         replies: [],
-        versions: [{ version: 1, rating, contentHash: a.contentHash }],
+        versions: [{ version: 1, rating, contentHash: a.contentHash, confirmed: false }],
         score: 0,
       })
     }
@@ -324,16 +358,23 @@ export class ReviewBoardReader {
     const times = new Map<bigint, number>()
     await Promise.all(blocks.map(async (block) => times.set(block, Number((await this.client.getBlock({ blockNumber: block })).timestamp))))
     for (const [id, block] of postedIn) found.get(id)!.postedAt = times.get(block) ?? 0
-    await this.applyEditsAndReplies(found)
+    await this.applyEditsAndReplies(found, versionLogs, replyLogs)
+    // Every hash shown came in a log: the ones the index gave are confirmed on chain, all at once,
+    // while the board's views are read.
+    const listed = [...versionLogs.values()].flat()
+    const confirmations = this.logs.confirm([...listed, ...replyLogs.values()], { fact: contentFact }).then((answers) => new Map([...listed, ...replyLogs.values()].map((log, i) => [log, answers[i]])))
     const reviews = [...found.values()]
     const unposted = new Set<Hex>()
     await Promise.all(
       reviews.map(async (review) => {
-        const [view, counts, content] = await Promise.all([
+        const [view, counts, confirmed, fetched] = await Promise.all([
           this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'review', args: [review.id] }) as Promise<ReviewView>,
           this.client.readContract({ address: this.address, abi: reviewBoardAbi, functionName: 'counts', args: [review.id, review.gtin] }) as Promise<boolean>,
+          confirmations,
           this.content.get(review.contentHash),
         ])
+        versionLogs.get(review.id)?.forEach((log, i) => (review.versions[i].confirmed = confirmed.get(log) === true))
+        const content = review.versions[review.versions.length - 1].confirmed ? fetched : UNCONFIRMED
         // The lists may come from an index: the chain's view decides whether the review exists,
         // its rating, and how many versions it has (a list that lacks an edit or adds one shows no text).
         if (!view.posted) unposted.add(review.id) // listed, but the chain never took it
@@ -353,7 +394,7 @@ export class ReviewBoardReader {
         }
         await Promise.all(
           review.replies.map(async (reply) => {
-            reply.content = await this.content.get(reply.contentHash)
+            reply.content = confirmed.get(replyLogs.get(reply)!) === true ? await this.content.get(reply.contentHash) : UNCONFIRMED
             reply.text = textOf(reply.content)
           }),
         )
@@ -363,7 +404,8 @@ export class ReviewBoardReader {
     return reviews.filter((review) => !unposted.has(review.id)).sort(compareReviews)
   }
 
-  private async applyEditsAndReplies(found: Map<Hex, Review>): Promise<void> {
+  /** Each review's edits (its versions, their logs added to `versionLogs`) and replies (their logs in `replyLogs`). */
+  private async applyEditsAndReplies(found: Map<Hex, Review>, versionLogs: Map<Hex, EventLog[]>, replyLogs: Map<Reply, EventLog>): Promise<void> {
     const ids = [...found.keys()]
     for (let start = 0; start < ids.length; start += 100) {
       // topic lists stay short for public nodes
@@ -378,16 +420,16 @@ export class ReviewBoardReader {
         if (!review) continue
         review.rating = Number(a.rating)
         review.contentHash = a.contentHash
-        review.versions.push({ version: Number(a.version), rating: Number(a.rating), contentHash: a.contentHash })
+        review.versions.push({ version: Number(a.version), rating: Number(a.rating), contentHash: a.contentHash, confirmed: false })
+        versionLogs.get(a.review)?.push(log)
       }
       for (const log of replied) {
         const a = argsOf<RepliedArgs>(log)
-        found.get(a.review)?.replies.push({
-          by: a.by,
-          merchant: Number(a.merchant),
-          contentHash: a.contentHash,
-          content: { status: 'missing', detail: 'not read yet' },
-        })
+        const review = found.get(a.review)
+        if (!review) continue
+        const reply: Reply = { by: a.by, merchant: Number(a.merchant), contentHash: a.contentHash, content: { status: 'missing', detail: 'not read yet' } }
+        review.replies.push(reply)
+        replyLogs.set(reply, log)
       }
     }
   }

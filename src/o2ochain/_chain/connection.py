@@ -17,7 +17,11 @@ as success. This is the only retry layer for transport failures;
 ``o2ochain._chain.tx.with_retries`` adds retries only for JSON-RPC answers that say "try again"
 (rate limits, "header not found"), so the two never multiply. A 429 waits what its
 ``Retry-After`` asks (at most :data:`MAX_RETRY_AFTER` s, within the budget) rather than the
-backoff: asking again sooner only spends the provider's quota on refusals. JSON-RPC batches
+backoff: asking again sooner only spends the provider's quota on refusals. Any other HTTP 4xx
+is final, but when its body is a JSON-RPC error (QuickNode answers an over-wide ``eth_getLogs``
+with HTTP 413 and "eth_getLogs is limited to a 10,000 range") that error is the answer, as a
+200 would have carried it: the caller sees the provider's words (and the log reader follows
+them); a 4xx without one stays :class:`~o2ochain.errors.RPCUnavailable`. JSON-RPC batches
 (``w3.batch_requests()``) are retried the same way, as one request. The node's chain id is asked
 once per connection (:class:`ChainIdOnce`; web3 would ask before every call it validates).
 """
@@ -245,12 +249,47 @@ class RetryMiddleware(Web3Middleware):
         return retrying
 
     def _retried(self, what: str, request: Callable[[], T]) -> T:
-        """``request()`` tried by the policy (a 429 waits its ``Retry-After``)."""
+        """``request()`` tried by the policy (a 429 waits its ``Retry-After``); a final 4xx whose
+        body is a JSON-RPC error answers with that error."""
 
         def unavailable(attempts: int, seconds: float, problem: str) -> Exception:
             return RPCUnavailable(self.endpoint, what, attempts, seconds, problem)
 
-        return self.policy.run(request, endpoint=self.endpoint, what=what, fail=unavailable, not_json=True)
+        def answered() -> T:
+            try:
+                return request()
+            except requests.exceptions.HTTPError as exc:
+                error = _rpc_error_answer(exc)
+                if error is None:
+                    raise
+                _log.info("%s %s: HTTP %s with a JSON-RPC error: %s", self.endpoint, what, exc.response.status_code, error["error"])
+                return cast(T, error)
+
+        return self.policy.run(answered, endpoint=self.endpoint, what=what, fail=unavailable, not_json=True)
+
+
+def _rpc_error_answer(exc: requests.exceptions.HTTPError) -> RPCResponse | None:
+    """The JSON-RPC error a final HTTP 4xx (not 408 or 429, which are tried again) carries in its
+    body, as a JSON-RPC answer web3 turns into ``Web3RPCError``; ``None`` when there is none."""
+    response = exc.response
+    if response is None or not 400 <= response.status_code < 500 or response.status_code in (408, 429):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, list) and len(body) == 1:  # a batch of one, refused whole
+        body = body[0]
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str) or not error["message"].strip():
+        return None
+    code = error.get("code")
+    shaped: dict[str, Any] = {"code": code if isinstance(code, int) and not isinstance(code, bool) else -32000, "message": error["message"]}
+    if error.get("data") is not None:
+        shaped["data"] = error["data"]
+    answer_id = body.get("id")
+    # web3 takes an error with a null id (JSON-RPC 2.0 allows it) but not an id of another shape.
+    return cast(RPCResponse, {"jsonrpc": "2.0", "id": answer_id if type(answer_id) is int else None, "error": shaped})
 
 
 class ChainIdOnce(Web3Middleware):

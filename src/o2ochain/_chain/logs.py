@@ -12,6 +12,11 @@ instead of halving blindly, remembers a provider's block-range cap per connectio
 starts at the cap, without a refused request), halves only when the words give no number, never
 asks beyond the last block it needs, and waits as long as a 429's ``Retry-After`` says.
 
+An index is a cache: it may be behind (freshness it hides), but what a reader shows as a fact
+must be the chain's. Where a fact lives only in a log (a review's content hash, a reply),
+:func:`confirmed` checks each log an index gave against the node, with an ``eth_getLogs``
+bounded to that log's own block, many in one JSON-RPC batch.
+
 Within :func:`pinned_head` (one command's reads, say) the head is read once: every
 :func:`get_logs` up to the head then reads up to that block, one ``eth_blockNumber`` for all of
 them instead of one each, and the lists read together describe one and the same chain.
@@ -26,9 +31,10 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 import requests
@@ -39,10 +45,10 @@ from web3.exceptions import Web3RPCError
 from web3.types import FilterParams, LogReceipt
 
 from o2ochain._chain.index import attached_index
-from o2ochain._chain.tx import with_retries
+from o2ochain._chain.tx import read_all, with_retries
 from o2ochain.errors import ChainError, RPCUnavailable
 
-__all__ = ["get_logs", "head_block", "known_range_cap", "pinned_head"]
+__all__ = ["confirmed", "get_logs", "head_block", "known_range_cap", "pinned_head"]
 
 _log = logging.getLogger("o2ochain.logs")
 
@@ -196,6 +202,41 @@ def get_logs(
     return out
 
 
+#: Requests per JSON-RPC batch of :func:`confirmed` (public nodes cap batches, often at 50 or 100 calls).
+_CONFIRM_BATCH = 50
+
+
+def confirmed(w3: Web3, logs: Sequence[LogReceipt], *, topics: int = 2, fact: Callable[[LogReceipt], Hashable] | None = None) -> list[bool]:
+    """Whether the node holds each of ``logs`` as it states ``fact`` (by default its whole data):
+    a log at the same block and log index, of the same address and topics, stating the same.
+    Each is looked up with an ``eth_getLogs`` of its own block alone (``fromBlock == toBlock``),
+    by its address and first ``topics`` topics (the event and, say, the review it is about), one
+    request per distinct block and filter, in JSON-RPC batches.
+
+    Without an attached index every log came from the node: all are, and nothing is asked. A log
+    an index added or moved is not (the node has no such log there), nor one whose ``fact`` it
+    altered, nor one removed by a reorganisation since the index read it. ``fact`` names what the
+    caller shows (a review's content hash and URI, say), so that an index's change to a field
+    the caller takes from elsewhere (the board's view) does not cast doubt on what it shows.
+    """
+    if attached_index(w3) is None or not logs:
+        return [True] * len(logs)
+    filters: dict[tuple[int, str, tuple[str, ...]], None] = {}
+    for log in logs:
+        filters[(int(log["blockNumber"]), _hex(log["address"]), tuple(_hex(t) for t in log["topics"][:topics]))] = None
+    asked = [
+        partial(w3.eth.get_logs, {"address": Web3.to_checksum_address(a), "topics": list(wanted), "fromBlock": block, "toBlock": block})
+        for block, a, wanted in filters
+    ]
+    stated = fact or (lambda log: _hex(log["data"]))
+
+    def essence(log: LogReceipt) -> tuple[Hashable, ...]:
+        return (int(log["blockNumber"]), int(log["logIndex"]), _hex(log["address"]), tuple(_hex(t) for t in log["topics"]), stated(log))
+
+    held = {essence(log) for answer in read_all(w3, asked, what="eth_getLogs", batch_size=_CONFIRM_BATCH) for log in answer}
+    return [not log.get("removed") and essence(log) in held for log in logs]
+
+
 def _node_logs(
     w3: Web3, *, address: str | Sequence[str], topics: Sequence[Any], first: int, last: int, chunk: int, min_chunk: int
 ) -> list[LogReceipt]:
@@ -334,7 +375,9 @@ def _matcher(address: str | Sequence[str], topics: Sequence[Any], first: int, la
     (the wanted values worked out once, for the thousands of logs of one answer)."""
     addresses = {address.lower()} if isinstance(address, str) else {a.lower() for a in address}
     wanted = [
-        (i, {_hex(w) for w in want} if isinstance(want, list | tuple) else {_hex(want)}) for i, want in enumerate(topics) if want is not None
+        (i, {_hex(w) for w in want} if isinstance(want, list | tuple) else {_hex(want)})
+        for i, want in enumerate(topics)
+        if want is not None
     ]
 
     def matches(log: LogReceipt) -> bool:

@@ -53,7 +53,7 @@ from web3.contract import Contract
 
 from o2ochain import gs1
 from o2ochain._chain.artifacts import artifact
-from o2ochain._chain.logs import get_logs
+from o2ochain._chain.logs import confirmed, get_logs
 from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import Sender, call_view, read_all
 from o2ochain._chain.util import address_topic, hex0x, write_atomic
@@ -165,6 +165,10 @@ class Review:
     replies: list[dict[str, Any]] = field(default_factory=list)
     score: float = 0.0
     block: int = 0
+    #: Whether the chain confirms the log that gave ``content_hash`` and ``uri`` (checked at its
+    #: block when the logs came from an index). When not, the hash is no fact: no text is shown
+    #: for it, and the JSON gives no hash.
+    content_confirmed: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -175,8 +179,9 @@ class Review:
             "merchant": self.merchant,
             "rating": self.rating,
             "version": self.version,
-            "contentHash": hex0x(self.content_hash),
-            "uri": self.uri,
+            "contentHash": hex0x(self.content_hash) if self.content_confirmed else None,
+            "uri": self.uri if self.content_confirmed else None,
+            "contentConfirmed": self.content_confirmed,
             "text": self.text,
             "photos": self.photos,
             "postedAt": self.posted_at,
@@ -382,17 +387,25 @@ class ReviewBoardReader:
         return bytes(call_view(self.contract.functions.reviewIdOf(ticket, _subject(subject))))
 
     def merchant_profile(self, merchant: int) -> dict[str, Any]:
+        """The merchant's profile as the board holds it (``merchantProfile``: its hash, GLN,
+        place), with the URI it was published at: only logged, so taken from the latest
+        ``MerchantProfileSet`` log of that hash that the chain confirms (``uriConfirmed``; else
+        the URI is ``""``: a URI an index forged or altered is not shown as the merchant's)."""
         p = call_view(self.contract.functions.merchantProfile(merchant))
-        uri = ""
         event = self.contract.events.MerchantProfileSet()
         logs = get_logs(self.w3, address=self.address, topics=[event.topic, "0x" + f"{merchant:064x}"], from_block=self.from_block)
-        if logs:
-            uri = str(event.process_log(logs[-1])["args"]["uri"])
+        of_this = [log for log in logs if bytes(event.process_log(log)["args"]["profileHash"]) == bytes(p.profileHash)]
+
+        def stated(log: Any) -> tuple[Any, ...]:
+            return tuple(event.process_log(log)["args"].values())
+
+        held = [log for log, ok in zip(of_this, confirmed(self.w3, of_this, fact=stated), strict=True) if ok]
         return {
             "merchant": merchant,
             "retailer": int(p.retailer),
             "profileHash": hex0x(p.profileHash),
-            "uri": uri,
+            "uri": str(event.process_log(held[-1])["args"]["uri"]) if held else "",
+            "uriConfirmed": bool(held),
             "gln": f"{int(p.gln):013d}" if int(p.gln) else None,
             "latitude": int(p.latitudeE6) / 1e6,
             "longitude": int(p.longitudeE6) / 1e6,
@@ -415,12 +428,14 @@ class ReviewBoardReader:
         g = None if gtin is None else "0x" + f"{gtin_number(gtin):064x}"
         m = None if merchant is None else "0x" + f"{merchant:064x}"
         found: dict[bytes, Review] = {}
+        posted_logs: dict[bytes, Any] = {}
         for log in get_logs(self.w3, address=self.address, topics=[posted.topic, None, g, m], from_block=self.from_block):
             a = posted.process_log(log)["args"]
             subject = "product" if int(a["subject"]) == 1 else "merchant"
             if (gtin is not None and subject != "product") or (merchant is not None and subject != "merchant"):
                 continue
             rid = bytes(a["review"])
+            posted_logs[rid] = log
             found[rid] = Review(
                 id=rid,
                 author=Web3.to_checksum_address(a["author"]),
@@ -438,7 +453,9 @@ class ReviewBoardReader:
         # The logs (an index's, maybe) only list the reviews: the facts shown are the board's,
         # and a review whose log the board contradicts is not a review (a forged or altered row).
         fn = self.contract.functions
-        views = dict(zip(found, read_all(self.w3, [fn.review(rid).call for rid in found], what="review", batch_size=BATCH_SIZE), strict=True))
+        views = dict(
+            zip(found, read_all(self.w3, [fn.review(rid).call for rid in found], what="review", batch_size=BATCH_SIZE), strict=True)
+        )
         for rid, view in views.items():
             if not _posted_as_logged(found[rid], view):
                 del found[rid]
@@ -452,7 +469,8 @@ class ReviewBoardReader:
             reason = f"their seller is not authorised by {self.brand_name(brand) if brand else 'the brand'}"
         if not found:
             return ReviewList(hidden=len(left_out), reason=reason)
-        latest = self._apply_edits_and_replies(found, {rid: int(views[rid].version) for rid in found})
+        content_logs = self._apply_edits_and_replies(found, {rid: int(views[rid].version) for rid in found}, posted_logs)
+        self._confirm_content(found, content_logs)
         times = self.block_times(r.block for r in found.values())
         for review in found.values():
             view = views[review.id]
@@ -461,8 +479,9 @@ class ReviewBoardReader:
             review.folded = bool(view.folded)
             review.posted_at = times[review.block]
             # The text is shown only when it is the latest version's (an edit missing from the
-            # logs would leave an older text, which the board's version gives away).
-            document = self.content.get(review.content_hash) if review.id in latest else None
+            # logs would leave an older text, which the board's version gives away) and the chain
+            # confirms the log that gave its hash (an index could swap in another text's hash).
+            document = self.content.get(review.content_hash) if review.id in content_logs and review.content_confirmed else None
             if document is not None:
                 review.text = str(document.get("text", ""))
                 review.photos = len(document.get("photos") or [])
@@ -472,13 +491,16 @@ class ReviewBoardReader:
         ranked = sorted(found.values(), key=lambda r: (r.folded, -r.score, -r.posted_at, r.id))
         return ReviewList(ranked, hidden=len(left_out), reason=reason)
 
-    def _apply_edits_and_replies(self, found: dict[bytes, Review], versions: dict[bytes, int]) -> set[bytes]:
+    def _apply_edits_and_replies(
+        self, found: dict[bytes, Review], versions: dict[bytes, int], posted: dict[bytes, Any]
+    ) -> dict[bytes, Any]:
         """Take each review's content from its edit of version ``versions[id]`` (the board's
-        latest; version 1 is the posted one) and its replies; returns the reviews whose latest
-        version's content was found."""
+        latest; version 1 is the posted one, its log in ``posted``) and its replies (each with its
+        log under ``"log"``, taken out by :meth:`_confirm_content`); returns the log that gave each
+        review's latest content, for the reviews whose latest version's content was found."""
         edited = self.contract.events.ReviewEdited()
         replied = self.contract.events.ReviewReplied()
-        latest = {rid for rid in found if versions[rid] == 1}
+        latest = {rid: posted[rid] for rid in found if versions[rid] == 1}
         ids = [hex0x(rid) for rid in found]
         for start in range(0, len(ids), 100):  # topic lists stay short for public nodes
             chunk = ids[start : start + 100]
@@ -488,14 +510,38 @@ class ReviewBoardReader:
                 if int(a["version"]) == versions[rid]:
                     r = found[rid]
                     r.content_hash, r.uri = bytes(a["contentHash"]), str(a["uri"])
-                    latest.add(rid)
+                    latest[rid] = log
             for log in get_logs(self.w3, address=self.address, topics=[replied.topic, chunk], from_block=self.from_block):
                 a = replied.process_log(log)["args"]
-                document = self.content.get(bytes(a["contentHash"]))
                 found[bytes(a["review"])].replies.append(
-                    {"by": a["by"], "merchant": int(a["merchant"]), "text": document.get("text") if document else None, "uri": a["uri"]}
+                    {"by": a["by"], "merchant": int(a["merchant"]), "contentHash": bytes(a["contentHash"]), "uri": a["uri"], "log": log}
                 )
         return latest
+
+    def _content_fact(self, log: Any) -> tuple[Any, ...]:
+        """What a review's, an edit's or a reply's log states of its text: the content hash and
+        URI, with an edit's version and a reply's author (the rest is the board's, or a topic)."""
+        events = [self.contract.events.ReviewPosted(), self.contract.events.ReviewEdited(), self.contract.events.ReviewReplied()]
+        (event,) = [e for e in events if HexBytes(e.topic) == HexBytes(log["topics"][0])]
+        a = event.process_log(log)["args"]
+        return (bytes(a["contentHash"]), str(a["uri"]), a.get("version"), a.get("by"))
+
+    def _confirm_content(self, found: dict[bytes, Review], content_logs: dict[bytes, Any]) -> None:
+        """Confirm on chain, in one batch, the logs that gave the reviews' latest content and their
+        replies (:func:`~o2ochain._chain.logs.confirmed`): a review whose log the chain does not
+        confirm shows no text (``content_confirmed`` False); such a reply is listed with
+        ``confirmed`` False and neither text nor URI. A confirmed reply's text is its document's."""
+        replies = [reply for review in found.values() for reply in review.replies]
+        answers = confirmed(self.w3, [*content_logs.values(), *(reply.pop("log") for reply in replies)], fact=self._content_fact)
+        for rid, ok in zip(content_logs, answers[: len(content_logs)], strict=True):
+            found[rid].content_confirmed = ok
+        for reply, ok in zip(replies, answers[len(content_logs) :], strict=True):
+            digest = reply.pop("contentHash")
+            document = self.content.get(digest) if ok else None
+            reply["text"] = document.get("text") if document else None
+            reply["confirmed"] = ok
+            if not ok:
+                reply["uri"] = None
 
     def merchant_rating(self, merchant: int) -> MerchantRating:
         """The average of the latest ratings of the merchant's reviews (folded ones included), with their count."""

@@ -181,11 +181,21 @@ export async function pricesSection(reader: GuaranteeReader, gtin: bigint): Prom
   const section = el('section', { class: 'market prices', 'aria-labelledby': 'prices-title' }, el('h2', { id: 'prices-title' }, 'Prices'))
   try {
     const [offers, now] = await Promise.all([reader.publishedPrices(gtin), reader.now()])
+    const unconfirmed =
+      offers.unconfirmed > 0
+        ? el(
+            'p',
+            { class: 'unconfirmed-prices hash-warning', role: 'note', 'data-unconfirmed': String(offers.unconfirmed) },
+            `⚠ The index listed ${offers.unconfirmed === 1 ? 'a price' : `${offers.unconfirmed} prices`} that the chain does not hold as published, so ${offers.unconfirmed === 1 ? 'it is' : 'they are'} not shown.`,
+          )
+        : undefined
     if (offers.length === 0) {
       section.append(el('p', { class: 'empty' }, 'No shop has published a price for this product on the chain yet.'))
+      if (unconfirmed) section.append(unconfirmed)
       return section
     }
     section.append(el('p', { class: 'summary' }, 'Prices the retailer published on the chain for this product, on each of its channels.'))
+    if (unconfirmed) section.append(unconfirmed)
     const retailers = [...new Set(offers.map((o) => o.retailer))].sort((a, b) => a - b)
     const blocks = await Promise.all(
       retailers.map((r) => retailerBlock(reader, r, offers.filter((o) => o.retailer === r), gtin, now, retailers.length > 1)),

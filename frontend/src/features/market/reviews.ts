@@ -6,7 +6,7 @@
  * others there are, and why they do not count, is said in words.
  */
 import type { Channel } from '../../chain/guarantee'
-import { averageRating, FOLD_MARGIN, FOLD_REPORTS, type ContentCheck, type ContentStore, type Review } from '../../chain/reviews'
+import { averageRating, FOLD_MARGIN, FOLD_REPORTS, UNCONFIRMED, type ContentCheck, type ContentStore, type Review } from '../../chain/reviews'
 import { el } from '../product/view'
 import { formatDate, isoTime, merchantHref, shortAddress } from './format'
 
@@ -37,6 +37,13 @@ function contentMark(content: ContentCheck, what: string): HTMLElement {
       'p',
       { class: 'hash-warning', role: 'note', 'data-hash': 'mismatch' },
       `⚠ The ${what} we received does not match the hash recorded on chain: it is not what was posted, so it is not shown.`,
+    )
+  }
+  if (content.status === 'unconfirmed') {
+    return el(
+      'p',
+      { class: 'hash-warning', role: 'note', 'data-hash': 'unconfirmed' },
+      `⚠ The ${what} could not be confirmed on the chain (${content.detail}), so it is not shown as written by its author.`,
     )
   }
   return el('p', { class: 'hash-warning', role: 'note', 'data-hash': 'missing' }, `⚠ The ${what} is missing (${content.detail}); only its rating is on the chain.`)
@@ -71,7 +78,7 @@ function versionsBlock(review: Review, store: ContentStore): HTMLElement {
     for (const v of earlier) {
       const item = el('li', { value: String(v.version) }, stars(v.rating), ' ', el('span', { class: 'loading' }, 'reading…'))
       list.append(item)
-      void store.get(v.contentHash).then((content) => {
+      void (v.confirmed ? store.get(v.contentHash) : Promise.resolve(UNCONFIRMED)).then((content) => {
         const text = content.status === 'intact' && typeof content.document.text === 'string' ? content.document.text : undefined
         item.lastChild?.replaceWith(text !== undefined ? el('q', {}, text) : contentMark(content, 'earlier text'))
       })
@@ -85,7 +92,7 @@ function reviewArticle(review: Review, channels: Map<number, Channel>, store: Co
   const verified = el('span', { class: 'mark mark-ok verified', title }, '✓ Verified buyer')
   const article = el(
     'article',
-    { class: 'review', 'data-review': review.id, 'data-usefulness': review.score.toFixed(6) },
+    { class: 'review', 'data-review': review.id, 'data-content': review.content.status, 'data-usefulness': review.score.toFixed(6) },
     el('h3', { class: 'review-head' }, stars(review.rating), ' ', verified),
   )
   if (review.text !== undefined) {
@@ -111,7 +118,9 @@ function reviewArticle(review: Review, channels: Map<number, Channel>, store: Co
     const box = el(
       'div',
       { class: 'reply', 'data-reply': reply.content.status },
-      el('p', { class: 'reply-by' }, 'Reply from ', merchantLink(channels, reply.merchant)),
+      reply.content.status === 'unconfirmed'
+        ? el('p', { class: 'reply-by' }, 'Listed as a reply from ', merchantLink(channels, reply.merchant), ', which the chain does not confirm')
+        : el('p', { class: 'reply-by' }, 'Reply from ', merchantLink(channels, reply.merchant)),
     )
     if (reply.text !== undefined) box.append(el('p', { class: 'reply-text' }, reply.text), el('p', { class: 'review-check' }, contentMark(reply.content, 'reply')))
     else box.append(contentMark(reply.content, 'reply'))
