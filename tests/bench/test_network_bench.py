@@ -32,7 +32,7 @@ from bench.network import (
 )
 from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.client import O2OChain
-from tools.long_chain import long_chain_anvil
+from tools.long_chain import long_chain_anvil, long_chain_web3
 from tools.public_rpc import PublicRPC
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ def node() -> Iterator[Anvil]:
 
 def test_item_and_sales_are_recorded_and_the_keeper_finds_what_is_owed(node: Anvil, tmp_path: Any) -> None:
     accounts = dev_accounts(ALL_ACCOUNTS)
-    chain = O2OChain(http_web3(node.url, timeout=120), accounts=accounts)
+    chain = O2OChain(long_chain_web3(node.url, timeout=120), accounts=accounts)  # pipelined sends race the next block
     chain.use_store(tmp_path / "events")
     chain.deploy(accounts[0])
     item = record_item(chain, accounts[0], [accounts[n] for n in JAR_ACCOUNTS], 20)

@@ -5,17 +5,20 @@ words (with the ranges that work), 429 with Retry-After above the rate, seeded 5
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
+from web3.exceptions import Web3RPCError
+from web3.types import RPCEndpoint, RPCResponse
 
 from o2ochain._chain.connection import Anvil, RetryPolicy, dev_accounts, http_web3
 from o2ochain.client import O2OChain
-from tools.long_chain import LongChain, long_chain, long_chain_anvil
+from tools.long_chain import LongChain, _StateRace, long_chain, long_chain_anvil, long_chain_web3
 from tools.public_rpc import FLAVOURS, Flavour, PublicRPC
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +38,9 @@ class Chain:
 
 
 def rpc(url: str, method: str, *params: Any) -> dict[str, Any]:
-    answer: dict[str, Any] = requests.post(url, json={"jsonrpc": "2.0", "id": 7, "method": method, "params": list(params)}, timeout=30).json()
+    answer: dict[str, Any] = requests.post(
+        url, json={"jsonrpc": "2.0", "id": 7, "method": method, "params": list(params)}, timeout=30
+    ).json()
     return answer
 
 
@@ -66,7 +71,10 @@ def chain() -> Iterator[Chain]:
 
 
 RANGE_WORDS: dict[Flavour, tuple[int, str]] = {
-    "alchemy": (-32600, r"You can make eth_getLogs requests with up to a 10000 block range\. Based on your parameters, this block range should work: \[0x0, 0x270f\]"),
+    "alchemy": (
+        -32600,
+        r"You can make eth_getLogs requests with up to a 10000 block range\. Based on your parameters, this block range should work: \[0x0, 0x270f\]",
+    ),
     "infura": (-32602, r"range 10001 exceeds limit of 10000"),
     "quicknode": (-32614, r"eth_getLogs is limited to a 10,000 range"),
     "ankr": (-32600, r"block range is too wide"),
@@ -91,12 +99,17 @@ def test_getlogs_over_10000_blocks_is_refused_in_the_providers_words(chain: Chai
 def test_getlogs_over_the_result_cap_is_refused_with_a_range_that_fits(chain: Chain) -> None:
     first = chain.dense[0]
     query = {"fromBlock": hex(first - 10), "toBlock": hex(chain.head)}
-    with PublicRPC(chain.node.url, flavour="alchemy", max_results=5) as alchemy, PublicRPC(chain.node.url, flavour="infura", max_results=5) as infura:
+    with (
+        PublicRPC(chain.node.url, flavour="alchemy", max_results=5) as alchemy,
+        PublicRPC(chain.node.url, flavour="infura", max_results=5) as infura,
+    ):
         a = rpc(alchemy.url, "eth_getLogs", query)["error"]
         i = rpc(infura.url, "eth_getLogs", query)["error"]
         # the 6th log is in the second dense block: what fits ends just before it
         fits = f"[{hex(first - 10)}, {hex(chain.dense[1] - 1)}]"
-        assert a["code"] == -32602 and a["message"].startswith("Log response size exceeded. You can make eth_getLogs requests with up to a 2K")
+        assert a["code"] == -32602 and a["message"].startswith(
+            "Log response size exceeded. You can make eth_getLogs requests with up to a 2K"
+        )
         assert a["message"].endswith(f"Based on your parameters, this block range should work: {fits}")
         assert (i["code"], i["message"]) == (-32005, f"query returned more than 5 results. Try with this block range {fits}.")
         assert i["data"] == {"from": hex(first - 10), "to": hex(chain.dense[1] - 1), "limit": 5}
@@ -117,7 +130,9 @@ def test_requests_above_the_rate_get_429_with_retry_after(chain: Chain) -> None:
         assert chain.call(proxy.url, "eth_chainId").status_code == 200
         # every call of a batch counts against the rate
         time.sleep(1.5)
-        batch = requests.post(proxy.url, json=[{"jsonrpc": "2.0", "id": n, "method": "eth_chainId", "params": []} for n in range(4)], timeout=10)
+        batch = requests.post(
+            proxy.url, json=[{"jsonrpc": "2.0", "id": n, "method": "eth_chainId", "params": []} for n in range(4)], timeout=10
+        )
         assert batch.status_code == 429
         assert proxy.stats()["rate_limited"] == statuses.count(429) + 1
 
@@ -139,7 +154,12 @@ def test_a_batch_is_answered_call_by_call(chain: Chain) -> None:
         batch = [
             {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
             {"jsonrpc": "2.0", "id": 2, "method": "eth_getLogs", "params": [{"fromBlock": "0x0", "toBlock": "latest"}]},
-            {"jsonrpc": "2.0", "id": 3, "method": "eth_getLogs", "params": [{"fromBlock": hex(chain.dense[0]), "toBlock": hex(chain.dense[2])}]},
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "eth_getLogs",
+                "params": [{"fromBlock": hex(chain.dense[0]), "toBlock": hex(chain.dense[2])}],
+            },
         ]
         answers = requests.post(proxy.url, json=batch, timeout=30).json()
         assert [a["id"] for a in answers] == [1, 2, 3]
@@ -154,10 +174,17 @@ def test_a_batch_is_answered_call_by_call(chain: Chain) -> None:
 
 def test_a_browser_may_call_it_from_any_origin(chain: Chain) -> None:
     with PublicRPC(chain.node.url) as proxy:
-        headers = {"Origin": "http://127.0.0.1:8080", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        headers = {
+            "Origin": "http://127.0.0.1:8080",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        }
         preflight = requests.options(proxy.url, headers=headers, timeout=5)
         assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == "*"
-        assert "POST" in preflight.headers["Access-Control-Allow-Methods"] and preflight.headers["Access-Control-Allow-Headers"] == "content-type"
+        assert (
+            "POST" in preflight.headers["Access-Control-Allow-Methods"]
+            and preflight.headers["Access-Control-Allow-Headers"] == "content-type"
+        )
         assert chain.call(proxy.url, "eth_chainId").headers["Access-Control-Allow-Origin"] == "*"
 
 
@@ -196,3 +223,60 @@ def test_the_library_reads_the_same_answers_behind_a_public_rpc(demo: LongChain)
         assert readers(demo, proxy.url, timeout=10, attempts=8, backoff=0.02, max_backoff=0.5) == direct
         stats = proxy.stats()
     assert stats["refused_range"] >= 1 and stats["server_errors"] >= 1, stats
+
+
+# -- the long chain's Anvil: the head's state alone is kept ------------------------------------------
+
+
+def test_reads_that_race_the_next_block_on_a_pruned_anvil_are_asked_again() -> None:
+    """With blocks mined back to back, a plain client's estimate at "latest" now and then finds its
+    state gone with the next block (Anvil's words checked); through ``long_chain_web3`` every read
+    is answered, alone or in a batch."""
+    with long_chain_anvil() as node:
+        stop = threading.Event()
+
+        def mine_back_to_back() -> None:
+            with requests.Session() as session:
+                while not stop.is_set():
+                    session.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}, timeout=30)
+
+        miner = threading.Thread(target=mine_back_to_back, daemon=True)
+        miner.start()
+        try:
+            sender = dev_accounts(1)[0].address
+            call: Any = {"from": sender, "to": sender, "value": 1}
+            plain, retrying = http_web3(node.url), long_chain_web3(node.url)
+            lost = None
+            deadline = time.monotonic() + 60
+            while lost is None and time.monotonic() < deadline:
+                try:
+                    plain.eth.estimate_gas(call, "latest")
+                except Web3RPCError as exc:
+                    lost = str(exc)
+            assert lost is not None and re.search(r"BlockOutOfRangeError: block height is (\d+) but requested was (\d+)", lost), lost
+            for _ in range(200):
+                assert retrying.eth.estimate_gas(call, "latest") == 21_000
+                assert retrying.eth.call(call, "latest") == b""
+            for _ in range(10):
+                with retrying.batch_requests() as batch:
+                    for _ in range(20):
+                        batch.add(retrying.eth.get_balance(sender, "latest"))
+                    assert all(isinstance(balance, int) and balance > 0 for balance in batch.execute())
+        finally:
+            stop.set()
+            miner.join(30)
+
+
+def test_only_a_read_of_the_block_before_the_head_is_asked_again() -> None:
+    """A state older than the head's predecessor is gone for good: its refusal is answered at once."""
+    asked: list[int] = []
+
+    def node(method: RPCEndpoint, params: Any) -> RPCResponse:
+        asked.append(params[0])
+        message = f"BlockOutOfRangeError: block height is 50 but requested was {params[0]}"
+        return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32602, "message": message}}
+
+    ask = _StateRace(cast(Any, None)).wrap_make_request(node)
+    assert "requested was 10" in str(ask(RPCEndpoint("eth_getBalance"), [10]).get("error")) and asked == [10]
+    ask(RPCEndpoint("eth_getBalance"), [49])
+    assert asked == [10] + [49] * 6
