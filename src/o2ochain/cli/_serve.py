@@ -77,6 +77,7 @@ def serve(
             proofs=proofs if proofs.is_dir() else None,
             relay_service=relay_service,
             index_url=page_index or ctx.index,
+            chain=chain,  # the resolver reads --rpc (and --index), not what the page is told
         )
         if not (gateway.dist / "index.html").is_file():
             err.print(f"note: no built page in {gateway.dist}: run `npx vite build frontend` (the stores are served meanwhile)")

@@ -1,8 +1,9 @@
 """GS1 EPCIS 2.0 in and out: validate a document, map its identifiers, hash and keep its events.
 
-A supply-chain actor already speaks EPCIS 2.0 JSON / JSON-LD; o2ochain reads exactly that, so
-nothing has to be re-keyed by hand, and writes it back, so that what a consumer checks is what
-the actor sent. This package is the bridge between such a document and the chain:
+A supply-chain actor already speaks EPCIS 2.0 JSON / JSON-LD or EPCIS XML (2.0, or 1.2 from an
+older system); o2ochain reads exactly that, so nothing has to be re-keyed by hand, and writes
+it back, so that what a consumer checks is what the actor sent. This package is the bridge
+between such a document and the chain:
 
 - :func:`validate_document` checks a document against GS1's own JSON Schemas (shipped in
   ``o2ochain/epcis/schema``, resolved locally, never fetched) plus what EPCIS requires and the
@@ -21,6 +22,17 @@ the actor sent. This package is the bridge between such a document and the chain
   time) into one ``bytes32``; :data:`BIZ_STEPS` and :data:`DISPOSITIONS` fix the CBV codes.
 - :func:`export_document` writes events back as an EPCIS 2.0 document that validates against
   the same schema, each event the very JSON value that was imported (same content hash).
+- XML: :func:`xml_to_document` reads an EPCIS 2.0 or 1.x XML document (``EPCISDocument`` or
+  ``EPCISQueryDocument``), validated against GS1's EPCIS 2.0 XSD (shipped in
+  ``o2ochain/epcis/xsd``; a 1.x document once its ``extension`` wrappers are lifted into the
+  2.0 shape), into the EPCIS 2.0 JSON-LD document the standard's JSON binding gives: CBV URNs
+  become the bare CBV words, user extensions ``prefix:name`` terms with their namespaces in
+  ``@context``. Events are then hashed, anchored and stored in that one form, whichever syntax
+  carried them. :func:`parse_xml_document` goes on to :func:`parse_document` and locates its
+  complaints on the XML's lines. :func:`document_to_xml` writes an ``EPCISDocument`` or
+  ``EPCISQueryDocument`` back as EPCIS 2.0 XML that the XSD accepts (for a client asking for
+  ``application/xml``); XML → dict → XML → dict is stable. Malformed XML and XSD violations
+  are :class:`~o2ochain.errors.InputError` s naming the file, the line and the element.
 
 Identifier mapping (subject id = ``keccak256`` of the canonical Digital Link path, unescaped):
 
@@ -60,6 +72,7 @@ from o2ochain.epcis._document import (
     unpack_meta,
     validate_document,
 )
+from o2ochain.epcis._hash import event_hash
 from o2ochain.epcis._identifiers import (
     Subject,
     SubjectKind,
@@ -93,6 +106,11 @@ from o2ochain.epcis._vocabulary import (
     format_time,
     parse_time,
 )
+from o2ochain.epcis._xml import (
+    document_to_xml,
+    parse_xml_document,
+    xml_to_document,
+)
 
 __all__ = [
     "ACTIONS",
@@ -122,7 +140,9 @@ __all__ = [
     "content_hash",
     "disposition_name",
     "disposition_of_code",
+    "document_to_xml",
     "dumps_document",
+    "event_hash",
     "event_type_of_code",
     "export_document",
     "format_time",
@@ -133,6 +153,8 @@ __all__ = [
     "parse_document",
     "parse_identifier",
     "parse_time",
+    "parse_xml_document",
     "unpack_meta",
     "validate_document",
+    "xml_to_document",
 ]

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
 import struct
+import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, Literal, TypedDict, cast
 
+import orjson
+
+from o2ochain import gs1
 from o2ochain.epcis._identifiers import _KIND_NAMES, Subject, _location, parse_identifier
-from o2ochain.epcis._schema import _JSON_TYPES, _JSONLD_ALIASES, _child, _path_key, _schema_errors, _schemas
-from o2ochain.epcis._store import _NonFinite, _refuse_constant, content_hash
+from o2ochain.epcis._schema import (
+    _JSON_TYPES,
+    _JSONLD_ALIASES,
+    _child,
+    _passes_fast,
+    _path_key,
+    _path_of,
+    _plain_json,
+    _schema_errors,
+    _schemas,
+)
+from o2ochain.epcis._store import _NonFinite, _refuse_constant, canonical_json, content_hash
 from o2ochain.epcis._vocabulary import (
     _EPOCH,
     EVENT_TYPES,
@@ -167,10 +183,14 @@ def _event_list(doc: dict[str, Any]) -> tuple[str, Any] | None:
     return None
 
 
-def _check(doc: Any, source: str, *, build: bool) -> tuple[list[InputError], list[EpcisEvent], list[str]]:
+def _check(doc: Any, source: str, *, build: bool, plain: bool = False) -> tuple[list[InputError], list[EpcisEvent], list[str]]:
     """Validate ``doc``; with ``build``, also read its events (only if nothing is wrong).
 
-    Returns the errors, the events and notes on what was accepted but not interpreted.
+    Returns the errors, the events and, with ``build``, notes on what was accepted but not
+    interpreted. Each event first goes through the compiled gate (:func:`_passes_fast`) and,
+    without ``build``, :func:`_certainly_valid`; only those they do not pass are validated by
+    jsonschema and :func:`_read_event`, which word the errors. ``plain`` says that ``doc`` was
+    just read from JSON text by :func:`_read_json` (so holds nothing else than JSON values).
     """
     if not isinstance(doc, dict):
         kind = _JSON_TYPES.get(type(doc), type(doc).__name__)
@@ -191,40 +211,85 @@ def _check(doc: Any, source: str, *, build: bool) -> tuple[list[InputError], lis
         )
     schemas = _schemas()
     fields = schemas.fields
-    errors = _schema_errors(schemas.envelope, doc, "$", source)
     located = _event_list(doc)
-    items: list[tuple[str, Any, bool]] = []
+    errors = _schema_errors(schemas.envelope, _without_events(doc, located), "$", source)
+    if errors:
+        # Worded on the document itself: a message may quote the value it is about.
+        errors = _schema_errors(schemas.envelope, doc, "$", source)
+    # (path, event, schema-valid, passed the gate) of the events left to _read_event.
+    items: list[tuple[str, Any, bool, bool]] = []
     if located is None:
-        items.append(("$", doc, not errors))
+        items.append(("$", doc, not errors, False))
     elif isinstance(located[1], list):
-        for index, raw in enumerate(located[1]):
-            path = f"{located[0]}[{index}]"
+        base, events = located
+        gated = _fast_enabled()
+        clean = [True] * len(events) if plain or not gated else _plain_json(events)
+        for index, raw in enumerate(events):
+            if gated and clean[index] and _passes_fast(raw):
+                if build or not _certainly_valid(raw):
+                    items.append((f"{base}[{index}]", raw, True, True))
+                continue
+            path = f"{base}[{index}]"
             # A standard event type goes straight to its schema; GS1's if-chain would pick the same.
             type_name = raw.get("type") if isinstance(raw, dict) else None
             validator = schemas.by_type.get(type_name, schemas.event) if isinstance(type_name, str) else schemas.event
             event_errors = _schema_errors(validator, raw, path, source)
             errors.extend(event_errors)
-            items.append((path, raw, not event_errors))
-    events: list[EpcisEvent] = []
+            items.append((path, raw, not event_errors, False))
+    events_read: list[EpcisEvent] = []
     notes: list[str] = []
-    for path, raw, schema_ok in items:
-        event, event_errors = _read_event(raw, path, source, build=build and schema_ok)
+    for path, raw, schema_ok, canonical in items:
+        event, event_errors = _read_event(raw, path, source, build=build and schema_ok, checked=canonical)
         errors.extend(event_errors)
         if event is not None:
-            events.append(event)
-        if isinstance(raw, dict) and isinstance(raw.get("type"), str) and raw["type"] in fields:
+            events_read.append(event)
+        if build and isinstance(raw, dict) and isinstance(raw.get("type"), str) and raw["type"] in fields:
             defined = fields[raw["type"]]
-            notes.extend(
-                f"{_child(path, name)}: not an EPCIS 2.0 field of {raw['type']}; kept in the event, not interpreted"
-                for name in raw
-                if isinstance(name, str) and name not in defined and name not in _JSONLD_ALIASES and not _is_uri(name)
-            )
+            if raw.keys() - defined - _JSONLD_ALIASES:
+                notes.extend(
+                    f"{_child(path, name)}: not an EPCIS 2.0 field of {raw['type']}; kept in the event, not interpreted"
+                    for name in raw
+                    if isinstance(name, str) and name not in defined and name not in _JSONLD_ALIASES and not _is_uri(name)
+                )
     errors.sort(key=lambda e: _path_key(e.field or ""))
-    return errors, events, notes
+    return errors, events_read, notes
+
+
+def _without_events(doc: dict[str, Any], located: tuple[str, Any] | None) -> dict[str, Any]:
+    """``doc`` with an empty event list, for the envelope schema (``"items": {}`` on the events).
+
+    The envelope schema says only that the event list is an array, so its verdict is the same;
+    it is ~1 µs an event faster than letting jsonschema walk 220,000 events to check nothing.
+    """
+    if located is None or not isinstance(located[1], list) or not located[1]:
+        return doc
+    copy = dict(doc)
+    body = copy["epcisBody"] = dict(copy["epcisBody"])
+    if doc["type"] == "EPCISQueryDocument":
+        results = body["queryResults"] = dict(body["queryResults"])
+        results["resultsBody"] = dict(results["resultsBody"], eventList=[])
+    else:
+        body["eventList"] = []
+    return copy
+
+
+def _fast_enabled() -> bool:
+    """The gate is used only with room on the stack for the slow path's canonicaliser.
+
+    The gate lets events up to 250 levels deep through (:func:`_plain_json`); RFC 8785's
+    canonicaliser recurses once a level, and must not fail where the slow path would not have
+    been taken either.
+    """
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return sys.getrecursionlimit() - depth > 400
 
 
 def validate_document(doc: Any, *, source: str) -> None:
-    """Check an EPCIS 2.0 document (already parsed JSON) and raise every problem at once.
+    """Check an EPCIS 2.0 document (parsed JSON, or its UTF-8 bytes) and raise every problem at once.
 
     Checked: GS1's EPCIS 2.0 JSON Schema (with ``date-time`` and ``uri`` formats asserted),
     then what EPCIS requires beyond it — identifiers of a known scheme, instance-level ids in
@@ -232,10 +297,35 @@ def validate_document(doc: Any, *, source: str) -> None:
     ``bizLocation``, a ``parentID`` on an aggregation that adds or deletes, one of the five
     standard event types — and what the chain needs: an event time after 1970 and numbers that
     canonical JSON can carry. Raises :class:`~o2ochain.errors.InputErrors` whose errors name
-    ``source`` and the JSON path of the fault in ``field``.
+    ``source`` and the JSON path of the fault in ``field``. Bytes (a request body, a file) are
+    read as by :func:`parse_document`, invalid JSON being an :class:`~o2ochain.errors.InputError`,
+    but JSON-LD single values are not read as lists: the document is checked as it stands.
     """
-    errors, _, _ = _check(doc, source, build=False)
+    with _gc_paused():
+        plain = False
+        if isinstance(doc, bytes | bytearray):
+            doc, plain = _read_json(doc, source)
+        errors, _, _ = _check(doc, source, build=False, plain=plain)
+        # Freed while the collector is paused, what was read is not walked once more.
+        del doc
     InputErrors.raise_if_any(errors)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a document is read and checked.
+
+    Reading 220,000 events allocates millions of dicts and lists, none of them garbage; the
+    collector, triggered by the allocations, walks them again and again: 60% of the time of
+    reading a 50 MB document. Nothing read here makes a reference cycle.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,11 +341,95 @@ _QUANTITY_LISTS: Final[dict[str, Role]] = {
 }
 
 
-def _read_event(raw: Any, path: str, source: str, *, build: bool) -> tuple[EpcisEvent | None, list[InputError]]:
+_X20: Final = "[!\"&'()*+,\\-./0-9:;<=>?A-Z_a-z]{1,20}"
+_SURELY_VALID: Final = re.compile(
+    rf"urn:epc:(?:id:sgtin:(?P<item>[0-9]{{6,12}}\.[0-9]{{1,7}})\.{_X20}"
+    rf"|class:lgtin:(?P<lot>[0-9]{{6,12}}\.[0-9]{{1,7}})\.{_X20}"
+    rf"|id:sscc:(?P<container>[0-9]{{6,12}}\.[0-9]{{5,11}})"
+    rf"|id:sgln:(?P<location>[0-9]{{6,12}}\.[0-9]{{0,6}})\.{_X20})"
+)
+"""The four EPC URNs most events name, in a form :func:`parse_identifier` surely accepts when
+company prefix and reference have :data:`_SURELY_VALID_DIGITS` digits together: lower-case
+scheme, serial, lot or extension of GS1 character set 82 without ``%`` (no escapes). Anything
+else is left to :func:`parse_identifier`."""
+_SURELY_VALID_DIGITS: Final = {"item": (13, True), "lot": (13, False), "container": (17, True), "location": (12, True)}
+
+_KINDS_SEEN: dict[str, tuple[str, bool] | None] = {}
+_UNSEEN: Final = ("", False)
+_KINDS_SEEN_LIMIT: Final = 1 << 16
+
+
+def _kind_of(value: Any) -> tuple[str, bool] | None:
+    """(kind, instance-level) of a valid identifier, ``None`` for anything :func:`parse_identifier` refuses."""
+    if not isinstance(value, str):
+        return None
+    match = _SURELY_VALID.fullmatch(value)
+    if match is not None:
+        kind = match.lastgroup
+        assert kind is not None
+        digits, instance = _SURELY_VALID_DIGITS[kind]
+        if len(match.group(kind)) == digits + 1:
+            return kind, instance
+    seen = _KINDS_SEEN.get(value, _UNSEEN)
+    if seen is not _UNSEEN:
+        return seen
+    try:
+        found = parse_identifier(value)
+        known: tuple[str, bool] | None = (found.kind, found.instance)
+    except InputError:
+        known = None
+    if len(_KINDS_SEEN) >= _KINDS_SEEN_LIMIT:
+        _KINDS_SEEN.clear()
+    _KINDS_SEEN[value] = known
+    return known
+
+
+def _certainly_valid(raw: dict[str, Any]) -> bool:
+    """Does :func:`_read_event` find nothing wrong with this gated event (see :func:`_passes_fast`)?
+
+    The same rules, checked without building anything or wording an error: every identifier of
+    a known scheme and at the right level, an aggregation that adds or deletes has a parent, and
+    the event is after 1970. A no sends the event to :func:`_read_event`, which words the errors.
+    """
+    if raw["type"] == "AggregationEvent" and raw.get("action") in ("ADD", "DELETE") and "parentID" not in raw:
+        return False
+    if raw["eventTime"][:4] <= "1970":
+        return False
+    for value, level in _named_identifiers(raw):
+        kind = _kind_of(value)
+        if kind is None or (kind[0] != "location" if level == "location" else kind[1] != (level == "instance")):
+            return False
+    return True
+
+
+def _named_identifiers(raw: dict[str, Any]) -> Iterator[tuple[Any, str]]:
+    """(value, ``instance``, ``class`` or ``location``) of every identifier :func:`_read_event` reads.
+
+    A field the event type does not define is not checked by its schema: hence the isinstance.
+    """
+    if "parentID" in raw:
+        yield raw["parentID"], "instance"
+    for name in _INSTANCE_LISTS:
+        values = raw.get(name)
+        if isinstance(values, list):
+            yield from ((value, "instance") for value in values)
+    for name in _QUANTITY_LISTS:
+        elements = raw.get(name)
+        if isinstance(elements, list):
+            yield from ((element.get("epcClass") if isinstance(element, dict) else None, "class") for element in elements)
+    for name in ("readPoint", "bizLocation"):
+        place = raw.get(name)
+        if isinstance(place, dict):
+            yield place.get("id"), "location"
+
+
+def _read_event(raw: Any, path: str, source: str, *, build: bool, checked: bool = False) -> tuple[EpcisEvent | None, list[InputError]]:
     """Check what the schema leaves to EPCIS and, with ``build``, make the :class:`EpcisEvent`.
 
     Written defensively (every value's type is checked) so that it can run on an event the
-    schema refused and still report identifier problems in the same pass.
+    schema refused and still report identifier problems in the same pass. ``checked`` says the
+    event passed the gate (:func:`_passes_fast`): schema-valid and canonicalisable, so its
+    content hash is computed only to be used, and a valid ``eventTime`` after 1970 needs no parsing.
     """
     errors: list[InputError] = []
 
@@ -272,40 +446,43 @@ def _read_event(raw: Any, path: str, source: str, *, build: bool) -> tuple[Epcis
             event_type,
         )
 
-    def subject(value: Any, at: str, level: Literal["instance", "class", "location"]) -> Subject | None:
+    def subject(value: Any, level: Literal["instance", "class", "location"], *at: str | int) -> Subject | None:
+        """The identifier ``value`` at ``path`` + ``at`` (a path built only to name a fault)."""
         if not isinstance(value, str):
             return None
         try:
             found = parse_identifier(value)
         except InputError as exc:
-            fail(exc.message, at, value)
+            fail(exc.message, _path_of(path, at), value)
             return None
         if level == "location" and found.kind != "location":
             fail(
                 f"a location must be an SGLN (urn:epc:id:sgln:…) or a Digital Link on a GLN (…/414/…), got {_KIND_NAMES[found.kind]}",
-                at,
+                _path_of(path, at),
                 value,
             )
             return None
         if level == "instance" and not found.instance:
             fail(
-                "must name one object (an instance-level identifier such as an SGTIN); a class or lot belongs in a quantity list", at, value
+                "must name one object (an instance-level identifier such as an SGTIN); a class or lot belongs in a quantity list",
+                _path_of(path, at),
+                value,
             )
             return None
         if level == "class" and found.instance:
-            fail("epcClass must be a class-level identifier (a GTIN, a GTIN + lot, …), not one object", at, value)
+            fail("epcClass must be a class-level identifier (a GTIN, a GTIN + lot, …), not one object", _path_of(path, at), value)
             return None
         return found
 
     tagged: list[EventSubject] = []
-    parent = subject(raw.get("parentID"), _child(path, "parentID"), "instance")
+    parent = subject(raw.get("parentID"), "instance", "parentID")
     if parent is not None:
         tagged.append(EventSubject("parent", parent))
     for name, role in _INSTANCE_LISTS.items():
         values = raw.get(name)
         if isinstance(values, list):
             for index, value in enumerate(values):
-                found = subject(value, f"{_child(path, name)}[{index}]", "instance")
+                found = subject(value, "instance", name, index)
                 if found is not None:
                     tagged.append(EventSubject(role, found))
     for name, role in _QUANTITY_LISTS.items():
@@ -313,7 +490,7 @@ def _read_event(raw: Any, path: str, source: str, *, build: bool) -> tuple[Epcis
         if isinstance(elements, list):
             for index, element in enumerate(elements):
                 if isinstance(element, dict):
-                    found = subject(element.get("epcClass"), f"{_child(path, name)}[{index}].epcClass", "class")
+                    found = subject(element.get("epcClass"), "class", name, index, "epcClass")
                     quantity = element.get("quantity")
                     uom = element.get("uom")
                     if found is not None:
@@ -328,7 +505,7 @@ def _read_event(raw: Any, path: str, source: str, *, build: bool) -> tuple[Epcis
     places: dict[str, Subject | None] = {}
     for name in ("readPoint", "bizLocation"):
         place = raw.get(name)
-        places[name] = subject(place.get("id"), f"{_child(path, name)}.id", "location") if isinstance(place, dict) else None
+        places[name] = subject(place.get("id"), "location", name, "id") if isinstance(place, dict) else None
 
     action = raw.get("action")
     if event_type == "AggregationEvent" and action in ("ADD", "DELETE") and "parentID" not in raw:
@@ -337,19 +514,73 @@ def _read_event(raw: Any, path: str, source: str, *, build: bool) -> tuple[Epcis
             _child(path, "parentID"),
         )
 
-    event_time = _parse_time(raw["eventTime"]) if isinstance(raw.get("eventTime"), str) else None
-    if event_time is not None and event_time < _EPOCH:
-        fail("eventTime is before 1970-01-01, which the chain cannot record", _child(path, "eventTime"), raw["eventTime"])
+    if checked and not build:
+        # The gate checked eventTime's format; a year after 1970 is after 1970 in any time zone.
+        if raw["eventTime"][:4] <= "1970":
+            _check_epoch(raw, path, fail)
+        return None, errors
+    event_time = _check_epoch(raw, path, fail)
 
     digest: bytes | None = None
     try:
-        digest = content_hash(raw)
+        digest = _gated_content_hash(raw) if checked else content_hash(raw)
     except InputError as exc:
         fail(exc.message, path)
 
     if not build or errors or digest is None or event_time is None:
         return None, errors
     return _make_event(raw, path, cast(EventType, event_type), event_time, tuple(tagged), parent, places, digest), errors
+
+
+_JSON_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_FLOAT_SIGN: Final = re.compile(rb"[0-9][.eE]")
+_FOUR_BYTE_UTF8: Final = re.compile(rb"[\xf0-\xf4]")
+
+
+def _outside_strings(data: bytes) -> bytes:
+    """Compact JSON text without the contents of its strings (``"…"`` becomes ``""``)."""
+    if b"\\" not in data:
+        # No escapes: the quotes delimit the strings; splitting is faster than any regex.
+        return b"".join(data.split(b'"')[::2])
+    return _JSON_STRING.sub(b'""', data)
+
+
+_STRING_OR_NUMBER: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9][0-9.eE+\-]*')
+
+
+def _canonical_number(match: re.Match[bytes]) -> bytes:
+    """A float written by orjson, written as RFC 8785 writes it; strings and integers unchanged."""
+    token = match.group()
+    if token[0] == 0x22 or not any(sign in token for sign in (b".", b"e", b"E")):
+        return token
+    return canonical_json(float(token))
+
+
+def _gated_content_hash(raw: dict[str, Any]) -> bytes:
+    """:func:`content_hash` of an event that passed the gate, ten times faster.
+
+    orjson with sorted keys writes the very bytes of RFC 8785 for JSON whose strings have no
+    character beyond the BMP (RFC 8785 sorts keys by UTF-16 code units, orjson by code points):
+    same escapes, no white space, integers as digits; only floats differ (RFC 8785 writes
+    ``1.0`` as ``1`` and ``1e21`` as ``1e+21``), and orjson writes each float in the shortest
+    digits that read back as the same float, so reading it back and writing it with rfc8785
+    gives RFC 8785's spelling. The gate made sure the event holds JSON values only, and no
+    integer beyond 2**53. Anything else is canonicalised by rfc8785 alone.
+    """
+    data = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    if not data.isascii() and _FOUR_BYTE_UTF8.search(data) is not None:
+        return content_hash(raw)
+    if _FLOAT_SIGN.search(_outside_strings(data)) is not None:
+        data = _STRING_OR_NUMBER.sub(_canonical_number, data)
+    return gs1.keccak256(data)
+
+
+def _check_epoch(raw: dict[str, Any], path: str, fail: Callable[[str, str, Any], None]) -> datetime | None:
+    """Parse ``eventTime`` (``None`` if absent or malformed) and refuse one before 1970."""
+    event_time = _parse_time(raw["eventTime"]) if isinstance(raw.get("eventTime"), str) else None
+    if event_time is not None and event_time < _EPOCH:
+        fail("eventTime is before 1970-01-01, which the chain cannot record", _child(path, "eventTime"), raw["eventTime"])
+    return event_time
 
 
 def _make_event(
@@ -430,6 +661,68 @@ _STRING_OR_CONSTANT: Final = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 def _line_col(text: str, index: int) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS: Final = b"0" * 19
+
+
+def _may_hold_long_integers(data: bytes) -> bool:
+    """Might ``data`` hold an integer of 19 digits or more (which orjson would read as a float)?
+
+    Looks for runs of 19 digits (in C, over the text with every digit made ``0``), and takes one
+    for a number where a JSON value can start before it: after ``:``, ``,`` or ``[``, white
+    space and a minus sign. Such runs inside strings (a long serial) may be taken for numbers
+    too, which only costs the slower reading.
+    """
+    masked = data.translate(_DIGITS_AS_ZERO)
+    start = masked.find(_NINETEEN_DIGITS)
+    while start != -1:
+        before = start - 1
+        if before >= 0 and data[before] == 0x2D:  # -
+            before -= 1
+        while before >= 0 and data[before] in b" \t\r\n":
+            before -= 1
+        if before < 0 or data[before] in b":,[":
+            return True
+        # The rest of this run of digits starts no number.
+        end = start + 19
+        while end < len(masked) and masked[end] == 0x30:
+            end += 1
+        start = masked.find(_NINETEEN_DIGITS, end)
+    return False
+
+
+def _loads_fast(data: bytes) -> Any:
+    """Read JSON text with orjson, or return ``_SLOW`` where :mod:`json` might read it otherwise.
+
+    orjson is four times faster than :mod:`json` and reads the same values, except: integers
+    beyond 64 bits, which it reads as floats (RFC 8785 refuses the integers); numbers beyond
+    the float range, NaN, lone surrogates, and nesting deeper than 1024 levels, which it refuses
+    with other words than ours. Those documents are read by :mod:`json` (and the depth of what
+    orjson read is bounded by 254 levels, which :mod:`json` surely reads too).
+    """
+    if _may_hold_long_integers(data):
+        return _SLOW
+    try:
+        value = orjson.loads(data)
+        orjson.dumps(value)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return _SLOW
+    return value
+
+
+_SLOW: Final = object()
+
+
+def _read_json(text_or_obj: str | bytes | bytearray | Mapping[str, Any] | Any, source: str) -> tuple[Any, bool]:
+    """:func:`_loads`, and whether the value was read by :func:`_loads_fast` (only JSON values)."""
+    if isinstance(text_or_obj, bytes | bytearray | str):
+        data = text_or_obj.encode("utf-8", errors="surrogatepass") if isinstance(text_or_obj, str) else bytes(text_or_obj)
+        value = _loads_fast(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+        if value is not _SLOW:
+            return value, True
+    return _loads(text_or_obj, source), False
 
 
 def _loads(text_or_obj: str | bytes | bytearray | Mapping[str, Any] | Any, source: str) -> Any:
@@ -533,8 +826,10 @@ def parse_document(text_or_obj: str | bytes | Mapping[str, Any], source: str = "
     (and the column in the message); everything else wrong is reported together, each with its
     JSON path, in an :class:`~o2ochain.errors.InputErrors` (see :func:`validate_document`).
     """
-    doc, notes = _normalise_lists(_loads(text_or_obj, source))
-    errors, events, more_notes = _check(doc, source, build=True)
+    with _gc_paused():
+        loaded, plain = _read_json(text_or_obj, source)
+        doc, notes = _normalise_lists(loaded)
+        errors, events, more_notes = _check(doc, source, build=True, plain=plain)
     notes.extend(more_notes)
     InputErrors.raise_if_any(errors)
     assert isinstance(doc, dict)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
+import jsonschema_rs
+import orjson
 from jsonschema import Draft7Validator, FormatChecker, validators  # type: ignore[import-untyped]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 from referencing import Registry
@@ -165,7 +167,8 @@ class _Schemas:
     ``envelope`` validates a document without its events; ``event`` validates one event of any
     type, ``by_type`` one event of a standard type (the same subschema GS1's ``if`` chain picks,
     chosen by ``type`` directly, which saves a third of the time per event). ``fields`` are the field
-    names each event type defines, ``all_fields`` their union.
+    names each event type defines, ``all_fields`` their union. ``fast`` are the compiled gates of
+    :func:`_passes_fast`, by event type.
     """
 
     envelope: Any
@@ -173,6 +176,7 @@ class _Schemas:
     by_type: Mapping[str, Any]
     fields: Mapping[str, frozenset[str]]
     all_fields: frozenset[str]
+    fast: Mapping[str, Any]
 
 
 @functools.cache
@@ -200,13 +204,127 @@ def _schemas() -> _Schemas:
             for v in _enum_strings(part["propertyNames"])
         }
         fields[name] = frozenset(names)
+    all_fields: frozenset[str] = frozenset().union(*fields.values())
+    allowed = sorted(all_fields | _JSONLD_ALIASES)
     return _Schemas(
         envelope=_Validator(envelope_schema, format_checker=_FORMATS, registry=empty),
         event=_Validator(event_schema, format_checker=_FORMATS, registry=empty),
         by_type=by_type,
         fields=fields,
-        all_fields=frozenset().union(*fields.values()),
+        all_fields=all_fields,
+        fast={event_type: _fast_validator(validator.schema, allowed) for event_type, validator in by_type.items()},
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The fast gate: most events of a large document are valid, and jsonschema-rs proves it many times faster
+
+
+_DATE_TIME_PATTERN: Final = (
+    r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-"
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+"""Date-times that :func:`_parse_time` certainly accepts: February 29th and leap seconds are left
+to it (the gate fails, and the event is validated the slow way)."""
+
+_URI_UNSAFE: Final = "\\x00-\\x20\\x7f-\\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Characters :func:`_is_uri` refuses as white space or controls, and a few more (C1 controls)."""
+
+_URI_PATTERN: Final = r'^(?:_:(?s:.)+|[A-Za-z][A-Za-z0-9+.\-]*:(?:[^%<>"{}|\\^`' + _URI_UNSAFE + r"]|%[0-9A-Fa-f]{2})*)$"
+"""URIs that :func:`_is_uri` certainly accepts (a superset of what it refuses is excluded)."""
+
+_FORMAT_PATTERNS: Final = {"date-time": _DATE_TIME_PATTERN, "uri": _URI_PATTERN}
+
+_SAFE_INTEGER: Final = 2**53 - 1
+
+_CANONICALISABLE: Final = {
+    "type": ["string", "boolean", "null", "number", "array", "object"],
+    "minimum": -_SAFE_INTEGER,
+    "maximum": _SAFE_INTEGER,
+    "items": {"$ref": "#/definitions/canonicalisable"},
+    "additionalProperties": {"$ref": "#/definitions/canonicalisable"},
+}
+"""Every value inside is JSON that RFC 8785 can canonicalise: no NaN or infinity, and no number
+beyond ±(2**53 - 1) (stricter than RFC 8785, which allows large floats: those take the slow way)."""
+
+
+def _fast_schema(node: Any, names: list[str]) -> Any:
+    """The prepared schema of an event type rewritten for jsonschema-rs, as strict as ours or stricter.
+
+    ``propertyNames`` also allows ``names`` (the leniency of :func:`_property_names`), and the two
+    formats become patterns (:data:`_FORMAT_PATTERNS`), so no call goes back into Python. The
+    patterns GS1 uses keep their meaning, or become stricter: Rust's ``$`` does not match before a
+    final newline as Python's does.
+    """
+    if isinstance(node, list):
+        return [_fast_schema(v, names) for v in node]
+    if not isinstance(node, dict):
+        return node
+    rewritten: dict[str, Any] = {}
+    extra: list[Any] = []
+    for key, value in node.items():
+        if key in ("enum", "const"):
+            rewritten[key] = value
+        elif key == "propertyNames":
+            rewritten[key] = {"anyOf": [{"enum": names}, _fast_schema(value, names)]}
+        elif key == "format":
+            extra.append({"pattern": _FORMAT_PATTERNS[value]})
+        else:
+            rewritten[key] = _fast_schema(value, names)
+    return {"allOf": [rewritten, *extra]} if extra else rewritten
+
+
+def _fast_validator(schema: Any, names: list[str]) -> Any:
+    """A jsonschema-rs validator for one event type, with the :data:`_CANONICALISABLE` guard."""
+    gate = {
+        "allOf": [_fast_schema(schema, names), {"$ref": "#/definitions/canonicalisable"}],
+        "definitions": {"canonicalisable": _CANONICALISABLE},
+    }
+    return jsonschema_rs.Draft7Validator(gate, validate_formats=False)
+
+
+def _passes_fast(event: Any) -> bool:
+    """Is ``event`` certainly free of schema errors, and canonicalisable (RFC 8785)?
+
+    A yes is exact: jsonschema-rs validated it against a schema at least as strict as ours. A no
+    proves nothing (a stricter pattern, a value jsonschema-rs cannot read): the caller then
+    validates the event the slow way, which finds the real errors, if any, and words them.
+    The event must hold only what JSON parsing gives (see :func:`_plain_json`).
+    """
+    if not isinstance(event, dict):
+        return False
+    event_type = event.get("type")
+    validator = _schemas().fast.get(event_type) if isinstance(event_type, str) else None
+    if validator is None:
+        return False
+    try:
+        return bool(validator.is_valid(event))
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        # A string with a lone surrogate, a type jsonschema-rs does not read …: the slow way says.
+        return False
+
+
+def _plain_json(values: list[Any]) -> list[bool]:
+    """Which of ``values`` hold nothing but what JSON parsing gives, at most 250 levels deep.
+
+    The gate must not see a tuple (an array to jsonschema-rs, not to jsonschema), an enum, a
+    UUID or a dataclass, which jsonschema-rs may read as JSON but jsonschema and RFC 8785 refuse;
+    nor a string with a lone surrogate. An orjson round trip that gives back an equal value
+    proves the contrary; checking the whole list at once is the common, fast case.
+    """
+    try:
+        if orjson.loads(orjson.dumps(values)) == values:
+            return [True] * len(values)
+    except (orjson.JSONEncodeError, orjson.JSONDecodeError):
+        pass
+    plain: list[bool] = []
+    for value in values:
+        try:
+            plain.append(orjson.loads(orjson.dumps(value)) == value)
+        except (orjson.JSONEncodeError, orjson.JSONDecodeError):
+            plain.append(False)
+    return plain
 
 
 def _child(path: str, key: str | int) -> str:

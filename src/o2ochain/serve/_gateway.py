@@ -22,6 +22,8 @@ the demo runs in a thread (:class:`~o2ochain.serve.BackgroundServer`). It serves
   once mined; a contract's refusal answers 422 ``{"error": <custom error>, "message", "args"}``.
   A shopper's one-record addresses hold no coin; this is how they act without anyone funding
   them, which would tie them together on chain.
+- ``/01/…`` and ``/.well-known/gs1resolver`` — the GS1 Digital Link resolver, answering from the
+  chain (:class:`~o2ochain.serve.Resolver`).
 
 On a local chain the demo also lists, in ``config.json``, built-in test accounts (Anvil's public
 development keys, clearly labelled) so the page's wallet actions can be tried without a wallet
@@ -43,7 +45,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -57,7 +59,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from o2ochain.deployments import Deployment
 from o2ochain.errors import ConfigError, ContractRevert, InputError
+from o2ochain.serve._resolver import Resolver
 from o2ochain.shopper import RelayService
+
+if TYPE_CHECKING:
+    from o2ochain.client import O2OChain
 
 #: Anvil's (and Hardhat's) chain id: the only chain the page's built-in test accounts are offered on.
 LOCAL_CHAIN_ID = 31337
@@ -111,6 +117,10 @@ class Gateway:
     #: Base URL of the index the page reads its lists from (``POST <index>/o2o/logs``); None: the node only.
     #: It is offered to the page only while it answers (see :meth:`index_answers`).
     index_url: str | None = None
+    #: The gateway's own client of the chain (the resolver's answers); None: one is made on first use,
+    #: on ``node_url`` (default ``rpc_url``, the URL the page is told, which may be public where this one is local).
+    chain: O2OChain | None = None
+    node_url: str | None = None
     _proof_index: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _index_seen: tuple[float, bool] = field(default=(-INDEX_RECHECK, False), init=False, repr=False)
@@ -317,6 +327,7 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/events/batch", posted(gateway.stored_events, 200), methods=["POST"]),
         Route("/content/", posted(gateway.store_content, 201), methods=["POST"]),
         Route("/relay", posted(gateway.relay, 200), methods=["POST"]),
+        *Resolver(gateway).routes(),  # /01/… and /.well-known/gs1resolver: the Digital Link resolver
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/index.html", home, methods=["GET", "HEAD"]),
         Mount("/events", app=_static(gateway.events)),
