@@ -140,3 +140,19 @@ def test_a_refusal_about_money_says_the_amounts_in_the_retailers_currency(world:
         admin.fund(200 * 10**6)
     assert info.value.args_by_name == {"sender": world.seller.address, "balance": 150 * 10**6, "needed": 200 * 10**6}
     assert str(info.value) == f"{world.seller.address} holds only 150 {symbol} of the token; 200 {symbol} is needed."
+
+
+def test_every_coded_argument_is_named_even_before_its_concern_is_imported() -> None:
+    """A refusal may come before the module that names its codes was imported (the package loads
+    its concerns lazily): words.py knows where each vocabulary is declared, for every one declared."""
+    import re
+    from pathlib import Path
+
+    from o2ochain._chain import words
+
+    root = Path(words.__file__).resolve().parents[1]
+    declared: dict[str, str] = {}
+    for path in root.rglob("*.py"):
+        for argument in re.findall(r'^name_codes\("(\w+)"', path.read_text(encoding="utf-8"), flags=re.MULTILINE):
+            declared[argument] = ".".join(("o2ochain", *path.relative_to(root).with_suffix("").parts))
+    assert declared and declared == words._CODES_DECLARED_IN

@@ -21,6 +21,7 @@ The Solidity name stays the exception's class and ``error_name``; these words ar
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -150,6 +151,14 @@ _NOUNS: Mapping[str, str] = {
 _KNOWN_IDS: dict[bytes, str] = {}
 _KNOWN_IDS_MAX = 4096
 _CODES: dict[str, tuple[str, ...]] = {}
+#: Where each coded argument's names are declared: imported when a refusal names one before its
+#: concern was (the package imports its concerns on first use, and a refusal may come first).
+_CODES_DECLARED_IN: dict[str, str] = {
+    "status": "o2ochain.identity._registry",
+    "priceType": "o2ochain.guarantee._terms",
+    "purpose": "o2ochain.consent._privacy",
+    "category": "o2ochain.consent._privacy",
+}
 
 
 def remember(id_: bytes, words: str) -> None:
@@ -335,6 +344,8 @@ def _kind(argument: str, value: Any, internal: str) -> str:
             return "moment"
         if argument in _AMOUNTS:
             return "amount"
+        if argument in _CODES_DECLARED_IN and argument not in _CODES:
+            importlib.import_module(_CODES_DECLARED_IN[argument])
         if argument in _CODES:
             return "code_name"
     return "plain"
