@@ -248,6 +248,26 @@ def test_trace_import_show_export_record(cli: Cli, tmp_path: Path) -> None:
 
     assert len(epcis.load_document(exported).events) == 3
 
+    # A cold store's temperature log names only a place (a geo: URI): anchored under --brand.
+    cold = tmp_path / "cold.jsonld"
+    reading = {"sensorReport": [{"type": "Temperature", "value": -18.5, "uom": "CEL"}]}
+    cold.write_text(
+        _epcis(
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "sensor_reporting",
+                "readPoint": {"id": "geo:38.914,121.6147"},
+                "sensorElementList": [reading],
+                "eventTime": "2026-11-02T10:00:00.000+08:00",
+                "eventTimeZoneOffset": "+08:00",
+            }
+        )
+    )
+    unbranded = cli("trace", "import", str(cold), "--store", store, account="dev:6", expect=2)
+    assert "names only a place (readPoint geo:38.914,121.6147)" in unbranded.stderr and "pass --brand" in unbranded.stderr
+    assert cli.json("trace", "import", str(cold), "--store", store, "--brand", "1", account="dev:6")["recorded"] == 1
+
     cli("trace", "actor", "revoke", ACCOUNTS[6].address, "--brand", "1", account=BRAND_ADMIN)
     refused = cli("trace", "record", item, "--biz-step", "shipping", "--store", store, account="dev:6", expect=2)
     assert "not an authorised actor of brand 1" in refused.stderr

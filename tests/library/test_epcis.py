@@ -406,8 +406,7 @@ def test_validate_document_refuses_unknown_identifier_scheme_with_path_and_value
     ("name", "value"),
     [
         ("parentID", "https://example.com/pallet/1"),
-        ("readPoint", {"id": "urn:example:warehouse:1"}),
-        ("bizLocation", {"id": "geo:22.300,-118.44"}),
+        ("parentID", "geo:22.300,-118.44"),
         ("quantityList", [{"epcClass": "urn:example:class:1", "quantity": 1}]),
     ],
 )

@@ -100,7 +100,7 @@ trace_actor.add_command(renamed(trace_actor_repository, "trace actor repository"
 @common
 @store_option
 @click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
-@scope_option("brand", required=False, help="The brand of events that name no registered product (only containers).")
+@scope_option("brand", required=False, help="The brand of events that name no registered product (only containers, or only a place).")
 def trace_import(document: Path, store: Path | None, brand_id: int | None, **kwargs: Any) -> None:
     """Import an EPCIS 2.0 JSON / JSON-LD DOCUMENT: validate, store, anchor each event.
 
@@ -134,8 +134,8 @@ def trace_import(document: Path, store: Path | None, brand_id: int | None, **kwa
 @click.option("--biz-step", required=True, help="CBV business step, e.g. shipping, receiving, commissioning.")
 @click.option("--disposition", default=None, help="CBV disposition, e.g. in_transit, active, recalled.")
 @click.option("--action", type=ChoiceType(["ADD", "OBSERVE", "DELETE"]), default="OBSERVE", show_default=True, help="EPCIS action.")
-@click.option("--read-point", default=None, help="Where it was seen: SGLN URN or GS1 Digital Link (/414/…).")
-@click.option("--biz-location", default=None, help="Where it is now: SGLN URN or GS1 Digital Link (/414/…).")
+@click.option("--read-point", default=None, help="Where it was seen: GLN, SGLN URN, GS1 Digital Link (/414/…), geo: URI or another URI.")
+@click.option("--biz-location", default=None, help="Where it is now: GLN, SGLN URN, GS1 Digital Link (/414/…), geo: URI or another URI.")
 @click.option("--time", "when", type=MomentType(zone_required=True), default=None, help="Event time, ISO 8601 with offset [default: now].")
 @scope_option("brand", required=False, help="The brand, for a container (SSCC) subject.")
 def trace_record(

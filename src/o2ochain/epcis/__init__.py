@@ -48,9 +48,15 @@ GRAI, GIAI, GSRN(P), GDTI, SGCN, CPI, PGLN, GINC,      other-gs1     their Digit
 GSIN, ITIP, UPUI (URN or Digital Link), GMN (DL)
 =====================================================  ============  =============================
 
-Anything else where an object or a location is expected (``urn:foo:bar``, a web address that is
-not a Digital Link, a ``geo:`` URI, a private URN) is refused as an unknown identifier scheme:
-an id the chain cannot tie to a GS1 key would make a history no consumer can look up. Business
+A location (``readPoint``, ``bizLocation``) may also be any other absolute URI, as CBV 2.0
+(section 8.4) allows: a ``geo:`` URI (RFC 5870, checked), a private or industry URI
+(``urn:example:loc:7``, ``https://example.com/locations/cold-store-1``). Its id is ``keccak256``
+of the URI as written (:func:`parse_location`); a GS1 path starts with ``/`` and a URI with its
+scheme, so the two id spaces never meet. A GS1 spelling (``urn:epc:…``, a Digital Link) must be
+a valid key all the same: an SGLN with a wrong check digit is refused, not taken as private.
+Anything else where an object is expected (``urn:foo:bar``, a web address that is not a Digital
+Link, a ``geo:`` URI) is refused as an unknown identifier scheme: an id the chain cannot tie to
+a GS1 key would make a history no consumer can look up. Business
 transactions, sources, destinations, event ids and certification URIs are free URIs and are
 kept as given.
 """
@@ -78,6 +84,7 @@ from o2ochain.epcis._identifiers import (
     SubjectKind,
     location_id,
     parse_identifier,
+    parse_location,
 )
 from o2ochain.epcis._store import (
     EventStore,
@@ -152,6 +159,7 @@ __all__ = [
     "pack_meta",
     "parse_document",
     "parse_identifier",
+    "parse_location",
     "parse_time",
     "parse_xml_document",
     "unpack_meta",

@@ -19,7 +19,7 @@ from typing import Any, Final, Literal, TypedDict, cast
 import orjson
 
 from o2ochain import gs1
-from o2ochain.epcis._identifiers import _KIND_NAMES, Subject, _location, parse_identifier
+from o2ochain.epcis._identifiers import Subject, _location, parse_identifier, parse_location
 from o2ochain.epcis._schema import (
     _JSON_TYPES,
     _JSONLD_ALIASES,
@@ -396,9 +396,25 @@ def _certainly_valid(raw: dict[str, Any]) -> bool:
     if raw["eventTime"][:4] <= "1970":
         return False
     for value, level in _named_identifiers(raw):
+        if level == "location":
+            if not _is_location(value):
+                return False
+            continue
         kind = _kind_of(value)
-        if kind is None or (kind[0] != "location" if level == "location" else kind[1] != (level == "instance")):
+        if kind is None or kind[1] != (level == "instance"):
             return False
+    return True
+
+
+def _is_location(value: Any) -> bool:
+    """Does :func:`parse_location` accept ``value`` (the SGLN URNs most events name at once)?"""
+    match = _SURELY_VALID.fullmatch(value) if isinstance(value, str) else None
+    if match is not None and match.lastgroup == "location" and len(match.group("location")) == 13:
+        return True
+    try:
+        parse_location(value)
+    except InputError:
+        return False
     return True
 
 
@@ -451,16 +467,10 @@ def _read_event(raw: Any, path: str, source: str, *, build: bool, checked: bool 
         if not isinstance(value, str):
             return None
         try:
-            found = parse_identifier(value)
+            # A place may be any absolute URI (CBV 2.0, 8.4); objects and classes are GS1 keys.
+            found = parse_location(value) if level == "location" else parse_identifier(value)
         except InputError as exc:
             fail(exc.message, _path_of(path, at), value)
-            return None
-        if level == "location" and found.kind != "location":
-            fail(
-                f"a location must be an SGLN (urn:epc:id:sgln:…) or a Digital Link on a GLN (…/414/…), got {_KIND_NAMES[found.kind]}",
-                _path_of(path, at),
-                value,
-            )
             return None
         if level == "instance" and not found.instance:
             fail(
@@ -986,8 +996,8 @@ def object_event_document(
 
     For recording an event by hand (``o2ochain trace record``): ``subject`` is an EPC URN or a
     Digital Link; an item or container goes in ``epcList``, a lot or class in ``quantityList``.
-    ``biz_step`` and ``disposition`` are CBV names (or CBV / other URIs), places a GLN, an SGLN
-    or a ``/414/`` Digital Link, ``when`` an aware datetime or an RFC 3339 / ISO 8601 text with
+    ``biz_step`` and ``disposition`` are CBV names (or CBV / other URIs), places a GLN, an SGLN,
+    a ``/414/`` Digital Link, a ``geo:`` URI or another absolute URI, ``when`` an aware datetime or an RFC 3339 / ISO 8601 text with
     an offset (default: now, UTC). Each call gets a fresh ``urn:uuid`` event id unless
     ``event_id`` is given, so two recordings of the same step are two events.
     """

@@ -10,7 +10,7 @@ from typing import Final, Literal
 from urllib.parse import quote, unquote
 
 from o2ochain import gs1
-from o2ochain.epcis._vocabulary import _BAD_ESCAPE, _short
+from o2ochain.epcis._vocabulary import _BAD_ESCAPE, _URI_RE, _short
 from o2ochain.errors import InputError
 
 #: ``keccak256("o2ochain.trace.asset")``: the domain of asset chain ids (TRACE_ASSET_DOMAIN in
@@ -43,6 +43,12 @@ class Subject:
     ``elements`` are the (AI, value) pairs of the path, primary key first. ``instance`` is
     false for class-level identifiers (a GTIN, a lot, a GRAI without serial, ...), which EPCIS
     allows only in quantity lists.
+
+    A location may also be named by a URI that is no GS1 key (CBV 2.0 section 8.4: a ``geo:``
+    URI of RFC 5870, or a private or industry URI such as ``urn:example:loc:7`` or
+    ``https://example.com/locations/cold-store-1``): then ``elements`` is empty, ``dl_path`` is
+    ``""`` and ``id`` is ``keccak256`` of the URI exactly as written (see :func:`parse_location`).
+    Such a URI starts with its scheme, a GS1 path with ``/``: the two never hash the same text.
     """
 
     kind: SubjectKind
@@ -55,9 +61,19 @@ class Subject:
     instance: bool
 
     @property
+    def is_gs1(self) -> bool:
+        """Is the subject a GS1 key (false only for a location named by a non-GS1 URI)?"""
+        return bool(self.elements)
+
+    @property
     def ai(self) -> str:
         """The GS1 Application Identifier of the primary key (``01``, ``00``, ``414``, ``8003`` …)."""
-        return self.elements[0][0]
+        return self._primary()[0]
+
+    def _primary(self) -> tuple[str, str]:
+        if not self.elements:
+            raise InputError(f"{_short(self.uri)} is a location URI, not a GS1 key: it has no Application Identifier", value=self.uri)
+        return self.elements[0]
 
     @property
     def chain_subject(self) -> bytes:
@@ -73,7 +89,7 @@ class Subject:
     @property
     def key(self) -> str:
         """The value of the primary key (a GTIN-14, an SSCC-18, a GLN-13 …)."""
-        return self.elements[0][1]
+        return self._primary()[1]
 
     @property
     def id_hex(self) -> str:
@@ -81,7 +97,11 @@ class Subject:
         return "0x" + self.id.hex()
 
     def digital_link(self, resolver: str = gs1.DEFAULT_RESOLVER) -> str:
-        """Render the subject as a GS1 Digital Link under ``resolver`` (values percent-encoded)."""
+        """Render the subject as a GS1 Digital Link under ``resolver`` (values percent-encoded).
+
+        A location named by a non-GS1 URI has no Digital Link: an InputError says so.
+        """
+        self._primary()
         base = gs1.check_resolver(resolver)
         return base + "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in self.elements)
 
@@ -487,22 +507,92 @@ def parse_identifier(uri: str) -> Subject:
     )
 
 
+_GEO_URI: Final = re.compile(
+    r"geo:(?P<lat>-?[0-9]+(?:\.[0-9]+)?),(?P<lon>-?[0-9]+(?:\.[0-9]+)?)(?:,-?[0-9]+(?:\.[0-9]+)?)?"
+    r"(?P<params>(?:;[A-Za-z0-9-]+(?:=(?:[A-Za-z0-9\-_.!~*'()\[\]:&+$]|%[0-9A-Fa-f]{2})+)?)*)",
+    re.IGNORECASE,
+)
+_LOCATION_WORDS: Final = (
+    "a location must be an SGLN (urn:epc:id:sgln:…), a Digital Link on a GLN (…/414/…), a geo: URI or another absolute URI (CBV 2.0, 8.4)"
+)
+
+
+def _is_gs1_link(uri: str) -> bool:
+    """Does an http(s) URI claim to be a GS1 Digital Link (and so must be a valid one)?
+
+    Yes on GS1's own resolver (``id.gs1.org``), and where a primary-key AI segment is followed
+    by a value starting with a digit (every GS1 key starts with digits: a GTIN, a GLN, a company
+    prefix): ``https://example.com/sites/01/dock`` is a private URI, ``…/414/952…`` a GLN.
+    """
+    found = _dl_candidates(uri)
+    if found is None:
+        return False
+    segments, candidates = found
+    host = uri.partition("://")[2].split("/", 1)[0].rsplit("@", 1)[-1].lower()
+    return host in ("id.gs1.org", "id.gs1.org:443") or any(segments[i + 1][:1].isdigit() for i in candidates)
+
+
+def _check_geo(uri: str) -> None:
+    """Check a ``geo:`` URI against RFC 5870: ``geo:lat,lon[,alt][;crs=…][;u=…][;…]``, WGS-84
+    coordinates in range unless another ``crs`` is named."""
+    match = _GEO_URI.fullmatch(uri)
+    if match is None:
+        raise InputError(f"{_short(uri)} is not a geo: URI of RFC 5870 (geo:latitude,longitude[,altitude][;u=uncertainty]…)", value=uri)
+    params = match.group("params").lower()
+    if "crs=" in params and "crs=wgs84" not in params:
+        return
+    if not -90 <= float(match.group("lat")) <= 90 or not -180 <= float(match.group("lon")) <= 180:
+        raise InputError(f"{_short(uri)}: a WGS-84 latitude is within ±90 and a longitude within ±180", value=uri)
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_location(uri: str) -> Subject:
+    """Map a ``readPoint`` / ``bizLocation`` id to a location :class:`Subject`, or raise InputError.
+
+    CBV 2.0 (section 8.4) names locations by SGLN URNs, Digital Links on a GLN, geographic
+    location URIs (``geo:``, RFC 5870) and private or industry URIs. A GS1 spelling (any
+    ``urn:epc:`` URN, a Digital Link: see :func:`_is_gs1_link`) must be a valid GLN: a wrong
+    check digit is refused as a wrong check digit, never taken for a private URI. Any other
+    absolute URI (RFC 3986 ``scheme:…``) names a location whose id is ``keccak256`` of its text
+    as written: two spellings (``GEO:`` and ``geo:``, a trailing ``/``) are two locations, so
+    partners must agree on one spelling, as they must on the URI itself. ``geo:`` URIs are
+    checked against RFC 5870.
+    """
+    if not isinstance(uri, str):
+        raise InputError(f"a location id must be a string, got {type(uri).__name__}", value=uri)
+    if _EPC_URN.fullmatch(uri) is not None or uri[:8].lower() == "urn:epc:" or _is_gs1_link(uri):
+        found = parse_identifier(uri)
+        if found.kind != "location":
+            raise InputError(f"{_LOCATION_WORDS}, got {_KIND_NAMES[found.kind]}", value=uri)
+        return found
+    if _URI_RE.fullmatch(uri) is None or _BAD_ESCAPE.search(uri) is not None or uri.endswith(":"):
+        raise InputError(f"{_LOCATION_WORDS}; {_short(uri)} is not an absolute URI", value=uri)
+    if uri[:4].lower() == "geo:":
+        _check_geo(uri)
+    return Subject(
+        kind="location",
+        id=gs1.keccak256(uri.encode("utf-8")),
+        gtin=None,
+        code=None,
+        uri=uri,
+        dl_path="",
+        elements=(),
+        instance=True,
+    )
+
+
 def _location(value: str) -> Subject:
-    """A location from a GLN (13 digits), an SGLN URN or a Digital Link on a GLN (``…/414/…``)."""
+    """A location from a GLN (13 digits) or anything :func:`parse_location` reads."""
     text = value.strip()
     if _DIGITS_RE.fullmatch(text):
         gln = _check_key(text, "GLN", 13)
         return _subject("location", f"{gs1.DEFAULT_RESOLVER}/414/{gln}", (("414", gln),))
-    found = parse_identifier(text)
-    if found.kind != "location":
-        raise InputError(
-            f"a location must be a GLN, an SGLN or a Digital Link on a GLN (…/414/…), got {_KIND_NAMES[found.kind]}", value=value
-        )
-    return found
+    return parse_location(text)
 
 
 def location_id(value: str) -> bytes:
-    """The 32-byte id of a location named by a GLN (13 digits), an SGLN URN or a ``/414/`` Digital Link.
+    """The 32-byte id of a location named by a GLN (13 digits), an SGLN URN, a ``/414/`` Digital
+    Link, a ``geo:`` URI or another absolute URI (see :func:`parse_location`).
 
     The same id an event's ``readPoint`` or ``bizLocation`` maps to, so an actor's registered
     location and the places of its events can be compared on chain.

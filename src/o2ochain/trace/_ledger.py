@@ -208,6 +208,9 @@ class ImportReport:
     gas_used: int = 0
     seconds: float = 0.0
     tx_hashes: list[str] = field(default_factory=list)
+    #: Where each event's entries are on chain, by the event's content hash: the transaction
+    #: hash and block of its last entry, whether recorded now or found already recorded.
+    anchors: dict[bytes, tuple[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -751,11 +754,11 @@ class Actor:
             tell("storing events", n, len(events))
         self.sender.wait_until_settled()
         self.sender.resync_nonce()
-        todo = self._not_yet_recorded(planned)
+        todo = self._not_yet_recorded(planned, report.anchors)
         report.already = len(planned) - len(todo)
         tell("sending entries", 0, len(todo))
         tell("anchoring entries", report.already, report.entries)
-        pending: list[tuple[PendingTx, int]] = []
+        pending: list[tuple[PendingTx, list[_Planned]]] = []
         bound: set[tuple[int, bytes]] = set()
         by_brand: dict[int, list[_Planned]] = defaultdict(list)
         for p in todo:
@@ -774,19 +777,31 @@ class Actor:
                 for p in batch:
                     bound.add((b, p.subject.chain_subject))
                 tx = self.sender.send(self.trace.contract.functions.record(b, entries), label=f"record({len(entries)} entries)")
-                pending.append((tx, len(entries)))
-                tell("sending entries", sum(count for _, count in pending), len(todo))
+                pending.append((tx, batch))
+                tell("sending entries", sum(len(sent) for _, sent in pending), len(todo))
         done = report.already
-        for tx, count in pending:
+        for tx, sent in pending:
             receipt = self.sender.wait([tx])[0]
+            count = len(sent)
             report.recorded += count
             report.transactions += 1
             report.gas_used += int(receipt["gasUsed"])
             report.tx_hashes.append(tx.hash_hex)
+            for p in sent:
+                report.anchors[p.event.content_hash] = (tx.hash_hex, int(receipt["blockNumber"]))
             done += count
             tell("anchoring entries", done, report.entries)
         report.seconds = time.monotonic() - started
         return report
+
+    def check_events(self, events: Sequence[epcis.EpcisEvent], *, brand: int | None = None, source: str = "<events>") -> None:
+        """Make every check :meth:`record_events` makes before it sends anything, and send nothing.
+
+        Raises :class:`~o2ochain.errors.InputErrors` naming each event (by its JSON path in the
+        document) the ledger would refuse: a product that is not the brand's, no brand to record
+        a location's events under, an actor the brand has not authorised.
+        """
+        self._plan(events, brand, source)
 
     def _plan(
         self, events: Sequence[epcis.EpcisEvent], brand: int | None, source: str, checked: Callable[[int], None] | None = None
@@ -803,13 +818,11 @@ class Actor:
                 primaries, related = list(event.related_subjects()), []
             anchorable = [s for s in primaries if s.kind in _BINDING]
             if not anchorable:
-                problems.append(
-                    InputError(
-                        "the event names no item, lot, product class or container (SSCC) to anchor it on",
-                        file=source,
-                        field=f"$.epcisBody.eventList[{n}]",
-                    )
-                )
+                located = _place_only(event, brand, source, n)
+                if isinstance(located, InputError):
+                    problems.append(located)
+                else:
+                    planned.append(located)
                 continue
             event_brand = brand
             # The brand of the goods: of the first registered GTIN among the subjects, the event's
@@ -824,9 +837,11 @@ class Actor:
             if not event_brand:
                 problems.append(
                     InputError(
-                        "no registered product among the event's subjects, so its brand is unknown: register the product or pass --brand",
+                        f"{_event_words(event)} names no registered product ({', '.join(s.uri for s in anchorable[:3])}), "
+                        "so its brand is unknown: register the product, or pass --brand (o2ochain trace import) / "
+                        "brand= (the library) to anchor it under the actor's brand",
                         file=source,
-                        field=f"$.epcisBody.eventList[{n}]",
+                        field=_event_field(event, n),
                     )
                 )
                 continue
@@ -841,7 +856,7 @@ class Actor:
                                 f"only a brand's own products are traced on its chains (brand {event_brand} here); "
                                 "register the product first, or leave it out of the document",
                                 file=source,
-                                field=event.path if event.path != "$" else f"$.epcisBody.eventList[{n}]",
+                                field=_event_field(event, n),
                                 value=s.gtin,
                             )
                         )
@@ -855,18 +870,36 @@ class Actor:
             view = call_view(self.trace.contract.functions.actor(b, self.address))
             if not bool(view.active):
                 first = next(p for p in planned if p.brand == b)
-                why = (
-                    f" ({_event_words(first.event)} names {first.subject.uri}, of GTIN {first.subject.gtin})" if first.subject.gtin else ""
-                )
-                problems.append(
-                    InputError(f"{self.address} is not an authorised actor of brand {b}{why}; its brand admin must grant it first")
-                )
+                problems.append(self._not_authorised(b, first, source))
         InputErrors.raise_if_any(problems)
         return planned
 
-    def _not_yet_recorded(self, planned: Sequence[_Planned]) -> list[_Planned]:
-        """Drop entries the chain already holds (same brand, subject and content)."""
-        on_chain: set[tuple[int, bytes, bytes]] = set()
+    def _not_authorised(self, brand: int, first: _Planned, source: str) -> InputError:
+        """This actor may not record under ``brand``: say which brand (by name), and which event
+        of the document needs it, before anything is sent (the ledger would revert: TraceNotActor)."""
+        info = self.trace.identity.brand(brand)
+        if info.registered_block is None:
+            return InputError(
+                f"brand {brand} is not a registered brand ({_event_words(first.event)} would be anchored under it); "
+                "pass the number of the brand the actor was granted by",
+                file=source,
+                field="brand",
+                value=brand,
+            )
+        s = first.subject
+        names = f"names {s.uri}, of GTIN {s.gtin}" if s.gtin else (f"is at {s.uri}" if s.kind == "location" else f"names {s.uri}")
+        return InputError(
+            f"{self.address} is not an authorised actor of brand {brand} ({info.name}): {_event_words(first.event)} {names}; "
+            f"the admin of {info.name} must grant it first (o2ochain trace actor grant)",
+            file=source,
+            field=first.event.path if first.event.path != "$" else None,
+            value=brand,
+        )
+
+    def _not_yet_recorded(self, planned: Sequence[_Planned], anchors: dict[bytes, tuple[str, int]]) -> list[_Planned]:
+        """Drop entries the chain already holds (same brand, subject and content), noting in
+        ``anchors`` where the chain holds them."""
+        on_chain: dict[tuple[int, bytes, bytes], tuple[str, int]] = {}
         by_brand: dict[int, list[bytes]] = defaultdict(list)
         for p in planned:
             by_brand[p.brand].append(p.subject.chain_subject)
@@ -874,8 +907,15 @@ class Actor:
             unique = list(dict.fromkeys(subjects))
             started = [s for s, word in zip(unique, self.trace.heads(b, unique), strict=True) if any(word)]
             for (brand, subject), entries in self.trace.chains(started, b).items():
-                on_chain.update((brand, subject, e.content) for e in entries)
-        return [p for p in planned if (p.brand, p.subject.chain_subject, p.event.content_hash) not in on_chain]
+                on_chain.update(((brand, subject, e.content), (e.tx_hash, e.block)) for e in entries)
+        todo: list[_Planned] = []
+        for p in planned:
+            found = on_chain.get((p.brand, p.subject.chain_subject, p.event.content_hash))
+            if found is None:
+                todo.append(p)
+            else:
+                anchors[p.event.content_hash] = found
+        return todo
 
     def _entry(self, p: _Planned, bind: bool) -> tuple[Any, ...]:
         e = p.event
@@ -896,6 +936,39 @@ class Actor:
             binding,
             list(p.related),
         )
+
+
+def _event_field(event: epcis.EpcisEvent, n: int) -> str:
+    """Where the ``n``-th event stands in its document, for an error's ``field``."""
+    return event.path if event.path != "$" else f"$.epcisBody.eventList[{n}]"
+
+
+def _place_only(event: epcis.EpcisEvent, brand: int | None, source: str, n: int) -> _Planned | InputError:
+    """Anchor an event that names no object on its place's own chain, or say why it cannot be.
+
+    A cold store's temperature log (an ObjectEvent with a ``sensorElementList`` and a read point,
+    no EPCs) is about the place: its entry goes on the chain of the ``readPoint`` (else the
+    ``bizLocation``), bound as a location (binding kind 5, an id space no product chain shares),
+    under ``brand``. A place has no GTIN to tell its brand, so the brand must be given.
+    """
+    where = _event_field(event, n)
+    place, name = (event.read_point, "readPoint") if event.read_point is not None else (event.biz_location, "bizLocation")
+    if place is None:
+        return InputError(
+            f"{_event_words(event)} names no item, lot, product class, container (SSCC) or place to anchor it on: "
+            "give it an epcList, a quantityList, a parentID, a readPoint or a bizLocation",
+            file=source,
+            field=where,
+        )
+    if not brand:
+        return InputError(
+            f"{_event_words(event)} names only a place ({name} {place.uri}), which tells no brand: pass --brand "
+            "(o2ochain trace import) or brand= (the library): the brand that granted this actor",
+            file=source,
+            field=f"{where}.{name}.id",
+            value=place.uri,
+        )
+    return _Planned(brand, place, event, [])
 
 
 def _event_words(event: epcis.EpcisEvent) -> str:
