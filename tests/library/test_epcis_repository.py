@@ -178,7 +178,7 @@ def test_open_migrates_an_empty_database_to_the_schema_the_code_reads(engine: st
     try:
         with repository._engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": "o2ochain_epcis_version"})
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == "0002"
             assert compare_metadata(context, repository_module._metadata) == []
         url = repository._engine.url
     finally:

@@ -16,9 +16,9 @@ import random
 import signal
 import time
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -30,6 +30,9 @@ from o2ochain.demo._indexer import Indexer
 from o2ochain.deployments import Deployment
 from o2ochain.errors import ConfigError, O2OError
 from o2ochain.identity import CatalogueItem, read_catalogue
+
+if TYPE_CHECKING:
+    from o2ochain.serve import EpcisService
 
 
 @dataclass(frozen=True)
@@ -472,6 +475,7 @@ def _present(
         from o2ochain.shopper import RelayService
 
         index = _start_index(node, out_dir, console)
+        epcis_service, partner = _epcis(node, deployment, out_dir)
         site = PageServer(
             rpc_url=node.url,
             deployment=deployment,
@@ -485,6 +489,7 @@ def _present(
             data_users=[{"name": "Dalian Coast (retailer)", "address": wallet["dataUser"], "notice": PRIVACY_NOTICE}],
             relay_service=RelayService(http_web3(node.url), deployment, accounts[RELAYER]),
             index_url=index.url if index else None,
+            epcis=epcis_service,
         ).start()
         console.print(f"[bold]Consumer page:[/] {page_url(site.url)}  (scan a QR image from {out_dir}/qr/)", soft_wrap=True)
         _print_rows(console, None, [(page_url(site.url, item), meaning) for item, meaning in pages])
@@ -494,6 +499,16 @@ def _present(
             (f"{site.url}/?voucher={wallet['voucher']}", "a coupon to show at the till"),
         ]
         _print_rows(console, "Wallet actions (connect the built-in test shopper, or a wallet extension on this chain):", actions)
+        bearer = f"-H 'Authorization: Bearer {DEMO_EPCIS_TOKEN}'"
+        partners = [
+            (
+                f"curl -i -X POST {site.url}/epcis/capture {bearer} -H 'Content-Type: application/ld+json' --data-binary @{partner}",
+                "a partner's system (the carrier) posts EPCIS 2.0: a cold-store temperature log and a pallet inspection",
+            ),
+            (f"curl '{site.url}/epcis/events?EQ_bizStep=sensor_reporting'", "query it back, anchored on chain (o2o:anchor)"),
+            (f"curl -H 'Accept: application/xml' '{site.url}/epcis/events?perPage=5'", "the same as EPCIS 2.0 XML"),
+        ]
+        _print_rows(console, "EPCIS 2.0 REST (GS1's binding, under /epcis):", partners)
         console.print("[dim]The chain keeps running; Ctrl-C stops it.[/]")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
@@ -503,8 +518,34 @@ def _present(
             console.print("stopping the local chain")
         finally:
             site.stop()
+            epcis_service.close()
+            epcis_service.repository.close()
             if index is not None:
                 index.stop()
+
+
+#: The demo partner's API token (a local chain's demo only: it is printed for anyone to try).
+DEMO_EPCIS_TOKEN = "demo-carrier-token-local-chain-only"
+#: The demo's carrier (a logistics actor of the jam brand), whose system posts EPCIS documents.
+CARRIER = 10
+
+
+def _epcis(node: Anvil, deployment: Deployment, out_dir: Path) -> tuple[EpcisService, Path]:
+    """The EPCIS interface of the demo: its event index in ``out_dir/epcis.sqlite``, one token for
+    the carrier (recording for the jam brand), and a sample document for it to post."""
+    from o2ochain.demo._trace import CST, partner_sample
+    from o2ochain.serve import ApiToken, EpcisService, EventRepository, token_digest
+
+    chain = O2OChain(http_web3(node.url), deployment=deployment)
+    chain.use_store(out_dir / "events")
+    coop = SAMPLE_BRANDS[1]
+    brand = chain.identity.brand_of_gtin(gs1.make_gtin(coop.prefix, 10))
+    carrier = dev_accounts(CARRIER + 1)[CARRIER]
+    tokens = {token_digest(DEMO_EPCIS_TOKEN): ApiToken(carrier, brand, "the demo's carrier")}
+    sample = out_dir / "epcis-partner-sample.jsonld"
+    today = datetime.now(CST).replace(microsecond=0) - timedelta(hours=1)
+    write_atomic(sample, (json.dumps(partner_sample(coop.prefix, today), indent=2) + "\n").encode())
+    return EpcisService(chain, EventRepository.open(out_dir / "epcis.sqlite"), tokens), sample
 
 
 def _start_index(node: Anvil, out_dir: Path, console: Console) -> Indexer | None:

@@ -267,3 +267,37 @@ def run_supply_chain(
         ],
     )
     return SupplyChain(good_items=jars, recalled_items=bad_jars, pallet=pallet, events=events, entries=entries)
+
+
+def partner_sample(prefix: str, when: datetime) -> dict[str, Any]:
+    """What the demo's carrier's own system posts to ``/epcis/capture``: the cold store's
+    temperature log at its distribution centre (an event about a place alone) and the jam pallet
+    inspected on arrival there."""
+    dc = location(gs1.make_gln(prefix, 301))
+    pallet = f"{RESOLVER}/00/{gs1.make_sscc(prefix, 1)}"
+    reading = {
+        "sensorMetadata": {"time": when.isoformat(timespec="seconds"), "deviceID": f"{RESOLVER}/8004/{prefix}COLD01"},
+        "sensorReport": [{"type": "Temperature", "value": 3.5, "uom": "CEL"}, {"type": "RelativeHumidity", "value": 82, "uom": "P1"}],
+    }
+    return epcis_document(
+        [
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "sensor_reporting",
+                "readPoint": dc,
+                "sensorElementList": [reading],
+                **event_time(when),
+            },
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "inspecting",
+                "disposition": "in_progress",
+                "epcList": [pallet],
+                "readPoint": dc,
+                "bizLocation": dc,
+                **event_time(when + timedelta(minutes=5)),
+            },
+        ]
+    )

@@ -5,6 +5,11 @@ stores, Merkle proofs, the relay) and :func:`create_app` puts it on HTTP as an A
 (Starlette); ``o2ochain serve`` runs it on uvicorn, and :class:`BackgroundServer` in a thread
 beside other work (the demo, tests, benchmarks).
 
+Its :class:`EpcisService` is the EPCIS 2.0 REST interface (GS1's binding, under ``/epcis``):
+partners' systems post documents to ``/epcis/capture`` with an API token bound to one actor and
+one brand (:func:`load_tokens`), the events are anchored on chain in batches, and
+``/epcis/events`` answers the standard's queries with each event's chain anchor.
+
 Its :class:`Resolver` answers GS1 Digital Links (``/01/…``, ``/.well-known/gs1resolver``) as a
 GS1-Conformant resolver whose answers come from the chain: a redirect to the page, or a linkset.
 
@@ -25,6 +30,7 @@ discovery lists, page by page::
 
 from __future__ import annotations
 
+from o2ochain.serve._epcis import ApiToken, EpcisService, load_tokens, token_digest
 from o2ochain.serve._gateway import Gateway, create_app, default_dist, page_url
 from o2ochain.serve._repository import (
     DEFAULT_PER_PAGE,
@@ -34,6 +40,7 @@ from o2ochain.serve._repository import (
     AnchorStatus,
     CaptureJob,
     DiscoveryList,
+    ErrorBehaviour,
     EventPage,
     EventRepository,
     JobStatus,
@@ -51,9 +58,12 @@ __all__ = [
     "QUERY_PARAMETERS",
     "Anchor",
     "AnchorStatus",
+    "ApiToken",
     "BackgroundServer",
     "CaptureJob",
     "DiscoveryList",
+    "EpcisService",
+    "ErrorBehaviour",
     "EventPage",
     "EventRepository",
     "Gateway",
@@ -64,6 +74,8 @@ __all__ = [
     "ValuePage",
     "create_app",
     "default_dist",
+    "load_tokens",
     "page_url",
     "repository_url",
+    "token_digest",
 ]

@@ -23,7 +23,9 @@ the demo runs in a thread (:class:`~o2ochain.serve.BackgroundServer`). It serves
   A shopper's one-record addresses hold no coin; this is how they act without anyone funding
   them, which would tie them together on chain.
 - ``/01/…`` and ``/.well-known/gs1resolver`` — the GS1 Digital Link resolver, answering from the
-  chain (:class:`~o2ochain.serve.Resolver`).
+  chain (:class:`~o2ochain.serve.Resolver`);
+- ``/epcis/…`` — when the gateway has one, the EPCIS 2.0 REST interface
+  (:class:`~o2ochain.serve.EpcisService`): capture into the chain, queries of the repository.
 
 On a local chain the demo also lists, in ``config.json``, built-in test accounts (Anvil's public
 development keys, clearly labelled) so the page's wallet actions can be tried without a wallet
@@ -64,6 +66,7 @@ from o2ochain.shopper import RelayService
 
 if TYPE_CHECKING:
     from o2ochain.client import O2OChain
+    from o2ochain.serve._epcis import EpcisService
 
 #: Anvil's (and Hardhat's) chain id: the only chain the page's built-in test accounts are offered on.
 LOCAL_CHAIN_ID = 31337
@@ -121,6 +124,8 @@ class Gateway:
     #: on ``node_url`` (default ``rpc_url``, the URL the page is told, which may be public where this one is local).
     chain: O2OChain | None = None
     node_url: str | None = None
+    #: The EPCIS 2.0 REST interface (capture and queries) served under ``/epcis``; None: not served.
+    epcis: EpcisService | None = None
     _proof_index: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _index_seen: tuple[float, bool] = field(default=(-INDEX_RECHECK, False), init=False, repr=False)
@@ -328,6 +333,7 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/content/", posted(gateway.store_content, 201), methods=["POST"]),
         Route("/relay", posted(gateway.relay, 200), methods=["POST"]),
         *Resolver(gateway).routes(),  # /01/… and /.well-known/gs1resolver: the Digital Link resolver
+        *([Mount("/epcis", app=gateway.epcis.app())] if gateway.epcis is not None else []),
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/index.html", home, methods=["GET", "HEAD"]),
         Mount("/events", app=_static(gateway.events)),

@@ -67,6 +67,7 @@ from o2ochain.errors import ConfigError, InputError
 
 AnchorStatus = Literal["pending", "anchored", "failed"]
 JobStatus = Literal["running", "success", "failed"]
+ErrorBehaviour = Literal["rollback", "proceed"]
 DiscoveryList = Literal["eventTypes", "bizSteps", "dispositions", "readPoints", "bizLocations", "epcs"]
 
 DEFAULT_PER_PAGE: Final = 30
@@ -140,7 +141,9 @@ _jobs = sa.Table(
     sa.Column("created", sa.BigInteger(), nullable=False),
     sa.Column("finished", sa.BigInteger()),
     sa.Column("errors", sa.Text(), nullable=False),
+    sa.Column("error_behaviour", sa.Text(), nullable=False, server_default="rollback"),
     sa.CheckConstraint("status IN ('running', 'success', 'failed')", name="ck_epcis_capture_jobs_status"),
+    sa.CheckConstraint("error_behaviour IN ('rollback', 'proceed')", name="ck_epcis_capture_jobs_error_behaviour"),
 )
 _job_events = sa.Table(
     "epcis_capture_job_events",
@@ -264,6 +267,7 @@ class CaptureJob:
     finished: datetime | None
     errors: list[dict[str, Any]]
     event_ids: list[str]
+    error_behaviour: ErrorBehaviour = "rollback"
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,11 +355,18 @@ class EventRepository:
     # ---------------------------------------------------------------------------------------
     # Capture
 
-    def start_job(self, job_id: str | None = None) -> str:
-        """Record a new running capture job and return its id (a fresh UUID unless given)."""
+    def start_job(self, job_id: str | None = None, *, error_behaviour: ErrorBehaviour = "rollback") -> str:
+        """Record a new running capture job and return its id (a fresh UUID unless given).
+        ``error_behaviour`` is how it treats events it cannot capture (GS1-Capture-Error-Behaviour)."""
+        if error_behaviour not in get_args(ErrorBehaviour):
+            raise InputError(
+                f"{error_behaviour!r} is not a capture error behaviour (rollback, proceed)", field="GS1-Capture-Error-Behaviour"
+            )
         job_id = job_id or uuid.uuid4().hex
         with self._write() as connection:
-            connection.execute(sa.insert(_jobs).values(id=job_id, status="running", created=_micros(_now()), errors="[]"))
+            connection.execute(
+                sa.insert(_jobs).values(id=job_id, status="running", created=_micros(_now()), errors="[]", error_behaviour=error_behaviour)
+            )
         return job_id
 
     def add_events(self, events: Sequence[NewEvent], *, job_id: str | None = None) -> list[bool]:
@@ -476,10 +487,47 @@ class EventRepository:
                 finished=None if row.finished is None else _datetime(row.finished),
                 errors=json.loads(row.errors),
                 event_ids=list(ids),
+                error_behaviour=row.error_behaviour,
             )
+
+    def jobs(self, *, per_page: int | str | None = None, next_page_token: str | None = None) -> tuple[list[CaptureJob], str | None]:
+        """One page of the capture jobs, newest first, and the token of the next page (or ``None``)."""
+        size = _per_page(per_page)
+        after, _ = self._open_token(next_page_token, "jobs", "jobs")
+        statement = sa.select(_jobs.c.id, _jobs.c.created).order_by(_jobs.c.created.desc(), _jobs.c.id.desc()).limit(size + 1)
+        if after is not None:
+            statement = statement.where(sa.tuple_(_jobs.c.created, _jobs.c.id) < sa.tuple_(after[0], after[1]))
+        with self._engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        found = [job for row in rows[:size] if (job := self.job(row.id)) is not None]
+        token = None
+        if len(rows) > size:
+            last = rows[size - 1]
+            token = self._issue_token({"kind": "jobs", "query": "jobs", "after": [last.created, last.id]})
+        return found, token
+
+    def abandon_running_jobs(self, reason: str) -> list[str]:
+        """Fail every job still ``running`` (a server stopped in the middle of them), with
+        ``reason`` as their error; returns their ids. Their events that did reach the chain keep
+        their anchors, and capturing the same document again finishes the rest exactly once."""
+        with self._write() as connection:
+            ids = list(connection.execute(sa.select(_jobs.c.id).where(_jobs.c.status == "running")).scalars())
+        for job_id in ids:
+            self.finish_job(job_id, "failed", [{"title": "capture interrupted", "detail": reason}])
+        return ids
 
     # ---------------------------------------------------------------------------------------
     # Reading
+
+    def events(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        """The stored events among ``event_ids`` (in any anchor state), by id."""
+        found: dict[str, StoredEvent] = {}
+        unique = list(dict.fromkeys(event_ids))
+        with self._engine.connect() as connection:
+            for start in range(0, len(unique), 500):
+                rows = connection.execute(sa.select(_events).where(_events.c.event_id.in_(unique[start : start + 500]))).all()
+                found.update((stored.event_id, stored) for stored in _stored_events(connection, rows))
+        return found
 
     def event(self, event_id: str) -> StoredEvent | None:
         """The event ``event_id`` in whatever state its anchor is, or ``None``."""
