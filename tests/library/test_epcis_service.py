@@ -5,6 +5,7 @@ other content — before anything is written or sent."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from o2ochain import epcis
 from o2ochain.errors import InputError
 from o2ochain.serve import BackgroundServer, EpcisService, EventRepository, Gateway, create_app, load_tokens
 from tests.conftest import GTIN_A, GTIN_OTHER_BRAND, PREFIX, World, build_world
+from tests.postgres import PostgresServer, postgres_server
 
+__all__ = ["postgres_server"]  # the fixture, shared from tests/postgres.py
+
+ENGINES = ("sqlite", "postgresql")
 TOKEN = "farm-token-0123456789abcdef"
 STRANGER_TOKEN = "stranger-token-0123456789abcdef"
 SGLN = f"urn:epc:id:sgln:{PREFIX}.00001.0"
@@ -68,8 +73,13 @@ def shared_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return world
 
 
+_databases = itertools.count()
+
+
 @pytest.fixture
-def svc(shared_world: World, tmp_path: Path) -> Iterator[Service]:
+def svc(shared_world: World, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The interface on ``o2ochain serve``'s gateway, its repository SQLite (the default) or, for a
+    test parametrised with ``svc`` = "postgresql", a database of its own on a real PostgreSQL."""
     world = shared_world
     chain = world.chain
     chain.use_store(tmp_path / "events")
@@ -81,7 +91,13 @@ def svc(shared_world: World, tmp_path: Path) -> Iterator[Service]:
     (tmp_path / "tokens.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     signers = {"farm": farm, "stranger": stranger}
     tokens = load_tokens(tmp_path / "tokens.jsonl", chain_id=chain.chain_id, load_signer=lambda spec, _chain, _pw: signers[spec])
-    repository = EventRepository.open(tmp_path / "epcis.sqlite")
+    if getattr(request, "param", "sqlite") == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        name = f"epcis_service_{next(_databases)}"
+        server.execute(f"CREATE DATABASE {name} OWNER {server.role};", database="postgres")
+        repository = EventRepository.open(server.url.rsplit("/", 1)[0] + f"/{name}")
+    else:
+        repository = EventRepository.open(tmp_path / "epcis.sqlite")
     service = EpcisService(chain, repository, tokens)
     gateway = Gateway(rpc_url="http://127.0.0.1:1", deployment=chain.deployment, events=tmp_path / "events", content=tmp_path / "c")
     gateway.epcis = service
@@ -114,6 +130,7 @@ def object_event(serial: str, *, step: str = "commissioning", gtin: str = GTIN_A
     }
 
 
+@pytest.mark.parametrize("svc", ENGINES, indirect=True)
 def test_capture_anchors_on_chain_and_queries_back_with_the_anchor(svc: Service) -> None:
     with_id = object_event("A1", eventID="urn:uuid:8d4f2a3c-0b1e-4d7a-9c55-1f2e3d4c5b6a")
     without_id = object_event("A2", step="shipping", **{"example:batch": "7", "@context": {"example": "https://ns.example.com/"}})
@@ -144,6 +161,7 @@ def test_capture_anchors_on_chain_and_queries_back_with_the_anchor(svc: Service)
     epcis.validate_document(one.json(), source="answer")
 
 
+@pytest.mark.parametrize("svc", ENGINES, indirect=True)
 def test_the_same_document_twice_is_captured_once(svc: Service) -> None:
     sent = document(object_event("B1"), object_event("B2", step="shipping"))
     first = svc.capture(sent)
@@ -179,6 +197,7 @@ def test_an_invalid_document_is_refused_with_its_field_and_nothing_is_written(sv
     assert svc.post(b"<x/>", token=TOKEN, **{"Content-Type": "text/plain"}).status_code == 415
 
 
+@pytest.mark.parametrize("svc", ENGINES, indirect=True)
 def test_another_brands_goods_are_refused_before_anything_is_sent(svc: Service) -> None:
     nonce = svc.nonce(svc.farm)
     job = svc.capture(document(object_event("E1"), object_event("E2", gtin=GTIN_OTHER_BRAND)))
@@ -226,6 +245,7 @@ def test_xml_in_and_out(svc: Service) -> None:
     assert requests.get(f"{svc.url}/epcis/events", headers={"Accept": "image/png"}, timeout=10).status_code == 406
 
 
+@pytest.mark.parametrize("svc", ENGINES, indirect=True)
 def test_discovery_lists_and_the_rest_of_the_binding(svc: Service) -> None:
     svc.capture(document(object_event("K1"), object_event("K2", step="shipping")))
     top = requests.get(f"{svc.url}/epcis/", timeout=10).json()
