@@ -224,3 +224,24 @@ def test_a_command_imports_only_what_it_uses(argv: list[str], absent: list[str])
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_reply_whose_text_the_chain_does_not_confirm_is_said_so_not_printed_as_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merchant's reply whose log the chain did not confirm (a tampered index) or whose text is
+    missing has no text; the review list says so in words rather than printing "None"."""
+    import io
+
+    from rich.console import Console
+
+    from o2ochain.cli import _loop
+    from o2ochain.loop import Review, ReviewList
+
+    shown = io.StringIO()
+    monkeypatch.setattr(_loop, "out", Console(file=shown, width=200, color_system=None))
+    review = Review(b"\x01" * 32, "0x" + "ab" * 20, "product", 9506000000107, 1, 4, 1, b"\x02" * 32, "", b"\x00" * 32, 1_780_000_000)
+    review.text = "Crisp."
+    review.replies = [{"text": None, "confirmed": False, "uri": None}, {"text": "Thank you!", "confirmed": True, "uri": "content/x"}]
+    _loop._print_reviews(ReviewList([review]), "this product")
+    printed = shown.getvalue()
+    assert "merchant reply: text unavailable or altered" in printed and "merchant reply: Thank you!" in printed
+    assert "None" not in printed

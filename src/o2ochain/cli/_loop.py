@@ -78,7 +78,8 @@ def _print_reviews(rows: ReviewList, subject: str) -> None:
         text = escape(r.text) if r.text is not None else "[italic]text unavailable or altered[/]"
         out.print(f"   {text}", highlight=False, soft_wrap=True)
         for reply in r.replies:
-            out.print(f"   [bold]merchant reply:[/] {escape(str(reply['text']))}", highlight=False, soft_wrap=True)
+            said = escape(str(reply["text"])) if reply.get("text") is not None else "[italic]text unavailable or altered[/]"
+            out.print(f"   [bold]merchant reply:[/] {said}", highlight=False, soft_wrap=True)
         out.print(f"   [dim]review {hex0x(r.id)}  usefulness {r.score:.2f}[/]", highlight=False, soft_wrap=True)
     if rows.note:
         out.print(f"[dim]{escape(rows.note)}[/]", highlight=False, soft_wrap=True)
