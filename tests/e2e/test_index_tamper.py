@@ -1,9 +1,10 @@
 """A tampered index can hide freshness, never forge a verified fact (issue 16).
 
-The demo's sample world (small) indexed on PostgreSQL; each test edits rows of the RUNNING
-index's raw ``log`` table with SQL (what ``/o2o/logs`` serves, what the library reads) the way
-whoever runs the index could, then reads through the index with the library and compares with
-what the chain says (the same library without an index). The rows are put back after each test.
+The demo's sample world (small) indexed on PostgreSQL (the index the modules that only read it
+share: tests/e2e/conftest.py); each test edits rows of the RUNNING index's raw ``log`` table with
+SQL (what ``/o2o/logs`` serves, what the library reads) the way whoever runs the index could, then
+reads through the index with the library and compares with what the chain says (the same library
+without an index). The rows are put back after each test, the backup dropped after the module.
 
 The party that would break the promise is the index's operator (or whoever got into its
 database): they can edit a trace entry, delete one, insert forged purchases, reviews and prices,
@@ -24,7 +25,7 @@ from web3.types import LogReceipt
 
 import o2ochain
 from o2ochain import epcis
-from o2ochain._chain.connection import dev_accounts, http_web3
+from o2ochain._chain.connection import dev_accounts
 from o2ochain._chain.index import IndexClient, LogSource, attach_index
 from o2ochain._chain.logs import get_logs
 from o2ochain._chain.tx import decode_web3_error
@@ -34,12 +35,10 @@ from o2ochain.errors import O2OError
 from o2ochain.guarantee import Entitlement
 from o2ochain.shopper import Shopper
 from o2ochain.trace import HistoryEvent
-from tests.e2e.indexed_demo import DemoChain, demo_chain, demo_folder
-from tests.postgres import PostgresServer, postgres_server
+from tests.e2e.indexed_demo import DemoChain, DemoIndexes
+from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["postgres_server"]  # the fixture, shared from tests/postgres.py
 
 CHAIN_ID = 31337
 BACKUP = "o2o_tamper.log_backup"
@@ -147,22 +146,16 @@ class Tamper:
 
 
 @pytest.fixture(scope="module")
-def tamper(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tamper]:
-    work = tmp_path_factory.mktemp("index-tamper")
-    with demo_chain(demo_folder(tmp_path_factory), work) as demo:
-        head = http_web3(demo.url).eth.block_number
-        with Indexer(
-            deployments=demo.deployments,
-            rpc=demo.url,
-            state_dir=work / "index",
-            database_url=postgres_server.url,
-            log_path=work / "index.log",
-        ) as indexer:
-            indexer.start(timeout=240)
-            indexer.wait_for_block(CHAIN_ID, head, timeout=240)
-            rows = IndexRows(postgres_server)
-            rows.backup()
-            yield Tamper(demo, rows, indexer)
+def tamper(shared_indexes: DemoIndexes, postgres_server: PostgresServer) -> Iterator[Tamper]:
+    """The shared index on PostgreSQL, caught up with the chain, its ``log`` rows backed up."""
+    shared_indexes.caught_up()
+    rows = IndexRows(postgres_server)
+    rows.backup()
+    try:
+        yield Tamper(shared_indexes.demo, rows, shared_indexes.postgres)
+    finally:
+        rows.restore()
+        rows.edit(f"DROP TABLE {BACKUP}; DROP SCHEMA o2o_tamper;")
 
 
 @pytest.fixture
@@ -578,3 +571,43 @@ def test_index_operator_shifting_a_price_does_not_change_what_is_offered(
     offered = claims_as_offered(through_index, account, through_index.buyer(account).owed())
     assert all(due == paid for _, due, paid in offered), f"offered more (or less) than the chain pays: {offered}"
     assert offered == expected
+
+
+def test_index_operator_shifting_or_forging_a_price_is_not_listed_as_offered(
+    index: Tamper, truth: o2ochain.O2OChain, through_index: o2ochain.O2OChain
+) -> None:
+    """``price list`` (and a channel's live price) read back through the contract's price view:
+    a shifted price shows the chain's amount, an invented offer is not listed at all."""
+    published = truth.guarantee.contract.events.PricePublished().topic
+    gtin_topic = "0x" + uint_word(int(index.demo.gift_bag))
+    prices = index.rows.rows(address=index.address("PriceGuarantee"), topics=[published, gtin_topic])
+    expected = truth.guarantee.published_prices(gtin=index.demo.gift_bag)
+    assert expected and through_index.guarantee.published_prices(gtin=index.demo.gift_bag, checked=True) == expected
+    lowest = min(prices, key=lambda r: int(word(r["data"], 0), 16))
+    index.rows.set_data(lowest["id"], with_word(lowest["data"], 0, uint_word(int(word(lowest["data"], 0), 16) // 10)))
+    index.rows.forge(
+        prices[0]["id"], log_index=int(prices[0]["logindex"]) + 500, topic2="0x" + uint_word(77)
+    )  # a channel that does not exist
+    unchecked = through_index.guarantee.published_prices(gtin=index.demo.gift_bag)
+    assert unchecked != expected, "the tampering did not reach the library: the test proves nothing"
+    assert through_index.guarantee.published_prices(gtin=index.demo.gift_bag, checked=True) == expected
+
+
+def test_index_operator_renaming_a_channel_gets_its_name_left_unconfirmed(
+    index: Tamper, truth: o2ochain.O2OChain, through_index: o2ochain.O2OChain
+) -> None:
+    """A channel's name is only logged: an index that renames a shop (or invents one) does not
+    get its name shown, in the retailer's channel list or on its merchant page."""
+    added = truth.guarantee.contract.events.ChannelAdded().topic
+    rows = index.rows.rows(address=index.address("PriceGuarantee"), topics=[added])
+    row = rows[0]
+    retailer, channel = int(row["topic1"], 16), int(row["topic2"], 16)
+    (genuine,) = [c for c in truth.guarantee.channels(retailer) if c.id == channel]
+    from eth_abi import decode, encode
+
+    kind, key, name = decode(["uint8", "address", "string"], bytes.fromhex(row["data"][2:]))
+    index.rows.set_data(row["id"], "0x" + encode(["uint8", "address", "string"], [kind, key, "Official flagship store"]).hex())
+    (shown,) = [c for c in through_index.guarantee.channels(retailer) if c.id == channel]
+    assert shown.name != "Official flagship store" and "unconfirmed" in shown.name and shown.key == genuine.key
+    assert through_index.reviews.merchant(channel) == (retailer, f"channel {channel}")
+    assert truth.reviews.merchant(channel) == (retailer, name)

@@ -342,7 +342,7 @@ def price_list(gtin: str, channel_id: int | None, **kwargs: Any) -> None:
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
         reader = _reader(ctx)
-        offers = reader.published_prices(gtin=gtin, channel=channel_id)
+        offers = reader.published_prices(gtin=gtin, channel=channel_id, checked=True)
 
         def human() -> None:
             if not offers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +16,9 @@ from web3.contract import Contract
 from o2ochain import inputs
 from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.events import checksum_address, event_decoder, log_timestamp
-from o2ochain._chain.logs import get_logs
-from o2ochain._chain.tx import call_view
+from o2ochain._chain.index import attached_index
+from o2ochain._chain.logs import confirmed, get_logs
+from o2ochain._chain.tx import call_view, read_all
 from o2ochain._chain.util import address_topic, hex0x
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError
@@ -47,6 +49,10 @@ from o2ochain.guarantee._terms import (
 #: purchasedAt, receiptHash, policy, cover, recordedAt): uint32, uint32, uint32, uint96, uint40,
 #: bytes32, uint32, uint96, uint40.
 _PURCHASE_WORDS = (1 << 32, 1 << 32, 1 << 32, 1 << 96, 1 << 40, 1 << 256, 1 << 32, 1 << 96, 1 << 40)
+#: The bits of a ``PurchaseRecorded`` log's data that are beyond each word's type: all zero in a valid one.
+_PURCHASE_SPARE_BITS = sum(((1 << 256) - bound) << (256 * (len(_PURCHASE_WORDS) - 1 - n)) for n, bound in enumerate(_PURCHASE_WORDS))
+#: An address's padding in a topic.
+_ZERO_PAD = bytes(12)
 
 #: Blocks asked for in one JSON-RPC batch (providers cap batches at 50-1,000 calls).
 _BLOCKS_PER_BATCH = 50
@@ -164,16 +170,21 @@ class GuaranteeReader:
         event = event_decoder(self.contract, "ChannelAdded")
         topics = [event.topic, None if retailer is None else "0x" + f"{retailer:064x}"]
         out: list[ChannelInfo] = []
-        for log in get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block):
+        logs = get_logs(self.w3, address=self.address, topics=topics, from_block=self.from_block)
+        # The name is only logged: an index's log is confirmed by the node before its name is
+        # shown (a tampered index cannot rename a scammer's channel "Official store").
+        for log, named in zip(logs, confirmed(self.w3, logs), strict=True):
             a = event.process_log(log)["args"]
             view = call_view(self.contract.functions.channel(int(a["channel"])))
+            if int(view.retailer) != int(a["retailer"]):
+                continue  # no such channel of that retailer on chain: a log the index made up
             out.append(
                 ChannelInfo(
                     id=int(a["channel"]),
-                    retailer=int(a["retailer"]),
-                    kind=CHANNEL_KINDS.get(int(a["kind"]), str(a["kind"])),
+                    retailer=int(view.retailer),
+                    kind=CHANNEL_KINDS.get(int(view.kind), str(view.kind)),
                     key=Web3.to_checksum_address(view.key),
-                    name=str(a["name"]),
+                    name=str(a["name"]) if named else f"channel {int(a['channel'])} (name unconfirmed)",
                 )
             )
         return out
@@ -363,10 +374,17 @@ class GuaranteeReader:
         channel: int | None = None,
         from_block: int | None = None,
         gtins: Collection[str | int] | None = None,
+        checked: bool = False,
     ) -> list[Offer]:
         """Every offer on chain (for a GTIN, or any of ``gtins``; for a channel), oldest first, with
         its end if ended: prices published by channel keys, and signed quotes lodged on chain
-        (``lodged``). Several GTINs are read in one query per event (a topic list)."""
+        (``lodged``). Several GTINs are read in one query per event (a topic list).
+
+        The offers come from logs, which an attached index serves. With ``checked``, each is read
+        back through the contract's ``price`` view (in batches), which is the chain's word: an
+        offer the contract does not hold is dropped, and price, type, end and whether it is
+        lodged are the view's — so a tampered index can hide an offer but never show a price
+        that was not offered. (What pays is simulated on chain anyway: a claim, the keeper.)"""
         published = event_decoder(self.contract, "PricePublished")
         lodged = event_decoder(self.contract, "QuoteLodged")
         ended = event_decoder(self.contract, "PriceEnded")
@@ -381,7 +399,30 @@ class GuaranteeReader:
                 g = topics[0] if len(topics) == 1 else topics
             out.extend(self._offers(published, lodged, ended, g, None if channel is None else "0x" + f"{channel:064x}", from_block))
         out.sort(key=lambda row: (row[0], row[1]))
-        return [offer for _, _, offer in out]
+        offers = [offer for _, _, offer in out]
+        return self.held_by_chain(offers) if checked else offers
+
+    def held_by_chain(self, offers: Sequence[Offer]) -> list[Offer]:
+        """``offers`` as the contract's ``price`` view holds them (see :meth:`published_prices`):
+        only when an index is attached (else they came from the node), in JSON-RPC batches."""
+        if attached_index(self.w3) is None or not offers:
+            return list(offers)
+        fn = self.contract.functions
+        views = read_all(self.w3, [fn.price(o.channel, o.gtin, o.valid_from).call for o in offers], what="price", batch_size=50)
+        held: list[Offer] = []
+        for offer, (published, price, price_type, valid_until, ended_at, lodged) in zip(offers, views, strict=True):
+            if published:
+                held.append(
+                    replace(
+                        offer,
+                        price=int(price),
+                        price_type=int(price_type),
+                        valid_until=int(valid_until),
+                        ended_at=int(ended_at),
+                        lodged=bool(lodged),
+                    )
+                )
+        return held
 
     def _offers(
         self, published: Any, lodged: Any, ended: Any, g: str | list[str] | None, c: str | None, from_block: int | None
@@ -399,7 +440,9 @@ class GuaranteeReader:
         rows.sort(key=lambda row: (row[0], row[1]))
         return [offer for _, _, offer in rows]
 
-    def _offer_rows(self, ended_logs: Iterable[Any], published_logs: Iterable[Any], lodged_logs: Iterable[Any]) -> list[tuple[int, int, Offer]]:
+    def _offer_rows(
+        self, ended_logs: Iterable[Any], published_logs: Iterable[Any], lodged_logs: Iterable[Any]
+    ) -> list[tuple[int, int, Offer]]:
         published = event_decoder(self.contract, "PricePublished")
         lodged = event_decoder(self.contract, "QuoteLodged")
         ended = event_decoder(self.contract, "PriceEnded")
@@ -419,6 +462,8 @@ class GuaranteeReader:
                 a = event.process_log(log)["args"]
                 ch = int(a["channel"])
                 retailer = self.channel_retailer(ch)
+                if not retailer:
+                    continue  # a channel the contract does not know: a log an index made up
                 block = int(log["blockNumber"])
                 is_lodged = event is lodged
                 key = (ch, int(a["gtin"]), int(a["validFrom"]) if is_lodged else self.timestamp(block, log))
@@ -442,7 +487,9 @@ class GuaranteeReader:
         """The channel's latest published price for a GTIN that is still offered now, if any
         (lodged quotes aside: the channel cannot end them)."""
         now = self.now()
-        live = [o for o in self.published_prices(gtin=gtin, channel=channel) if not o.lodged and o.valid_from <= now < o.until]
+        live = [
+            o for o in self.published_prices(gtin=gtin, channel=channel, checked=True) if not o.lodged and o.valid_from <= now < o.until
+        ]
         return live[-1] if live else None
 
     def quote_signer(self, quote: Offer) -> str:
@@ -527,9 +574,7 @@ class GuaranteeReader:
         p_topic = None if purchase is None else hex0x(purchase)
         b_topic = None if buyer is None else address_topic(inputs.address(buyer, "buyer"))
         out: list[Payout] = []
-        for log in get_logs(
-            self.w3, address=self.address, topics=[event.topic, p_topic, b_topic, r_topic], from_block=self.from_block
-        ):
+        for log in get_logs(self.w3, address=self.address, topics=[event.topic, p_topic, b_topic, r_topic], from_block=self.from_block):
             a = event.process_log(log)["args"]
             out.append(
                 Payout(
@@ -568,7 +613,9 @@ class GuaranteeReader:
         ]
 
     def credit(self, buyer: str, currency: str) -> int:
-        return int(call_view(self.contract.functions.credit(inputs.address(buyer, "buyer"), inputs.address(currency, "currency", allow_zero=True))))
+        return int(
+            call_view(self.contract.functions.credit(inputs.address(buyer, "buyer"), inputs.address(currency, "currency", allow_zero=True)))
+        )
 
 
 def _read_purchase(log: Any, topic0: bytes) -> Purchase | None:
@@ -579,11 +626,13 @@ def _read_purchase(log: Any, topic0: bytes) -> Purchase | None:
     data = bytes(log["data"])
     if len(topics) != 4 or len(data) != 32 * len(_PURCHASE_WORDS) or bytes(topics[0]) != topic0:
         return None
-    words = [int.from_bytes(data[n : n + 32], "big") for n in range(0, len(data), 32)]
     buyer, gtin = bytes(topics[2]), int.from_bytes(bytes(topics[3]), "big")
-    if any(word >= bound for word, bound in zip(words, _PURCHASE_WORDS, strict=True)) or any(buyer[:12]) or gtin >> 64:
+    # Every word within its type at once: no bit set beyond any word's width (one mask of the whole data).
+    if int.from_bytes(data, "big") & _PURCHASE_SPARE_BITS or buyer[:12] != _ZERO_PAD or gtin >> 64:
         return None
-    retailer, channel, quantity, unit_price, purchased_at, _, policy, cover, recorded_at = words
+    retailer, channel, quantity, unit_price, purchased_at, _, policy, cover, recorded_at = [
+        int.from_bytes(data[n : n + 32], "big") for n in range(0, len(data), 32)
+    ]
     return Purchase(
         id=bytes(topics[1]),
         retailer=retailer,

@@ -371,6 +371,8 @@ class ReviewBoardReader:
             )
             if not logs:
                 return retailer, f"channel {merchant}"  # not cached: its log not read (an index behind)
+            if not confirmed(self.w3, logs[:1])[0]:
+                return retailer, f"channel {merchant}"  # an index's log the node does not hold: its name is not shown
             self._channels[merchant] = (retailer, str(added.process_log(logs[0])["args"]["name"]))
         return self._channels[merchant]
 
