@@ -12,6 +12,7 @@ import pytest
 
 import o2ochain
 from o2ochain import epcis, gs1
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from o2ochain.epcis import parse_location
 from o2ochain.epcis._identifiers import TRACE_ASSET_DOMAIN
 from o2ochain.errors import InputError, InputErrors
@@ -232,10 +233,11 @@ def _load(path: Path) -> epcis.EpcisDocument:
 
 
 @pytest.fixture(scope="module")
-def examples_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TraceWorld, int]]:
-    """One in-process chain whose test brand owns every company prefix the examples use."""
+def examples_world(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TraceWorld, int]]:
+    """One chain (the session's Anvil: 45 documents recorded on py-evm took minutes) whose test
+    brand owns every company prefix the examples use."""
     gtins = {s.gtin for p in _examples() for e in _load(p).events for s in (*e.primary_subjects(), *e.related_subjects()) if s.gtin}
-    chain = o2ochain.connect("tester")
+    chain = o2ochain.O2OChain(http_web3(anvil.url), accounts=dev_accounts(10))
     folder = tmp_path_factory.mktemp("breadth")
     w = build_world(chain, folder / "deployments")
     a = chain.accounts
