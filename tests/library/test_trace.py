@@ -484,3 +484,21 @@ def test_a_partners_event_naming_a_product_not_of_the_brand_is_refused_before_an
     assert f"GTIN {unknown}, which is not a registered product" in problem.message and f"brand {w.brand} here" in problem.message
     assert w.chain.w3.eth.get_transaction_count(tw.carrier.address) == sent
     assert not list(w.chain.trace.store.hashes())
+
+
+def test_calls_encoded_by_eth_abi_are_the_bytes_web3_encodes(tw: TraceWorld) -> None:
+    """A capture sends its record batches and reads chain heads through EncodedCall (eth_abi,
+    encoded once) rather than web3's slower encoder: the calldata must be the very same bytes,
+    and a view's answer the same values."""
+    from o2ochain._chain.tx import EncodedCall, call_view
+
+    w = tw.world
+    ledger = w.chain.trace.contract
+    subject = gs1.item_id(GTIN_A, "ENC1")
+    entry = (subject, b"\x01" * 32, b"\x02" * 32, b"\x00" * 32, b"\x03" * 32, b"\x00" * 32, (1, int(GTIN_A), b"E" + b"\x00" * 31), [b"\x04" * 32])
+    args = (w.brand, [entry, entry])
+    assert EncodedCall.of(ledger, "record", args).data == bytes.fromhex(ledger.encode_abi("record", args=list(args))[2:])
+    subjects = [subject, b"\x05" * 32]
+    heads, counts = EncodedCall.of(ledger, "heads", (w.brand, subjects)).call()
+    expected = call_view(ledger.functions.heads(w.brand, subjects))
+    assert [bytes(h) for h in heads] == [bytes(h) for h in expected[0]] and list(counts) == list(expected[1])

@@ -40,8 +40,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
 import requests
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_utils.abi import collapse_if_tuple, function_abi_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
+from web3._utils.transactions import fill_transaction_defaults
+from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import (
     BlockNotFound,
@@ -88,6 +93,56 @@ class Sendable(Protocol):
     def estimate_gas(self, transaction: TxParams | None = None) -> int: ...
 
     def build_transaction(self, transaction: TxParams | None = None) -> TxParams: ...
+
+
+@dataclass(frozen=True)
+class EncodedCall:
+    """A contract call whose calldata is ABI-encoded once, by ``eth_abi``, for :meth:`Sender.send`.
+
+    web3's own encoder walks every value through several layers of Python formatters, and does
+    so for the estimate and again for the build: for a ``TraceLedger.record`` of a few hundred
+    entries that is most of a second per transaction, the bulk of what a capture of thousands of
+    events spends. The calldata is the same bytes (a test compares them).
+    """
+
+    w3: Web3
+    to: str
+    data: bytes
+    fn_name: str
+    outputs: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, contract: Contract, name: str, args: Sequence[Any]) -> EncodedCall:
+        """``contract.functions.<name>(*args)``, encoded (the function must not be overloaded)."""
+        entries = cast(list[dict[str, Any]], contract.abi)
+        (abi,) = [entry for entry in entries if entry.get("type") == "function" and entry.get("name") == name]
+        types = [collapse_if_tuple(item) for item in abi.get("inputs", [])]
+        data = bytes(function_abi_to_4byte_selector(cast(Any, abi))) + abi_encode(types, list(args))
+        outputs = tuple(collapse_if_tuple(item) for item in abi.get("outputs", []))
+        return cls(contract.w3, Web3.to_checksum_address(contract.address), data, name, outputs)
+
+    def call(self, *, what: str | None = None) -> tuple[Any, ...]:
+        """The view's outputs (decoded by ``eth_abi``: tuples, bytes, ints), with retries; a revert
+        becomes its decoded exception, as :func:`call_view`'s."""
+
+        def run() -> tuple[Any, ...]:
+            try:
+                raw = self.w3.eth.call({"to": self.to, "data": HexBytes(self.data)})
+            except Exception as exc:
+                decoded = decode_web3_error(exc)
+                if decoded is not None:
+                    raise decoded from None
+                raise
+            return tuple(abi_decode(list(self.outputs), bytes(raw)))
+
+        return with_retries(run, what=what or self.fn_name)
+
+    def estimate_gas(self, transaction: TxParams | None = None) -> int:
+        return int(self.w3.eth.estimate_gas({**(transaction or {}), "to": self.to, "data": HexBytes(self.data)}))
+
+    def build_transaction(self, transaction: TxParams | None = None) -> TxParams:
+        params: TxParams = {**(transaction or {}), "to": self.to, "data": HexBytes(self.data)}
+        return cast(TxParams, fill_transaction_defaults(self.w3, params))
 
 
 def decode_web3_error(exc: BaseException) -> ContractRevert | None:
@@ -456,7 +511,7 @@ class Sender:
             return []
         deadline = time.monotonic() + self.receipt_timeout
         while True:
-            newest = max(int(self._receipt(tx)["blockNumber"]) for tx in txs)
+            newest = max(int((tx.receipt if tx.receipt is not None else self._receipt(tx))["blockNumber"]) for tx in txs)
             self._wait_for_block(newest + self.confirmations - 1, deadline)
             dropped = [tx for tx in txs if not self._still_canonical(tx)]
             if not dropped:
@@ -482,7 +537,16 @@ class Sender:
             time.sleep(self._poll)
 
     def _still_canonical(self, tx: PendingTx) -> bool:
-        """Whether ``tx`` has a receipt whose block is the canonical one at its height (updates it)."""
+        """Whether ``tx`` has a receipt whose block is the canonical one at its height (updates it).
+
+        The receipt in hand is taken when the canonical block at its height is still the block it
+        names (a block's hash fixes its transactions): only a receipt whose block was replaced is
+        asked for again (a receipt of a big batch is hundreds of logs to read)."""
+        if tx.receipt is not None:
+            number = int(tx.receipt["blockNumber"])
+            block = with_retries(lambda: self.w3.eth.get_block(number), what="eth_getBlockByNumber")
+            if bytes(block["hash"]) == bytes(tx.receipt["blockHash"]):
+                return True
         receipt = self._fetch_receipt(tx)
         if receipt is None:
             return False

@@ -41,7 +41,7 @@ from o2ochain._chain.artifacts import artifact
 from o2ochain._chain.events import event_decoder
 from o2ochain._chain.logs import get_logs, head_block, pinned_head
 from o2ochain._chain.signers import Signer
-from o2ochain._chain.tx import PendingTx, Sender, call_view, read_all
+from o2ochain._chain.tx import EncodedCall, PendingTx, Sender, call_view, read_all
 from o2ochain._chain.util import address_topic, hex0x
 from o2ochain.deployments import Deployment
 from o2ochain.errors import InputError, InputErrors
@@ -279,7 +279,7 @@ class Trace:
         out: list[bytes] = []
         for start in range(0, len(subjects), 1_000):
             chunk = list(subjects[start : start + 1_000])
-            current, _counts = call_view(self.contract.functions.heads(brand, chunk), what="reading chain heads")
+            current, _counts = EncodedCall.of(self.contract, "heads", (brand, chunk)).call(what="reading chain heads")
             out.extend(bytes(word) for word in current)
         return out
 
@@ -749,9 +749,7 @@ class Actor:
         report = ImportReport(events=len(events))
         planned = self._plan(events, brand, source, checked=lambda n: tell("checking events", n, len(events)))
         report.entries = len(planned)
-        for n, event in enumerate(events, 1):
-            self.trace.store.put(event.raw)
-            tell("storing events", n, len(events))
+        self.trace.store.put_many([event.raw for event in events], progress=lambda n: tell("storing events", n, len(events)))
         self.sender.wait_until_settled()
         self.sender.resync_nonce()
         todo = self._not_yet_recorded(planned, report.anchors)
@@ -776,7 +774,8 @@ class Actor:
                 entries = [self._entry(p, (b, p.subject.chain_subject) not in bound) for p in batch]
                 for p in batch:
                     bound.add((b, p.subject.chain_subject))
-                tx = self.sender.send(self.trace.contract.functions.record(b, entries), label=f"record({len(entries)} entries)")
+                call = EncodedCall.of(self.trace.contract, "record", (b, entries))
+                tx = self.sender.send(call, label=f"record({len(entries)} entries)")
                 pending.append((tx, batch))
                 tell("sending entries", sum(len(sent) for _, sent in pending), len(todo))
         done = report.already
