@@ -58,7 +58,7 @@ _MINE_STEP = 20_000
 #: block N was mined finds no state (JSON-RPC error -32602).
 _STATE_GONE = re.compile(r"BlockOutOfRangeError: block height is (\d+) but requested was (\d+)")
 #: Attempts at a request that lost that race, and the first pause between them (doubling).
-_STATE_ATTEMPTS = 6
+_STATE_ATTEMPTS = 9
 _STATE_PAUSE = 0.02
 
 
