@@ -18,7 +18,7 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from o2ochain._chain.connection import Anvil, RetryPolicy, dev_accounts, http_web3
 from o2ochain.client import O2OChain
-from tools.long_chain import LongChain, _StateRace, long_chain, long_chain_anvil, long_chain_web3
+from tools.long_chain import _STATE_ATTEMPTS, LongChain, _StateRace, long_chain, long_chain_anvil, long_chain_web3
 from tools.public_rpc import FLAVOURS, Flavour, PublicRPC
 
 pytestmark = pytest.mark.e2e
@@ -279,4 +279,4 @@ def test_only_a_read_of_the_block_before_the_head_is_asked_again() -> None:
     ask = _StateRace(cast(Any, None)).wrap_make_request(node)
     assert "requested was 10" in str(ask(RPCEndpoint("eth_getBalance"), [10]).get("error")) and asked == [10]
     ask(RPCEndpoint("eth_getBalance"), [49])
-    assert asked == [10] + [49] * 6
+    assert asked == [10] + [49] * _STATE_ATTEMPTS
