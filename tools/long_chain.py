@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import requests
 from rich.console import Console
@@ -166,7 +166,7 @@ def _again(
     answers = list(ask(requests) if answers is None else answers)
     pause = _STATE_PAUSE
     for _ in range(_STATE_ATTEMPTS - 1):
-        lost = [k for k, answer in enumerate(answers) if _lost_race(answer)]
+        lost = [k for k, answer in enumerate(answers) if _lost_race(requests[k], answer)]
         if not lost:
             break
         time.sleep(pause)
@@ -176,11 +176,21 @@ def _again(
     return answers
 
 
-def _lost_race(answer: RPCResponse) -> bool:
-    """Whether ``answer`` refuses a read of the block just before the head, its state gone (:data:`_STATE_GONE`)."""
+_MOVING_TAGS: Final = frozenset({"latest", "pending", "safe", "finalized"})
+
+
+def _lost_race(request: tuple[RPCEndpoint, Any], answer: RPCResponse) -> bool:
+    """Whether ``answer`` refuses a read whose state went with the next block (:data:`_STATE_GONE`):
+    a read of "latest" (which the node resolved to a head that has moved on since, by one block
+    or, on a busy machine, more), or of the block just before the head."""
     error = answer.get("error")
     found = _STATE_GONE.search(str(error.get("message", ""))) if isinstance(error, dict) else None
-    return found is not None and 0 < int(found[1]) - int(found[2]) <= 1
+    if found is None:
+        return False
+    params = request[1] if isinstance(request[1], list | tuple) else []
+    if any(isinstance(param, str) and param in _MOVING_TAGS for param in params):
+        return int(found[1]) > int(found[2])
+    return 0 < int(found[1]) - int(found[2]) <= 1
 
 
 class _Spread(Web3Middleware):

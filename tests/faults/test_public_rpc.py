@@ -280,3 +280,23 @@ def test_only_a_read_of_the_block_before_the_head_is_asked_again() -> None:
     assert "requested was 10" in str(ask(RPCEndpoint("eth_getBalance"), [10]).get("error")) and asked == [10]
     ask(RPCEndpoint("eth_getBalance"), [49])
     assert asked == [10] + [49] * _STATE_ATTEMPTS
+
+
+def test_a_read_of_latest_that_lost_the_race_by_several_blocks_is_asked_again() -> None:
+    """On a busy machine the head may move on by more than one block between the node resolving
+    "latest" and reading its state: that is still the race, and is asked again."""
+    asked: list[Any] = []
+
+    def node(method: RPCEndpoint, params: Any) -> RPCResponse:
+        asked.append(params[-1])
+        if len(asked) < 3:
+            return {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "error": {"code": -32602, "message": "BlockOutOfRangeError: block height is 50 but requested was 47"},
+            }
+        return {"jsonrpc": "2.0", "id": 1, "result": "0x5208"}
+
+    ask = _StateRace(cast(Any, None)).wrap_make_request(node)
+    assert ask(RPCEndpoint("eth_estimateGas"), [{"to": "0x" + "00" * 20}, "latest"]) == {"jsonrpc": "2.0", "id": 1, "result": "0x5208"}
+    assert asked == ["latest"] * 3
