@@ -33,7 +33,7 @@ the machine and on what else runs on it; the conditions are recorded with them.
    through the index and the proxy, then its next round (nothing new).
 7. ``o2ochain trace show`` without the index, once, bounded by ``--no-index-timeout``.
 
-    .venv/bin/python bench/network.py [--blocks 1000000] [--runs 10] [--skip-page] [--out bench/out/network.json]
+    .venv/bin/python bench/network.py [--blocks 1000000] [--runs 10] [--skip-page] [--ports FIRST] [--out bench/out/network.json]
 
 ``--blocks 20000`` makes a quicker run that exercises every part (``--purchases 10000 --prices
 1000`` quicker still); a million blocks took 24 minutes on two shared cores (the chain 14, the
@@ -238,13 +238,22 @@ def _low_gtins(prices: int, gtins: int, channels: int) -> set[int]:
 
 
 # -- the measures ----------------------------------------------------------------------------------
-def trace_show(uri: str, *, rpc_url: str, deployments: Path, store: Path, index: str | None, timeout: float) -> tuple[float, str]:
-    """Seconds ``o2ochain trace show`` took in a new process, and how it ended (ok / failed / timeout)."""
+def trace_show(
+    uri: str, *, rpc_url: str, deployments: Path, store: Path, index: str | None, timeout: float, pycache: Path
+) -> tuple[float, str]:
+    """Seconds ``o2ochain trace show`` took in a new process, and how it ended (ok / failed / timeout).
+
+    Run as an installed o2ochain runs, from compiled bytecode (pip compiles a package's modules
+    when it installs it): a checkout run with ``PYTHONDONTWRITEBYTECODE`` set compiles every
+    module of o2ochain it imports at each start (measured: some 15 % of the imports' time). The
+    bytecode is kept in ``pycache`` (``PYTHONPYCACHEPREFIX``), outside the checkout; the warm-up
+    run writes it."""
     command = [sys.executable, "-m", "o2ochain.cli", "trace", "show", uri, "--rpc", rpc_url, "--deployment", str(deployments)]
     command += ["--store", str(store), "--json"] + (["--index", index] if index else [])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"COLUMNS": "200", "PYTHONPYCACHEPREFIX": str(pycache)}
     started = time.perf_counter()
     try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=os.environ | {"COLUMNS": "200"})
+        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         return time.perf_counter() - started, "timeout"
     elapsed = time.perf_counter() - started
@@ -344,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-timeout", type=float, default=3_600.0, help="longest wait for the index to catch up")
     parser.add_argument("--no-index-timeout", type=float, default=600.0, help="longest wait for trace show without the index")
     parser.add_argument("--skip-page", action="store_true", help="no browser part")
+    parser.add_argument(
+        "--ports",
+        type=int,
+        default=None,
+        metavar="FIRST",
+        help="Anvil, the proxy, the index and the page on FIRST..FIRST+3 [default: free ports]",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "network.json")
     args = parser.parse_args(argv)
     console = Console(width=150)
@@ -360,15 +376,21 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"blocks": args.blocks, "flavour": args.flavour}
     begun = time.perf_counter()
 
+    def port(n: int) -> int | None:
+        return None if args.ports is None else args.ports + n
+
     def jar(chain: Any) -> dict[str, Any]:
         return record_item(chain, accounts[0], [accounts[n] for n in JAR_ACCOUNTS], args.events)
 
     with tempfile.TemporaryDirectory(prefix="o2o-network-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        pycache = tmp / "pycache"
         # 1. the chain: the demo and the jar spread over the blocks, then a year of sales
         console.print(f"[bold]1.[/] a chain {args.blocks:,} blocks long after the deployment: the demo and a {args.events}-event jar")
         started = time.perf_counter()
-        with long_chain(tmp / "world", blocks=args.blocks, accounts=ALL_ACCOUNTS, extra=jar, extra_transactions=ITEM_TRANSACTIONS) as world:
+        with long_chain(
+            tmp / "world", blocks=args.blocks, accounts=ALL_ACCOUNTS, extra=jar, extra_transactions=ITEM_TRANSACTIONS, port=port(0)
+        ) as world:
             spread = time.perf_counter() - started
             item = world.summary["extra"]
             first = world.deployment_block
@@ -402,11 +424,19 @@ def main(argv: list[str] | None = None) -> int:
             store, deployments = world.out_dir, world.deployments
 
             with PublicRPC(
-                world.node.url, flavour=args.flavour, rate=args.rate, burst=args.rate * 2, error_rate=args.error_rate, seed=16
+                world.node.url,
+                flavour=args.flavour,
+                rate=args.rate,
+                burst=args.rate * 2,
+                error_rate=args.error_rate,
+                seed=16,
+                port=port(1) or 0,
             ) as proxy:
                 # 2. the index's catch-up through the proxy, then its lag in real time
                 console.print(f"[bold]2.[/] the index catching up through the proxy ({proxy.url}, {args.flavour}'s limits)")
-                indexer = Indexer(deployments=deployments, rpc=proxy.url, state_dir=tmp / "index", log_path=tmp / "ponder.log")
+                indexer = Indexer(
+                    deployments=deployments, rpc=proxy.url, state_dir=tmp / "index", log_path=tmp / "ponder.log", port=port(2)
+                )
                 try:
                     started = time.perf_counter()
                     indexer.start(timeout=600)
@@ -426,7 +456,15 @@ def main(argv: list[str] | None = None) -> int:
                     # 3. trace show with the index, as a user runs it
                     console.print(f"[bold]3.[/] o2ochain trace show, {args.runs} runs through the index")
                     shows = [
-                        trace_show(item["uri"], rpc_url=proxy.url, deployments=deployments, store=store, index=indexer.url, timeout=120)
+                        trace_show(
+                            item["uri"],
+                            rpc_url=proxy.url,
+                            deployments=deployments,
+                            store=store,
+                            index=indexer.url,
+                            timeout=120,
+                            pycache=pycache,
+                        )
                         for _ in range(args.warmup + args.runs)
                     ][args.warmup :]
                     result["trace_show_ms"] = summarize([s * 1000 for s, _ in shows])
@@ -450,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
                             content=store / "content",
                             dist=DIST,
                             index_url=indexer.url,
+                            port=port(3) or 0,
                         ) as site:
                             spec = {"base": site.url, "rpcUrl": proxy.url, "item": item["uri"], "events": args.events}
                             browser = drive(spec | {"warmup": args.warmup, "runs": args.runs, "profile": False})
@@ -483,7 +522,13 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"[bold]6.[/] o2ochain trace show without the index (at most {args.no_index_timeout:g} s)")
                 proxy.reset_stats()
                 seconds, how = trace_show(
-                    item["uri"], rpc_url=proxy.url, deployments=deployments, store=store, index=None, timeout=args.no_index_timeout
+                    item["uri"],
+                    rpc_url=proxy.url,
+                    deployments=deployments,
+                    store=store,
+                    index=None,
+                    timeout=args.no_index_timeout,
+                    pycache=pycache,
                 )
                 result["trace_show_no_index_s"] = round(seconds, 1)
                 result["trace_show_no_index"] = {"outcome": how, "proxy": proxy.stats()}

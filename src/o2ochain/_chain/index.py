@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast
 
+import orjson
 import requests
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import LogReceipt
 
@@ -144,7 +146,8 @@ class IndexClient:
                     body = {**body, "toBlock": covered, "after": after}
                     pending = pool.submit(self._call, "POST", "/o2o/logs", body)
                 try:
-                    out.extend([_log_receipt(entry) for entry in raw])
+                    shared: dict[str, HexBytes] = {}  # one object for each hash the page repeats (event, block, transaction)
+                    out.extend([_log_receipt(entry, shared) for entry in raw])
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     raise ChainError(f"the index at {self.endpoint} gave a /o2o/logs answer that is not logs ({exc!r})") from None
                 if not after:
@@ -163,6 +166,10 @@ class IndexClient:
                 raise ChainError(f"the index at {self.endpoint} refused {what}: {_error_text(response)}")
             response.raise_for_status()
             self.requests += 1
+            try:
+                return orjson.loads(response.content)  # a year of purchases is some 80 MB of JSON: orjson reads it 3-4 times faster
+            except orjson.JSONDecodeError:
+                pass  # an integer beyond 64 bits, say: the standard library reads those
             try:
                 return response.json()
             except ValueError:
@@ -209,15 +216,17 @@ def _quantity(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-def _log_receipt(entry: dict[str, Any]) -> LogReceipt:
-    """One eth_getLogs-shaped JSON log as web3 returns it from ``w3.eth.get_logs``."""
+def _log_receipt(entry: dict[str, Any], shared: dict[str, HexBytes]) -> LogReceipt:
+    """One eth_getLogs-shaped JSON log as web3 returns it from ``w3.eth.get_logs``. The hashes of
+    ``shared`` (strings already met in the same answer, made into HexBytes once: immutable, so
+    the logs of one transaction or block share them) are taken from it, the others added."""
     shaped: dict[str, Any] = {
         "address": checksum_address(entry["address"]),
-        "topics": [hex_bytes(t) for t in entry["topics"]],
+        "topics": [shared[t] if t in shared else shared.setdefault(t, hex_bytes(t)) for t in entry["topics"]],
         "data": hex_bytes(entry["data"]),
-        "blockHash": hex_bytes(entry["blockHash"]),
+        "blockHash": shared[h] if (h := entry["blockHash"]) in shared else shared.setdefault(h, hex_bytes(h)),
         "blockNumber": _quantity(entry["blockNumber"]),
-        "transactionHash": hex_bytes(entry["transactionHash"]),
+        "transactionHash": shared[t] if (t := entry["transactionHash"]) in shared else shared.setdefault(t, hex_bytes(t)),
         "transactionIndex": _quantity(entry["transactionIndex"]),
         "logIndex": _quantity(entry["logIndex"]),
         "removed": bool(entry.get("removed", False)),

@@ -370,12 +370,26 @@ def _hex(value: Any) -> str:
     return ("0x" + bytes(value).hex() if isinstance(value, bytes | bytearray | HexBytes) else str(value)).lower()
 
 
+def _raw(value: Any) -> bytes:
+    """A topic as bytes: itself when it is bytes (HexBytes is), a 0x hex string decoded; anything
+    else as its lower-cased text's bytes (which no topic equals, as no topic equals its ``_hex``)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray):
+        return bytes(value)
+    text = str(value).lower()
+    if text.startswith("0x"):
+        with contextlib.suppress(ValueError):
+            return bytes.fromhex(text[2:])
+    return text.encode()
+
+
 def _matcher(address: str | Sequence[str], topics: Sequence[Any], first: int, last: int) -> Callable[[LogReceipt], bool]:
     """Whether a log answers the filter: in ``[first, last]``, from ``address``, with ``topics``
     (the wanted values worked out once, for the thousands of logs of one answer)."""
     addresses = {address.lower()} if isinstance(address, str) else {a.lower() for a in address}
     wanted = [
-        (i, {_hex(w) for w in want} if isinstance(want, list | tuple) else {_hex(want)})
+        (i, {_raw(w) for w in want} if isinstance(want, list | tuple) else {_raw(want)})
         for i, want in enumerate(topics)
         if want is not None
     ]
@@ -383,9 +397,11 @@ def _matcher(address: str | Sequence[str], topics: Sequence[Any], first: int, la
     def matches(log: LogReceipt) -> bool:
         if not first <= int(log["blockNumber"]) <= last or log.get("removed"):
             return False
-        if _hex(log["address"]) not in addresses:
+        where = log["address"]
+        if (where.lower() if isinstance(where, str) else _hex(where)) not in addresses:
             return False
         have = log["topics"]
-        return all(i < len(have) and _hex(have[i]) in options for i, options in wanted)
+        # Topics compared as bytes (HexBytes is bytes): no hex string made per log, an index answer has thousands.
+        return all(i < len(have) and _raw(have[i]) in options for i, options in wanted)
 
     return matches

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
-import jsonschema_rs
 import orjson
-from jsonschema import Draft7Validator, FormatChecker, validators  # type: ignore[import-untyped]
-from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
-from referencing import Registry
-from referencing.jsonschema import DRAFT7
 
+# jsonschema, referencing and jsonschema-rs are imported on the first validation (see
+# :func:`_jsonschema`): a command that reads a history (most of what a till or a shopper runs)
+# imports this package but validates nothing, and they are half of the package's import time.
 from o2ochain.epcis._vocabulary import EVENT_TYPES, _is_uri, _parse_time, _short
 from o2ochain.errors import InputError
 
@@ -35,22 +33,38 @@ def _is_uri_format(instance: object) -> bool:
     return not isinstance(instance, str) or _is_uri(instance)
 
 
-_FORMATS: Final = FormatChecker(formats=())
-"""Only the two formats EPCIS depends on are asserted, each with our own checker: ``date-time``
-(RFC 3339 with a time zone) and ``uri`` (lenient, see :func:`_is_uri`). jsonschema's own would
-depend on optional packages being installed, so the same document could pass on one machine and
-fail on another."""
-_FORMATS.checks("date-time")(_is_date_time)
-_FORMATS.checks("uri")(_is_uri_format)
+@dataclass(frozen=True)
+class _JsonSchema:
+    """What validating with jsonschema needs, made once by :func:`_jsonschema`.
+
+    ``formats``: only the two formats EPCIS depends on are asserted, each with our own checker:
+    ``date-time`` (RFC 3339 with a time zone) and ``uri`` (lenient, see :func:`_is_uri`).
+    jsonschema's own would depend on optional packages being installed, so the same document
+    could pass on one machine and fail on another. ``validator``: Draft 7 with :func:`_any_of`
+    and :func:`_property_names`; ``any_of``: Draft 7's own ``anyOf``, which :func:`_any_of` wraps.
+    """
+
+    formats: Any
+    validator: Any
+    any_of: Callable[..., Iterator[Any]]
+
+
+@functools.cache
+def _jsonschema() -> _JsonSchema:
+    """jsonschema, imported and set up at the first validation (see :class:`_JsonSchema`)."""
+    from jsonschema import Draft7Validator, FormatChecker, validators  # type: ignore[import-untyped]
+
+    formats = FormatChecker(formats=())
+    formats.checks("date-time")(_is_date_time)
+    formats.checks("uri")(_is_uri_format)
+    validator = validators.extend(Draft7Validator, {"anyOf": _any_of, "propertyNames": _property_names})
+    return _JsonSchema(formats, validator, Draft7Validator.VALIDATORS["anyOf"])
 
 
 def _remember(key: tuple[int, int, str]) -> None:
     if len(_memo) >= _MEMO_LIMIT:
         _memo.clear()
     _memo[key] = True
-
-
-_ANY_OF: Final[Callable[..., Iterator[Any]]] = Draft7Validator.VALIDATORS["anyOf"]
 
 
 def _any_of(validator: Any, any_of: Any, instance: Any, schema: Any) -> Iterator[Any]:
@@ -62,12 +76,12 @@ def _any_of(validator: Any, any_of: Any, instance: Any, schema: Any) -> Iterator
     re-validated so that its error carries a fresh path.
     """
     if not isinstance(instance, str):
-        yield from _ANY_OF(validator, any_of, instance, schema)
+        yield from _jsonschema().any_of(validator, any_of, instance, schema)
         return
     key = (id(validator.format_checker), id(any_of), instance)
     if key in _memo:
         return
-    errors = list(_ANY_OF(validator, any_of, instance, schema))
+    errors = list(_jsonschema().any_of(validator, any_of, instance, schema))
     if errors:
         yield from errors
     else:
@@ -99,9 +113,6 @@ def _property_names(validator: Any, property_names: Any, instance: Any, schema: 
             yield from errors
         else:
             _remember(key)
-
-
-_Validator: Final = validators.extend(Draft7Validator, {"anyOf": _any_of, "propertyNames": _property_names})
 
 
 def _load_schemas() -> list[dict[str, Any]]:
@@ -182,6 +193,10 @@ class _Schemas:
 @functools.cache
 def _schemas() -> _Schemas:
     """Load and prepare the shipped GS1 schemas (see :class:`_Schemas`)."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT7
+
+    validator, formats = _jsonschema().validator, _jsonschema().formats
     schemas = _load_schemas()
     registry: Registry[Any] = Registry().with_resources((schema["$id"], DRAFT7.create_resource(schema)) for schema in schemas)
     resolver = registry.resolver()
@@ -196,7 +211,7 @@ def _schemas() -> _Schemas:
     for name in EVENT_TYPES:
         found = root.resolver.lookup(f"schemas/{name}-JSON-Schema.json#/definitions/{name}")
         inlined = _inline(found.contents, found.resolver, stop=-1, memo=memo, stack=())
-        by_type[name] = _Validator(inlined, format_checker=_FORMATS, registry=empty)
+        by_type[name] = validator(inlined, format_checker=formats, registry=empty)
         names = {
             v
             for part in inlined["allOf"]
@@ -207,8 +222,8 @@ def _schemas() -> _Schemas:
     all_fields: frozenset[str] = frozenset().union(*fields.values())
     allowed = sorted(all_fields | _JSONLD_ALIASES)
     return _Schemas(
-        envelope=_Validator(envelope_schema, format_checker=_FORMATS, registry=empty),
-        event=_Validator(event_schema, format_checker=_FORMATS, registry=empty),
+        envelope=validator(envelope_schema, format_checker=formats, registry=empty),
+        event=validator(event_schema, format_checker=formats, registry=empty),
         by_type=by_type,
         fields=fields,
         all_fields=all_fields,
@@ -277,6 +292,8 @@ def _fast_schema(node: Any, names: list[str]) -> Any:
 
 def _fast_validator(schema: Any, names: list[str]) -> Any:
     """A jsonschema-rs validator for one event type, with the :data:`_CANONICALISABLE` guard."""
+    import jsonschema_rs
+
     gate = {
         "allOf": [_fast_schema(schema, names), {"$ref": "#/definitions/canonicalisable"}],
         "definitions": {"canonicalisable": _CANONICALISABLE},
@@ -404,6 +421,8 @@ def _describe(error: Any, base: str) -> tuple[str, str]:
         if all(leaf.validator == "required" for leaf in leaves):
             names = list(dict.fromkeys(re.sub(r"^'(.*)' is a required property$", r"\1", leaf.message) for leaf in leaves))
             return path, "needs one of: " + ", ".join(names)
+        from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+
         return _describe(best_match(error.context), base)
     message = error.message
     return path, message if len(message) <= 200 else message[:199] + "…"

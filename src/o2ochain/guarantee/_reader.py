@@ -51,6 +51,9 @@ from o2ochain.guarantee._terms import (
 _PURCHASE_WORDS = (1 << 32, 1 << 32, 1 << 32, 1 << 96, 1 << 40, 1 << 256, 1 << 32, 1 << 96, 1 << 40)
 #: The bits of a ``PurchaseRecorded`` log's data that are beyond each word's type: all zero in a valid one.
 _PURCHASE_SPARE_BITS = sum(((1 << 256) - bound) << (256 * (len(_PURCHASE_WORDS) - 1 - n)) for n, bound in enumerate(_PURCHASE_WORDS))
+#: Where each word of that data is, as a shift of the whole data read as one number.
+_PURCHASE_SHIFTS = tuple(256 * (len(_PURCHASE_WORDS) - 1 - n) for n in range(len(_PURCHASE_WORDS)))
+_WORD = (1 << 256) - 1
 #: An address's padding in a topic.
 _ZERO_PAD = bytes(12)
 
@@ -627,11 +630,13 @@ def _read_purchase(log: Any, topic0: bytes) -> Purchase | None:
     if len(topics) != 4 or len(data) != 32 * len(_PURCHASE_WORDS) or bytes(topics[0]) != topic0:
         return None
     buyer, gtin = bytes(topics[2]), int.from_bytes(bytes(topics[3]), "big")
-    # Every word within its type at once: no bit set beyond any word's width (one mask of the whole data).
-    if int.from_bytes(data, "big") & _PURCHASE_SPARE_BITS or buyer[:12] != _ZERO_PAD or gtin >> 64:
+    # The data as one number: every word within its type at once (no bit set beyond any word's
+    # width), then each word shifted out of it.
+    value = int.from_bytes(data, "big")
+    if value & _PURCHASE_SPARE_BITS or buyer[:12] != _ZERO_PAD or gtin >> 64:
         return None
     retailer, channel, quantity, unit_price, purchased_at, _, policy, cover, recorded_at = [
-        int.from_bytes(data[n : n + 32], "big") for n in range(0, len(data), 32)
+        (value >> shift) & _WORD for shift in _PURCHASE_SHIFTS
     ]
     return Purchase(
         id=bytes(topics[1]),

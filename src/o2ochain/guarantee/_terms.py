@@ -15,6 +15,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from o2ochain import gs1, inputs
+from o2ochain._chain.events import checksum_address
 from o2ochain._chain.util import hex0x
 from o2ochain._chain.words import name_codes
 from o2ochain.errors import InputError
@@ -528,7 +529,7 @@ def evaluate(purchase: Purchase, policy: Policy | None, offer: Offer, *, compens
         return no("the offer is another retailer's")
     if offer.gtin != purchase.gtin:
         return no("the offer is for another product")
-    if Web3.to_checksum_address(offer.currency) != Web3.to_checksum_address(currency):
+    if checksum_address(offer.currency) != checksum_address(currency):  # cached: a keeper's round evaluates thousands
         return no("the offer is in another currency")
     if offer.type_name in policy.excluded:
         return no(f"{offer.type_name} prices are excluded by the policy")

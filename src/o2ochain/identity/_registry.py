@@ -372,10 +372,12 @@ class Identity:
         record = call_view(self.contract.functions.lotRoot(root))
         return int(record.committedAt) > 0
 
-    def verify(self, ref: str | bytes | gs1.DigitalLink, *, merkle: MerkleItem | None = None) -> Verification:
+    def verify(self, ref: str | bytes | gs1.DigitalLink, *, merkle: MerkleItem | None = None, recall: bool = True) -> Verification:
         """Verify an item from its Digital Link URI, item id, or Merkle proof.
 
         An unknown item is a normal answer (``registered`` is False), not an exception.
+        ``recall=False`` leaves out the trace's recall check (a round trip of its own): for a
+        caller that reads the item's trace chains itself, as a history does.
         """
         item, link = resolve_ref(ref)
         if merkle is not None:
@@ -385,7 +387,7 @@ class Identity:
         else:
             view = call_view(self.contract.functions.verify(item), what="verifying an item")
         result = self._verification(item, view, link)
-        if self.recall_check is not None and result.brand:
+        if recall and self.recall_check is not None and result.brand:
             subjects = [item] + ([bytes.fromhex(result.lot_id[2:])] if result.lot_id else [])
             if link is not None and link.lot and result.gtin:
                 subjects.append(gs1.lot_id(result.gtin, link.lot))

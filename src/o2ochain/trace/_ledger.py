@@ -25,7 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
@@ -260,15 +260,18 @@ class Trace:
         in-process chain (eth-tester) has no round trips to hide and is not made for threads."""
         if not others or not isinstance(self.w3.provider, HTTPProvider):
             return first(), [fn() for fn in others]
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(_READERS, thread_name_prefix="o2ochain-trace")
-        futures = [self._pool.submit(fn) for fn in others]
+        futures = [self._readers().submit(fn) for fn in others]
         try:
             value = first()
         finally:
             wait(futures)  # no read of this step outlives it
         return value, [f.result() for f in futures]
+
+    def _readers(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(_READERS, thread_name_prefix="o2ochain-trace")
+            return self._pool
 
     # -- chain reads -------------------------------------------------------------------------
     def head(self, brand: int, subject: bytes) -> tuple[bytes, int]:
@@ -293,34 +296,51 @@ class Trace:
         """Read the kinds of many actors in one JSON-RPC batch and their repositories in one log
         query per brand (instead of a call and a query each), into the caches
         :meth:`actor_kind` and :meth:`repository` read."""
-        wanted = list(dict.fromkeys(actors))
+        reads = self._actor_reads(actors, head_block(self.w3), set())
+        if reads:
+            self._together(reads[0], *reads[1:])
+
+    def _learn_actors_soon(self, actors: Iterable[tuple[int, str]], asked: set[tuple[int, str]], pending: list[Future[None]]) -> None:
+        """:meth:`_learn_actors` in the reader threads, not waited for (over HTTP; else nothing):
+        a history asks the actors of each step while it reads the next, and waits for
+        ``pending`` at the end. ``asked``: the actors already being read."""
+        if not isinstance(self.w3.provider, HTTPProvider):
+            return
+        reads = self._actor_reads(actors, head_block(self.w3), asked)
+        if reads:
+            pool = self._readers()
+            pending.extend(pool.submit(read) for read in reads)
+
+    def _actor_reads(self, actors: Iterable[tuple[int, str]], last: int, asked: set[tuple[int, str]]) -> list[Callable[[], None]]:
+        """The reads that fill the actor caches for ``actors`` not known or ``asked`` yet (the kinds
+        in one batch, the repositories in one query per brand, up to block ``last``), each
+        storing what it read; the actors are added to ``asked``."""
+        wanted = [key for key in dict.fromkeys(actors) if key not in asked]
+        asked.update(wanted)
         kinds = [key for key in wanted if key not in self._actor_cache]
         by_brand: dict[int, list[str]] = defaultdict(list)
         for brand, account in wanted:
             if (brand, "repo:" + account) not in self._actor_cache:
                 by_brand[brand].append(account)
         event = self.contract.events.RepositorySet()
-        last = head_block(self.w3)
 
-        def repositories(brand: int, accounts: list[str]) -> list[LogReceipt]:
+        def read_kinds() -> None:
+            calls = [partial(call_view, self.contract.functions.actor(brand, account), what="reading actors") for brand, account in kinds]
+            for key, view in zip(kinds, read_all(self.w3, calls, what="reading actors"), strict=True):
+                self._actor_cache[key] = _kind(view)
+
+        def read_repositories(brand: int, accounts: list[str]) -> None:
             topics = [event.topic, self._topic(brand), [address_topic(a) for a in accounts]]
-            return get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block, to_block=last)
-
-        calls = [self.contract.functions.actor(brand, account) for brand, account in kinds]
-        views, found = self._together(
-            lambda: read_all(self.w3, [partial(call_view, fn, what="reading actors") for fn in calls], what="reading actors"),
-            *[lambda b=brand, a=accounts: repositories(b, a) for brand, accounts in by_brand.items()],
-        )
-        for key, view in zip(kinds, views, strict=True):
-            self._actor_cache[key] = _kind(view)
-        for (brand, accounts), logs in zip(by_brand.items(), found, strict=True):
             latest: dict[str, str] = {}
-            for log in logs:  # in chain order: the last one an actor set stands
-                args = event.process_log(log)["args"]
+            for log in get_logs(self.w3, address=self.address, topics=topics, from_block=self._from_block, to_block=last):
+                args = event.process_log(log)["args"]  # in chain order: the last one an actor set stands
                 if int(args["brand"]) == brand:
                     latest[Web3.to_checksum_address(args["actor"])] = str(args["uri"])
             for account in accounts:
                 self._actor_cache[(brand, "repo:" + account)] = latest.get(Web3.to_checksum_address(account))
+
+        reads: list[Callable[[], None]] = [read_kinds] if kinds else []
+        return reads + [partial(read_repositories, brand, accounts) for brand, accounts in by_brand.items()]
 
     def repository(self, brand: int, account: str) -> str | None:
         """Where ``account`` publishes the full events it records for ``brand`` (its latest RepositorySet)."""
@@ -366,18 +386,28 @@ class Trace:
         return found
 
     def checked_chains(
-        self, subjects: Sequence[bytes], brand: int | None = None, *, also: Callable[[], T] | None = None
+        self,
+        subjects: Sequence[bytes],
+        brand: int | None = None,
+        *,
+        also: Callable[[], T] | None = None,
+        found: Callable[[dict[tuple[int, bytes], list[ChainEntry]]], None] | None = None,
     ) -> tuple[dict[tuple[int, bytes], list[ChainEntry]], dict[tuple[int, bytes], ChainCheck], T | None]:
         """:meth:`chains` and :meth:`check_chains` of ``subjects``; with ``brand`` the stored heads
         are read at the same time as the logs (one round trip for all), and ``also()`` (another
-        read of the same step) as well, its value returned third."""
+        read of the same step) as well, its value returned third. ``found(chains)`` is told the
+        chains as soon as they are read (before their heads are, without a brand)."""
         unique = list(dict.fromkeys(subjects))
         others: list[Callable[[], Any]] = [also] if also is not None else []
         if brand is None or not unique:
             chains, extra = self._together(lambda: self.chains(unique, brand), *others)
+            if found is not None:
+                found(chains)
             return chains, self.check_chains(chains), (extra[0] if also is not None else None)
         chains, extra = self._together(lambda: self.chains(unique, brand), *others, lambda: self._stored_heads(brand, unique))
         stored = extra[-1]
+        if found is not None:
+            found(chains)
         checks = {
             (b, subject): _checked(b, subject, entries, *stored[subject])
             for (b, subject), entries in chains.items()
@@ -441,7 +471,8 @@ class Trace:
 
     def _history(self, ref: str | bytes | gs1.DigitalLink, *, follow_inputs: int, include_events: bool) -> list[HistoryEvent]:
         item, link = resolve_ref(ref)
-        verification = self.identity.verify(link if link is not None else item)
+        # No recall check: its chains are read below, with the rest of this step's.
+        verification = self.identity.verify(link if link is not None else item, recall=False)
         gtin = verification.gtin or (link.gtin if link else None)
         lot = verification.lot or (link.lot if link else None)
         brand = verification.brand or (self.identity.brand_of_gtin(gtin) if gtin else 0)
@@ -452,6 +483,9 @@ class Trace:
             seeds.append((gs1.keccak256(f"/01/{gtin}".encode()), Relation.PRODUCT))
         collected: dict[bytes, tuple[ChainEntry, set[str], bool]] = {}
         checks: dict[tuple[int, bytes], bool] = {}
+        # The actors of each step are read while the next step is (their kinds and repositories).
+        asked: set[tuple[int, str]] = set()
+        pending: list[Future[None]] = []
 
         def take(entries: Iterable[ChainEntry], relation: str) -> None:
             for entry in entries:
@@ -477,7 +511,9 @@ class Trace:
             of ``containers_of`` under the brand: the next step's question)."""
             last = head_block(self.w3)  # the reader threads read up to this command's head too
             also = (lambda: self.containers_of(containers_of, brand, to_block=last)) if containers_of is not None and brand else None
-            chains, checked, containers = self.checked_chains(subjects, only_brand, also=also)
+            chains, checked, containers = self.checked_chains(
+                subjects, only_brand, also=also, found=lambda found: self._learn_actors_soon(_actors(found), asked, pending)
+            )
             for key, check in checked.items():
                 checks[key] = check.intact
             for (_, subject), entries in chains.items():
@@ -506,7 +542,10 @@ class Trace:
                 break
             chains, _ = read_many(sources, Relation.INPUT, None)
             frontier = [e for entries in chains.values() for e in entries if e.fields["event_type"] == "TransformationEvent"]
-        self._learn_actors((entry.brand, entry.actor) for entry, _, _ in collected.values())
+        wait(pending)
+        for done in pending:
+            done.result()  # a read that failed fails the history, as it would have here
+        self._learn_actors((entry.brand, entry.actor) for entry, _, _ in collected.values())  # any not read yet
         events = [self._history_event(entry, relations, ok, include_events) for entry, relations, ok in collected.values()]
         events.sort(key=lambda e: (e.time, e.block))
         return events
@@ -601,6 +640,11 @@ class Trace:
                 }
             )
         return rows
+
+
+def _actors(chains: dict[tuple[int, bytes], list[ChainEntry]]) -> list[tuple[int, str]]:
+    """The (brand, actor) of every entry of ``chains``."""
+    return [(entry.brand, entry.actor) for entries in chains.values() for entry in entries]
 
 
 def _kind(view: Any) -> str | None:
