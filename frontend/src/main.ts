@@ -1,6 +1,7 @@
 import './style.css'
 import { chainFor, publicClientFor } from './chain/client'
 import { loadConfig } from './chain/config'
+import { applyHomeMessages, showSamples, viewOf } from './features/home/home'
 import { showMerchant } from './features/market'
 import { mountProductPage } from './features/product/page'
 import { Wallet } from './wallet/wallet'
@@ -8,6 +9,8 @@ import { mountWalletWidget } from './wallet/widget'
 
 async function start(): Promise<void> {
   const error = document.getElementById('lookup-error') as HTMLParagraphElement
+  applyHomeMessages(document)
+  document.body.dataset.view = viewOf(new URLSearchParams(window.location.search))
   try {
     const config = await loadConfig()
     const rpc = document.getElementById('rpc-url')
@@ -35,6 +38,7 @@ async function start(): Promise<void> {
       const { showAccount } = await import('./features/account/page')
       await showAccount(out, client, config, wallet)
     } else if (item) await page.show(item, query.get('claim') ?? undefined)
+    else showSamples(document, config)
   } catch (e) {
     error.textContent = `This page is not set up: ${(e as Error).message}`
     error.hidden = false

@@ -44,7 +44,12 @@ export interface Config {
   testAccounts: TestAccount[]
   /** Data users (retailers) a consumer may grant consent to, with the notice they show. */
   dataUsers: DataUser[]
+  /** A demo's sample items and merchant pages, listed on the home page; empty on a real deployment. */
+  samples: Sample[]
 }
+
+/** One entry of the home page's demo list: an item (its Digital Link) or a merchant page (its channel). */
+export type Sample = { label: string; item: string } | { label: string; merchant: string }
 
 export interface TestAccount {
   label: string
@@ -76,6 +81,18 @@ interface RawConfig {
   index?: string
   testAccounts?: Array<{ label: string; privateKey: string }>
   dataUsers?: Array<{ name: string; address: string; notice?: string }>
+  samples?: Array<{ label?: unknown; item?: unknown; merchant?: unknown }>
+}
+
+/** The well-formed entries of config.json's optional "samples" (anything else is left out, not an error: it is only a list of links). */
+function samplesOf(raw: RawConfig['samples']): Sample[] {
+  const out: Sample[] = []
+  for (const s of Array.isArray(raw) ? raw : []) {
+    if (typeof s?.label !== 'string' || !s.label) continue
+    if (typeof s.item === 'string' && s.item) out.push({ label: s.label, item: s.item })
+    else if ((typeof s.merchant === 'string' && s.merchant) || typeof s.merchant === 'number') out.push({ label: s.label, merchant: String(s.merchant) })
+  }
+  return out
 }
 
 export async function loadConfig(url = './config.json'): Promise<Config> {
@@ -101,6 +118,7 @@ export async function loadConfig(url = './config.json'): Promise<Config> {
         ? (raw.testAccounts ?? []).filter((a) => /^0x[0-9a-fA-F]{64}$/.test(a.privateKey)).map((a) => ({ label: a.label, privateKey: a.privateKey as `0x${string}` }))
         : [],
     dataUsers: (raw.dataUsers ?? []).map((u) => ({ name: u.name, address: getAddress(u.address), notice: u.notice })),
+    samples: samplesOf(raw.samples),
   }
 }
 

@@ -115,6 +115,9 @@ class Gateway:
     test_accounts: list[dict[str, str]] = field(default_factory=list)
     #: Data users (retailers) the page offers for consent: ``{"name", "address"}``.
     data_users: list[dict[str, str]] = field(default_factory=list)
+    #: A demo's sample items and merchant pages, listed on the page's home page:
+    #: ``{"label", "item": <Digital Link>}`` or ``{"label", "merchant": <channel>}``. Empty: no list.
+    samples: list[dict[str, str]] = field(default_factory=list)
     #: Sends the page's relayed calls (``POST /relay``); None: the page has no relay.
     relay_service: RelayService | None = None
     #: Base URL of the index the page reads its lists from (``POST <index>/o2o/logs``); None: the node only.
@@ -148,6 +151,8 @@ class Gateway:
             config["testAccounts"] = self.test_accounts
         if self.data_users:
             config["dataUsers"] = self.data_users
+        if self.samples:
+            config["samples"] = self.samples
         if self.relay_service is not None:
             config["relay"] = "./relay"
         if self.index_url and self.index_answers():

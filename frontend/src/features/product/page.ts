@@ -1,9 +1,10 @@
 /** The product page's controller: a reference in (typed, pasted, scanned), the chain's answer out. */
 import type { PublicClient } from 'viem'
 import type { Config } from '../../chain/config'
-import { InputError, parseItemRef } from '../../chain/gs1'
+import { parseItemRef, renderDigitalLink } from '../../chain/gs1'
 import { brandOfGtin, productName, verifyItem } from '../../chain/registry'
 import { TraceReader } from '../../chain/trace'
+import { sayProblem } from '../../scan/messages'
 import { decodeQrImage, scanWithCamera, type CameraScan } from '../../scan/qr'
 import type { Wallet } from '../../wallet/wallet'
 import { marketSections } from '../market'
@@ -39,9 +40,13 @@ export function mountProductPage(
     try {
       ref = parseItemRef(text)
     } catch (e) {
-      fail(e instanceof InputError ? e.message : String(e))
+      fail(sayProblem(e))
       return
     }
+    // An element string or EPC URN (a scanner's GS separators included) is shown, and linked, as its Digital Link.
+    if (ref.link && !/^https?:\/\//i.test(text.trim())) text = renderDigitalLink(ref.link)
+    input.value = text.trim()
+    document.body.dataset.view = 'item' // the home page's introduction and samples make way for the answer
     let code: ClaimCode | undefined
     try {
       code = claim ? parseClaimCode(claim) : undefined
@@ -138,7 +143,7 @@ export function mountProductPage(
       })
     } catch (e) {
       stopCamera()
-      fail((e as Error).message)
+      fail(sayProblem(e))
     }
   })
   ;(root.getElementById('camera-stop') as HTMLButtonElement).addEventListener('click', () => {
@@ -153,7 +158,7 @@ export function mountProductPage(
       const text = await decodeQrImage(picked)
       await show(text)
     } catch (e) {
-      fail((e as Error).message)
+      fail(sayProblem(e))
     } finally {
       file.value = ''
     }
