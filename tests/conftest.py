@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 
 import o2ochain
 from o2ochain import gs1
-from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
+from o2ochain._chain.connection import Anvil, dev_accounts, http_web3, tester_web3
 from o2ochain.guarantee import RetailerAdmin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,10 +74,36 @@ def build_world(chain: o2ochain.O2OChain, deployments: Path) -> World:
     return World(chain, operator, brand_admin, registrant, seller, buyer, outsider, other_admin, brand, other)
 
 
+@pytest.fixture(scope="session")
+def _world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, Path]:
+    """The world built once a session (deploying on py-evm costs 1-3 s, and ~200 tests ask for
+    it): the chain it lives on and the folder its manifest was saved to."""
+    deployments = tmp_path_factory.mktemp("world") / "deployments"
+    w3, accounts = tester_web3()
+    return build_world(o2ochain.O2OChain(w3, accounts=accounts), deployments), deployments
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    """A fresh in-process chain (eth-tester) with the registry deployed and a brand ready."""
-    return build_world(o2ochain.connect("tester"), tmp_path / "deployments")
+def world(_world_template: tuple[World, Path], tmp_path: Path) -> Iterator[World]:
+    """A fresh in-process chain (eth-tester) with the registry deployed and a brand ready.
+
+    The chain is the session's template reverted to its snapshot after the test (eth-tester's
+    ``revert_to_snapshot``: blocks, state and clock as they were); the client is new for each
+    test (no cached reader, nonce or index carries over), its manifest copied to
+    ``tmp_path / "deployments"`` as when each test deployed its own."""
+    template, manifests = _world_template
+    tester = template.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    snapshot = tester.take_snapshot()
+    deployments = tmp_path / "deployments"
+    shutil.copytree(manifests, deployments)
+    from web3 import Web3
+    from web3.providers.eth_tester import EthereumTesterProvider
+
+    chain = o2ochain.O2OChain(Web3(EthereumTesterProvider(tester)), deployment=deployments, accounts=template.chain.accounts)
+    try:
+        yield dataclasses.replace(template, chain=chain)
+    finally:
+        tester.revert_to_snapshot(snapshot)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a fresh Anvil with one brand set up, and killing a CLI run mid-way."""
+"""End-to-end fixtures: a fresh Anvil with one brand set up, killing a CLI run mid-way, the demo
+serving the page, and the demo's chain indexed on PGlite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ import o2ochain
 from o2ochain._chain.connection import Anvil
 from tests.conftest import anvil_brand
 from tests.e2e.browser import serve_demo
+from tests.e2e.indexed_demo import DemoIndexes, demo_folder, demo_indexes
+from tests.postgres import PostgresServer, postgres_server
+
+__all__ = ["postgres_server"]  # the fixture, shared from tests/postgres.py (one server for every e2e module)
 
 
 @dataclass
@@ -67,8 +72,19 @@ def kill_midrun(command: list[str], progress: Callable[[], int], target: int, ti
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def page_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``o2ochain demo`` (small counts) serving the built page, shared by every browser test:
-    ``base`` URL, the sample ``items`` by case, the demo's ``out`` folder and its printed ``output``."""
+    ``base`` URL, the sample ``items`` by case, the demo's ``out`` folder and its printed ``output``.
+    Package scope: the demo (its Anvil and its index) stops after the e2e tests, not at the end of
+    the session (it kept using CPU through every later directory)."""
     yield from serve_demo(tmp_path_factory.mktemp("page-demo"))
+
+
+@pytest.fixture(scope="package")
+def shared_indexes(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoIndexes]:
+    """The demo's chain (small counts) on one Anvil, indexed on PGlite and on PostgreSQL, for
+    the modules that only read the chain (test_index_answers, test_index_postgres, and
+    test_index_tamper, which puts the rows it edits back); stopped after the e2e tests."""
+    with demo_indexes(demo_folder(tmp_path_factory), tmp_path_factory.mktemp("shared-indexes"), postgres_server.url) as indexes:
+        yield indexes

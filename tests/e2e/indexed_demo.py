@@ -1,9 +1,13 @@
 """The demo's sample world, small, on an Anvil of its own, for the tests of the index.
 
 ``o2ochain demo --exit`` (40 Merkle items, 20 registered ones: about 10 s, ~170 blocks, every
-contract's events) runs once per session into a folder; each test module then starts an Anvil
-that loads the saved chain (``--load-state``: the saved file is never written back), so modules
-may index it, tamper with their index and simulate on it without seeing each other.
+contract's events) runs once per session into a folder; a test module that writes to the chain
+then starts an Anvil of its own that loads the saved chain (``--load-state``: the saved file is
+never written back), so it cannot disturb another module.
+
+The modules that only read the chain share one such Anvil indexed twice, on PGlite and on
+PostgreSQL (:func:`demo_indexes`, the ``shared_indexes`` fixture of tests/e2e/conftest.py): a
+Ponder start and catch-up costs 20-50 s, and each module used to pay for its own.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from typing import Any
 import pytest
 
 from o2ochain._chain.connection import Anvil, free_port, http_web3
+from o2ochain.demo._indexer import Indexer
 from o2ochain.demo._run import ACCOUNTS
 
 #: The demo's sample counts here: small, every kind of event still there.
 MERKLE_ITEMS, EXPLICIT_ITEMS = 40, 20
+CHAIN_ID = 31337
 
 _built: dict[str, Path] = {}
 
@@ -69,7 +75,7 @@ class DemoChain:
 
 
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder ``o2ochain demo --exit`` loaded once this session (``out/``, ``deployments/``)."""
+    """The folder ``o2ochain demo --exit`` loaded once this session (``out/``, its manifest in ``out/deployments/``)."""
     if "work" not in _built:
         work = tmp_path_factory.mktemp("indexed-demo")
         command = [sys.executable, "-m", "o2ochain.cli", "demo", "--port", str(free_port()), "--out", str(work / "out")]
@@ -86,7 +92,7 @@ def demo_chain(work: Path, into: Path) -> Iterator[DemoChain]:
     state = work / "out" / "chain-state.json"
     with Anvil(accounts=ACCOUNTS, extra_args=("--load-state", str(state)), log_path=into / "anvil.log") as node:
         w3 = http_web3(node.url)
-        manifest = json.loads((work / "deployments" / "31337.json").read_text())
+        manifest = json.loads((work / "out" / "deployments" / "31337.json").read_text())
         # Anvil rebuilds block 0 when it loads a state (see o2ochain.demo._run.run_demo).
         manifest["genesis"] = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
         # Nor the time offset the demo moved its clock by: carry the clock on from the last block.
@@ -98,3 +104,49 @@ def demo_chain(work: Path, into: Path) -> Iterator[DemoChain]:
         (deployments / "31337.json").write_text(json.dumps(manifest, indent=1))
         summary = json.loads((work / "out" / "demo.json").read_text())
         yield DemoChain(node, deployments, work / "out", summary)
+
+
+@dataclass(frozen=True)
+class DemoIndexes:
+    """The demo's chain on one Anvil and the index following it on PGlite and on PostgreSQL.
+
+    Shared by modules that only read the chain; one that edits the PostgreSQL index's rows puts
+    them back after each test (tests/e2e/test_index_tamper.py)."""
+
+    demo: DemoChain
+    pglite: Indexer
+    postgres: Indexer
+
+    def caught_up(self) -> DemoIndexes:
+        """Wait until both indexes hold the chain's head; returns self."""
+        head = http_web3(self.demo.url).eth.block_number
+        for indexer in (self.pglite, self.postgres):
+            indexer.wait_for_block(CHAIN_ID, head, timeout=240)
+        return self
+
+
+@contextmanager
+def demo_indexes(work: Path, into: Path, database_url: str) -> Iterator[DemoIndexes]:
+    """An Anvil with the chain the demo saved in ``work`` (see :func:`demo_chain`) and two
+    indexes of it, kept in ``into``: PGlite and the PostgreSQL database at ``database_url``."""
+    with demo_chain(work, into) as demo:
+        pglite = Indexer(deployments=demo.deployments, rpc=demo.url, state_dir=into / "pglite", log_path=into / "pglite.log")
+        postgres = Indexer(
+            deployments=demo.deployments,
+            rpc=demo.url,
+            state_dir=into / "postgres",
+            database_url=database_url,
+            log_path=into / "postgres.log",
+        )
+        try:
+            started = time.perf_counter()
+            for indexer in (pglite, postgres):
+                indexer.launch()  # both at once: Ponder's start is most of the time
+            for indexer in (pglite, postgres):
+                indexer.wait_ready(timeout=240)
+            indexes = DemoIndexes(demo, pglite, postgres).caught_up()
+            print(f"the demo indexed on PGlite and on PostgreSQL in {time.perf_counter() - started:.1f} s")
+            yield indexes
+        finally:
+            postgres.stop()
+            pglite.stop()

@@ -22,7 +22,7 @@ from o2ochain._chain.index import IndexClient
 from o2ochain.demo._indexer import Indexer
 from o2ochain.demo._run import ACCOUNTS
 from o2ochain.errors import InputError
-from tests.e2e.indexed_demo import DemoChain, demo_chain, demo_folder
+from tests.e2e.indexed_demo import DemoChain, DemoIndexes
 
 pytestmark = pytest.mark.e2e
 
@@ -40,15 +40,11 @@ class Indexed:
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexed]:
-    """The demo's chain on an Anvil of its own and the index (PGlite) caught up with it."""
-    work = tmp_path_factory.mktemp("index-answers")
-    with demo_chain(demo_folder(tmp_path_factory), work) as demo:
-        head = o2ochain.connect(demo.url, deployment=demo.deployments).w3.eth.block_number
-        with Indexer(deployments=demo.deployments, rpc=demo.url, state_dir=work / "index", log_path=work / "index.log") as indexer:
-            indexer.start(timeout=240)
-            indexer.wait_for_block(31337, head, timeout=240)
-            yield Indexed(demo, indexer)
+def indexed(shared_indexes: DemoIndexes) -> Indexed:
+    """The demo's chain and the index (PGlite) caught up with it (shared with the other modules
+    that only read them: tests/e2e/conftest.py)."""
+    shared_indexes.caught_up()
+    return Indexed(shared_indexes.demo, shared_indexes.pglite)
 
 
 @pytest.fixture(scope="module")

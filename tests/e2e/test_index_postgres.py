@@ -1,8 +1,8 @@
 """The index on a real PostgreSQL server (issue 16, point 6) answers like the index on PGlite.
 
-The demo's sample world (small) on an Anvil of its own, indexed twice: on PGlite (the default)
-and on a PostgreSQL 15 server from Debian's package, started as its own user for this module
-(``tests/postgres.py``). Both must serve the same logs of every contract (and the node's own),
+The demo's sample world (small) on an Anvil, indexed twice: on PGlite (the default) and on a
+PostgreSQL 15 server from Debian's package, started as its own user (``tests/postgres.py``); the
+chain and both indexes are shared with the other modules that only read them (tests/e2e/conftest.py). Both must serve the same logs of every contract (and the node's own),
 the same rows of every typed table over GraphQL, and the library must read the same answers through
 either.
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +20,10 @@ import requests
 import o2ochain
 from o2ochain._chain.connection import http_web3
 from o2ochain.demo._indexer import Indexer
-from tests.e2e.indexed_demo import DemoChain, demo_chain, demo_folder
-from tests.postgres import PostgresServer, postgres_server
+from tests.e2e.indexed_demo import DemoChain, DemoIndexes
+from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["postgres_server"]  # the fixture, shared from tests/postgres.py
 
 #: The contracts the index follows (the Forwarder emits nothing of ours).
 INDEXED = ("ProductRegistry", "TraceLedger", "ConsentRegistry", "PriceGuarantee", "ReviewBoard", "CouponBook")
@@ -35,36 +31,15 @@ CHAIN_ID = 31337
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
-    with demo_chain(demo_folder(tmp_path_factory), tmp_path_factory.mktemp("index-postgres")) as chain:
-        yield chain
+def demo(shared_indexes: DemoIndexes) -> DemoChain:
+    return shared_indexes.demo
 
 
 @pytest.fixture(scope="module")
-def indexes(demo: DemoChain, postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Indexer]]:
+def indexes(shared_indexes: DemoIndexes) -> dict[str, Indexer]:
     """The demo indexed on PGlite and on PostgreSQL, both caught up with the chain's head."""
-    work = tmp_path_factory.mktemp("indexes")
-    head = http_web3(demo.url).eth.block_number
-    pglite = Indexer(deployments=demo.deployments, rpc=demo.url, state_dir=work / "pglite", log_path=work / "pglite.log")
-    postgres = Indexer(
-        deployments=demo.deployments,
-        rpc=demo.url,
-        state_dir=work / "postgres",
-        database_url=postgres_server.url,
-        log_path=work / "postgres.log",
-    )
-    try:
-        started = time.perf_counter()
-        for indexer in (pglite, postgres):
-            indexer.launch()  # both at once: Ponder's start is most of the time
-        for indexer in (pglite, postgres):
-            indexer.wait_ready(timeout=240)
-            indexer.wait_for_block(CHAIN_ID, head, timeout=240)
-            print(f"index on {'PostgreSQL' if indexer is postgres else 'PGlite'}: {head} blocks in {time.perf_counter() - started:.1f} s")
-        yield {"pglite": pglite, "postgres": postgres}
-    finally:
-        postgres.stop()
-        pglite.stop()
+    shared_indexes.caught_up()
+    return {"pglite": shared_indexes.pglite, "postgres": shared_indexes.postgres}
 
 
 def all_logs(index: str, **query: Any) -> list[dict[str, Any]]:

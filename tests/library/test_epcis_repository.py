@@ -50,6 +50,16 @@ def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Event
         yield opened
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def world_repository(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventRepository]:
+    """One repository per engine holding WORLD (anchored), shared by the tests that only query it:
+    ~200 of them, and a database each (CREATE DATABASE and the migrations, about a second on
+    PostgreSQL) was most of this module's time."""
+    with _open(request.param, tmp_path_factory.mktemp("world"), request) as opened:
+        _store(opened, WORLD)
+        yield opened
+
+
 # --------------------------------------------------------------------------------------------
 # A small world of events, one of each thing a query can tell apart
 
@@ -322,21 +332,19 @@ CASES: list[tuple[dict[str, str | list[str]], list[str]]] = [
 @pytest.mark.parametrize(("parameters", "expected"), CASES, ids=[json.dumps(p)[:90] for p, _ in CASES])
 @pytest.mark.parametrize("per_page", [1, 30])
 def test_each_query_parameter_selects_what_the_standard_says(
-    repository: EventRepository, parameters: dict[str, str], expected: list[str], per_page: int
+    world_repository: EventRepository, parameters: dict[str, str], expected: list[str], per_page: int
 ) -> None:
-    _store(repository, WORLD)
-    assert _ids(repository, {"perPage": str(per_page)} | parameters) == expected
+    assert _ids(world_repository, {"perPage": str(per_page)} | parameters) == expected
 
 
-def test_every_event_a_query_returns_carries_its_anchor_and_record_time(repository: EventRepository) -> None:
-    _store(repository, WORLD)
-    for n, event in enumerate(_all(repository, {"orderBy": "recordTime", "orderDirection": "ASC"})):
+def test_every_event_a_query_returns_carries_its_anchor_and_record_time(world_repository: EventRepository) -> None:
+    for n, event in enumerate(_all(world_repository, {"orderBy": "recordTime", "orderDirection": "ASC"})):
         assert event.anchor == _anchor(n) and event.record_time == RECORDED + timedelta(minutes=n)
         assert event.event == WORLD[event.event_id]
 
 
-def test_discovery_lists_page_through_distinct_values_in_code_point_order(repository: EventRepository) -> None:
-    _store(repository, WORLD)
+def test_discovery_lists_page_through_distinct_values_in_code_point_order(world_repository: EventRepository) -> None:
+    repository = world_repository
 
     def every(name: Any) -> list[str]:
         found: list[str] = []
@@ -443,9 +451,9 @@ def test_a_page_token_that_was_not_issued_for_this_query_is_refused_in_words(rep
         ({"eventCountLimit": "3"}, "field 'eventCountLimit': needs orderBy"),
     ],
 )
-def test_a_bad_query_parameter_is_refused_by_name(repository: EventRepository, parameters: dict[str, Any], message: str) -> None:
+def test_a_bad_query_parameter_is_refused_by_name(world_repository: EventRepository, parameters: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
-        repository.query(parameters)
+        world_repository.query(parameters)
 
 
 def test_per_page_is_capped(repository: EventRepository) -> None:
