@@ -330,3 +330,23 @@ def test_an_index_of_the_first_release_is_migrated_with_its_jobs(tmp_path: Path)
         job = repository.job("old")
         assert job is not None and (job.status, job.error_behaviour) == ("success", "rollback")
         assert repository.job(repository.start_job(error_behaviour="proceed")).error_behaviour == "proceed"  # type: ignore[union-attr]
+
+
+def test_a_document_over_the_capture_limit_is_refused_before_it_is_read(svc: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """413 with the count, and the document never parsed (a 50 MB one took seconds to be told so)."""
+    small = EpcisService(svc.world.chain, svc.repository, svc.service.tokens, capture_limit=3)
+    parsed: list[bytes] = []
+    monkeypatch.setattr(small, "read_document", lambda data, **_: parsed.append(data))
+    gateway = Gateway(rpc_url="http://127.0.0.1:1", deployment=svc.world.chain.deployment, events=Path("/nonexistent"), content=Path("/n"))
+    gateway.epcis = small
+    with BackgroundServer(create_app(gateway)) as server:
+        body = json.dumps(document(*(object_event(f"L{n}") for n in range(5)))).encode()
+        answer = requests.post(
+            f"{server.url}/epcis/capture",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+    assert answer.status_code == 413 and "5 events" in answer.json()["detail"]
+    assert answer.json()["type"] == "epcisException:CaptureLimitExceededException"
+    assert parsed == [] and svc.repository.jobs()[0] == []

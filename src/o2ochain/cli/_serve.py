@@ -46,8 +46,8 @@ from o2ochain.errors import ConfigError
     "--tokens",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
-    help="API tokens of the EPCIS capture interface: JSON lines {\"token\": \"...\", \"account\": \"<as --account>\", "
-    "\"brand\": N}. A partner posting with a token records its events as that account, for that brand. "
+    help='API tokens of the EPCIS capture interface: JSON lines {"token": "...", "account": "<as --account>", '
+    '"brand": N}. A partner posting with a token records its events as that account, for that brand. '
     "Without it, /epcis answers queries only.",
 )
 def serve(
@@ -107,11 +107,13 @@ def serve(
         if not (gateway.dist / "index.html").is_file():
             err.print(f"note: no built page in {gateway.dist}: run `npx vite build frontend` (the stores are served meanwhile)")
         err.print(f"serving chain {chain.chain_id} on http://{host}:{port} (Ctrl-C stops)", highlight=False)
-        err.print(
-            f"EPCIS: http://{host}:{port}/epcis/ ({len(api_tokens)} capture token(s); events in {repository.url})", highlight=False
-        )
+        err.print(f"EPCIS: http://{host}:{port}/epcis/ ({len(api_tokens)} capture token(s); events in {repository.url})", highlight=False)
         try:
-            uvicorn.run(create_app(gateway), host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+            # Keep-alive longer than the Retry-After a capture is told while the node is away, so a
+            # partner that waits and posts again on the same connection finds it open.
+            uvicorn.run(
+                create_app(gateway), host=host, port=port, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+            )
         except SystemExit as exc:  # uvicorn exits when it cannot bind
             raise ConfigError(f"cannot listen on {host}:{port} (is another server using it?)") from exc
         finally:

@@ -691,7 +691,9 @@ def _database_url(target: str | os.PathLike[str]) -> sa.URL:
 def _create_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() == "postgresql":
         return sa.create_engine(url, pool_pre_ping=True)
-    engine = sa.create_engine(url)
+    # A server's request threads (40 by default) each read with a connection of their own: SQLite
+    # (WAL) serves readers side by side, and a pool of 5 made them queue for connections.
+    engine = sa.create_engine(url, pool_size=20, max_overflow=20)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
