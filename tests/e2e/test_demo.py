@@ -30,7 +30,7 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
     assert demo.returncode == 0, demo.stderr
     assert "items committed" in demo.stdout and "items registered" in demo.stdout
     assert len(list((tmp_path / "out" / "qr").glob("*.png"))) == 10
-    assert (tmp_path / "deployments" / "31337.json").is_file()
+    assert (tmp_path / "out" / "deployments" / "31337.json").is_file()  # the manifest too stays in --out
     commands = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain item verify")]
     traces = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain trace")]
     guarantees = [line.strip() for line in demo.stdout.splitlines() if line.strip().startswith("o2ochain guarantee")]
@@ -72,8 +72,9 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
         # The second run reused the chain the first one kept (out/chain-state.json): no loading.
         assert "reusing the sample data loaded by an earlier run" in "".join(served), "".join(served)
         assert "items committed" not in "".join(served)
-        ready = re.search(r"ready in (\d+) s", "".join(served))
-        assert ready and int(ready.group(1)) <= 10, "".join(served)
+        # how long it took, counted from the process's start (test_demo_promises.py holds the warm
+        # start to its budget, in CPU seconds: a wall clock here measures the machine's load)
+        assert re.search(r"ready in \d+\.\d s since the command started", "".join(served)), "".join(served)
         # The consumer page is served, with its config and a page URL per sample item.
         page = re.search(r"Consumer page: (http://127\.0\.0\.1:\d+)/", "".join(served))
         assert page, "".join(served)
@@ -151,7 +152,7 @@ def test_demo_loads_catalogue_and_its_verify_commands_give_the_promised_verdicts
             (r["usefulness"] for r in ranked if not r["folded"]), reverse=True
         )
         figures = json.loads(stats.stdout)
-        assert (figures["issued"], figures["redeemed"]) == (500, 12)
+        assert (figures["capacity"], figures["signed"], figures["redeemed"], figures["conversion"]) == (500, 60, 12, 0.2)
         assert json.loads(redeem.stdout)["index"] == 0
     finally:
         server.terminate()
@@ -181,7 +182,9 @@ def test_demo_killed_while_loading_starts_over_and_finishes(tmp_path: Path) -> N
     assert (tmp_path / "out" / "demo.json").is_file()
     third = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert third.returncode == 0 and "reusing the sample data" in third.stdout
-    verify = next(line.strip() for line in third.stdout.splitlines() if line.strip().startswith("o2ochain item verify") and "FAKE" not in line)
+    verify = next(
+        line.strip() for line in third.stdout.splitlines() if line.strip().startswith("o2ochain item verify") and "FAKE" not in line
+    )
     result = subprocess.run(
         [sys.executable, "-m", "o2ochain.cli", *shlex.split(verify)[1:], "--json"],
         cwd=tmp_path,

@@ -765,7 +765,8 @@ for _command, _old, _new in (
 @click.option(
     "--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append each action as a JSON line here."
 )
-def keeper(quotes_file: Path | None, once: bool, interval: float, log_file: Path | None, **kwargs: Any) -> None:
+@scope_option("retailer", required=False, help="Pay only this retailer's buyers (a retailer's own keeper) [default: every retailer's].")
+def keeper(quotes_file: Path | None, once: bool, interval: float, log_file: Path | None, retailer_id: int | None, **kwargs: Any) -> None:
     """Pay price-guarantee compensation automatically.
 
     Follows purchases and prices on chain, finds every purchase a lower price of the same retailer
@@ -782,7 +783,7 @@ def keeper(quotes_file: Path | None, once: bool, interval: float, log_file: Path
     with handled(ctx.as_json):
         chain = ctx.chain()
         log = open_log(log_file)
-        bot = chain.keeper(ctx.account(), quotes=_quotes(quotes_file), log=log)
+        bot = chain.keeper(ctx.account(), quotes=_quotes(quotes_file), log=log, retailer=retailer_id)
         reader = chain.guarantee
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

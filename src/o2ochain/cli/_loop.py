@@ -6,7 +6,6 @@ redeemed in the shop) → feedback (a verified buyer's review).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -438,34 +437,38 @@ def coupon_issue(
 
 
 class VoucherType(InputType):
-    """A voucher: the text of its QR code (``o2ochain:voucher:…``), or a file holding it (the first
-    line of a vouchers file)."""
+    """A voucher: the text of its QR code (``o2ochain:voucher:…``), or a file of vouchers (as
+    ``coupon issue`` writes them, or one QR text a line): a list of one or more."""
 
     name = "voucher"
 
-    def parse(self, text: str, where: inputs.Where) -> Voucher:
-        path = Path(text)
+    def parse(self, text: str, where: inputs.Where) -> list[Voucher]:
+        from o2ochain.loop import read_vouchers
+
         try:
-            if not text.startswith("o2ochain:") and path.is_file():
-                first = path.read_text(encoding="utf-8").strip().splitlines()[0]
-                text = json.loads(first)["payload"] if first.startswith("{") else first
-            return Voucher.from_payload(text)
+            if not text.startswith("o2ochain:") and Path(text).is_file():
+                return read_vouchers(Path(text))
+            return [Voucher.from_payload(text)]
         except InputError as exc:
-            raise where.error(exc.message, text) from None
-        except (OSError, UnicodeDecodeError, IndexError, KeyError, TypeError, ValueError) as exc:
-            raise where.error(f"not a voucher file: {exc}", text) from None
+            raise where.error(str(exc) if exc.file else exc.message, text) from None
 
 
 @coupon.command("redeem")
 @common
 @click.argument("voucher", type=VoucherType())
 @click.option("--receipt", default=None, help="The till receipt it was used on (only its hash goes on chain).")
-def coupon_redeem(voucher: Voucher, receipt: str | None, **kwargs: Any) -> None:
-    """Redeem VOUCHER (the QR code's text, or a file holding it) at the till (as a shop's key)."""
+def coupon_redeem(voucher: list[Voucher], receipt: str | None, **kwargs: Any) -> None:
+    """Redeem VOUCHER at the till (as a shop's key): the QR code's text, or a file of vouchers,
+    whose first voucher not yet redeemed is used (a stack of vouchers at the till)."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        parsed = voucher
         chain = ctx.chain()
+        parsed = voucher[0]
+        if len(voucher) > 1:
+            unused = [v for v in voucher if not chain.coupons.is_redeemed(v)]
+            if not unused:
+                raise InputError(f"every voucher of the file ({len(voucher)}) has been redeemed already", field="voucher")
+            parsed = unused[0]
         tx = chain.shop(ctx.account()).redeem(parsed, receipt)
 
         def human() -> None:
@@ -478,23 +481,42 @@ def coupon_redeem(voucher: Voucher, receipt: str | None, **kwargs: Any) -> None:
 @coupon_campaign_group.command("show")
 @common
 @thing_argument("campaign")
-def coupon_stats(campaign_id: int, **kwargs: Any) -> None:
-    """A campaign's figures: issued, redeemed, conversion rate."""
+@click.option(
+    "--signed",
+    "signed_files",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="A file of the vouchers signed for it (what `coupon issue -o` wrote; repeatable): the conversion counts them.",
+)
+def coupon_stats(campaign_id: int, signed_files: tuple[Path, ...], **kwargs: Any) -> None:
+    """A campaign's figures: its capacity, the vouchers signed and redeemed, the conversion rate.
+
+    The chain holds the capacity (the most vouchers the campaign may issue) and the redemptions;
+    vouchers are signed off chain, so how many were handed out comes from the issuer's files
+    (--signed). Without them the conversion is not known, and is not shown.
+    """
+    from o2ochain.loop import read_vouchers
+
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        figures = ctx.chain().coupons.figures(campaign_id)
+        signed = [v for path in signed_files for v in read_vouchers(path)] if signed_files else None
+        figures = ctx.chain().coupons.figures(campaign_id, signed=signed)
 
         def human() -> None:
-            grid = table("campaign", "merchant", "runs", "issued", "redeemed", "conversion")
+            grid = table("campaign", "merchant", "runs", "capacity", "signed", "redeemed", "conversion")
+            conversion = figures.conversion
             grid.add_row(
                 str(figures.campaign),
                 str(figures.merchant),
                 f"{when(figures.valid_from)} to {when(figures.valid_until)}",
-                f"{figures.issued:,}",
+                f"{figures.capacity:,}",
+                "not known" if figures.signed is None else f"{figures.signed:,}",
                 f"{figures.redeemed:,}",
-                f"{figures.conversion:.1%}",
+                "not known" if conversion is None else f"{conversion:.1%} of signed",
             )
             out.print(grid)
+            if figures.signed is None:
+                out.print("[dim]the conversion counts the vouchers signed: pass the files `coupon issue` wrote with --signed[/]")
 
         ctx.emit(figures.to_json(), human)
 

@@ -108,3 +108,25 @@ def run_price_guarantee(
         paid_total=sum(a.amount for a in paid),
         buyer=buyer.address,
     )
+
+
+def run_keeper_share(
+    chain: O2OChain, *, admin: LocalAccount, store_key: LocalAccount, web_key: LocalAccount, gtin: str, buyers: int = 3
+) -> int:
+    """A second retailer whose buyers the printed ``o2ochain keeper --retailer N`` pays: its farm
+    shop sells honey at 0.100 and its web shop then sells it at 0.080, so each buyer is owed 0.020
+    once the payout delay is over (the demo's clock moves past it at the end of loading). The
+    keeper the user runs has this work of its own, and never pays the page's test shopper, whose
+    purchase at the first retailer the page claims. Returns the retailer's number."""
+    retailer = chain.register_retailer(admin, uri="https://jinzhou-orchard.example/shop")
+    retailer.add_channel("store", store_key.address, "Jinzhou Orchard farm shop")
+    retailer.add_channel("online-shop", web_key.address, "Jinzhou Orchard web shop")
+    retailer.set_policy(Policy(window=30 * 86_400, tolerance_bps=500, max_payout=100 * MILLI))
+    retailer.fund(10**18)
+    store, web = chain.channel(store_key), chain.channel(web_key)
+    for key in (store, web):
+        key.publish_price(gtin, 100 * MILLI)
+    sales = [Sale(Account.create().address, int(gtin), 1, 100 * MILLI, receipt_hash(f"JZ-12/2026-12-02/{n:04d}")) for n in range(buyers)]
+    store.record_sales(sales)
+    web.publish_price(gtin, 80 * MILLI)
+    return retailer.retailer

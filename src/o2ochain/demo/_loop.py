@@ -6,8 +6,11 @@ merchants' profiles; buyers of the gift bag review it and the store (one review 
 purchase); readers who bought the gift bag in the web shop vote on its reviews, each showing that
 purchase as its ticket (a vote on a product review needs a ticket for that product: an item of
 it claimed at first sale, or a purchase of it from a seller its brand authorised, as the web
-shop's retailer is); the web shop runs a coupon campaign whose vouchers are redeemed in the
-store, and the campaign's conversion is read back from the chain.
+shop's retailer is); the web shop runs a coupon campaign (up to 500 vouchers) and signs 60 of
+them, keeping the record in ``coupons/signed.jsonl``: 12 are redeemed in the store, 5 are handed
+to the printed commands (``coupons/vouchers.jsonl``, with QR codes) and one to the page's test
+shopper, apart from those, so that running the commands never uses up the page's voucher. The
+campaign's conversion is the redemptions on chain over the vouchers signed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from eth_account.signers.local import LocalAccount
 
 from o2ochain.client import O2OChain
 from o2ochain.errors import ConfigError
-from o2ochain.loop import write_vouchers
+from o2ochain.loop import Voucher, write_vouchers
 
 MILLI = 10**15
 PROFILES = (
@@ -56,11 +59,14 @@ class LoopDemo:
     reviews: int
     votes: int
     campaign: int
-    issued: int
+    capacity: int
+    signed: int
     redeemed: int
     store_channel: int
     gift_bag: str
     coupon_dir: Path
+    #: A voucher no printed command is given: the page's test shopper shows it at the till.
+    page_voucher: Voucher
 
 
 def run_loop(
@@ -111,11 +117,15 @@ def run_loop(
     )
     vouchers = chain.coupon_issuer(web_key).sign(campaign, range(60), amount=10 * MILLI, gtin=int(gift_bag))
     coupon_dir = out_dir / "coupons"
+    write_vouchers(vouchers, coupon_dir / "signed.jsonl", None)  # the web shop's record of what it signed
     write_vouchers(vouchers[:5], coupon_dir / "vouchers.jsonl", coupon_dir / "qr")
     till = chain.shop(store_key)
     till.redeem_many(vouchers[5:17])
-    figures = chain.coupons.figures(campaign)
-    return LoopDemo(reviews, votes, campaign, figures.issued, figures.redeemed, store.channel, gift_bag, coupon_dir)
+    figures = chain.coupons.figures(campaign, signed=vouchers)
+    assert figures.signed is not None
+    return LoopDemo(
+        reviews, votes, campaign, figures.capacity, figures.signed, figures.redeemed, store.channel, gift_bag, coupon_dir, vouchers[17]
+    )
 
 
 def _brand_admin(chain: O2OChain, brand: int) -> LocalAccount:

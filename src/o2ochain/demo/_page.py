@@ -15,7 +15,8 @@ address is never used on chain:
 - a consent to the retailer, signed by the shopper's consent address for that retailer and relayed
   by the retailer, with two recorded uses of the shopper's data: the page lists them and revokes
   or grants again;
-- an unredeemed coupon voucher to show at the till as a QR code.
+- an unredeemed coupon voucher to show at the till as a QR code, one that none of the demo's
+  printed commands is given (they redeem theirs from another file).
 
 Nothing personal goes on chain: the shopper is addresses that nothing ties together, the claim
 code and the voucher are signatures, the consent's notice is a hash.
@@ -27,7 +28,6 @@ import base64
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
@@ -74,7 +74,7 @@ def run_page_scenario(
     data_user: LocalAccount,
     item: gs1.DigitalLink,
     gtin: str,
-    vouchers: Path,
+    voucher: str,
 ) -> PageScenario:
     me = Shopper.from_account(shopper)
     owner = me.item_account(item.item_id).address
@@ -85,8 +85,8 @@ def run_page_scenario(
     sale = Sale(buyer, int(gtin), 2, 188 * MILLI, receipt_hash("ZS-12/2026-12-03/P0001"))
     till.record_sales([sale])
     # The consent is signed by the shopper's address for this retailer (it pays nothing) and relayed
-    # by the retailer. The local chain's clock runs ahead of this one: the signature lasts an hour
-    # of chain time.
+    # by the retailer. Its signature lasts an hour, counted from the chain's clock when that is
+    # ahead of this one.
     consumer = me.consent_account(data_user.address)
     ahead = max(0, chain.guarantee.now() - int(time.time()))
     signed = chain.consumer_consent(consumer).sign_grant(
@@ -101,5 +101,4 @@ def run_page_scenario(
     user.relay_grant(signed)
     user.record_use(consumer.address, "order_fulfilment", "contact", "order ZS-12/2026-12-01/P0001")
     user.record_use(consumer.address, "marketing", "purchase_history", "newsletter 2026-12")
-    voucher = str(json.loads(vouchers.read_text(encoding="utf-8").splitlines()[0])["payload"])  # not redeemed by the demo
     return PageScenario(shopper.address, buyer, owner, consumer.address, item.uri(), claim_code(permit), gtin, data_user.address, voucher)

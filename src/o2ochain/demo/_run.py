@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import signal
 import time
@@ -133,18 +134,50 @@ def make_catalogue(folder: Path, *, merkle_items: int, explicit_items: int, seed
     return explicit, merkle, products
 
 
-#: Anvil accounts the demo uses: operators and shoppers 0-23, the page's test shopper 24, and 25
+#: Anvil accounts the demo uses: operators and shoppers 0-23, the page's test shopper 24, 25
 #: the page server's relayer, which sends (and pays for) what the shopper's derived addresses sign
-#: and does nothing else.
-ACCOUNTS = 26
+#: and does nothing else, and 26-28 a second retailer (admin, farm shop, web shop) whose buyers the
+#: printed keeper command pays.
+ACCOUNTS = 29
 SHOPPER = 24
 RELAYER = 25
 
 
 #: Bump when what :func:`_load` saves changes shape, or what it deployed changes (2: PriceGuarantee
-#: version 2; 3: the page's shopper at derived addresses, a relayer): an older saved demo is then
-#: loaded again.
-SUMMARY_VERSION = 3
+#: version 2; 3: the page's shopper at derived addresses, a relayer; 4: the manifest in the out
+#: folder, a chain clock behind the wall clock, the page's voucher apart from the printed ones): an
+#: older saved demo is then loaded again.
+SUMMARY_VERSION = 4
+#: How far behind the wall clock the demo's chain starts: loading moves its clock on by about four
+#: days (two before the web shop's price cut, the payout delay twice), so that the chain's last
+#: block, what the page dates reviews and prices by, is still in the past when the page is served.
+CLOCK_BEHIND = 5 * 86_400
+
+
+def manifest_dir(out_dir: Path) -> Path:
+    """Where the demo keeps its deployment manifest: inside its out folder, like everything it writes."""
+    return out_dir / "deployments"
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: /proc), so that "ready in" counts Python's own
+    start and imports too; elsewhere, since this module was imported. ``./run demo`` sets
+    ``$O2O_DEMO_STARTED`` (Unix time) before its setup steps, which then count as well."""
+    try:
+        age = time.time() - float(os.environ.get("O2O_DEMO_STARTED", "").replace(",", "."))
+        if 0 <= age < 3_600:
+            return age
+    except ValueError:
+        pass
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+_IMPORTED = time.monotonic()
 
 
 def run_demo(
@@ -166,14 +199,16 @@ def run_demo(
     starts the same chain in seconds. A run that stopped before ``demo.json`` was written (a
     crash, Ctrl-C) left no usable state, so the next run starts over; ``fresh`` forces that.
     """
-    started = time.monotonic()
+    started = time.monotonic() - process_age()
     out_dir.mkdir(parents=True, exist_ok=True)
     state, saved_at = out_dir / "chain-state.json", out_dir / "demo.json"
     summary = None if fresh else _saved_summary(saved_at, state, merkle_items=merkle_items, explicit_items=explicit_items)
     if summary is None:
         for stale in (saved_at, state):
             stale.unlink(missing_ok=True)
-    node = Anvil(port=port or None, accounts=ACCOUNTS, log_path=out_dir / "anvil.log", state=state, state_interval=5)
+    # A new chain starts in the past (see CLOCK_BEHIND); a kept one starts where it stopped.
+    past = () if summary is not None else ("--timestamp", str(int(time.time()) - CLOCK_BEHIND))
+    node = Anvil(port=port or None, accounts=ACCOUNTS, log_path=out_dir / "anvil.log", state=state, state_interval=5, extra_args=past)
     try:
         node.start()
     except Exception as exc:
@@ -185,6 +220,7 @@ def run_demo(
             node.stop()
             state.unlink(missing_ok=True)
             saved_at.unlink(missing_ok=True)
+            node.extra_args = ("--timestamp", str(int(time.time()) - CLOCK_BEHIND))
             node.start()
             chain = O2OChain(http_web3(node.url), accounts=dev_accounts(ACCOUNTS))
             summary = None
@@ -196,17 +232,14 @@ def run_demo(
             # Anvil rebuilds block 0 when it loads a state file, so the manifest's genesis (which
             # tells a restarted chain from the one deployed on) is updated: the contracts were
             # just checked to be on this chain.
-            # Anvil does not keep a time offset (the demo moves its clock ahead) across a restart:
-            # carry the chain's clock on from its last block, never back.
-            ahead = int(chain.w3.eth.get_block("latest")["timestamp"]) - int(time.time())
-            if ahead >= 0:
-                chain.w3.provider.make_request("evm_increaseTime", [ahead + 1])  # type: ignore[arg-type]
+            # Anvil does not keep a time offset across a restart: its next block takes the wall
+            # clock's time, after the kept blocks (which are in the past, see CLOCK_BEHIND).
             kept = Deployment.from_json(summary["deployment"])
             genesis = "0x" + bytes(chain.w3.eth.get_block(0)["hash"]).hex()
             if kept.genesis != genesis:
                 summary["deployment"] = replace(kept, genesis=genesis).to_json()
                 write_atomic(saved_at, json.dumps(summary, indent=1).encode())
-            Deployment.from_json(summary["deployment"]).save(Path("deployments"))
+            Deployment.from_json(summary["deployment"]).save(manifest_dir(out_dir))
             console.print(f"[bold]reusing[/] the sample data loaded by an earlier run ({saved_at}; `--fresh` loads it again)")
         _present(summary, node, out_dir, port=port, serve=serve, console=console, web_port=web_port, started=started)
     finally:
@@ -243,7 +276,7 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
     operator, store, buyer = accounts[0], accounts[7], accounts[8]
     chain.use_store(out_dir / "events")
     chain.use_content(out_dir / "content")
-    deployment = chain.deploy(operator, save_to=Path("deployments"))
+    deployment = chain.deploy(operator, save_to=manifest_dir(out_dir))
     console.print(f"[bold]deployed[/] ProductRegistry at {deployment.address('ProductRegistry')}  manifest {deployment.path}")
 
     explicit_csv, merkle_csv, products = make_catalogue(out_dir / "catalogue", merkle_items=merkle_items, explicit_items=explicit_items)
@@ -352,7 +385,7 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
     )
     console.print(
         f"  O2O loop: 3 merchant pages, {loop.reviews} verified-buyer reviews, {loop.votes} votes; coupon campaign {loop.campaign}: "
-        f"{loop.redeemed} of {loop.issued} vouchers redeemed in the store"
+        f"{loop.redeemed} of the {loop.signed} vouchers signed (of up to {loop.capacity}) redeemed in the store"
     )
 
     from o2ochain.demo._page import run_page_scenario
@@ -367,14 +400,22 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
         data_user=accounts[11],
         item=page_item.digital_link(gs1.DEFAULT_RESOLVER),
         gtin=gift_bag,
-        vouchers=loop.coupon_dir / "vouchers.jsonl",
+        voucher=loop.page_voucher.payload(),
     )
-    # The shopper's gift bags are paid for a day after the sale was recorded (the payout delay):
-    # the local chain's clock moves past it, so the page can claim them now. The offset stays in
-    # the chain's blocks, and a later run carries it on (see run_demo).
-    from o2ochain.demo._guarantee import advance_clock
+    # The shopper's gift bags (and the second retailer's honey) are paid for a day after the sale
+    # was recorded (the payout delay): the local chain's clock moves past it, so the page can claim
+    # them now. The chain started CLOCK_BEHIND in the past, so its clock is still behind the wall's.
+    from o2ochain.demo._guarantee import advance_clock, run_keeper_share
     from o2ochain.guarantee import PAYOUT_DELAY
 
+    orchard = SAMPLE_BRANDS[1]
+    keeper_retailer = run_keeper_share(
+        chain,
+        admin=accounts[26],
+        store_key=accounts[27],
+        web_key=accounts[28],
+        gtin=gs1.make_gtin(orchard.prefix, 10 + orchard.products.index("Honey 500 g")),
+    )
     advance_clock(chain, PAYOUT_DELAY + 60)
     console.print(
         f"  page's test shopper {wallet.shopper}, at addresses derived from its key: a claim code for one item, a purchase the guarantee owes on, "
@@ -384,7 +425,7 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
     def uri(it: CatalogueItem) -> str:
         return it.digital_link(gs1.DEFAULT_RESOLVER).uri()
 
-    rpc = "{rpc}"  # filled in when printed: the node's URL may differ on a later run
+    rpc = "{rpc}"  # filled in when printed (the manifest, the node's URL): they may differ on a later run
     tries = [
         (f"o2ochain item verify '{uri(explicit[0])}'{rpc}", "authentic"),
         (f"o2ochain item verify '{uri(merkle[0])}' --proofs {out_dir}/proofs{rpc}", "authentic, from a Merkle-committed lot"),
@@ -411,7 +452,10 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
             f"o2ochain guarantee retailer show {guarantee.retailer}{rpc}",
             "the retailer's pool: funded, paid, the coverage promised to buyers and its free funds",
         ),
-        (f"o2ochain keeper --account dev:15{rpc}", "the keeper that pays compensation as prices drop (Ctrl-C stops it)"),
+        (
+            f"o2ochain keeper --retailer {keeper_retailer} --account dev:15{rpc}",
+            "a retailer's keeper: it pays the farm shop's honey buyers what the web shop's cut owes them (Ctrl-C stops it)",
+        ),
     ]
     loops = [
         (
@@ -419,10 +463,13 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
             "the store's page: profile, rating, reviews ranked by usefulness",
         ),
         (f"o2ochain review list --gtin {gift_bag}{store_opt}{rpc}", "what verified buyers say about the gift bag"),
-        (f"o2ochain coupon campaign show {loop.campaign}{rpc}", "the coupon campaign's conversion, from the chain"),
+        (
+            f"o2ochain coupon campaign show {loop.campaign} --signed {loop.coupon_dir}/signed.jsonl{rpc}",
+            "the coupon campaign's conversion: redeemed on chain, of the vouchers the web shop signed",
+        ),
         (
             f"o2ochain coupon redeem {loop.coupon_dir}/vouchers.jsonl --account dev:12{rpc}",
-            f"the store's till redeems a voucher (QR codes in {loop.coupon_dir}/qr)",
+            f"the store's till redeems the next unused voucher of five (QR codes in {loop.coupon_dir}/qr)",
         ),
     ]
     pages = [
@@ -452,7 +499,8 @@ def _present(
     summary: dict[str, Any], node: Anvil, out_dir: Path, *, port: int, serve: bool, console: Console, web_port: int, started: float
 ) -> None:
     """Print how to try the demo, then serve the page until Ctrl-C (when ``serve``)."""
-    rpc = "" if port == 8545 else f" --rpc {node.url}"
+    # Every command names the demo's manifest (kept in the out folder) and, off the default port, its node.
+    rpc = f" --deployment {manifest_dir(out_dir)}" + ("" if port == 8545 else f" --rpc {node.url}")
     tries, traces, guarantees, loops, pages = (
         [(str(c).replace("{rpc}", rpc), str(m)) for c, m in summary[key]] for key in ("tries", "traces", "guarantees", "loops", "pages")
     )
@@ -461,15 +509,20 @@ def _present(
     wallet = summary["wallet"]
     deployment = Deployment.from_json(summary["deployment"])
     accounts = dev_accounts(ACCOUNTS)
-    console.print(
-        f"\n[bold green]ready[/] in {time.monotonic() - started:.0f} s. Try, in another terminal (after `source .venv/bin/activate`):"
-    )
+    console.print("\nTry, in another terminal (after `source .venv/bin/activate`):")
     _print_rows(console, None, tries)
     _print_rows(console, "Supply-chain history:", traces)
     _print_rows(console, "Price guarantee:", guarantees)
     _print_rows(console, "O2O loop:", loops)
     console.print(f"QR codes: {out_dir}/qr/   catalogue: {out_dir}/catalogue/   RPC: {node.url}", soft_wrap=True)
+
+    def ready(what: str) -> None:
+        console.print(f"[bold green]ready[/] in {time.monotonic() - started:.1f} s since the command started ({what})")
+
+    if not serve:
+        ready("the chain and its sample data")
     if serve:
+        from o2ochain.demo._loop import PROFILES
         from o2ochain.demo._server import PageServer
         from o2ochain.serve import page_url
         from o2ochain.shopper import RelayService
@@ -490,6 +543,9 @@ def _present(
             relay_service=RelayService(http_web3(node.url), deployment, accounts[RELAYER]),
             index_url=index.url if index else None,
             epcis=epcis_service,
+            # The page's home lists them: each sample item, and the merchant pages (channels 1.. in PROFILES order).
+            samples=[{"label": meaning, "item": item} for item, meaning in pages]
+            + [{"label": str(profile[0]["name"]), "merchant": str(channel)} for channel, profile in enumerate(PROFILES, start=1)],
         ).start()
         console.print(f"[bold]Consumer page:[/] {page_url(site.url)}  (scan a QR image from {out_dir}/qr/)", soft_wrap=True)
         _print_rows(console, None, [(page_url(site.url, item), meaning) for item, meaning in pages])
@@ -509,6 +565,7 @@ def _present(
             (f"curl -H 'Accept: application/xml' '{site.url}/epcis/events?perPage=5'", "the same as EPCIS 2.0 XML"),
         ]
         _print_rows(console, "EPCIS 2.0 REST (GS1's binding, under /epcis):", partners)
+        ready("the chain, its sample data and the page; the index catches up in the background")
         console.print("[dim]The chain keeps running; Ctrl-C stops it.[/]")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
@@ -551,7 +608,7 @@ def _epcis(node: Anvil, deployment: Deployment, out_dir: Path) -> tuple[EpcisSer
 def _start_index(node: Anvil, out_dir: Path, console: Console) -> Indexer | None:
     """Start the index of the demo's chain (PGlite in ``<out_dir>/index``) without waiting for it:
     it takes seconds to start and to catch up, and the page reads from the node meanwhile."""
-    index = Indexer(deployments=Path("deployments"), rpc=node.url, state_dir=out_dir / "index", log_path=out_dir / "index.log")
+    index = Indexer(deployments=manifest_dir(out_dir), rpc=node.url, state_dir=out_dir / "index", log_path=out_dir / "index.log")
     try:
         index.launch()
     except (ConfigError, OSError) as exc:

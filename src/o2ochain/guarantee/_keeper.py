@@ -27,11 +27,13 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+from web3 import HTTPProvider
 from web3.exceptions import TransactionNotFound
 
 from o2ochain._chain.events import event_decoder
@@ -46,6 +48,8 @@ from o2ochain.guarantee._terms import Entitlement, Offer, Purchase
 
 #: Purchases released per transaction.
 RELEASE_BATCH = 50
+#: The events besides purchases that a round follows.
+_FOLLOWED = ("CompensationPaid", "CoverReleased", "PricePublished", "QuoteLodged", "PriceEnded")
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,11 @@ class Keeper:
         sender: Sender | None = None,
         lodge: bool = True,
         release: bool = True,
+        retailer: int | None = None,
     ) -> None:
         self.reader = reader
+        #: Only this retailer's purchases are paid and released (a retailer's own keeper), or every one's.
+        self.retailer = retailer
         self.sender = sender or Sender(reader.w3, account)
         self.quotes = [reader.check_quote(q) for q in quotes]
         self.log = log
@@ -131,23 +138,23 @@ class Keeper:
             self._paid.clear()
         if head < self._cursor:
             return head
-        for purchase in self.reader.purchases(from_block=self._cursor, to_block=head):
-            if purchase.cover:  # a purchase without cover is never owed anything
+        reader = self.reader
+        purchases, logs = self._read_logs(lambda: reader.purchases(from_block=self._cursor, to_block=head), head)
+        for purchase in purchases:
+            if purchase.cover and self.retailer in (None, purchase.retailer):  # a purchase without cover is never owed anything
                 self._purchases[purchase.id] = purchase
         # What was paid, and what was released (its claims closed: nothing is owed or left to
         # release), so that a year of closed purchases is not asked of the chain one by one.
-        for log in self._logs("CompensationPaid", head):
+        for log in logs["CompensationPaid"]:
             paid = event_decoder(self.reader.contract, "CompensationPaid").process_log(log)["args"]
             pid = bytes(paid["purchase"])
             if pid in self._purchases:
                 self._paid[pid] = self._paid.get(pid, 0) + int(paid["amount"])
-        for log in self._logs("CoverReleased", head):
+        for log in logs["CoverReleased"]:
             self._forget(bytes(log["topics"][1]))
         # Ends may refer to prices published before the cursor: read all offers of the touched
         # GTINs again from the start (offers are few next to purchases), a hundred GTINs a query.
         # Read from the start, the logs in hand are every offer already.
-        reader = self.reader
-        logs = {name: self._logs(name, head) for name in ("PricePublished", "QuoteLodged", "PriceEnded")}
         if self._cursor == reader.from_block:
             offers = reader.offers_in(published=logs["PricePublished"], lodged=logs["QuoteLodged"], ended=logs["PriceEnded"])
         else:
@@ -159,6 +166,16 @@ class Keeper:
             self._offers[(offer.channel, offer.gtin, offer.valid_from)] = offer
         self._cursor = head + 1
         return head
+
+    def _read_logs(self, purchases: Callable[[], list[Purchase]], head: int) -> tuple[list[Purchase], dict[str, list[Any]]]:
+        """``purchases()`` and the logs of :data:`_FOLLOWED` since the last round: over HTTP the
+        logs are read in threads while the purchases are, so a round waits for the longest read
+        (a year of purchases: pages of the index one after another), not for the sum of all."""
+        if not isinstance(self.reader.w3.provider, HTTPProvider):  # an in-process chain is not made for threads
+            return purchases(), {name: self._logs(name, head) for name in _FOLLOWED}
+        with ThreadPoolExecutor(len(_FOLLOWED), thread_name_prefix="o2o-keeper") as pool:
+            pending = {name: pool.submit(self._logs, name, head) for name in _FOLLOWED}
+            return purchases(), {name: future.result() for name, future in pending.items()}
 
     def _logs(self, event: str, head: int) -> list[Any]:
         """The logs of ``event`` since the last round, up to ``head``."""

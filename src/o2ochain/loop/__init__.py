@@ -20,6 +20,7 @@ from o2ochain.loop._coupons import (
     CouponIssuer,
     Shop,
     Voucher,
+    read_vouchers,
     write_vouchers,
 )
 from o2ochain.loop._reviews import (
@@ -58,6 +59,7 @@ __all__ = [
     "Ticket",
     "Voucher",
     "parse_review_id",
+    "read_vouchers",
     "review_document",
     "usefulness",
     "wilson",

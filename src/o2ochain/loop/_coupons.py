@@ -3,7 +3,10 @@
 The O2O loop's traffic conversion, measured: a retailer's admin opens a campaign for one of its
 merchants (how many vouchers, how long); the merchant's key signs vouchers off chain (EIP-712)
 and hands them out online, each as a QR code; any shop of the same retailer scans one at the till
-and redeems it on chain, once. Campaign figures (issued, redeemed, conversion) come from the chain.
+and redeems it on chain, once. A campaign's capacity (the most vouchers it may issue) and its
+redemptions come from the chain; how many vouchers were signed does not (signing is off chain): the
+issuer's own record of them (the vouchers files ``coupon issue`` writes, :func:`read_vouchers`)
+tells it, and the conversion is the redemptions over the vouchers signed.
 
 A voucher's QR payload is ``o2ochain:voucher:`` followed by the base64url of its ABI encoding and
 signature: small enough for a QR code, and nothing to look up before redeeming.
@@ -107,26 +110,36 @@ class Voucher:
 
 @dataclass(frozen=True)
 class CampaignFigures:
+    """A campaign's figures. ``capacity`` is the most vouchers it may issue (on chain); ``signed``
+    how many were signed, when the issuer's record was given (None: not known, the chain cannot
+    tell); ``conversion`` is ``redeemed / signed`` (None without ``signed``): the capacity is a
+    ceiling, not what was handed out, and dividing by it would understate the conversion."""
+
     campaign: int
     merchant: int
     retailer: int
-    issued: int
+    capacity: int
     redeemed: int
     valid_from: int
     valid_until: int
+    signed: int | None = None
 
     @property
-    def conversion(self) -> float:
-        return self.redeemed / self.issued if self.issued else 0.0
+    def conversion(self) -> float | None:
+        if self.signed is None:
+            return None
+        return self.redeemed / self.signed if self.signed else 0.0
 
     def to_json(self) -> dict[str, Any]:
+        conversion = self.conversion
         return {
             "campaign": self.campaign,
             "merchant": self.merchant,
             "retailer": self.retailer,
-            "issued": self.issued,
+            "capacity": self.capacity,
+            "signed": self.signed,
             "redeemed": self.redeemed,
-            "conversion": round(self.conversion, 4),
+            "conversion": None if conversion is None else round(conversion, 4),
             "validFrom": self.valid_from,
             "validUntil": self.valid_until,
         }
@@ -144,8 +157,10 @@ class CouponBookReader:
     def domain(self) -> dict[str, Any]:
         return {"name": DOMAIN_NAME, "version": "1", "chainId": self.chain_id, "verifyingContract": self.address}
 
-    def figures(self, campaign: int) -> CampaignFigures:
-        """Issued, redeemed and the conversion rate of a campaign, from the chain."""
+    def figures(self, campaign: int, *, signed: list[Voucher] | None = None) -> CampaignFigures:
+        """A campaign's capacity and redemptions, from the chain; with ``signed`` (the issuer's
+        record of the vouchers it signed, e.g. :func:`read_vouchers`), how many of this campaign
+        were signed (each index once) and so the conversion rate."""
         v = call_view(self.contract.functions.campaign(campaign))
         if int(v.issued) == 0:
             raise InputError(f"there is no campaign {campaign}", field="campaign", value=campaign)
@@ -155,10 +170,11 @@ class CouponBookReader:
             campaign=campaign,
             merchant=int(v.merchant),
             retailer=int(v.retailer),
-            issued=int(v.issued),
+            capacity=int(v.issued),
             redeemed=len(logs),
             valid_from=int(v.validFrom),
             valid_until=int(v.validUntil),
+            signed=None if signed is None else len({s.index for s in signed if s.campaign == campaign}),
         )
 
     def is_redeemed(self, voucher: Voucher) -> bool:
@@ -215,8 +231,8 @@ class CouponIssuer:
             raise ConfigError(f"{self.account.address} is not the live key of merchant {figures.merchant}, which runs campaign {campaign}")
         kind, value = (KIND_AMOUNT, amount) if amount else (KIND_PERCENT, percent_bps)
         for index in indices:
-            if not 0 <= index < figures.issued:
-                raise InputError(f"campaign {campaign} has vouchers 0..{figures.issued - 1}", field="index", value=index)
+            if not 0 <= index < figures.capacity:
+                raise InputError(f"campaign {campaign} has vouchers 0..{figures.capacity - 1}", field="index", value=index)
         valid_from, domain = max(figures.valid_from, self.reader.guarantee.now()), self.reader.domain()
         out: list[Voucher] = []
         for index in indices:
@@ -228,9 +244,7 @@ class CouponIssuer:
         return out
 
 
-def write_vouchers(
-    vouchers: list[Voucher], output: Path, qr_dir: Path | None, *, progress: Callable[[int], None] | None = None
-) -> None:
+def write_vouchers(vouchers: list[Voucher], output: Path, qr_dir: Path | None, *, progress: Callable[[int], None] | None = None) -> None:
     """Vouchers as JSON Lines in ``output`` and, if asked, one QR image each in ``qr_dir``
     (``progress`` is told how many more images are written, a few hundred at a time)."""
     from o2ochain._chain.util import atomic_file
@@ -249,6 +263,29 @@ def write_vouchers(
 
 
 _QR_CHUNK = 250
+
+
+def read_vouchers(path: Path) -> list[Voucher]:
+    """The vouchers of a file :func:`write_vouchers` wrote (JSON Lines), or of a text file with one
+    QR payload a line: an issuer's record of what it signed, a till's stack of vouchers."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read this vouchers file: {exc}", file=str(path)) from None
+    vouchers: list[Voucher] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            payload = json.loads(line)["payload"] if line.lstrip().startswith("{") else line
+            vouchers.append(Voucher.from_payload(str(payload)))
+        except InputError as exc:
+            raise InputError(exc.message, file=str(path), line=number, field="voucher") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"not a voucher: {exc}", file=str(path), line=number, field="voucher") from None
+    if not vouchers:
+        raise InputError("the file holds no voucher", file=str(path))
+    return vouchers
 
 
 class Shop:
