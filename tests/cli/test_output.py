@@ -272,9 +272,12 @@ def test_coupon_redeem_says_the_amount_off_in_the_currency_not_in_base_units(cli
     redeemed = cli("coupon", "redeem", payload, account=STORE_KEY).stdout
     assert_words(redeemed)
     assert "0.01 ETH off the whole store" in redeemed
-    stats = cli("coupon", "campaign", "show", str(campaign)).stdout
+    unsigned = cli("coupon", "campaign", "show", str(campaign)).stdout
+    assert_words(unsigned)
+    assert "UTC" in unsigned and "%" not in unsigned and "pass the files `coupon issue` wrote with --signed" in unsigned
+    stats = cli("coupon", "campaign", "show", str(campaign), "--signed", str(vouchers)).stdout
     assert_words(stats)
-    assert "UTC" in stats and "10.0%" in stats
+    assert "UTC" in stats and "33.3%" in stats  # 1 redeemed of the 3 signed, not of the capacity of 10
     assert cli.json("coupon", "campaign", "show", str(campaign))["redeemed"] == 1
 
 

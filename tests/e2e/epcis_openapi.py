@@ -1,11 +1,11 @@
-"""GS1's EPCIS 2.0 REST binding (``../shared/data/epcis/rest/openapi.yaml``) made loadable offline.
+"""GS1's EPCIS 2.0 REST binding (``rest/openapi.yaml`` of GS1's material, see ``tests/gs1_epcis.py``) made loadable offline.
 
 The binding points its schemas at GS1's web site (``JSON-Schema-Stub.json#/definitions/…``) and
 its examples at example documents there; tests run without the internet. :func:`load_openapi`
-returns the binding as a dict whose remote references point into GS1's own JSON Schemas in
-``../shared/data/epcis/schema``, bundled under ``components/schemas`` (so nothing is fetched,
-and what validates a response is GS1's schema, not a copy of ours), and whose remote
-``example: {$ref: …}`` entries are dropped. ``../shared`` itself is never edited.
+returns the binding as a dict whose remote references point into GS1's own JSON Schemas (the
+unmodified ones the package ships), bundled under ``components/schemas`` (so nothing is fetched,
+and what validates a response is GS1's schema as GS1 wrote it), and whose remote
+``example: {$ref: …}`` entries are dropped. The files themselves are never edited.
 
 :func:`epcis_validator` is GS1's JSON Schema as a full draft-07 validator: the OpenAPI 3.0 layer
 validates with draft 4, which ignores the ``if``/``then`` and ``propertyNames`` rules the EPCIS
@@ -18,7 +18,6 @@ import copy
 import functools
 import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
@@ -27,10 +26,10 @@ from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED_EPCIS = ROOT.parent / "shared" / "data" / "epcis"
-OPENAPI = SHARED_EPCIS / "rest" / "openapi.yaml"
-JSON_SCHEMAS = SHARED_EPCIS / "schema"
+from tests import gs1_epcis
+
+OPENAPI = gs1_epcis.OPENAPI
+JSON_SCHEMAS = gs1_epcis.SCHEMA
 
 # Where the binding's stub names each definition: the file of GS1's JSON Schema that defines it.
 STUB = "https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json"

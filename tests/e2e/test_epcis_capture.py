@@ -22,16 +22,10 @@ import requests
 import o2ochain
 from o2ochain import epcis
 from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
+from tests import gs1_epcis
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "epcis"
-FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
-#: GS1's examples beside the repository, or (a clone alone) the copies kept in the fixtures.
-EXAMPLES = (
-    [*sorted(SHARED.glob("examples/*.jsonld")), *sorted(SHARED.glob("xml-examples/*.xml"))]
-    if SHARED.is_dir()
-    else [*sorted(FIXTURES.glob("*.jsonld")), *sorted((FIXTURES / "xml").glob("*.jsonld")), *sorted((FIXTURES / "xml").glob("*.xml"))]
-)
+#: GS1's examples, JSON-LD and XML.
+EXAMPLES = [*sorted(gs1_epcis.EXAMPLES.glob("*.jsonld")), *sorted(gs1_epcis.XML_EXAMPLES.glob("*.xml"))]
 #: Documents of GS1's that give an eventID of another example to another event (see the test).
 CLASHES = {"Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld", "ErrorDeclarationAndCorrectiveEvent.xml"}
 TOKEN = "packing-line-token-5f0c1e9a2b7d"
@@ -156,7 +150,7 @@ def _identifiers(event: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def test_every_gs1_example_is_captured_queried_back_and_exported_once(partner: Partner) -> None:
-    assert len(EXAMPLES) >= (25 if SHARED.is_dir() else 8)
+    assert len(EXAMPLES) == 26
     captured: dict[str, dict[str, Any]] = {}
     clashing: list[Path] = []
     for path in EXAMPLES:

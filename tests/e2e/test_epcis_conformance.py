@@ -43,18 +43,19 @@ from schemathesis.specs.openapi.checks import (
 
 from o2ochain import epcis
 from o2ochain._chain.connection import Anvil
+from tests import gs1_epcis
 from tests.conftest import anvil_brand
-from tests.e2e.epcis_openapi import SHARED_EPCIS, epcis_validator, load_openapi
+from tests.e2e.epcis_openapi import epcis_validator, load_openapi
 
 pytestmark = pytest.mark.e2e
 
 ANVIL_PORT, SERVE_PORT = 24010, 24020
 TOKEN = "conformance-partner-token-0001"
 EXAMPLES = [
-    SHARED_EPCIS / "examples" / "Example_9.6.1-ObjectEvent.jsonld",  # its eventID and EPCs are the binding's own examples
-    SHARED_EPCIS / "examples" / "WithDigitalLinkID_Example_9.6.1-ObjectEventWithDigitalLink.jsonld",
+    gs1_epcis.example("Example_9.6.1-ObjectEvent.jsonld"),  # its eventID and EPCs are the binding's own examples
+    gs1_epcis.example("WithDigitalLinkID_Example_9.6.1-ObjectEventWithDigitalLink.jsonld"),
 ]
-ALL_EXAMPLES = sorted((SHARED_EPCIS / "examples").glob("*.jsonld"))
+ALL_EXAMPLES = sorted(gs1_epcis.EXAMPLES.glob("*.jsonld"))
 # The operations `o2ochain serve` implements (the README lists them); the rest of the binding
 # (named queries, subscriptions, POST /events, DELETE /nextPageToken) is not implemented.
 OPERATIONS = [
@@ -376,7 +377,7 @@ def test_capture_without_a_valid_token_is_refused_and_writes_nothing(server: Ser
 
     jobs = job_ids()
     events = requests.get(f"{server.url}/events", params={"perPage": 1000}, timeout=10).json()
-    document = (SHARED_EPCIS / "examples" / "Example_9.6.2-ObjectEvent.jsonld").read_bytes()
+    document = gs1_epcis.example("Example_9.6.2-ObjectEvent.jsonld").read_bytes()
     for headers in ({}, {"Authorization": "Bearer not-a-token-of-this-server"}, {"Authorization": f"Basic {TOKEN}"}):
         refused = requests.post(f"{server.url}/capture", data=document, headers={"Content-Type": "application/json", **headers}, timeout=10)
         assert refused.status_code == 401, (headers, refused.status_code, refused.text)
@@ -425,7 +426,7 @@ def test_events_as_xml_are_a_query_document_valid_against_gs1_xsd(server: Server
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/xml"), (answer.status_code, answer.text)
     assert answer.headers["GS1-EPCIS-Version"] == "2.0.0"
     document = etree.fromstring(answer.content)
-    schema = etree.XMLSchema(etree.parse(str(SHARED_EPCIS / "xsd" / "EPCglobal-epcis-query-2_0.xsd")))
+    schema = etree.XMLSchema(etree.parse(str(gs1_epcis.XSD / "EPCglobal-epcis-query-2_0.xsd")))
     assert schema.validate(document), "\n".join(f"line {e.line}: {e.message}" for e in schema.error_log)
     assert etree.QName(document).localname == "EPCISQueryDocument"
     ids = {e.text for e in document.iter("eventID")}

@@ -25,8 +25,8 @@ from o2ochain.errors import InputError, O2OError
 from o2ochain.guarantee import QUOTE_TYPES, GuaranteeReader, Offer, SignedReceipt, load_quotes, read_sales_csv
 from o2ochain.identity import catalogue_from_rows, read_catalogue
 from o2ochain.loop import PAYLOAD_PREFIX, Voucher
+from tests import gs1_epcis
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "epcis"
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 # -- strategies ---------------------------------------------------------------------------------
@@ -282,6 +282,25 @@ def test_signed_messages_refuse_only_with_typed_errors(receipt: Any, quote: Any,
     only_typed_errors(lambda: SignedRevoke.from_json(revoke))
 
 
+@pytest.mark.parametrize(
+    ("message", "field", "value"),
+    [
+        (QUOTE, "priceType", False),  # JSON's false is no price type 0 (found by the fuzz test above)
+        (QUOTE, "price", True),
+        (QUOTE, "nonce", 1.5),
+        (QUOTE, "validUntil", "12e3"),
+        (RECEIPT, "unitPrice", 2.5),
+        (RECEIPT, "quantity", False),
+    ],
+)
+def test_json_booleans_and_fractions_are_no_whole_numbers(message: dict[str, Any], field: str, value: Any) -> None:
+    parse = SignedReceipt.from_json if message is RECEIPT else Offer.quote_from_json
+    with pytest.raises(InputError) as refused:
+        parse({**message, field: value}, where="offers.jsonl")
+    assert refused.value.field in (field, "price_type")
+    assert "Traceback" not in str(refused.value) and "Encoding" not in str(refused.value)
+
+
 @FUZZ
 @given(
     data=st.one_of(
@@ -317,7 +336,12 @@ def test_voucher_payloads_refuse_only_with_typed_errors(text: str) -> None:
 
 # -- EPCIS documents ------------------------------------------------------------------------------
 
-EPCIS_DOCS = [json.loads((FIXTURES / name).read_text()) for name in sorted(p.name for p in FIXTURES.glob("*.jsonld"))]
+EPCIS_SEEDS = (
+    "Example_9.6.1-ObjectEvent.jsonld",
+    "WithDigitalLinkID_Example_9.6.3-AggregationEventWithDigitalLink.jsonld",
+    "WithErrorDeclaration_ErrorDeclarationAndCorrectiveEvent.jsonld",
+)
+EPCIS_DOCS = [json.loads(gs1_epcis.example(name).read_text()) for name in EPCIS_SEEDS]
 
 
 @settings(FUZZ, max_examples=150)

@@ -40,30 +40,26 @@ from o2ochain.epcis import (
 )
 from o2ochain.epcis._schema import _inline, _schemas
 from o2ochain.errors import InputError, InputErrors
+from tests import gs1_epcis
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_EXAMPLES = ROOT.parent / "shared" / "data" / "epcis" / "examples"
-SHARED_SCHEMA = ROOT.parent / "shared" / "data" / "epcis" / "schema"
 FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
 SCHEMA_DIR = Path(str(resources.files("o2ochain.epcis").joinpath("schema")))
 
-FIXTURE_FILES = sorted(FIXTURES.glob("*.jsonld"))
-SHARED_FILES = sorted(SHARED_EXAMPLES.glob("*.jsonld")) if SHARED_EXAMPLES.is_dir() else []
-# Where ../shared is absent (a bare clone), the example tests run on the committed copies instead.
-EXAMPLE_FILES = SHARED_FILES or FIXTURE_FILES
+OBJECT_DOC = "Example_9.6.1-ObjectEvent.jsonld"
+AGGREGATION_DOC = "WithDigitalLinkID_Example_9.6.3-AggregationEventWithDigitalLink.jsonld"
+TRANSFORMATION_DOC = "WithErrorDeclaration_ErrorDeclarationAndCorrectiveEvent.jsonld"
+#: Three of GS1's examples that the detailed tests below read field by field.
+FIXTURE_FILES = [gs1_epcis.example(name) for name in (OBJECT_DOC, AGGREGATION_DOC, TRANSFORMATION_DOC)]
+EXAMPLE_FILES = sorted(gs1_epcis.EXAMPLES.glob("*.jsonld"))
 shared_params = [pytest.param(p, id=p.name) for p in EXAMPLE_FILES]
 fixture_params = [pytest.param(p, id=p.name) for p in FIXTURE_FILES]
 
 
 def example(name: str) -> dict[str, Any]:
-    """A committed fixture document, parsed."""
-    loaded: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    """One of GS1's example documents, parsed."""
+    loaded: dict[str, Any] = json.loads(gs1_epcis.example(name).read_text(encoding="utf-8"))
     return loaded
-
-
-OBJECT_DOC = "Example_9.6.1-ObjectEvent.jsonld"
-AGGREGATION_DOC = "WithDigitalLinkID_Example_9.6.3-AggregationEventWithDigitalLink.jsonld"
-TRANSFORMATION_DOC = "WithErrorDeclaration_ErrorDeclarationAndCorrectiveEvent.jsonld"
 
 
 def event(**fields: Any) -> dict[str, Any]:
@@ -146,8 +142,8 @@ def test_export_document_round_trips_every_shared_example(path: Path) -> None:
     check_round_trip(path)
 
 
-# The sha256 of the shared originals, recorded when the copies were made: the copies are checked
-# against them everywhere, and the record itself against the originals wherever ../shared is present.
+# The sha256 of GS1's originals, recorded when the copies were made (tests/library/test_gs1_copy.py
+# compares the whole copy with the originals wherever they are present).
 ORIGINALS = json.loads((FIXTURES / "originals.sha256.json").read_text(encoding="utf-8"))
 
 
@@ -155,16 +151,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_committed_fixtures_are_copies_of_shared_examples() -> None:
+def test_the_examples_read_field_by_field_are_the_recorded_originals() -> None:
     assert {p.name: _sha256(p) for p in FIXTURE_FILES} == ORIGINALS["examples"]
-    if SHARED_FILES:
-        assert {name: _sha256(SHARED_EXAMPLES / name) for name in ORIGINALS["examples"]} == ORIGINALS["examples"]
 
 
 def test_shipped_schemas_are_unmodified_copies_of_the_shared_schemas() -> None:
     assert {p.relative_to(SCHEMA_DIR).as_posix(): _sha256(p) for p in SCHEMA_DIR.rglob("*.json")} == ORIGINALS["schema"]
-    if SHARED_SCHEMA.is_dir():
-        assert {p.relative_to(SHARED_SCHEMA).as_posix(): _sha256(p) for p in SHARED_SCHEMA.rglob("*.json")} == ORIGINALS["schema"]
 
 
 def test_validate_document_uses_only_the_schemas_shipped_in_the_package() -> None:
@@ -620,7 +612,7 @@ def test_parse_document_notes_a_standard_field_on_an_event_type_that_does_not_de
 
 
 def test_parse_document_maps_an_object_event() -> None:
-    first = load_document(FIXTURES / OBJECT_DOC).events[0]
+    first = load_document(gs1_epcis.example(OBJECT_DOC)).events[0]
     assert first.type == "ObjectEvent" and first.action == "OBSERVE"
     assert first.biz_step == "shipping" and first.disposition == "in_transit"
     assert first.event_time == datetime(2005, 4, 3, 20, 33, 31, 116000, tzinfo=timezone(timedelta(hours=-6)))
@@ -635,7 +627,7 @@ def test_parse_document_maps_an_object_event() -> None:
 
 
 def test_primary_subjects_of_an_aggregation_is_its_parent_and_related_are_its_children() -> None:
-    agg = load_document(FIXTURES / AGGREGATION_DOC).events[0]
+    agg = load_document(gs1_epcis.example(AGGREGATION_DOC)).events[0]
     assert agg.parent is not None and agg.parent.kind == "container"
     assert agg.primary_subjects() == (agg.parent,)
     related = agg.related_subjects()
@@ -645,7 +637,7 @@ def test_primary_subjects_of_an_aggregation_is_its_parent_and_related_are_its_ch
 
 
 def test_primary_subjects_of_a_transformation_are_its_outputs_and_related_its_inputs() -> None:
-    first = load_document(FIXTURES / TRANSFORMATION_DOC).events[0]
+    first = load_document(gs1_epcis.example(TRANSFORMATION_DOC)).events[0]
     assert first.action is None
     assert [s.kind for s in first.primary_subjects()] == ["item", "class"]
     assert [s.kind for s in first.related_subjects()] == ["item", "lot"]
@@ -738,7 +730,7 @@ def test_pack_meta_lays_out_32_big_endian_bytes() -> None:
 
 
 def test_pack_meta_flags_an_error_declaration_and_codes_other_vocabularies() -> None:
-    doc = load_document(FIXTURES / TRANSFORMATION_DOC)
+    doc = load_document(gs1_epcis.example(TRANSFORMATION_DOC))
     first, second = (unpack_meta(pack_meta(e)) for e in doc.events)
     assert first["has_error_declaration"] and first["flags"] == 1
     assert not second["has_error_declaration"]
@@ -908,7 +900,7 @@ def mutations(text: str) -> st.SearchStrategy[str]:
     return mutate()
 
 
-FIXTURE_TEXT = (FIXTURES / AGGREGATION_DOC).read_text(encoding="utf-8")
+FIXTURE_TEXT = gs1_epcis.example(AGGREGATION_DOC).read_text(encoding="utf-8")
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: (

@@ -17,11 +17,11 @@ from o2ochain.epcis import parse_location
 from o2ochain.epcis._identifiers import TRACE_ASSET_DOMAIN
 from o2ochain.errors import InputError, InputErrors
 from o2ochain.identity import catalogue_from_rows
+from tests import gs1_epcis
 from tests.conftest import GTIN_A, OTHER_PREFIX, PREFIX, World, build_world
 from tests.library.test_trace import TraceWorld, _grant, doc, item_uri, when
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "epcis"
 FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
 GEO = "geo:38.9140,121.6147;u=25"
 COLD_STORE = "https://example.com/locations/cold-store-1"
@@ -107,7 +107,7 @@ def test_a_malformed_gs1_place_is_refused_not_taken_for_a_private_uri(uri: str, 
 
 
 def test_an_xml_document_may_name_a_place_by_a_geo_uri() -> None:
-    xml = (FIXTURES / "xml" / "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    xml = gs1_epcis.xml_example("Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
     assert xml.count(b"<id>urn:epc:id:sgln:0614141.07346.1234</id>") == 1
     document = epcis.parse_xml_document(xml.replace(b"<id>urn:epc:id:sgln:0614141.07346.1234</id>", b"<id>" + GEO.encode() + b"</id>"))
     first = document.events[0]
@@ -218,11 +218,9 @@ def test_an_unregistered_gtin_is_named_with_its_event_before_anything_is_sent(tw
 
 
 def _examples() -> list[Path]:
-    """GS1's examples (JSON-LD and XML) in ../shared, or the copies in the fixtures, and the
-    documents of GS1's event hash test suite (sensor data, all GS1 keys, every event type)."""
-    shared = [*sorted((SHARED / "examples").glob("*.json*")), *sorted((SHARED / "xml-examples").glob("*.xml"))]
-    if not shared:
-        shared = [*sorted(FIXTURES.glob("*.jsonld")), *sorted((FIXTURES / "xml").glob("*.xml"))]
+    """GS1's examples (JSON-LD and XML) and the documents of GS1's event hash test suite (sensor
+    data, all GS1 keys, every event type)."""
+    shared = [*sorted(gs1_epcis.EXAMPLES.glob("*.jsonld")), *sorted(gs1_epcis.XML_EXAMPLES.glob("*.xml"))]
     refused = {"vectors.json", "SensorDataExamples.xml", "epclist_normalisation.jsonld"}  # see test_what_the_standard_refuses
     suite = [p for p in sorted((FIXTURES / "hash").iterdir()) if p.suffix in (".json", ".jsonld", ".xml") and p.name not in refused]
     return [*shared, *suite]

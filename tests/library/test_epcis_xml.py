@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +28,21 @@ from o2ochain.epcis import (
     xml_to_document,
 )
 from o2ochain.errors import InputError, InputErrors
+from tests import gs1_epcis
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "epcis"
 FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
 XML_FIXTURES = FIXTURES / "xml"
-XSD_DIR = Path(str(resources.files("o2ochain.epcis").joinpath("xsd")))
 ORIGINALS = json.loads((XML_FIXTURES / "originals.sha256.json").read_text(encoding="utf-8"))
 EPCIS_1_2 = XML_FIXTURES / "Example_9.6.1-ObjectEvent-EPCIS-1.2.xml"
 
 
-def shared_or_copy(folder: str, name: str) -> Path:
-    """GS1's file in ../shared, or the committed copy where ../shared is absent (a bare clone)."""
-    original = SHARED / folder / name
-    if original.is_file():
-        return original
-    copy = XML_FIXTURES / name
-    return copy if copy.is_file() else FIXTURES / name
+def gs1_file(folder: str, name: str) -> Path:
+    """GS1's file in the tests' copy of GS1's material (``tests/gs1_epcis.py``)."""
+    path = gs1_epcis.FOLDERS[folder] / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} is not in GS1's {folder}")
+    return path
 
 
 def sha256(path: Path) -> str:
@@ -60,14 +57,10 @@ def events_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
 XML_EXAMPLES = sorted(ORIGINALS["xml-examples"])
 
 
-def test_committed_copies_and_shipped_xsd_are_unmodified_copies_of_shared() -> None:
-    assert {name: sha256(XML_FIXTURES / name) for name in ORIGINALS["xml-examples"]} == ORIGINALS["xml-examples"]
-    assert {name: sha256(XML_FIXTURES / name) for name in ORIGINALS["examples"]} == ORIGINALS["examples"]
-    assert {p.name: sha256(p) for p in XSD_DIR.glob("*.xsd")} == ORIGINALS["xsd"]
-    if SHARED.is_dir():
-        assert {name: sha256(SHARED / "xml-examples" / name) for name in ORIGINALS["xml-examples"]} == ORIGINALS["xml-examples"]
-        assert {name: sha256(SHARED / "examples" / name) for name in ORIGINALS["examples"]} == ORIGINALS["examples"]
-        assert {p.name: sha256(p) for p in (SHARED / "xsd").glob("*.xsd")} == ORIGINALS["xsd"]
+def test_gs1_files_and_shipped_xsd_are_the_recorded_originals() -> None:
+    assert {name: sha256(gs1_epcis.XML_EXAMPLES / name) for name in ORIGINALS["xml-examples"]} == ORIGINALS["xml-examples"]
+    assert {name: sha256(gs1_epcis.EXAMPLES / name) for name in ORIGINALS["examples"]} == ORIGINALS["examples"]
+    assert {p.name: sha256(p) for p in gs1_epcis.XSD.glob("*.xsd")} == ORIGINALS["xsd"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,9 +132,9 @@ TWINS: dict[str, tuple[str, dict[int, dict[str, Explanation]]]] = {
 @pytest.mark.parametrize("xml_name", XML_EXAMPLES)
 def test_xml_example_reads_as_its_json_twin(xml_name: str) -> None:
     json_name, differences = TWINS[xml_name]
-    xml_path = shared_or_copy("xml-examples", xml_name)
+    xml_path = gs1_file("xml-examples", xml_name)
     from_xml = parse_xml_document(xml_path.read_bytes(), source=str(xml_path))
-    from_json = parse_document(shared_or_copy("examples", json_name).read_bytes(), source=json_name)
+    from_json = parse_document(gs1_file("examples", json_name).read_bytes(), source=json_name)
     assert len(from_xml.events) == len(from_json.events)
     for index, (x, j) in enumerate(zip(from_xml.events, from_json.events, strict=True)):
         differing = {k for k in x.raw.keys() | j.raw.keys() if x.raw.get(k) != j.raw.get(k)}
@@ -158,7 +151,7 @@ def test_xml_example_reads_as_its_json_twin(xml_name: str) -> None:
 def test_xml_example_keeps_its_extension_namespace_as_written() -> None:
     # The JSON twin says "http://ns.example.com/epcis/"; the XML declares it without the final
     # slash, and an extension is kept as written (its event hash names it by that namespace).
-    doc = xml_to_document(shared_or_copy("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes())
+    doc = xml_to_document(gs1_file("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes())
     assert doc["@context"] == [EPCIS_CONTEXT, {"example": "http://ns.example.com/epcis"}]
     assert doc["type"] == "EPCISDocument"
     assert doc["schemaVersion"] == "2.0"
@@ -171,7 +164,7 @@ def test_xml_example_keeps_its_extension_namespace_as_written() -> None:
 
 def test_xml_reading_trims_values_and_ignores_comments() -> None:
     # GS1's rail example puts a comment inside bizTransactionList and breaks a line inside a URI's element.
-    doc = xml_to_document(shared_or_copy("xml-examples", "Example-TransactionEvent-2020_07_03y.xml").read_bytes())
+    doc = xml_to_document(gs1_file("xml-examples", "Example-TransactionEvent-2020_07_03y.xml").read_bytes())
     first, second = events_of(doc)
     assert first["bizTransactionList"] == [{"bizTransaction": "urn:epc:id:gdti:95252084.0001.0003555480001000"}]
     assert second["bizTransactionList"] == [
@@ -188,7 +181,7 @@ def test_xml_reading_trims_values_and_ignores_comments() -> None:
 
 def test_epcis_1_2_document_reads_as_its_2_0_twin_with_its_extension_fields_in_place() -> None:
     lifted = xml_to_document(EPCIS_1_2.read_bytes(), source=str(EPCIS_1_2))
-    twin = xml_to_document(shared_or_copy("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes())
+    twin = xml_to_document(gs1_file("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes())
     assert lifted["schemaVersion"] == "2.0"
     assert lifted["@context"] == twin["@context"]
     first, second, transformation = events_of(lifted)
@@ -319,7 +312,7 @@ def test_epcis_1_2_time_without_time_zone_is_refused_on_its_line() -> None:
 
 
 def _two_faults() -> tuple[bytes, int, int]:
-    data = shared_or_copy("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    data = gs1_file("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
     lines = data.split(b"\n")
     action = next(n for n, text in enumerate(lines, start=1) if b"<action>" in text)
     time = next(n for n, text in enumerate(lines, start=1) if b"2005-04-04T20:33:31.116-06:00" in text)
@@ -388,7 +381,7 @@ def test_xml_must_be_bytes() -> None:
 
 def test_parse_xml_document_puts_json_schema_complaints_on_the_events_line() -> None:
     # XSD-valid (any URI), but no CBV 2.0 step: GS1's JSON Schema refuses a urn:epcglobal:cbv URI.
-    data = shared_or_copy("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    data = gs1_file("xml-examples", "Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
     data = data.replace(b"bizstep:receiving", b"bizstep:recieving")
     second = next(n for n, text in enumerate(data.split(b"\n"), start=1) if b"<ObjectEvent>" in text and n > 12)
     with pytest.raises(InputErrors) as caught:
@@ -577,7 +570,7 @@ def test_every_part_of_an_event_survives_xml_and_back() -> None:
 # Round trips
 
 
-ROUND_TRIP_FILES = [*(shared_or_copy("xml-examples", name) for name in XML_EXAMPLES), EPCIS_1_2]
+ROUND_TRIP_FILES = [*(gs1_file("xml-examples", name) for name in XML_EXAMPLES), EPCIS_1_2]
 
 
 @pytest.mark.parametrize("path", ROUND_TRIP_FILES, ids=lambda p: p.name)
@@ -590,7 +583,7 @@ def test_xml_to_dict_to_xml_to_dict_is_stable(path: Path) -> None:
     assert document_to_xml(second) == xml
 
 
-JSON_EXAMPLES = sorted((SHARED / "examples").glob("*.jsonld")) if (SHARED / "examples").is_dir() else sorted(FIXTURES.glob("*.jsonld"))
+JSON_EXAMPLES = sorted(gs1_epcis.EXAMPLES.glob("*.jsonld"))
 
 
 @pytest.mark.parametrize("path", JSON_EXAMPLES, ids=lambda p: p.name)
@@ -607,7 +600,7 @@ def test_json_example_written_as_xml_reads_back_with_the_same_content_hashes(pat
 
 
 def test_query_document_is_written_as_an_epcis_query_document() -> None:
-    events = events_of(parse_document(shared_or_copy("examples", "Example_9.6.1-ObjectEvent.jsonld").read_bytes()).raw)
+    events = events_of(parse_document(gs1_file("examples", "Example_9.6.1-ObjectEvent.jsonld").read_bytes()).raw)
     query = {
         "@context": [EPCIS_CONTEXT, {"example": "http://ns.example.com/epcis/"}],
         "type": "EPCISQueryDocument",
@@ -634,7 +627,7 @@ def test_query_document_without_creation_date_gets_one() -> None:
 
 
 def test_pseudo_sbdh_fields_travel_in_the_sbdh() -> None:
-    doc = parse_document(shared_or_copy("examples", "Example_9.6.1-ObjectEvent-with-pseudo-SBDH-headers.jsonld").read_bytes()).raw
+    doc = parse_document(gs1_file("examples", "Example_9.6.1-ObjectEvent-with-pseudo-SBDH-headers.jsonld").read_bytes()).raw
     xml = document_to_xml(doc)
     identifier = etree.fromstring(xml).find(".//{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}InstanceIdentifier")
     assert identifier is not None and identifier.text == "1234567890"

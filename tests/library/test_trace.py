@@ -15,12 +15,10 @@ import o2ochain
 from o2ochain import epcis, gs1
 from o2ochain.errors import ContractRevert, InputError, InputErrors, by_name
 from o2ochain.identity import catalogue_from_rows
+from tests import gs1_epcis
 from tests.conftest import GTIN_A, GTIN_B, OTHER_PREFIX, PREFIX, World, build_world, gtin
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "epcis" / "examples"
-FIXTURES = ROOT / "tests" / "fixtures" / "epcis"
-EXAMPLES = sorted(SHARED.glob("*.jsonld")) if SHARED.is_dir() else []
+EXAMPLES = sorted(gs1_epcis.EXAMPLES.glob("*.jsonld"))
 RESOLVER = gs1.DEFAULT_RESOLVER
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -407,7 +405,7 @@ def test_export_validates_and_carries_what_was_imported(tw: TraceWorld) -> None:
 
 # -- every shared GS1 example: import, then export each item's history (round trip) -------------
 def _examples() -> list[Path]:
-    return EXAMPLES or sorted(FIXTURES.glob("*.jsonld"))
+    return EXAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -495,7 +493,16 @@ def test_calls_encoded_by_eth_abi_are_the_bytes_web3_encodes(tw: TraceWorld) -> 
     w = tw.world
     ledger = w.chain.trace.contract
     subject = gs1.item_id(GTIN_A, "ENC1")
-    entry = (subject, b"\x01" * 32, b"\x02" * 32, b"\x00" * 32, b"\x03" * 32, b"\x00" * 32, (1, int(GTIN_A), b"E" + b"\x00" * 31), [b"\x04" * 32])
+    entry = (
+        subject,
+        b"\x01" * 32,
+        b"\x02" * 32,
+        b"\x00" * 32,
+        b"\x03" * 32,
+        b"\x00" * 32,
+        (1, int(GTIN_A), b"E" + b"\x00" * 31),
+        [b"\x04" * 32],
+    )
     args = (w.brand, [entry, entry])
     assert EncodedCall.of(ledger, "record", args).data == bytes.fromhex(ledger.encode_abi("record", args=list(args))[2:])
     subjects = [subject, b"\x05" * 32]

@@ -73,7 +73,11 @@ _U96 = 2**96
 
 def _uint(data: dict[str, Any], key: str, bits: int, *, where: str | None, what: str) -> int:
     """``data[key]`` as an integer the contract's ``uint<bits>`` holds (InputError otherwise)."""
-    value = int(data[key])
+    raw = data[key]
+    # JSON's true/false and 1.5 are no counts of base units; a whole number may come as text.
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or (isinstance(raw, str) and not raw.strip().isdecimal()):
+        raise InputError(f"{what} has a {key} that is not a whole number", file=where, field=key, value=raw)
+    value = int(raw)
     if not 0 <= value < 2**bits:
         raise InputError(f"{what} has a {key} out of range (0 to 2^{bits} - 1)", file=where, field=key, value=value)
     return value
@@ -93,7 +97,7 @@ def format_time(ts: int) -> str:
 
 def price_type_number(name: str | int) -> int:
     """The on-chain number of a price type given by name (``clearance``) or number."""
-    if isinstance(name, int):
+    if isinstance(name, int) and not isinstance(name, bool):  # JSON's false is no price type 0
         if 0 <= name < len(PRICE_TYPES):
             return name
     elif isinstance(name, str):  # anything else (a JSON null, a list) is no price type
@@ -105,7 +109,7 @@ def price_type_number(name: str | int) -> int:
 
 def channel_kind_number(name: str | int) -> int:
     """The on-chain number of a channel kind given by name (``online-shop``) or number."""
-    if isinstance(name, int) and name in CHANNEL_KINDS:
+    if isinstance(name, int) and not isinstance(name, bool) and name in CHANNEL_KINDS:
         return name
     if isinstance(name, str):
         key = name.strip().lower().replace("_", "-").replace(" ", "-")
