@@ -302,7 +302,9 @@ def measure_trace(chain: O2OChain, brand_admin: Any, actor: Any, record: Any) ->
     ledger = chain.trace.contract
     Sender = type(chain.registrant(actor).sender)
     admin_sender = Sender(chain.w3, brand_admin)
-    admin_sender.transact(ledger.functions.grantActor(1, actor.address, 3, os.urandom(32)))
+    record("trace_actor_grant", ledger.functions.grantActor(1, actor.address, 3, os.urandom(32)), 1, admin_sender)
+    profile = ledger.functions.setActorProfile(1, actor.address, os.urandom(32), "https://brand.example/o2ochain/content/")
+    record("trace_actor_profile", profile, 1, admin_sender)
     actor_sender = Sender(chain.w3, actor)
     zero = b"\x00" * 32
     g = gs1.gtin_to_int(GTIN)

@@ -67,6 +67,7 @@ contract TraceLedger is ITraceLedger, ERC165 {
     mapping(BrandId brand => mapping(bytes32 subject => uint256 head)) private _heads;
     mapping(BrandId brand => mapping(address account => uint256 record)) private _actors; // packed ActorRecord
     mapping(BrandId brand => mapping(address account => bytes32 location)) private _locations;
+    mapping(BrandId brand => mapping(address account => bytes32 profileHash)) private _profiles;
     /// @dev The brand of each product (GTIN) met by a chain's first entry, as the registry has it.
     mapping(uint64 gtin => BrandId brand) private _productBrands;
 
@@ -110,6 +111,16 @@ contract TraceLedger is ITraceLedger, ERC165 {
     function setRepository(BrandId brand, string calldata uri) external {
         if (_actors[brand][msg.sender] & ACTOR_ACTIVE == 0) revert TraceNotActor(brand, msg.sender);
         emit RepositorySet(brand, msg.sender, uri);
+    }
+
+    /// @inheritdoc ITraceLedger
+    function setActorProfile(BrandId brand, address account, bytes32 profileHash, string calldata uri)
+        external
+        onlyBrandAdmin(brand)
+    {
+        if (_actors[brand][account] == 0) revert TraceActorInvalid(account);
+        _profiles[brand][account] = profileHash;
+        emit ActorProfileSet(brand, account, profileHash, uri);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -160,6 +171,11 @@ contract TraceLedger is ITraceLedger, ERC165 {
         v.location = _locations[brand][account];
         v.grantedAt = r.grantedAt;
         v.revokedAt = r.revokedAt;
+    }
+
+    /// @inheritdoc ITraceLedger
+    function actorProfile(BrandId brand, address account) external view returns (bytes32) {
+        return _profiles[brand][account];
     }
 
     /// @inheritdoc ITraceLedger

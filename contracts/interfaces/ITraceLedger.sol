@@ -124,6 +124,10 @@ interface ITraceLedger {
     /// event whose content hash is `h` is at `uri` followed by the 0x-prefixed hex of `h`. The
     /// latest such event of an actor is in force; no storage is used.
     event RepositorySet(BrandId indexed brand, address indexed actor, string uri);
+    /// @notice `brand`'s admin published who `actor` is: its profile document (name, city, the
+    /// places it records at) hashes to `profileHash` (keccak256 of its canonical JSON) and is at
+    /// `uri`. The brand vouches for the names a shopper reads; the latest profile is in force.
+    event ActorProfileSet(BrandId indexed brand, address indexed actor, bytes32 profileHash, string uri);
 
     // --------------------------------------------------------------------------------------------
     // Actors
@@ -155,6 +159,16 @@ interface ITraceLedger {
      * @dev Only an active actor of `brand` ({TraceNotActor}). Emits {RepositorySet}.
      */
     function setRepository(BrandId brand, string calldata uri) external;
+
+    /**
+     * @notice Publishes who `account`, an actor `brand` authorised, is: the hash of its profile
+     * document (its name, city and the places it records at, by GLN), kept so that a page can
+     * check the document it fetched from `uri`. A zero hash withdraws the profile.
+     * @dev Only a holder of `registry.brandAdminRole(brand)` ({TraceNotBrandAdmin}); `account`
+     * must have been granted by `brand` at some time ({TraceActorInvalid}): a revoked actor keeps
+     * its name for the entries it recorded. Emits {ActorProfileSet}.
+     */
+    function setActorProfile(BrandId brand, address account, bytes32 profileHash, string calldata uri) external;
 
     // --------------------------------------------------------------------------------------------
     // Recording
@@ -190,6 +204,9 @@ interface ITraceLedger {
 
     /// @notice The authorisation of `account` for `brand`; `kind == 0` when never granted.
     function actor(BrandId brand, address account) external view returns (ActorView memory);
+
+    /// @notice The hash of `account`'s profile as `brand` published it ({setActorProfile}); 0 when none.
+    function actorProfile(BrandId brand, address account) external view returns (bytes32);
 
     /// @notice The product registry whose brands, brand admins and products this ledger uses.
     function registry() external view returns (IProductRegistry);

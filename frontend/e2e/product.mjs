@@ -41,10 +41,32 @@ try {
         timelineSummary: text('.timeline .summary'),
         events: [...document.querySelectorAll('.timeline .event')].map((li) => ({
           step: li.dataset.step,
+          heading: li.querySelector('h3')?.firstChild?.textContent?.trim() ?? null,
           verified: li.dataset.verified === 'true',
+          recall: li.classList.contains('event-recall'),
           text: li.textContent,
         })),
-        custody: [...document.querySelectorAll('.responsibility tbody tr')].map((tr) => ({ step: tr.dataset.step, kind: tr.dataset.kind })),
+        custody: [...document.querySelectorAll('.responsibility tbody tr')].map((tr) => ({
+          step: tr.dataset.step,
+          kind: tr.dataset.kind,
+          // the step and who, as their first line says them (a place follows the step on its own line)
+          words: [...tr.querySelectorAll('td')].slice(1).map((td) => td.firstChild?.textContent?.trim() ?? ''),
+        })),
+        recall: document.querySelector('.recall')
+          ? {
+              notice: document.querySelector('.recall').dataset.notice,
+              facts: Object.fromEntries([...document.querySelectorAll('[data-recall]')].map((d) => [d.dataset.recall, d.querySelector('dd').innerText.trim()])),
+              // drawn first: right after the verdict
+              afterVerdict: document.querySelector('.verdict')?.nextElementSibling?.classList.contains('recall') ?? false,
+            }
+          : null,
+        // What a shopper sees without opening anything (closed <details> are not rendered).
+        visibleText: {
+          timeline: document.querySelector('.timeline')?.innerText ?? '',
+          recall: document.querySelector('.recall')?.innerText ?? '',
+          custody: document.querySelector('.responsibility')?.innerText ?? '',
+          verdict: document.querySelector('.verdict')?.innerText ?? '',
+        },
         scrollWidth: document.documentElement.scrollWidth,
       }
     })

@@ -47,10 +47,12 @@ INTERFACE_FUNCTIONS = [
     "grantActor(uint32,address,uint8,bytes32)",
     "revokeActor(uint32,address)",
     "setRepository(uint32,string)",
+    "setActorProfile(uint32,address,bytes32,string)",
     "record(uint32,(bytes32,bytes32,bytes32,bytes32,bytes32,bytes32,(uint8,uint64,bytes32),bytes32[])[])",
     "head(uint32,bytes32)",
     "heads(uint32,bytes32[])",
     "actor(uint32,address)",
+    "actorProfile(uint32,address)",
     "registry()",
     "version()",
 ]
@@ -233,9 +235,55 @@ def test_registry_is_the_constructor_argument(trace: TraceEnv) -> None:
     assert trace.ledger.functions.registry().call() == trace.env.registry.address
 
 
-def test_only_grant_revoke_record_and_repository_write_nothing_edits_past_entries() -> None:
+def test_only_grant_revoke_record_repository_and_profile_write_nothing_edits_past_entries() -> None:
     writers = {e["name"] for e in TRACE_ARTIFACT["abi"] if e.get("type") == "function" and e["stateMutability"] not in ("view", "pure")}
-    assert writers == {"grantActor", "revokeActor", "record", "setRepository"}
+    assert writers == {"grantActor", "revokeActor", "record", "setRepository", "setActorProfile"}
+
+
+def test_brand_admin_publishes_an_actors_profile_hash_and_uri(trace: TraceEnv) -> None:
+    profile = keccak(b'{"name":"Hillside Farm","type":"o2ochain.trace.actor"}')
+    f = trace.ledger.functions
+    assert f.actorProfile(1, trace.grower).call() == ZERO32
+    receipt = trace.send(f.setActorProfile(1, trace.grower, profile, "https://brand.example/content/"), trace.actors.brand_admin)
+    (event,) = trace.events(receipt, "ActorProfileSet")
+    assert dict(event) == {"brand": 1, "actor": trace.grower, "profileHash": profile, "uri": "https://brand.example/content/"}
+    assert f.actorProfile(1, trace.grower).call() == profile
+    assert f.actorProfile(2, trace.grower).call() == ZERO32  # per brand: another brand's name for it is its own
+    # a revoked actor keeps its name for what it recorded; a zero hash withdraws the profile
+    trace.send(f.revokeActor(1, trace.grower), trace.actors.brand_admin)
+    trace.send(f.setActorProfile(1, trace.grower, ZERO32, ""), trace.actors.brand_admin)
+    assert f.actorProfile(1, trace.grower).call() == ZERO32
+
+
+@pytest.mark.parametrize("who", ["outsider", "registrant", "other_admin", "admin"])
+def test_only_the_brands_admin_names_its_actors(trace: TraceEnv, who: str) -> None:
+    """Another brand's admin, the registry admin acting directly, the brand's own registrant and a
+    stranger cannot give the brand's farm a name: the names a shopper reads are the brand's."""
+    account = getattr(trace.actors, who)
+    expect_revert(
+        trace.abi,
+        lambda: trace.ledger.functions.setActorProfile(1, trace.grower, keccak(b"Famous Farm"), "https://x.example/").transact({"from": account}),
+        "TraceNotBrandAdmin",
+        brand=1,
+        account=account,
+    )
+    # nor may an actor name itself
+    expect_revert(
+        trace.abi,
+        lambda: trace.ledger.functions.setActorProfile(1, trace.grower, keccak(b"Famous Farm"), "").transact({"from": trace.grower}),
+        "TraceNotBrandAdmin",
+        brand=1,
+        account=trace.grower,
+    )
+
+
+def test_a_profile_is_only_for_an_actor_the_brand_granted(trace: TraceEnv) -> None:
+    expect_revert(
+        trace.abi,
+        lambda: trace.ledger.functions.setActorProfile(1, trace.actors.consumer, keccak(b"x"), "").transact({"from": trace.actors.brand_admin}),
+        "TraceActorInvalid",
+        actor=trace.actors.consumer,
+    )
 
 
 def test_set_repository_emits_for_an_active_actor_only(trace: TraceEnv) -> None:

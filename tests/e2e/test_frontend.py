@@ -23,6 +23,7 @@ from tests.e2e.browser import drive
 pytestmark = pytest.mark.e2e
 
 JAM_STEPS = ["commissioning", "shipping", "receiving", "commissioning", "packing", "shipping", "receiving", "unpacking", "stocking"]
+JAM_WORDS = ["Harvested", "Shipped", "Received", "Made from its ingredients", "Packed", "Shipped", "Received", "Unpacked", "On the shelf"]
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +88,37 @@ def test_timeline_of_the_jam_jar_has_every_step_verified(shown: dict[str, dict[s
     assert all(e["verified"] for e in page["events"])
     assert page["timelineSummary"] == "9 events, 9 verified against the chain."
     texts = [e["text"] for e in page["events"]]
-    assert "on an ingredient" in texts[0]  # the strawberries that went into the jam
-    assert "on this item and its lot" in texts[3]  # the transformation that made the jar
-    assert "on its case or pallet" in texts[4]  # packed on a pallet
+    assert "On an ingredient" in texts[0]  # the strawberries that went into the jam
+    assert "On this item and its lot" in texts[3]  # the transformation that made the jar
+    assert "On its case or pallet" in texts[4]  # packed on a pallet
+
+
+def test_timeline_says_in_words_what_happened_and_who_did_it(shown: dict[str, dict[str, Any]]) -> None:
+    page = shown["jam"]
+    assert [e["heading"] for e in page["events"]] == JAM_WORDS
+    # each party by the name and kind its brand published (checked against the ledger's hash), each place by name and city
+    assert "Recorded by Hillside Strawberry Farm (farm)" in page["events"][0]["text"]
+    assert "Recorded by Bohai Cold Chain (carrier)" in page["events"][5]["text"]
+    assert "At Hillside Farm fields, Jinzhou" in page["events"][0]["text"]
+    assert "At the jam kitchen's loading dock, Jinzhou" in page["events"][5]["text"]  # the plant's dock, named by the brand
+    assert "At Zhongshan Road store, Dalian" in page["events"][8]["text"]
+    assert "on the way" in page["events"][1]["text"] and "for sale" in page["events"][8]["text"]
+    assert_words_only(page["visibleText"]["timeline"])
+    # the record behind each step is one tap away: the EPCIS event, its type, the recording key
+    assert all("Show the record" in e["text"] for e in page["events"])
+    assert "TransformationEvent" in page["events"][3]["text"] and "TransformationEvent" not in page["visibleText"]["timeline"]
+
+
+#: What no shopper should have to read: addresses and hashes, GS1 URIs and URNs, EPCIS type names and CBV codes.
+IDENTIFIERS = re.compile(
+    r"0x[0-9a-fA-F]{6,}|urn:|https?://id\.gs1\.org|\b(?:Object|Aggregation|Transformation|Transaction|Association)Event\b"
+    r"|\b(?:OBSERVE|in_transit|in_progress|sellable_accessible|bizStep|commissioning)\b"
+)
+
+
+def assert_words_only(text: str) -> None:
+    assert text.strip()
+    assert not IDENTIFIERS.search(text), f"an identifier is visible: {IDENTIFIERS.search(text)!r} in {text!r}"
 
 
 def test_bad_input_says_what_is_wrong(shown: dict[str, dict[str, Any]]) -> None:
@@ -110,9 +139,40 @@ def test_recalled_jar_shows_who_had_it_at_each_step(shown: dict[str, dict[str, A
         ("commissioning", "plant"),
         ("holding", "plant"),
     ]
+    # the custody table says each step as the timeline does
+    assert [row["words"][0] for row in page["custody"]] == [e["heading"] for e in page["events"]]
+    farm, kitchen = "Hillside Strawberry Farm (farm)", "Jinzhou Orchard Co-op jam kitchen (factory)"
+    assert [row["words"][1] for row in page["custody"]] == [farm, farm, kitchen, kitchen, kitchen]
+    assert page["events"][-1]["heading"] == "Recalled" and page["events"][-1]["recall"]
     assert page["scrollWidth"] <= 375
-    # an item recalled without a recorded history shows no custody table
-    assert shown["recalled"]["custody"] == []
+    assert_words_only(page["visibleText"]["custody"])
+
+
+def test_a_recall_says_why_when_by_whom_which_lot_and_what_to_do_first(shown: dict[str, dict[str, Any]]) -> None:
+    recall = shown["recalled-jam"]["recall"]
+    assert recall["afterVerdict"] and recall["notice"] == "verified"  # the notice is the plant's anchored recall event
+    facts = recall["facts"]
+    assert "Listeria" in facts["reason"] and facts["action"].startswith("Do not eat it")
+    assert facts["by"] == "Jinzhou Orchard Co-op — notice recorded by Jinzhou Orchard Co-op jam kitchen (factory)"
+    assert facts["scope"] == "Every item of lot JAM2611-02" and "quality line" in facts["contact"]
+    assert re.search(r"20\d\d", facts["when"])
+    assert_words_only(shown["recalled-jam"]["visibleText"]["recall"])
+
+
+def test_a_recall_without_a_notice_or_history_still_says_what_to_do(shown: dict[str, dict[str, Any]]) -> None:
+    page = shown["recalled"]
+    recall = page["recall"]
+    assert recall["afterVerdict"] and recall["notice"] == "none"
+    assert recall["facts"]["reason"] == "The brand gave reason code 1 and published no notice with it."
+    assert recall["facts"]["action"].startswith("Do not use it") and recall["facts"]["by"] == "Dalian Coast Seafood Snacks"
+    assert recall["facts"]["scope"].startswith("Every item of lot ")
+    # no history recorded: no custody section that would contradict the timeline
+    assert page["custody"] == [] and "Who had it" not in page["visibleText"]["custody"]
+    assert_words_only(page["visibleText"]["recall"])
+
+
+def test_the_sold_verdict_does_not_show_the_first_buyers_address(shown: dict[str, dict[str, Any]]) -> None:
+    assert_words_only(shown["claimed"]["visibleText"]["verdict"])
 
 
 @pytest.fixture(scope="module")

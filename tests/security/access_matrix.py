@@ -175,6 +175,9 @@ MATRIX: dict[str, dict[str, Access]] = {
         "revokeActor": restricted(
             "the brand's admin in the registry", "TraceNotBrandAdmin", brand=BRAND, account=OUTSIDER
         ),
+        "setActorProfile": restricted(
+            "the brand's admin in the registry: the names a shopper reads are the brand's", "TraceNotBrandAdmin", brand=BRAND, account=OUTSIDER
+        ),
         "setRepository": restricted("an active actor of the brand", "TraceNotActor", brand=BRAND, account=OUTSIDER),
         "record": restricted("an active actor of the brand", "TraceNotActor", brand=BRAND, account=OUTSIDER),
     },

@@ -334,7 +334,7 @@ def _multicall(w: World, function: str) -> Attempt:
 # -- TraceLedger ----------------------------------------------------------------------------------
 
 
-@builds("TraceLedger", "grantActor", "revokeActor", "setRepository", "record")
+@builds("TraceLedger", "grantActor", "revokeActor", "setActorProfile", "setRepository", "record")
 def _trace(w: World, function: str) -> Attempt:
     f = w.trace.ledger.functions
     subject = item_id(GTIN, "S-ACCESS-1")
@@ -342,6 +342,7 @@ def _trace(w: World, function: str) -> Attempt:
     calls = {
         "grantActor": f.grantActor(1, w.outsider, GROWER, keccak(b"/414/9506000000005/254/0")),
         "revokeActor": f.revokeActor(1, w.trace.grower),
+        "setActorProfile": f.setActorProfile(1, w.trace.grower, keccak(b"a profile"), "https://brand.example/content/"),
         "setRepository": f.setRepository(1, "https://epcis.example/events/"),
         "record": f.record(1, [entry]),
     }

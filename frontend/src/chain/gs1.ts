@@ -317,3 +317,19 @@ export function yymmddToDate(value: number | string): string | undefined {
   if (dd === 0) dd = new Date(Date.UTC(year, mm, 0)).getUTCDate()
   return `${year}-${String(mm).padStart(2, '0')}-${String(dd).padStart(2, '0')}`
 }
+
+/**
+ * The GLN of an EPCIS location id: a Digital Link (`…/414/<GLN>`, an extension `/254/…` after it)
+ * or an SGLN EPC URN (`urn:epc:id:sgln:<company prefix>.<location reference>.<extension>`);
+ * undefined for anything else (a geo: URI, another scheme).
+ */
+export function glnOfLocation(id: string): string | undefined {
+  const link = /\/414\/(\d{13})(?:\/|$|\?)/.exec(id)
+  if (link) return link[1]
+  const urn = /^urn:epc:id:sgln:(\d+)\.(\d*)\./i.exec(id)
+  if (urn && urn[1].length + urn[2].length === 12) {
+    const body = urn[1] + urn[2]
+    return body + String(gtinCheckDigit(body))
+  }
+  return undefined
+}

@@ -24,6 +24,7 @@ import { concat, encodeAbiParameters, getAbiItem, keccak256, zeroHash, type AbiE
 import { traceLedgerAbi } from './abi'
 import { contractOf, type Config } from './config'
 import { lotId, productId } from './gs1'
+import type { ContentStore } from './content'
 import { logReader, type LogReader } from './logs'
 
 const EVENT_TYPES = ['ObjectEvent', 'AggregationEvent', 'TransformationEvent', 'TransactionEvent', 'AssociationEvent']
@@ -68,6 +69,14 @@ export interface TimelineEvent {
   verified: boolean
   /** Why it is not verified, when it is not. */
   problem?: string
+}
+
+/** A party of the supply chain as its brand describes it: its kind (on chain) and, when published, its name, city and places by GLN. */
+export interface Party {
+  kind?: string
+  name?: string
+  city?: string
+  places: Map<string, { name: string; city?: string }>
 }
 
 /** An item's history: its events, and how many entries of its own chains the ledger holds that no list gave. */
@@ -182,6 +191,33 @@ export class TraceReader {
       }
     }
     return found
+  }
+
+  /**
+   * Who `account` is for `brand`: its kind, as the ledger holds it, and its name, city and places
+   * from the profile the brand's admin published (`setActorProfile`), when the content store has a
+   * document that hashes to the ledger's hash. A document that does not is not shown: the name a
+   * shopper reads is the brand's, never the server's or the party's own.
+   */
+  async party(brand: bigint, account: Address, content: ContentStore): Promise<Party> {
+    const [kind, hash] = await Promise.all([
+      this.actorKind(brand, account),
+      this.client.readContract({ address: this.address, abi: traceLedgerAbi, functionName: 'actorProfile', args: [brand, account] }) as Promise<Hex>,
+    ])
+    const party: Party = { kind, places: new Map() }
+    if (BigInt(hash) === 0n) return party
+    const found = await content.get(hash)
+    if (found.status !== 'intact' || found.document.type !== 'o2ochain.trace.actor') return party
+    const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined)
+    party.name = text(found.document.name)
+    party.city = text(found.document.city)
+    for (const place of Array.isArray(found.document.places) ? found.document.places : []) {
+      const p = place as Record<string, unknown>
+      const gln = text(p.gln)
+      const name = text(p.name)
+      if (gln && name) party.places.set(gln, { name, city: text(p.city) })
+    }
+    return party
   }
 
   /** What kind of actor `account` is for `brand` in the ledger (farm, plant, logistics, store, other), undefined if never granted. */

@@ -341,9 +341,9 @@ def _load(chain: O2OChain, out_dir: Path, *, merkle_items: int, explicit_items: 
         sugar_gtin=gs1.make_gtin("6901234", 1),
     )
     # The plant's recall of jam lot 2 (an EPCIS event in its history) is also a recall in the
-    # registry, so every jar of that lot checks as recalled.
+    # registry, so every jar of that lot checks as recalled; it names that event as its notice.
     recalled_jar = supply.recalled_items[0]
-    chain.registrant(accounts[5]).recall_lot(recalled_jar.gtin, recalled_jar.lot, reason=2)
+    chain.registrant(accounts[5]).recall_lot(recalled_jar.gtin, recalled_jar.lot, reason=2, document=supply.recall_notice)
     console.print(
         f"  supply chain: farm -> plant -> carrier -> store, {supply.events} EPCIS events anchored as {supply.entries} chain entries "
         f"(events kept in {out_dir}/events)"

@@ -21,6 +21,8 @@ from o2ochain.identity import CatalogueItem, catalogue_from_rows
 RESOLVER = gs1.DEFAULT_RESOLVER
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CST = timezone(timedelta(hours=8))
+#: The JSON-LD namespace of o2ochain's EPCIS extension fields (the recall notice's ``o2o:recall``).
+RECALL_NAMESPACE = "https://o2ochain.org/epcis/"
 
 
 @dataclass
@@ -29,15 +31,18 @@ class SupplyChain:
 
     good_items: list[CatalogueItem]
     recalled_items: list[CatalogueItem]
+    #: Content hash of the plant's recall event: the notice the registry's recall names.
+    recall_notice: bytes
     pallet: str
     events: int
     entries: int
 
 
-def epcis_document(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """An EPCIS 2.0 document holding ``events``, created when its last event happened."""
+def epcis_document(events: list[dict[str, Any]], prefixes: dict[str, str] | None = None) -> dict[str, Any]:
+    """An EPCIS 2.0 document holding ``events``, created when its last event happened;
+    ``prefixes`` are the JSON-LD prefixes of the extension fields its events use."""
     return {
-        "@context": [CONTEXT],
+        "@context": [CONTEXT, prefixes] if prefixes else [CONTEXT],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": events[-1]["eventTime"],
@@ -96,6 +101,23 @@ def run_supply_chain(
         (store, "store", store_gln),
     ):
         admin.grant(account.address, kind, location_id(f"{RESOLVER}/414/{gln}"))
+    # Who they are, published by the brand (content-addressed, its hash on chain): the page
+    # names each party and place from these, never from what the parties say of themselves.
+    profiles = (
+        (farm, {"name": "Hillside Strawberry Farm", "city": "Jinzhou", "places": [{"gln": farm_gln, "name": "Hillside Farm fields", "city": "Jinzhou"}]}),
+        (
+            plant,
+            {
+                "name": "Jinzhou Orchard Co-op jam kitchen",
+                "city": "Jinzhou",
+                "places": [{"gln": plant_gln, "name": "the jam kitchen", "city": "Jinzhou"}, {"gln": dock_gln, "name": "the jam kitchen's loading dock", "city": "Jinzhou"}],
+            },
+        ),
+        (carrier, {"name": "Bohai Cold Chain", "city": "Dalian", "places": [{"gln": dc_gln, "name": "Bohai cold store", "city": "Dalian"}]}),
+        (store, {"name": "Dalian Coast, Zhongshan Road store", "city": "Dalian", "places": [{"gln": store_gln, "name": "Zhongshan Road store", "city": "Dalian"}]}),
+    )
+    for account, profile in profiles:
+        admin.set_profile(account.address, profile, chain.reviews.content)
 
     jars = catalogue_from_rows([(jam_gtin, f"J{n:06d}", "JAM2611-01", "2027-11-30") for n in range(1, 25)], source="demo jam lot 1")
     bad_jars = catalogue_from_rows([(jam_gtin, f"J{n:06d}", "JAM2611-02", "2027-11-30") for n in range(101, 113)], source="demo jam lot 2")
@@ -104,11 +126,12 @@ def run_supply_chain(
     events = 0
     entries = 0
 
-    def send(actor: LocalAccount, evs: list[dict[str, Any]]) -> None:
+    def send(actor: LocalAccount, evs: list[dict[str, Any]], prefixes: dict[str, str] | None = None) -> list[bytes]:
         nonlocal events, entries
-        report = chain.actor(actor).import_document(epcis_document(evs), brand=brand)
+        report = chain.actor(actor).import_document(epcis_document(evs, prefixes), brand=brand)
         events += report.events
         entries += report.entries
+        return list(report.anchors)
 
     # The farm harvests two lots of strawberries and ships them to the plant.
     for lot, hours in (("STR2611-A", 0), ("STR2611-B", 1)):
@@ -250,8 +273,9 @@ def run_supply_chain(
             },
         ],
     )
-    # A laboratory finds strawberries B contaminated: the plant recalls jam lot 2.
-    send(
+    # A laboratory finds strawberries B contaminated: the plant recalls jam lot 2, with a notice
+    # that says why and what to do (o2ochain's recall fields, src/o2ochain/trace/README.md).
+    (notice,) = send(
         plant,
         [
             {
@@ -263,10 +287,16 @@ def run_supply_chain(
                 "readPoint": location(plant_gln),
                 "bizLocation": location(plant_gln),
                 **event_time(t4 + timedelta(hours=6)),
+                "o2o:recall": {
+                    "reason": "A laboratory test found Listeria in the strawberries this jam lot was made from.",
+                    "action": "Do not eat it. Take the jar back to the shop for a full refund, with or without a receipt.",
+                    "contact": "Jinzhou Orchard Co-op quality line, 400-800-1234",
+                },
             },
         ],
+        {"o2o": RECALL_NAMESPACE},
     )
-    return SupplyChain(good_items=jars, recalled_items=bad_jars, pallet=pallet, events=events, entries=entries)
+    return SupplyChain(good_items=jars, recalled_items=bad_jars, recall_notice=notice, pallet=pallet, events=events, entries=entries)
 
 
 def partner_sample(prefix: str, when: datetime) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 * :class:`Trace` (``chain.trace``) reads an item's complete history, each event checked against
   the chain (the hash chain recomputed from the logs equals the head stored on chain) and
   against its off-chain copy (the stored EPCIS event hashes to what the chain holds).
-* :class:`TraceAdmin` (a brand's admin) authorises supply-chain actors.
+* :class:`TraceAdmin` (a brand's admin) authorises supply-chain actors and publishes who they
+  are (:func:`actor_profile_document`: a name, a city, the places they record at).
 * :class:`Actor` records events: a whole EPCIS document, validated first, pipelined in batches
   under the per-transaction gas cap, resumable.
 
@@ -22,6 +23,7 @@ from o2ochain.trace._ledger import (
     ImportReport,
     Trace,
     TraceAdmin,
+    actor_profile_document,
     default_store,
     recompute_head,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "ImportReport",
     "Trace",
     "TraceAdmin",
+    "actor_profile_document",
     "default_store",
     "recompute_head",
 ]

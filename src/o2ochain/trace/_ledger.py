@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
@@ -747,6 +747,67 @@ class TraceAdmin:
 
     def revoke(self, actor: str) -> None:
         self.sender.transact(self.trace.contract.functions.revokeActor(self.brand, inputs.address(actor, "actor")), label="revokeActor")
+
+    def set_profile(self, actor: str, profile: dict[str, Any], store: ContentPutter) -> bytes:
+        """Publish who ``actor`` is, so that a shopper reads a name, not a key: ``profile`` holds
+        its ``name`` (a business's, never a person's), its ``city`` and the ``places`` it records at
+        (``[{"gln": "…", "name": "…", "city": "…"}]``, by GLN). The document goes to ``store``
+        (a :class:`o2ochain.loop.ContentStore`, addressed by its hash) and its hash on chain
+        (``setActorProfile``); returns the hash. The brand vouches for these names."""
+        document = actor_profile_document(profile)
+        digest, uri = store.put(document)
+        fn = self.trace.contract.functions.setActorProfile(self.brand, inputs.address(actor, "actor"), digest, uri)
+        self.sender.transact(fn, label="setActorProfile")
+        return digest
+
+
+class ContentPutter(Protocol):
+    """Where a document is published by its hash (:class:`o2ochain.loop.ContentStore`)."""
+
+    def put(self, document: dict[str, Any]) -> tuple[bytes, str]: ...
+
+
+#: The longest name or city an actor profile holds (a shop sign, not an essay).
+_PROFILE_TEXT = 120
+
+
+def actor_profile_document(profile: dict[str, Any]) -> dict[str, Any]:
+    """An actor's profile as it is published (``type`` ``o2ochain.trace.actor``), checked: a
+    name, an optional city, and the places it records at, each by a valid GLN with its name."""
+
+    def text(value: Any, field: str, *, required: bool) -> str | None:
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value.strip()) > _PROFILE_TEXT:
+            raise InputError(f"an actor profile's {field} is text of 1 to {_PROFILE_TEXT} characters", field=field, value=value)
+        return value.strip()
+
+    unknown = set(profile) - {"name", "city", "places"}
+    if unknown:
+        raise InputError(f"an actor profile holds name, city and places only, not {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    document: dict[str, Any] = {"type": "o2ochain.trace.actor", "name": text(profile.get("name"), "name", required=True)}
+    city = text(profile.get("city"), "city", required=False)
+    if city:
+        document["city"] = city
+    places = profile.get("places") or []
+    if not isinstance(places, list):
+        raise InputError("an actor profile's places are a list of {gln, name, city}", field="places", value=places)
+    checked = []
+    for n, place in enumerate(places):
+        where = f"places[{n}]"
+        if not isinstance(place, dict):
+            raise InputError("a place is {gln, name, city}", field=where, value=place)
+        gln = str(place.get("gln", "")).strip()
+        if len(gln) != 13 or not gln.isdigit() or gs1.gtin_check_digit(gln[:-1]) != int(gln[-1]):
+            raise InputError(f"{gln!r} is not a GLN (13 digits with a valid check digit)", field=f"{where}.gln", value=gln)
+        entry = {"gln": gln, "name": text(place.get("name"), f"{where}.name", required=True)}
+        place_city = text(place.get("city"), f"{where}.city", required=False)
+        if place_city:
+            entry["city"] = place_city
+        checked.append(entry)
+    if checked:
+        document["places"] = checked
+    return document
 
 
 class Actor:

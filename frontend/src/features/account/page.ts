@@ -403,6 +403,11 @@ async function purchaseItem(
       el('p', { class: 'compensated', 'data-field': 'compensated' }, `Compensated so far: ${amount(compensated, money)}.`),
     )
     const shopName = async (channel: number) => (await reads.prices.channel(channel))?.name ?? `Channel ${channel}`
+    // Nothing (more) to claim: after a payout, the lower price that qualified was paid, not missing.
+    const nothingOwed = () =>
+      compensated > 0n
+        ? el('p', { class: 'owed none', 'data-owed-paid': compensated.toString() }, `Nothing more is owed now: the lower price was compensated, ${amount(compensated, money)} paid.`)
+        : el('p', { class: 'owed none' }, 'Nothing is owed now: no lower price of this retailer qualifies.')
     if (phase === 'soon') {
       // Claims before opensAt revert (GuaranteeClaimTooEarly): say what will be owed, and when, without a button.
       const offer = await bestOffer(reads, bought, opensAt)
@@ -415,7 +420,7 @@ async function purchaseItem(
           ),
         )
       } else {
-        item.append(el('p', { class: 'owed none' }, 'Nothing is owed now: no lower price of this retailer qualifies.'))
+        item.append(nothingOwed())
       }
       item.append(el('p', { class: 'claim-from', 'data-from': String(opensAt) }, `Compensation is paid from ${dayTime(opensAt)}, a day after the purchase was recorded.`))
     } else if (phase === 'open') {
@@ -437,7 +442,7 @@ async function purchaseItem(
           status,
         )
       } else {
-        item.append(el('p', { class: 'owed none' }, 'Nothing is owed now: no lower price of this retailer qualifies.'))
+        item.append(nothingOwed())
       }
       item.append(el('p', { class: 'claim-until', 'data-until': String(closesAt) }, `Claims for this purchase are open until ${dayTime(closesAt)}.`))
     } else {

@@ -9,6 +9,7 @@ import { renderSVG } from 'uqr'
 import { couponBookAbi, priceGuaranteeAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
 import { logReader } from '../../chain/logs'
+import { productName } from '../../chain/registry'
 import { el } from '../product/view'
 
 const PREFIX = 'o2ochain:voucher:'
@@ -65,7 +66,7 @@ interface CampaignView {
 }
 
 function day(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().slice(0, 10)
+  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date(seconds * 1000))
 }
 
 export async function showVoucher(out: HTMLElement, client: PublicClient, config: Config, payload: string): Promise<void> {
@@ -99,7 +100,10 @@ export async function showVoucher(out: HTMLElement, client: PublicClient, config
   const now = Number((await client.getBlock()).timestamp) // the chain's clock decides validity, not this device's
   const state = redeemed ? 'redeemed' : now > voucher.validUntil ? 'expired' : now < voucher.validFrom ? 'not yet valid' : 'valid'
   const what = voucher.kind === 1 ? `${formatEther(voucher.value)} ETH off` : `${Number(voucher.value) / 100}% off`
-  const scope = voucher.gtin === 0n ? 'anything in the store' : `GTIN ${voucher.gtin.toString().padStart(14, '0')}`
+  const gtin = voucher.gtin.toString().padStart(14, '0')
+  // The product by the name its brand registered it with; its GTIN only when it has none.
+  const product = voucher.gtin === 0n ? undefined : await productName(client, config, gtin).catch(() => undefined)
+  const scope = voucher.gtin === 0n ? 'anything in the store' : (product ?? `the product with barcode ${gtin}`)
   const qr = el('div', { class: 'voucher-qr', role: 'img', 'aria-label': 'QR code of this coupon, to show at the till' })
   qr.innerHTML = renderSVG(payload.trim(), { border: 2 })
   const facts = el('dl', { class: 'facts' })

@@ -1,15 +1,17 @@
 /** The product page's controller: a reference in (typed, pasted, scanned), the chain's answer out. */
-import type { PublicClient } from 'viem'
+import type { Address, PublicClient } from 'viem'
 import type { Config } from '../../chain/config'
 import { parseItemRef, renderDigitalLink } from '../../chain/gs1'
+import { recallNotice, recallOf } from '../../chain/recall'
 import { brandOfGtin, productName, verifyItem } from '../../chain/registry'
-import { TraceReader } from '../../chain/trace'
+import { ContentStore } from '../../chain/content'
+import { TraceReader, type Party } from '../../chain/trace'
 import { sayProblem } from '../../scan/messages'
 import { decodeQrImage, scanWithCamera, type CameraScan } from '../../scan/qr'
 import type { Wallet } from '../../wallet/wallet'
 import { marketSections } from '../market'
 import { ownershipSection, parseClaimCode, type ClaimCode } from './ownership'
-import { el, renderResponsibility, renderTimeline, renderVerdict, showProductName } from './view'
+import { el, renderRecall, renderResponsibility, renderTimeline, renderVerdict, showProductName } from './view'
 
 export function mountProductPage(
   root: Document,
@@ -23,6 +25,7 @@ export function mountProductPage(
   const error = root.getElementById('lookup-error') as HTMLParagraphElement
   const out = root.getElementById('product') as HTMLDivElement
   const trace = new TraceReader(client, config)
+  const content = new ContentStore(config.content)
   let generation = 0
 
   const fail = (message: string) => {
@@ -83,16 +86,28 @@ export function mountProductPage(
           : Promise.resolve([])
       // The item's brand decides which links into containers count (its own, not another brand's).
       const brand = verification.view.registered ? BigInt(verification.view.brand) : gtin ? await brandOfGtin(client, config, gtin).catch(() => undefined) : undefined
+      const recalled = verification.verdict === 'recalled'
+      const recall = recalled ? recallOf(client, config, ref.id, verification.view.lot).catch(() => undefined) : Promise.resolve(undefined)
       const [{ events, missing }, name] = await Promise.all([trace.history(ref.id, { gtin, lot: verification.lot || ref.link?.lot, brand }), named])
       if (mine !== generation) return
       if (name) showProductName(article, name)
-      placeholder.replaceWith(renderTimeline(events, missing))
-      const recalledInHistory = events.some((e) => String(e.event?.disposition ?? '').endsWith('recalled'))
-      if (verification.verdict === 'recalled' || recalledInHistory) {
-        const kinds = new Map<string, string | undefined>()
-        await Promise.all(events.map(async (e) => kinds.set(`${e.brand}:${e.actor}`, await trace.actorKind(e.brand, e.actor))))
+      // Who recorded each step: its kind as the ledger holds it, its name and places as its brand
+      // published them (checked against the ledger's hash). Two reads per party, all at once.
+      const parties = new Map<string, Party>()
+      await Promise.all(
+        [...new Set(events.map((e) => `${e.brand}:${e.actor}`))].map(async (key) => {
+          const [b, actor] = key.split(':')
+          parties.set(key, await trace.party(BigInt(b), actor as Address, content).catch((): Party => ({ places: new Map() })))
+        }),
+      )
+      if (mine !== generation) return
+      placeholder.replaceWith(renderTimeline(events, missing, parties))
+      if (recalled) {
+        const found = await recall
         if (mine !== generation) return
-        article.querySelector('.verdict')?.after(renderResponsibility(events, kinds))
+        const custody = renderResponsibility(events, parties)
+        const notice = found ? recallNotice(found, events) : undefined
+        article.querySelector('.verdict')?.after(renderRecall(found, notice, verification, parties), ...(custody ? [custody] : []))
       }
       const sections = await market
       if (mine !== generation) return

@@ -1,6 +1,9 @@
 /** The product page: the verdict first, then what the product is, then where it has been. */
 import type { Verification, Verdict } from '../../chain/registry'
-import type { TimelineEvent } from '../../chain/trace'
+import type { Notice, Recall } from '../../chain/recall'
+import { glnOfLocation } from '../../chain/gs1'
+import type { Party, TimelineEvent } from '../../chain/trace'
+import { describeEvent, KIND_WORDS, type Described } from './words'
 
 const VERDICTS: Record<Verdict, { title: string; detail: string; tone: string }> = {
   authentic: { title: 'Authentic', detail: 'This item was registered by its brand and has not been sold to anyone yet.', tone: 'good' },
@@ -9,7 +12,7 @@ const VERDICTS: Record<Verdict, { title: string; detail: string; tone: string }>
     detail: 'No brand registered this item. The code may be mistyped, or the product may not be genuine.',
     tone: 'bad',
   },
-  recalled: { title: 'Recalled', detail: 'The brand recalled this item or its lot. Do not use it; return it where you bought it.', tone: 'bad' },
+  recalled: { title: 'Recalled', detail: 'The brand recalled this item or its lot. Do not use it: why, and what to do, is just below.', tone: 'bad' },
   claimed: {
     title: 'Already sold to someone else',
     detail: 'This item was already claimed at its first sale. If you are buying it new, this QR code may be a copy.',
@@ -50,7 +53,6 @@ export function renderVerdict(v: Verification, productName?: string, me?: string
     el('h2', { id: 'verdict-title' }, info.title),
     el('p', {}, info.detail),
   )
-  if (v.verdict === 'claimed' && !mine) verdict.append(el('p', { class: 'owner' }, 'First buyer: ', el('code', {}, v.view.claimedBy)))
   if (v.merkle) verdict.append(el('p', { class: 'merkle' }, 'Registered in a Merkle-committed lot: its proof was checked on chain.'))
   const article = el('article', { class: 'product', 'data-item': v.item }, verdict)
   if (v.view.registered) {
@@ -77,30 +79,82 @@ export function showProductName(article: HTMLElement, name: string): void {
   facts.prepend(el('div', { 'data-fact': 'product' }, el('dt', {}, 'Product'), el('dd', {}, name)))
 }
 
-function describe(e: TimelineEvent): { step: string; where?: string; disposition?: string } {
-  const ev = e.event ?? {}
-  const shortName = (value: unknown) => (typeof value === 'string' ? value.replace(/^.*[:/]/, '').replace(/_/g, ' ') : undefined)
-  const location = (ev.bizLocation ?? ev.readPoint) as { id?: string } | undefined
-  return {
-    step: shortName(ev.bizStep) ?? e.eventType.replace(/Event$/, '').toLowerCase(),
-    where: location?.id,
-    disposition: shortName(ev.disposition),
-  }
+/** A time as the shopper's browser writes dates and times ("3 Dec 2026, 14:05"). */
+function when(t: Date, withTime = true): string {
+  return new Intl.DateTimeFormat(undefined, withTime ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }).format(t)
 }
 
-const RELATION_TEXT: Record<string, string> = {
-  item: 'this item',
-  lot: 'its lot',
-  product: 'its product',
-  container: 'its case or pallet',
-  input: 'an ingredient',
+/** What a kind of party is, after its name: "Hillside Strawberry Farm (farm)". */
+const KIND_LABELS: Record<string, string> = { farm: 'farm', plant: 'factory', logistics: 'carrier', store: 'shop', other: 'partner' }
+
+/** Who recorded an event, in words: its name as the brand published it and its kind, else its kind alone ("the carrier"). */
+function recorder(party: Party | undefined): string {
+  const kind = party?.kind
+  if (party?.name) return kind ? `${party.name} (${KIND_LABELS[kind] ?? KIND_LABELS.other})` : party.name
+  return kind ? (KIND_WORDS[kind] ?? KIND_WORDS.other) : 'a party the brand never authorised'
+}
+
+type Places = Map<string, Map<string, { name: string; city?: string }>>
+
+/** The parties' places of each brand, by GLN: a place is named when its brand named it in a profile. */
+function placesByBrand(parties: Map<string, Party>): Places {
+  const found: Places = new Map()
+  for (const [key, party] of parties) {
+    const brand = key.split(':')[0]
+    const places = found.get(brand) ?? new Map<string, { name: string; city?: string }>()
+    for (const [gln, place] of party.places) places.set(gln, place)
+    found.set(brand, places)
+  }
+  return found
+}
+
+/** Where an event happened, by name and city, when its brand named the place ("the jam kitchen, Jinzhou"). */
+function placeOf(e: TimelineEvent, places: Places): string | undefined {
+  const ev = e.event ?? {}
+  for (const key of ['bizLocation', 'readPoint']) {
+    const id = (ev[key] as { id?: unknown } | undefined)?.id
+    const gln = typeof id === 'string' ? glnOfLocation(id) : undefined
+    const place = gln ? places.get(String(e.brand))?.get(gln) : undefined
+    if (place) return place.city && !place.name.includes(place.city) ? `${place.name}, ${place.city}` : place.name
+  }
+  return undefined
+}
+
+/** The location ids of an event, for the record behind it. */
+function locationRows(e: TimelineEvent): HTMLElement[] {
+  const rows: HTMLElement[] = []
+  for (const [key, label] of [['bizLocation', 'Business location'], ['readPoint', 'Read point']] as const) {
+    const id = ((e.event ?? {})[key] as { id?: unknown } | undefined)?.id
+    if (typeof id === 'string') rows.push(el('dt', {}, label), el('dd', {}, el('code', {}, id)))
+  }
+  return rows
+}
+
+/** The record behind an event, one tap away: the parties' addresses, the block and the EPCIS event itself. */
+function record(e: TimelineEvent, d: Described): HTMLElement {
+  const rows = el(
+    'dl',
+    { class: 'record-facts' },
+    el('dt', {}, 'Recorded by'),
+    el('dd', {}, el('code', {}, e.actor)),
+    el('dt', {}, 'Block'),
+    el('dd', {}, String(e.block)),
+    ...locationRows(e),
+    el('dt', {}, 'EPCIS'),
+    el('dd', {}, `${e.eventType}${e.action ? ' ' + e.action : ''}, business step ${d.code}`),
+  )
+  const body = el('div', { class: 'record-body' }, rows)
+  if (e.event) body.append(el('pre', { class: 'record-json' }, JSON.stringify(e.event, null, 2)))
+  return el('details', { class: 'record' }, el('summary', {}, 'Show the record'), body)
 }
 
 /**
  * The history, oldest first, each event marked verified or not (and why). `missing` is how many
- * records the ledger holds on the item's own chains that the page's lists did not give.
+ * records the ledger holds on the item's own chains that the page's lists did not give. `parties`
+ * maps "brand:actor" to the recording party (its kind on chain, its name as its brand published it).
  */
-export function renderTimeline(events: TimelineEvent[], missing = 0): HTMLElement {
+export function renderTimeline(events: TimelineEvent[], missing = 0, parties: Map<string, Party> = new Map()): HTMLElement {
+  const places = placesByBrand(parties)
   const section = el('section', { class: 'timeline', 'aria-labelledby': 'timeline-title' }, el('h2', { id: 'timeline-title' }, 'Where it has been'))
   if (missing > 0) {
     section.append(
@@ -119,46 +173,74 @@ export function renderTimeline(events: TimelineEvent[], missing = 0): HTMLElemen
   section.append(el('p', { class: 'summary' }, `${events.length} events, ${verified} verified against the chain.`))
   const list = el('ol', { class: 'events' })
   for (const e of events) {
-    const d = describe(e)
+    const party = parties.get(`${e.brand}:${e.actor}`)
+    const d = describeEvent(e, party?.kind)
+    const where = placeOf(e, places)
     const mark = e.verified
       ? el('span', { class: 'mark mark-ok', title: 'The stored event matches the hash anchored on chain' }, '✓ verified')
       : el('span', { class: 'mark mark-bad', title: e.problem ?? '' }, '✗ not verified')
     const li = el(
       'li',
-      { class: 'event', 'data-step': d.step, 'data-verified': String(e.verified) },
-      el('time', { datetime: e.time.toISOString() }, e.time.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'),
+      { class: d.recall ? 'event event-recall' : 'event', 'data-step': d.code, 'data-verified': String(e.verified) },
+      el('time', { datetime: e.time.toISOString() }, when(e.time)),
       el('h3', {}, d.step, ' ', mark),
-      el(
-        'p',
-        { class: 'meta' },
-        `${e.eventType}${e.action ? ' ' + e.action : ''} · on ${e.relations.map((r) => RELATION_TEXT[r] ?? r).join(' and ')}`,
-        d.disposition ? ` · ${d.disposition}` : '',
-      ),
+      el('p', { class: 'meta' }, `On ${d.on}`, d.state ? ` · ${d.state}` : ''),
+      where ? el('p', { class: 'where' }, `At ${where}`) : null,
+      el('p', { class: 'by' }, `Recorded by ${recorder(party)}`),
     )
-    if (d.where) li.append(el('p', { class: 'where' }, 'At ', el('code', {}, d.where)))
-    li.append(el('p', { class: 'by' }, 'Recorded by ', el('code', { title: e.actor }, short(e.actor)), ` in block ${e.block}`))
     if (!e.verified && e.problem) li.append(el('p', { class: 'problem' }, e.problem))
+    li.append(record(e, d))
     list.append(li)
   }
   section.append(list)
   return section
 }
 
+/** What the shopper holding a recalled item should do, when the brand's notice does not say. */
+const RECALL_ACTION = 'Do not use it. Take it back to the shop where you bought it, or contact the brand.'
+
 /**
- * For a recalled item: who had custody at each step and who recorded it, oldest first, as
- * `o2ochain trace show --responsibility` prints it. `kinds` maps "brand:actor" to the actor's kind.
+ * A recall, drawn first: why, when, by whom, which lot, what to do. The reason and advice are the
+ * brand's notice when it published one the chain vouches for (`notice`), else what the registry
+ * alone records (the brand's reason code and the date).
  */
-export function renderResponsibility(events: TimelineEvent[], kinds: Map<string, string | undefined>): HTMLElement {
+export function renderRecall(recall: Recall | undefined, notice: Notice | undefined, v: Verification, parties: Map<string, Party>): HTMLElement {
+  const facts = el('dl', { class: 'facts recall-facts' })
+  const add = (term: string, value: string, key: string) => facts.append(el('div', { 'data-recall': key }, el('dt', {}, term), el('dd', {}, value)))
+  const brand = v.brand?.name ?? 'The brand'
+  add('Why', notice?.reason ?? (recall ? `The brand gave reason code ${recall.reason} and published no notice with it.` : 'The brand published no reason.'), 'reason')
+  if (recall) add('When', when(recall.at, false), 'when')
+  const by = notice ? ` — notice recorded by ${recorder(parties.get(`${notice.event.brand}:${notice.event.actor}`))}` : ''
+  add('Recalled by', `${brand}${by}`, 'by')
+  add('What', recall?.scope === 'item' ? 'This item' : v.lot ? `Every item of lot ${v.lot}` : 'Every item of its lot', 'scope')
+  add('What to do', notice?.action ?? RECALL_ACTION, 'action')
+  if (notice?.contact) add('Contact', notice.contact, 'contact')
+  const section = el(
+    'section',
+    { class: 'recall', 'aria-labelledby': 'recall-title', 'data-notice': notice ? 'verified' : recall?.document ? 'unchecked' : 'none' },
+    el('h2', { id: 'recall-title' }, 'This product is recalled'),
+    facts,
+  )
+  if (recall?.document && !notice) {
+    section.append(el('p', { class: 'problem' }, 'The brand named a recall notice, but it is not among the verified records of this item, so its words are not shown.'))
+  }
+  return section
+}
+
+/**
+ * For a recalled item with a recorded history: who had it at each step, oldest first, as
+ * `o2ochain trace show --responsibility` prints it, in the timeline's words. `parties` maps
+ * "brand:actor" to the party. Nothing when no party recorded the item (the recall says so).
+ */
+export function renderResponsibility(events: TimelineEvent[], parties: Map<string, Party>): HTMLElement | undefined {
+  const places = placesByBrand(parties)
+  if (events.length === 0) return undefined
   const section = el(
     'section',
     { class: 'responsibility', 'aria-labelledby': 'responsibility-title' },
     el('h2', { id: 'responsibility-title' }, 'Who had it'),
-    el('p', {}, 'This item is recalled. Each step below was recorded on chain by the party that had it; the brand can follow up with each.'),
+    el('p', {}, 'Each party below recorded its step on chain; the brand can follow up with each.'),
   )
-  if (events.length === 0) {
-    section.append(el('p', { class: 'empty' }, 'No party recorded this item’s custody on chain.'))
-    return section
-  }
   const table = el(
     'table',
     { class: 'custody' },
@@ -166,15 +248,17 @@ export function renderResponsibility(events: TimelineEvent[], kinds: Map<string,
   )
   const body = el('tbody', {})
   for (const e of events) {
-    const d = describe(e)
-    const kind = kinds.get(`${e.brand}:${e.actor}`)
+    const party = parties.get(`${e.brand}:${e.actor}`)
+    const kind = party?.kind
+    const d = describeEvent(e, kind)
+    const where = placeOf(e, places)
     body.append(
       el(
         'tr',
-        { 'data-step': d.step, 'data-kind': kind ?? 'unknown' },
-        el('td', {}, el('time', { datetime: e.time.toISOString() }, e.time.toISOString().slice(0, 10))),
-        el('td', {}, d.step, d.where ? el('br', {}) : null, d.where ? el('small', {}, d.where.replace(/^.*[:/]/, '')) : null),
-        el('td', {}, kind ? `${kind} ` : '', el('code', { title: e.actor }, short(e.actor)), e.verified ? '' : ' (not verified)'),
+        { 'data-step': d.code, 'data-kind': kind ?? 'unknown' },
+        el('td', {}, el('time', { datetime: e.time.toISOString() }, when(e.time, false))),
+        el('td', {}, d.step, where ? el('br', {}) : null, where ? el('small', {}, where) : null),
+        el('td', {}, recorder(party), e.verified ? '' : ' (not verified)'),
       ),
     )
   }
