@@ -475,3 +475,25 @@ def test_hostile_csv_is_refused_whole_or_registered_whole(cli: Cli, tmp_path_fac
         assert "items.csv" in result.stdout + result.stderr and w3.eth.block_number == block  # refused whole: nothing sent
     else:
         assert json.loads(result.stdout)["registered"] + json.loads(result.stdout)["alreadyRegistered"] >= 1
+
+
+def test_trace_actor_profile_publishes_a_name_the_page_can_check(cli: Cli, tmp_path: Path) -> None:
+    cli("trace", "actor", "grant", ACCOUNTS[6].address, "--brand", "1", "--kind", "logistics", account=BRAND_ADMIN)
+    store = tmp_path / "store"
+    args = ("trace", "actor", "publish", ACCOUNTS[6].address, "--brand", "1", "--name", "Bohai Cold Chain", "--city", "Dalian")
+    shown = cli.json(*args, "--place", "9506000000015=Bohai cold store", "--store", str(store), account=BRAND_ADMIN)
+    stored = json.loads((store / "content" / f"{shown['profileHash']}.json").read_text())
+    assert stored == {
+        "type": "o2ochain.trace.actor",
+        "name": "Bohai Cold Chain",
+        "city": "Dalian",
+        "places": [{"gln": "9506000000015", "name": "Bohai cold store", "city": "Dalian"}],
+    }
+    # a place that is not GLN=NAME, or whose GLN is wrong, is refused before anything is written
+    bad = cli(*args, "--place", "9506000000015", account=BRAND_ADMIN, expect=2)
+    assert "GLN=NAME" in bad.stderr
+    wrong = cli(*args, "--place", "9506000000016=Shed", "--store", str(store), account=BRAND_ADMIN, expect=2)
+    assert "check digit" in wrong.stderr and "places[0].gln" in wrong.stderr
+    # another brand's admin (not this brand's) cannot name this brand's carrier
+    refused = cli(*args, "--store", str(store), account="dev:8", expect=1)
+    assert "brand admin role of brand 1" in refused.stderr
