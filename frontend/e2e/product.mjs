@@ -4,6 +4,8 @@
 //
 //   node frontend/e2e/product.mjs '{"base": "http://127.0.0.1:8080", "out": "test-output",
 //     "cases": [{"name": "authentic", "item": "https://id.gs1.org/01/…"}, {"name": "scan", "qr": "x.png"}]}'
+// A case's `locale` ("zh-CN") is the browser's language; its `switchTo` ("English") then clicks the
+// header's language switch and reads the page again.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { launch, phonePage } from './chromium.mjs'
@@ -16,7 +18,7 @@ const results = []
 try {
   for (const c of spec.cases) {
     const consoleErrors = []
-    const { context, page } = await phonePage(browser, consoleErrors)
+    const { context, page } = await phonePage(browser, consoleErrors, c.locale ? { locale: c.locale } : {})
     const started = Date.now()
     if (c.qr) {
       await page.goto(spec.base + '/')
@@ -26,6 +28,11 @@ try {
       await page.goto(`${spec.base}/?item=${encodeURIComponent(c.item)}`)
     }
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30000 })
+    if (c.switchTo) {
+      await page.getByRole('link', { name: c.switchTo }).click()
+      await page.waitForURL(/lang=/)
+      await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30000 })
+    }
     const elapsedMs = Date.now() - started
     const shown = await page.evaluate(() => {
       const text = (sel) => document.querySelector(sel)?.textContent?.trim() ?? null
@@ -33,6 +40,8 @@ try {
       for (const div of document.querySelectorAll('[data-fact]')) facts[div.dataset.fact] = div.querySelector('dd')?.textContent ?? ''
       return {
         state: document.body.dataset.state,
+        lang: document.documentElement.lang,
+        languageSwitch: [...document.querySelectorAll('nav.language a')].map((a) => a.textContent),
         verdict: document.querySelector('[data-verdict]')?.getAttribute('data-verdict') ?? null,
         verdictTitle: text('#verdict-title'),
         error: document.getElementById('lookup-error')?.hidden ? null : text('#lookup-error'),

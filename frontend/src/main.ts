@@ -2,6 +2,7 @@ import './style.css'
 import { chainFor, publicClientFor } from './chain/client'
 import { loadConfig } from './chain/config'
 import { applyHomeMessages, showSamples, viewOf } from './features/home/home'
+import { t } from './i18n'
 import { showMerchant } from './features/market'
 import { mountProductPage } from './features/product/page'
 import { Wallet } from './wallet/wallet'
@@ -40,7 +41,7 @@ async function start(): Promise<void> {
     } else if (item) await page.show(item, query.get('claim') ?? undefined)
     else showSamples(document, config)
   } catch (e) {
-    error.textContent = `This page is not set up: ${(e as Error).message}`
+    error.textContent = t('home.notSetUp', { reason: (e as Error).message })
     error.hidden = false
     document.body.dataset.state = 'error'
   }

@@ -32,6 +32,11 @@ def shown(page_demo: dict[str, Any]) -> dict[str, dict[str, Any]]:
     cases = [{"name": name, "item": item} for name, item in page_demo["items"].items()]
     cases.append({"name": "scan-qr-image", "qr": str(next(iter(sorted(qr.glob("*.png")))))})
     cases.append({"name": "bad-input", "item": "https://id.gs1.org/01/09506000000108/21/X1"})
+    # the same pages for a shopper whose phone speaks Chinese, and one who switches to English
+    for name in ("jam", "recalled-jam", "recalled"):
+        cases.append({"name": f"zh-{name}", "item": page_demo["items"][name], "locale": "zh-CN"})
+    cases.append({"name": "zh-bad-input", "item": "https://id.gs1.org/01/09506000000108/21/X1", "locale": "zh-CN"})
+    cases.append({"name": "zh-to-en", "item": page_demo["items"]["jam"], "locale": "zh-CN", "switchTo": "English"})
     return drive(page_demo["base"], cases)
 
 
@@ -121,6 +126,32 @@ def assert_words_only(text: str) -> None:
     assert not IDENTIFIERS.search(text), f"an identifier is visible: {IDENTIFIERS.search(text)!r} in {text!r}"
 
 
+def test_a_chinese_phone_gets_the_page_in_chinese(shown: dict[str, dict[str, Any]]) -> None:
+    page = shown["zh-jam"]
+    assert page["lang"] == "zh-CN" and page["languageSwitch"] == ["English"] and page["consoleErrors"] == []
+    assert page["verdictTitle"] == "正品"
+    assert [e["heading"] for e in page["events"]] == ["采收", "已发货", "已收货", "由原料制成", "已装箱", "已发货", "已收货", "已拆箱", "已上架"]
+    assert page["timelineSummary"] == "共 9 条记录，9 条已与区块链核对。"
+    assert "记录方：Hillside Strawberry Farm（农场）" in page["events"][0]["text"] and "运输途中" in page["events"][1]["text"]
+    assert "年" in page["events"][0]["text"]  # dates as Chinese readers write them (Intl)
+    assert_words_only(page["visibleText"]["timeline"])
+    recalled = shown["zh-recalled-jam"]
+    assert recalled["verdictTitle"] == "已召回" and recalled["recall"]["notice"] == "verified"
+    assert recalled["recall"]["facts"]["scope"] == "批次 JAM2611-02 的全部商品"
+    # the brand's notice in the shopper's language, when the brand wrote it in more than one
+    assert "李斯特菌" in recalled["recall"]["facts"]["reason"] and recalled["recall"]["facts"]["action"].startswith("请勿食用")
+    assert shown["zh-recalled"]["recall"]["facts"]["action"] == "请勿使用。请退回购买的商店，或联系品牌方。"
+    assert "Who had it" not in recalled["visibleText"]["custody"] and "经手方" in recalled["visibleText"]["custody"]
+    assert "校验位" in shown["zh-bad-input"]["error"]  # the check digit, in Chinese
+    assert all(shown[n]["scrollWidth"] <= 375 for n in ("zh-jam", "zh-recalled-jam"))
+
+
+def test_the_language_switch_shows_the_page_in_english(shown: dict[str, dict[str, Any]]) -> None:
+    page = shown["zh-to-en"]
+    assert page["lang"] == "en" and page["languageSwitch"] == ["中文"]
+    assert page["verdictTitle"] == "Authentic" and [e["heading"] for e in page["events"]] == JAM_WORDS
+
+
 def test_bad_input_says_what_is_wrong(shown: dict[str, dict[str, Any]]) -> None:
     page = shown["bad-input"]
     assert page["state"] == "error" and page["verdict"] is None
@@ -152,7 +183,7 @@ def test_a_recall_says_why_when_by_whom_which_lot_and_what_to_do_first(shown: di
     recall = shown["recalled-jam"]["recall"]
     assert recall["afterVerdict"] and recall["notice"] == "verified"  # the notice is the plant's anchored recall event
     facts = recall["facts"]
-    assert "Listeria" in facts["reason"] and facts["action"].startswith("Do not eat it")
+    assert "Listeria" in facts["reason"] and facts["action"].startswith("Do not eat it")  # the notice's English
     assert facts["by"] == "Jinzhou Orchard Co-op — notice recorded by Jinzhou Orchard Co-op jam kitchen (factory)"
     assert facts["scope"] == "Every item of lot JAM2611-02" and "quality line" in facts["contact"]
     assert re.search(r"20\d\d", facts["when"])

@@ -6,11 +6,12 @@
  * The notice itself is an EPCIS event of the item's history (disposition `recalled`), whose
  * content hash is the `document` the recall names: the TraceLedger anchored it, so the page shows
  * its words only when the stored event matches that hash (see {@link recallNotice}). Its
- * o2ochain fields (`o2o:recall`: reason, what to do, contact) are described in
- * src/o2ochain/trace/README.md.
+ * o2ochain fields (`o2o:recall`: reason, what to do, contact; each a text or texts by language)
+ * are described in the README (Traceability).
  */
 import { getAbiItem, zeroHash, type AbiEvent, type Hex, type PublicClient } from 'viem'
 import { productRegistryAbi } from './abi'
+import { locale } from '../i18n'
 import { contractOf, type Config } from './config'
 import { logReader } from './logs'
 import type { TimelineEvent } from './trace'
@@ -39,6 +40,14 @@ export interface Notice {
   event: TimelineEvent
 }
 
+/** Of a text given per language, the one in the page's language, else English, else the first. */
+function pickLanguage(texts: Record<string, unknown>): unknown {
+  const wanted = locale().toLowerCase()
+  const tags = Object.keys(texts)
+  const found = tags.find((t) => t.toLowerCase() === wanted) ?? tags.find((t) => t.toLowerCase().split('-')[0] === wanted.split('-')[0]) ?? tags.find((t) => t.toLowerCase().startsWith('en'))
+  return texts[found ?? tags[0]]
+}
+
 /** The registry's record of the recall of `item` or of its lot (the latest), if there is one. */
 export async function recallOf(client: PublicClient, config: Config, item: Hex, lot: Hex): Promise<Recall | undefined> {
   const { address, block: fromBlock } = contractOf(config, 'ProductRegistry')
@@ -64,6 +73,11 @@ export function recallNotice(recall: Recall, events: TimelineEvent[]): Notice | 
   const event = events.find((e) => e.verified && e.contentHash.toLowerCase() === want)
   if (!event) return undefined
   const fields = (event.event?.['o2o:recall'] ?? {}) as Record<string, unknown>
-  const text = (key: string) => (typeof fields[key] === 'string' && (fields[key] as string).trim() ? (fields[key] as string).trim() : undefined)
+  // A field is text, or text per language ({"zh-CN": "…", "en": "…"}): the page's language first.
+  const text = (key: string): string | undefined => {
+    const value = fields[key]
+    const said = typeof value === 'object' && value !== null ? pickLanguage(value as Record<string, unknown>) : value
+    return typeof said === 'string' && said.trim() ? said.trim() : undefined
+  }
   return { reason: text('reason'), action: text('action'), contact: text('contact'), event }
 }

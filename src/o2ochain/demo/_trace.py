@@ -288,9 +288,15 @@ def run_supply_chain(
                 "bizLocation": location(plant_gln),
                 **event_time(t4 + timedelta(hours=6)),
                 "o2o:recall": {
-                    "reason": "A laboratory test found Listeria in the strawberries this jam lot was made from.",
-                    "action": "Do not eat it. Take the jar back to the shop for a full refund, with or without a receipt.",
-                    "contact": "Jinzhou Orchard Co-op quality line, 400-800-1234",
+                    "reason": {
+                        "zh-CN": "实验室检测发现，制作这批果酱所用的草莓含有李斯特菌。",
+                        "en": "A laboratory test found Listeria in the strawberries this jam lot was made from.",
+                    },
+                    "action": {
+                        "zh-CN": "请勿食用。请将果酱退回商店，无论有无小票均可全额退款。",
+                        "en": "Do not eat it. Take the jar back to the shop for a full refund, with or without a receipt.",
+                    },
+                    "contact": {"zh-CN": "锦州果园合作社质量热线 400-800-1234", "en": "Jinzhou Orchard Co-op quality line, 400-800-1234"},
                 },
             },
         ],

@@ -4,13 +4,19 @@
  */
 import type { Config } from '../../chain/config'
 import { el } from '../product/view'
-import { HOME, type HomeMessage } from './messages'
+import { languageSwitch, locale, t, type MessageKey } from '../../i18n'
 
-/** Fill the lookup box's words from messages.ts; synchronous, before anything is read from the chain. */
+/**
+ * Fill the page's fixed words (index.html names them by catalogue key: `data-msg`,
+ * `data-msg-placeholder`, `data-msg-label`) in the page's language, mark the document's language
+ * and add the language switch; synchronous, before anything is read from the chain.
+ */
 export function applyHomeMessages(root: Document): void {
-  for (const node of root.querySelectorAll<HTMLElement>('[data-msg]')) node.textContent = HOME[node.dataset.msg as HomeMessage] ?? node.textContent
-  for (const node of root.querySelectorAll<HTMLInputElement>('[data-msg-placeholder]')) node.placeholder = HOME[node.dataset.msgPlaceholder as HomeMessage] ?? ''
-  for (const node of root.querySelectorAll<HTMLElement>('[data-msg-label]')) node.setAttribute('aria-label', HOME[node.dataset.msgLabel as HomeMessage] ?? '')
+  root.documentElement.lang = locale()
+  for (const node of root.querySelectorAll<HTMLElement>('[data-msg]')) node.textContent = t(node.dataset.msg as MessageKey)
+  for (const node of root.querySelectorAll<HTMLInputElement>('[data-msg-placeholder]')) node.placeholder = t(node.dataset.msgPlaceholder as MessageKey)
+  for (const node of root.querySelectorAll<HTMLElement>('[data-msg-label]')) node.setAttribute('aria-label', t(node.dataset.msgLabel as MessageKey))
+  root.querySelector('header.site')?.append(languageSwitch())
 }
 
 /** What the address asks for: the home page, or one of the pages main.ts opens. */
@@ -38,10 +44,10 @@ export function showSamples(root: Document, config: Config): void {
   const items = config.samples.flatMap((s) => ('item' in s ? [{ label: label(s.label), href: `?item=${encodeURIComponent(s.item)}` }] : []))
   const shops = config.samples.flatMap((s) => ('merchant' in s ? [{ label: label(s.label), href: `?merchant=${encodeURIComponent(s.merchant)}` }] : []))
   box.replaceChildren(
-    el('h2', { id: 'samples-title' }, HOME.samplesTitle),
-    el('p', { class: 'hint' }, HOME.samplesNote),
-    ...(items.length ? [links('samples-items', HOME.sampleItems, items)] : []),
-    ...(shops.length ? [links('samples-shops', HOME.merchants, shops)] : []),
+    el('h2', { id: 'samples-title' }, t('home.samplesTitle')),
+    el('p', { class: 'hint' }, t('home.samplesNote')),
+    ...(items.length ? [links('samples-items', t('home.sampleItems'), items)] : []),
+    ...(shops.length ? [links('samples-shops', t('home.merchants'), shops)] : []),
   )
   box.hidden = false
 }

@@ -6,6 +6,7 @@ import { recallNotice, recallOf } from '../../chain/recall'
 import { brandOfGtin, productName, verifyItem } from '../../chain/registry'
 import { ContentStore } from '../../chain/content'
 import { TraceReader, type Party } from '../../chain/trace'
+import { t } from '../../i18n'
 import { sayProblem } from '../../scan/messages'
 import { decodeQrImage, scanWithCamera, type CameraScan } from '../../scan/qr'
 import type { Wallet } from '../../wallet/wallet'
@@ -62,7 +63,7 @@ export function mountProductPage(
     if (!claim) url.searchParams.delete('claim')
     window.history.replaceState(null, '', url)
     document.body.dataset.state = 'loading'
-    out.replaceChildren(el('p', { class: 'loading', role: 'status' }, 'Asking the chain…'))
+    out.replaceChildren(el('p', { class: 'loading', role: 'status' }, t('product.asking')))
     try {
       const verification = await verifyItem(client, config, ref.id)
       if (mine !== generation) return
@@ -72,7 +73,7 @@ export function mountProductPage(
       const article = renderVerdict(verification, undefined, wallet.connection?.shopper.itemAccount(ref.id).address)
       const ownership = ownershipSection(client, config, wallet, verification, code, () => void show(text, claim))
       if (ownership) article.querySelector('.verdict')?.after(ownership)
-      const placeholder = el('p', { class: 'loading', role: 'status' }, 'Reading the supply-chain history…')
+      const placeholder = el('p', { class: 'loading', role: 'status' }, t('product.readingHistory'))
       article.append(placeholder)
       out.replaceChildren(article)
       document.body.dataset.state = 'verdict'
@@ -124,7 +125,7 @@ export function mountProductPage(
       document.body.dataset.state = 'ready'
     } catch (e) {
       if (mine !== generation) return
-      fail(`Could not read the chain at ${config.rpcUrl}: ${(e as Error).message.split('\n')[0]}`)
+      fail(t('product.cannotRead', { rpc: config.rpcUrl, reason: (e as Error).message.split('\n')[0] }))
     }
   }
 

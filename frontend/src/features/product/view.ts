@@ -3,22 +3,16 @@ import type { Verification, Verdict } from '../../chain/registry'
 import type { Notice, Recall } from '../../chain/recall'
 import { glnOfLocation } from '../../chain/gs1'
 import type { Party, TimelineEvent } from '../../chain/trace'
-import { describeEvent, KIND_WORDS, type Described } from './words'
+import { formatTime, t, type MessageKey } from '../../i18n'
+import { describeEvent, kindWords, type Described } from './words'
 
-const VERDICTS: Record<Verdict, { title: string; detail: string; tone: string }> = {
-  authentic: { title: 'Authentic', detail: 'This item was registered by its brand and has not been sold to anyone yet.', tone: 'good' },
-  'not registered': {
-    title: 'Not registered',
-    detail: 'No brand registered this item. The code may be mistyped, or the product may not be genuine.',
-    tone: 'bad',
-  },
-  recalled: { title: 'Recalled', detail: 'The brand recalled this item or its lot. Do not use it: why, and what to do, is just below.', tone: 'bad' },
-  claimed: {
-    title: 'Already sold to someone else',
-    detail: 'This item was already claimed at its first sale. If you are buying it new, this QR code may be a copy.',
-    tone: 'warn',
-  },
-  decommissioned: { title: 'Out of circulation', detail: 'The brand took this item out of circulation (destroyed, lost or returned).', tone: 'bad' },
+/** Each verdict's catalogue keys (title; detail is `<title>.detail`) and tone. */
+const VERDICTS: Record<Verdict, { key: MessageKey; tone: string }> = {
+  authentic: { key: 'verdict.authentic', tone: 'good' },
+  'not registered': { key: 'verdict.notRegistered', tone: 'bad' },
+  recalled: { key: 'verdict.recalled', tone: 'bad' },
+  claimed: { key: 'verdict.claimed', tone: 'warn' },
+  decommissioned: { key: 'verdict.decommissioned', tone: 'bad' },
 }
 
 export function el<K extends keyof HTMLElementTagNameMap>(
@@ -37,11 +31,7 @@ function short(hex: string): string {
 }
 
 /** The claimed verdict when the first buyer is the connected account. */
-const YOURS = {
-  title: 'Yours',
-  detail: 'You are this item’s first buyer: the chain records it as sold to your address for this item, which only this item uses.',
-  tone: 'good',
-}
+const YOURS: { key: MessageKey; tone: string } = { key: 'verdict.yours', tone: 'good' }
 
 /** The verdict; `me` is the connected person's address for this item (wallet/shopper.ts `itemAccount`). */
 export function renderVerdict(v: Verification, productName?: string, me?: string): HTMLElement {
@@ -50,25 +40,25 @@ export function renderVerdict(v: Verification, productName?: string, me?: string
   const verdict = el(
     'section',
     { class: `verdict verdict-${info.tone}`, 'data-verdict': v.verdict, 'data-mine': String(mine), 'aria-labelledby': 'verdict-title' },
-    el('h2', { id: 'verdict-title' }, info.title),
-    el('p', {}, info.detail),
+    el('h2', { id: 'verdict-title' }, t(info.key)),
+    el('p', {}, t(`${info.key}.detail` as MessageKey)),
   )
-  if (v.merkle) verdict.append(el('p', { class: 'merkle' }, 'Registered in a Merkle-committed lot: its proof was checked on chain.'))
+  if (v.merkle) verdict.append(el('p', { class: 'merkle' }, t('verdict.merkle')))
   const article = el('article', { class: 'product', 'data-item': v.item }, verdict)
   if (v.view.registered) {
     const facts = el('dl', { class: 'facts' })
     const add = (term: string, value: string | undefined, key: string) => {
       if (value) facts.append(el('div', { 'data-fact': key }, el('dt', {}, term), el('dd', {}, value)))
     }
-    add('Product', productName, 'product')
-    add('Brand', v.brand?.name, 'brand')
-    add('GTIN', v.gtin, 'gtin')
-    add('Lot', v.lot, 'lot')
-    add('Best before', v.expiry, 'expiry')
-    add('Registered in block', v.view.registeredAt.toString(), 'block')
-    article.append(el('section', { class: 'about', 'aria-label': 'About this product' }, facts))
+    add(t('facts.product'), productName, 'product')
+    add(t('facts.brand'), v.brand?.name, 'brand')
+    add(t('facts.gtin'), v.gtin, 'gtin')
+    add(t('facts.lot'), v.lot, 'lot')
+    add(t('facts.expiry'), v.expiry, 'expiry')
+    add(t('facts.block'), v.view.registeredAt.toString(), 'block')
+    article.append(el('section', { class: 'about', 'aria-label': t('facts.about') }, facts))
   }
-  article.append(el('p', { class: 'item-id' }, 'Item id ', el('code', { title: v.item }, short(v.item))))
+  article.append(el('p', { class: 'item-id' }, `${t('facts.itemId')} `, el('code', { title: v.item }, short(v.item))))
   return article
 }
 
@@ -76,22 +66,18 @@ export function renderVerdict(v: Verification, productName?: string, me?: string
 export function showProductName(article: HTMLElement, name: string): void {
   const facts = article.querySelector('.about .facts')
   if (!facts || facts.querySelector('[data-fact="product"]')) return
-  facts.prepend(el('div', { 'data-fact': 'product' }, el('dt', {}, 'Product'), el('dd', {}, name)))
+  facts.prepend(el('div', { 'data-fact': 'product' }, el('dt', {}, t('facts.product')), el('dd', {}, name)))
 }
 
-/** A time as the shopper's browser writes dates and times ("3 Dec 2026, 14:05"). */
-function when(t: Date, withTime = true): string {
-  return new Intl.DateTimeFormat(undefined, withTime ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }).format(t)
-}
+/** A time as the page's language writes dates and times ("3 Dec 2026, 14:05", "2026年12月3日 14:05"). */
+const when = formatTime
 
 /** What a kind of party is, after its name: "Hillside Strawberry Farm (farm)". */
-const KIND_LABELS: Record<string, string> = { farm: 'farm', plant: 'factory', logistics: 'carrier', store: 'shop', other: 'partner' }
-
 /** Who recorded an event, in words: its name as the brand published it and its kind, else its kind alone ("the carrier"). */
 function recorder(party: Party | undefined): string {
   const kind = party?.kind
-  if (party?.name) return kind ? `${party.name} (${KIND_LABELS[kind] ?? KIND_LABELS.other})` : party.name
-  return kind ? (KIND_WORDS[kind] ?? KIND_WORDS.other) : 'a party the brand never authorised'
+  if (party?.name) return kind ? t('party.withKind', { name: party.name, kind: kindWords(kind, true) }) : party.name
+  return kind ? kindWords(kind) : t('party.unknown')
 }
 
 type Places = Map<string, Map<string, { name: string; city?: string }>>
@@ -115,7 +101,7 @@ function placeOf(e: TimelineEvent, places: Places): string | undefined {
     const id = (ev[key] as { id?: unknown } | undefined)?.id
     const gln = typeof id === 'string' ? glnOfLocation(id) : undefined
     const place = gln ? places.get(String(e.brand))?.get(gln) : undefined
-    if (place) return place.city && !place.name.includes(place.city) ? `${place.name}, ${place.city}` : place.name
+    if (place) return place.city && !place.name.includes(place.city) ? t('place.withCity', { name: place.name, city: place.city }) : place.name
   }
   return undefined
 }
@@ -123,7 +109,7 @@ function placeOf(e: TimelineEvent, places: Places): string | undefined {
 /** The location ids of an event, for the record behind it. */
 function locationRows(e: TimelineEvent): HTMLElement[] {
   const rows: HTMLElement[] = []
-  for (const [key, label] of [['bizLocation', 'Business location'], ['readPoint', 'Read point']] as const) {
+  for (const [key, label] of [['bizLocation', t('record.bizLocation')], ['readPoint', t('record.readPoint')]] as const) {
     const id = ((e.event ?? {})[key] as { id?: unknown } | undefined)?.id
     if (typeof id === 'string') rows.push(el('dt', {}, label), el('dd', {}, el('code', {}, id)))
   }
@@ -135,17 +121,17 @@ function record(e: TimelineEvent, d: Described): HTMLElement {
   const rows = el(
     'dl',
     { class: 'record-facts' },
-    el('dt', {}, 'Recorded by'),
+    el('dt', {}, t('record.recordedBy')),
     el('dd', {}, el('code', {}, e.actor)),
-    el('dt', {}, 'Block'),
+    el('dt', {}, t('record.block')),
     el('dd', {}, String(e.block)),
     ...locationRows(e),
-    el('dt', {}, 'EPCIS'),
-    el('dd', {}, `${e.eventType}${e.action ? ' ' + e.action : ''}, business step ${d.code}`),
+    el('dt', {}, t('record.epcis')),
+    el('dd', {}, t('record.epcisValue', { type: `${e.eventType}${e.action ? ' ' + e.action : ''}`, step: d.code })),
   )
   const body = el('div', { class: 'record-body' }, rows)
   if (e.event) body.append(el('pre', { class: 'record-json' }, JSON.stringify(e.event, null, 2)))
-  return el('details', { class: 'record' }, el('summary', {}, 'Show the record'), body)
+  return el('details', { class: 'record' }, el('summary', {}, t('timeline.showRecord')), body)
 }
 
 /**
@@ -155,38 +141,38 @@ function record(e: TimelineEvent, d: Described): HTMLElement {
  */
 export function renderTimeline(events: TimelineEvent[], missing = 0, parties: Map<string, Party> = new Map()): HTMLElement {
   const places = placesByBrand(parties)
-  const section = el('section', { class: 'timeline', 'aria-labelledby': 'timeline-title' }, el('h2', { id: 'timeline-title' }, 'Where it has been'))
+  const section = el('section', { class: 'timeline', 'aria-labelledby': 'timeline-title' }, el('h2', { id: 'timeline-title' }, t('timeline.title')))
   if (missing > 0) {
     section.append(
       el(
         'p',
         { class: 'problem incomplete', role: 'alert', 'data-missing': String(missing) },
-        `The chain holds ${missing} more ${missing === 1 ? 'record' : 'records'} for this item than this page could list: this history is incomplete.`,
+        t(missing === 1 ? 'timeline.incomplete.one' : 'timeline.incomplete.many', { count: missing }),
       ),
     )
   }
   if (events.length === 0) {
-    section.append(el('p', { class: 'empty' }, 'No supply-chain events are recorded for this item.'))
+    section.append(el('p', { class: 'empty' }, t('timeline.empty')))
     return section
   }
   const verified = events.filter((e) => e.verified).length
-  section.append(el('p', { class: 'summary' }, `${events.length} events, ${verified} verified against the chain.`))
+  section.append(el('p', { class: 'summary' }, t('timeline.summary', { events: events.length, verified })))
   const list = el('ol', { class: 'events' })
   for (const e of events) {
     const party = parties.get(`${e.brand}:${e.actor}`)
     const d = describeEvent(e, party?.kind)
     const where = placeOf(e, places)
     const mark = e.verified
-      ? el('span', { class: 'mark mark-ok', title: 'The stored event matches the hash anchored on chain' }, '✓ verified')
-      : el('span', { class: 'mark mark-bad', title: e.problem ?? '' }, '✗ not verified')
+      ? el('span', { class: 'mark mark-ok', title: t('timeline.verified.title') }, t('timeline.verified'))
+      : el('span', { class: 'mark mark-bad', title: e.problem ?? '' }, t('timeline.notVerified'))
     const li = el(
       'li',
       { class: d.recall ? 'event event-recall' : 'event', 'data-step': d.code, 'data-verified': String(e.verified) },
       el('time', { datetime: e.time.toISOString() }, when(e.time)),
       el('h3', {}, d.step, ' ', mark),
-      el('p', { class: 'meta' }, `On ${d.on}`, d.state ? ` · ${d.state}` : ''),
-      where ? el('p', { class: 'where' }, `At ${where}`) : null,
-      el('p', { class: 'by' }, `Recorded by ${recorder(party)}`),
+      el('p', { class: 'meta' }, t('timeline.on', { what: d.on }), d.state ? ` · ${d.state}` : ''),
+      where ? el('p', { class: 'where' }, t('timeline.at', { place: where })) : null,
+      el('p', { class: 'by' }, t('timeline.recordedBy', { who: recorder(party) })),
     )
     if (!e.verified && e.problem) li.append(el('p', { class: 'problem' }, e.problem))
     li.append(record(e, d))
@@ -196,8 +182,6 @@ export function renderTimeline(events: TimelineEvent[], missing = 0, parties: Ma
   return section
 }
 
-/** What the shopper holding a recalled item should do, when the brand's notice does not say. */
-const RECALL_ACTION = 'Do not use it. Take it back to the shop where you bought it, or contact the brand.'
 
 /**
  * A recall, drawn first: why, when, by whom, which lot, what to do. The reason and advice are the
@@ -207,22 +191,23 @@ const RECALL_ACTION = 'Do not use it. Take it back to the shop where you bought 
 export function renderRecall(recall: Recall | undefined, notice: Notice | undefined, v: Verification, parties: Map<string, Party>): HTMLElement {
   const facts = el('dl', { class: 'facts recall-facts' })
   const add = (term: string, value: string, key: string) => facts.append(el('div', { 'data-recall': key }, el('dt', {}, term), el('dd', {}, value)))
-  const brand = v.brand?.name ?? 'The brand'
-  add('Why', notice?.reason ?? (recall ? `The brand gave reason code ${recall.reason} and published no notice with it.` : 'The brand published no reason.'), 'reason')
-  if (recall) add('When', when(recall.at, false), 'when')
-  const by = notice ? ` — notice recorded by ${recorder(parties.get(`${notice.event.brand}:${notice.event.actor}`))}` : ''
-  add('Recalled by', `${brand}${by}`, 'by')
-  add('What', recall?.scope === 'item' ? 'This item' : v.lot ? `Every item of lot ${v.lot}` : 'Every item of its lot', 'scope')
-  add('What to do', notice?.action ?? RECALL_ACTION, 'action')
-  if (notice?.contact) add('Contact', notice.contact, 'contact')
+  const brand = v.brand?.name ?? t('recall.theBrand')
+  add(t('recall.why'), notice?.reason ?? (recall ? t('recall.reasonCode', { code: recall.reason }) : t('recall.noReason')), 'reason')
+  if (recall) add(t('recall.when'), when(recall.at, false), 'when')
+  const noticeBy = notice ? recorder(parties.get(`${notice.event.brand}:${notice.event.actor}`)) : undefined
+  add(t('recall.by'), noticeBy ? t('recall.noticeBy', { brand, who: noticeBy }) : brand, 'by')
+  add(t('recall.what'), recall?.scope === 'item' ? t('recall.thisItem') : v.lot ? t('recall.lot', { lot: v.lot }) : t('recall.itsLot'), 'scope')
+  // What the shopper should do, when the brand's notice does not say: the same everywhere.
+  add(t('recall.todo'), notice?.action ?? t('recall.action'), 'action')
+  if (notice?.contact) add(t('recall.contact'), notice.contact, 'contact')
   const section = el(
     'section',
     { class: 'recall', 'aria-labelledby': 'recall-title', 'data-notice': notice ? 'verified' : recall?.document ? 'unchecked' : 'none' },
-    el('h2', { id: 'recall-title' }, 'This product is recalled'),
+    el('h2', { id: 'recall-title' }, t('recall.title')),
     facts,
   )
   if (recall?.document && !notice) {
-    section.append(el('p', { class: 'problem' }, 'The brand named a recall notice, but it is not among the verified records of this item, so its words are not shown.'))
+    section.append(el('p', { class: 'problem' }, t('recall.unchecked')))
   }
   return section
 }
@@ -238,13 +223,13 @@ export function renderResponsibility(events: TimelineEvent[], parties: Map<strin
   const section = el(
     'section',
     { class: 'responsibility', 'aria-labelledby': 'responsibility-title' },
-    el('h2', { id: 'responsibility-title' }, 'Who had it'),
-    el('p', {}, 'Each party below recorded its step on chain; the brand can follow up with each.'),
+    el('h2', { id: 'responsibility-title' }, t('custody.title')),
+    el('p', {}, t('custody.intro')),
   )
   const table = el(
     'table',
     { class: 'custody' },
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'When'), el('th', { scope: 'col' }, 'Step'), el('th', { scope: 'col' }, 'Who'))),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('custody.when')), el('th', { scope: 'col' }, t('custody.step')), el('th', { scope: 'col' }, t('custody.who')))),
   )
   const body = el('tbody', {})
   for (const e of events) {
@@ -258,7 +243,7 @@ export function renderResponsibility(events: TimelineEvent[], parties: Map<strin
         { 'data-step': d.code, 'data-kind': kind ?? 'unknown' },
         el('td', {}, el('time', { datetime: e.time.toISOString() }, when(e.time, false))),
         el('td', {}, d.step, where ? el('br', {}) : null, where ? el('small', {}, where) : null),
-        el('td', {}, recorder(party), e.verified ? '' : ' (not verified)'),
+        el('td', {}, recorder(party), e.verified ? '' : t('custody.notVerified')),
       ),
     )
   }
