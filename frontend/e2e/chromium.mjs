@@ -10,9 +10,12 @@ export function launch(extraArgs = []) {
   })
 }
 
-/** A fresh 375 x 812 context and page of `browser`; console errors and page errors go to `errors`. */
-export async function phonePage(browser, errors) {
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
+/**
+ * A fresh 375 x 812 context and page of `browser`; console errors and page errors go to `errors`.
+ * `contextOptions` (Playwright's newContext options) override the defaults, e.g. a device profile.
+ */
+export async function phonePage(browser, errors, contextOptions = {}) {
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1, ...contextOptions })
   const page = await context.newPage()
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text())

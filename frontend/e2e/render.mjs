@@ -17,6 +17,19 @@
 // asked for, sent after waiting for a connection, answered and done, relative to navigation
 // start; the JSON-RPC methods and getLogs filters it carries), Chromium's own counters (script,
 // layout and task time) and a V8 sampling profile of the main thread, per phase.
+//
+// A phone profile: "device" (Playwright context options: viewport, deviceScaleFactor, isMobile,
+// hasTouch, userAgent) and "throttle" ({cpuRate, latencyMs, downloadBytesPerSecond,
+// uploadBytesPerSecond}) are applied to every fresh context through DevTools
+// (Emulation.setCPUThrottlingRate, Network.emulateNetworkConditions) before its page navigates,
+// so the first request (the document) is already slowed down.
+//
+// With "calibrate": {"path": "assets/…"}, one more context (same device and throttling) measures
+// what the page sees: the best of five runs of a fixed loop (CPU; in a throttled context also at
+// rate 1, alternating, through the same DevTools session), the best of three answers to a small
+// request (latency), the download of `path` without cache (throughput), and the device's own
+// report of itself (screen width, pixel ratio, touch, user agent) — for bench/page.py to check
+// that the throttling really applies.
 import { launch, phonePage } from './chromium.mjs'
 
 const spec = JSON.parse(process.argv[2])
@@ -120,15 +133,40 @@ function mainThread(cpu, navigationStartMs, marks) {
   return out
 }
 
+/**
+ * A fresh context and page with the spec's device, throttled (when the spec says so) before anything
+ * is loaded. The DevTools session is returned and must stay attached: Chromium drops a session's
+ * network conditions when it detaches.
+ */
+async function freshPage(browser, errors) {
+  const { context, page } = await phonePage(browser, errors, spec.device ?? {})
+  let cdp = null
+  const t = spec.throttle
+  if (t) {
+    cdp = await context.newCDPSession(page)
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: t.cpuRate })
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: t.latencyMs,
+      downloadThroughput: t.downloadBytesPerSecond,
+      uploadThroughput: t.uploadBytesPerSecond,
+    })
+  }
+  return { context, page, cdp }
+}
+
 async function load(browser, profile) {
   const errors = []
-  const { context, page } = await phonePage(browser, errors)
+  const fresh = await freshPage(browser, errors)
+  const { context, page } = fresh
   await page.addInitScript(observe, expected)
   const requests = []
+  const sizes = []
   const rpcUrl = spec.rpcUrl ?? null
-  let cdp = null
+  let cdp = fresh.cdp
   if (profile) {
-    cdp = await context.newCDPSession(page)
+    cdp = cdp ?? (await context.newCDPSession(page))
     await cdp.send('Performance.enable', { timeDomain: 'timeTicks' })
     await cdp.send('Profiler.enable')
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
@@ -140,7 +178,16 @@ async function load(browser, profile) {
       // not applicable (a reused connection has no connectStart). Waiting for a free connection
       // (Chromium opens 6 per host) is the time until connectStart, or requestStart when reused.
       const rel = (v) => (v >= 0 ? v : null)
+      const entry = { bytes: null }
+      // the response body as it came over the wire (encoded), for what the network had to carry
+      sizes.push(
+        request.sizes().then(
+          (z) => (entry.bytes = z.responseBodySize + z.responseHeadersSize),
+          () => null,
+        ),
+      )
       requests.push({
+        entry,
         ...item,
         url: request.url(),
         startEpochMs: t.startTime,
@@ -170,14 +217,23 @@ async function load(browser, profile) {
     const { profile: cpu } = await cdp.send('Profiler.stop')
     result.cpu = mainThread(cpu, result.metrics.NavigationStart * 1000, marks)
     await page.waitForTimeout(200) // let the last requestfinished events arrive
+    await Promise.all(sizes)
     result.requests = requests
       .filter((r) => !r.failed)
       .map((r) => {
-        const { startEpochMs, rel, ...rest } = r
+        const { startEpochMs, rel, entry, ...rest } = r
         const startMs = startEpochMs - marks.timeOrigin
         const at = (v) => (v === null ? null : startMs + v)
         const endMs = at(rel.end) ?? startMs
-        return { ...rest, startMs, connectMs: at(rel.connect), sentMs: at(rel.request) ?? at(rel.connect) ?? startMs, firstByteMs: at(rel.response) ?? endMs, endMs }
+        return {
+          ...rest,
+          bytes: entry.bytes,
+          startMs,
+          connectMs: at(rel.connect),
+          sentMs: at(rel.request) ?? at(rel.connect) ?? startMs,
+          firstByteMs: at(rel.response) ?? endMs,
+          endMs,
+        }
       })
     result.failedRequests = requests.filter((r) => r.failed).length
   }
@@ -185,12 +241,71 @@ async function load(browser, profile) {
   return result
 }
 
+/** The fixed loop the calibration times, in the page (on its main thread): milliseconds it took. */
+function spin() {
+  const t0 = performance.now()
+  let x = 0
+  for (let i = 0; i < 5e6; i++) x = (x + i * i) % 1000003
+  return performance.now() - t0 + (x < 0 ? 1 : 0)
+}
+
+/**
+ * What a page in a fresh context of this spec experiences: CPU speed, latency, throughput, device.
+ * The loop runs five times and the best counts (other processes only ever slow it down). In a
+ * throttled context it alternates with runs at rate 1 through the same DevTools session, so the
+ * slowdown is measured side by side, under the same load of the machine.
+ */
+async function calibrate(browser, path) {
+  const errors = []
+  const { context, page, cdp } = await freshPage(browser, errors)
+  try {
+    await page.goto(`${spec.base}/config.json`, { timeout })
+    let loopMs = Infinity
+    let unthrottledLoopMs = cdp ? Infinity : null
+    for (let i = 0; i < 5; i++) {
+      loopMs = Math.min(loopMs, await page.evaluate(spin))
+      if (cdp) {
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 })
+        unthrottledLoopMs = Math.min(unthrottledLoopMs, await page.evaluate(spin))
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: spec.throttle.cpuRate })
+      }
+    }
+    const seen = await page.evaluate(async (path) => {
+      const timing = async (url) => {
+        await (await fetch(url, { cache: 'no-store' })).arrayBuffer()
+        const e = performance.getEntriesByName(new URL(url, location.href).href).pop()
+        return { askedToDoneMs: e.responseEnd - e.startTime, bodyMs: e.responseEnd - e.responseStart, bytes: e.encodedBodySize }
+      }
+      let pingMs = Infinity
+      for (let i = 0; i < 3; i++) pingMs = Math.min(pingMs, (await timing(`/config.json?calibrate=${i}`)).askedToDoneMs)
+      const download = await timing(`/${path}?calibrate=download`)
+      return {
+        pingMs,
+        download,
+        device: {
+          // the screen, not the layout viewport: a page without <meta name="viewport"> (this JSON) lays out 980 px wide on a phone
+          width: screen.width,
+          height: screen.height,
+          devicePixelRatio,
+          maxTouchPoints: navigator.maxTouchPoints,
+          coarsePointer: matchMedia('(pointer: coarse)').matches,
+          userAgent: navigator.userAgent,
+        },
+      }
+    }, path)
+    return { loopMs, unthrottledLoopMs, ...seen }
+  } finally {
+    await context.close()
+  }
+}
+
 const browser = await launch()
-const output = { warmup: [], runs: [], profile: null }
+const output = { warmup: [], runs: [], profile: null, calibration: null }
 try {
   for (let n = 0; n < (spec.warmup ?? 1); n++) output.warmup.push(await load(browser, false))
   for (let n = 0; n < spec.runs; n++) output.runs.push(await load(browser, false))
   if (spec.profile) output.profile = await load(browser, true)
+  if (spec.calibrate) output.calibration = await calibrate(browser, spec.calibrate.path)
 } finally {
   await browser.close()
 }

@@ -1,4 +1,5 @@
-"""The pure parts of bench/page.py: percentiles, the bundle's up-front / lazy split, request waves."""
+"""The pure parts of bench/page.py: percentiles, the bundle's up-front / lazy split, request waves,
+the phone's profile, the check that its throttling applied, and the budgets' verdicts."""
 
 from __future__ import annotations
 
@@ -10,18 +11,23 @@ from pathlib import Path
 import pytest
 
 from bench.page import (
+    BUDGETS,
     FIXED_EVENTS,
+    PHONE,
     Goods,
+    PhoneProfile,
     analyse_profile,
     bundle_split,
     busy_ms,
     gzip_size,
+    judge,
     max_concurrency,
     percentile,
     rounds,
     static_imports,
     summarize,
     supply_chain_documents,
+    throttle_check,
 )
 
 
@@ -112,8 +118,8 @@ def test_analyse_profile_splits_requests_by_phase() -> None:
             rpc(50.0, 60.0, "eth_getLogs"),
             rpc(110.0, 120.0, "eth_getLogs", "eth_getLogs"),
             rpc(125.0, 130.0, "eth_getLogs"),
-            store(140.0, 140.0, 150.0),
-            store(140.0, 150.0, 200.0),
+            store(140.0, 140.0, 150.0) | {"bytes": 1_200},
+            store(140.0, 150.0, 200.0) | {"bytes": 800},
             rpc(310.0, 320.0, "eth_getLogs", "eth_getBlockByNumber"),
         ],
     }
@@ -140,6 +146,7 @@ def test_analyse_profile_splits_requests_by_phase() -> None:
         2,
     )
     assert a["page_code"]["config_loaded_ms"] == 25.0
+    assert a["bytes_by_kind"]["event-store"] == 2_000 and a["bytes_by_kind"]["rpc"] == 0  # sizes unknown count as none
 
 
 def test_the_supply_chain_has_exactly_the_requested_events() -> None:
@@ -160,3 +167,88 @@ def test_the_supply_chain_has_exactly_the_requested_events() -> None:
     assert times == sorted(times)  # recorded in the order they happened
     with pytest.raises(ValueError):
         supply_chain_documents(goods, FIXED_EVENTS)
+
+
+def test_the_phone_profile_speaks_cdp_units() -> None:
+    throttle = PHONE.throttle()
+    assert throttle == {"cpuRate": 4.0, "latencyMs": 150.0, "downloadBytesPerSecond": 200_000.0, "uploadBytesPerSecond": 93_750.0}
+    device = PHONE.device()
+    assert device["viewport"] == {"width": 375, "height": 812} and device["isMobile"] and device["hasTouch"]
+    assert 2 <= device["deviceScaleFactor"] <= 3 and "Mobile" in device["userAgent"]
+
+
+def _calibration(loop_ms: float, ping_ms: float, body_ms: float, device: dict[str, object] | None = None) -> dict[str, object]:
+    return {"loopMs": loop_ms, "pingMs": ping_ms, "download": {"bytes": 480_000, "bodyMs": body_ms}, "device": device or {}}
+
+
+_PHONE_SEEN = {
+    "width": 375,
+    "devicePixelRatio": 3.0,
+    "userAgent": PHONE.user_agent,
+    "maxTouchPoints": 1,
+    "coarsePointer": True,
+}
+
+
+def _request(kind: str, start: float, end: float) -> dict[str, object]:
+    return {"kind": kind, "startMs": start, "endMs": end}
+
+
+def test_throttle_check_accepts_a_throttled_phone() -> None:
+    plain = _calibration(40.0, 2.0, 15.0)
+    phone = _calibration(170.0, 155.0, 2_450.0, _PHONE_SEEN)  # 480 kB at 1,567 kbit/s
+    requests = [_request("asset", 0.0, 160.0), _request("rpc", 900.0, 1_060.0), _request("event-store", 1_200.0, 1_500.0)]
+    check = throttle_check(PHONE, plain, phone, requests)
+    assert check["ok"], check["problems"]
+    assert check["cpu_slowdown"] == 4.25
+    assert check["download_kbit_s"] == {"unthrottled": 256_000.0, "phone": 1_567.3, "bytes": 480_000}
+    assert check["quickest_request_ms_by_kind"] == {"asset": 160.0, "rpc": 160.0, "event-store": 300.0}
+    # the side-by-side loop at rate 1 in the phone's own context is the baseline when there is one
+    busy = throttle_check(PHONE, plain, phone | {"unthrottledLoopMs": 100.0}, requests)
+    assert not busy["ok"] and busy["cpu_slowdown"] == 1.7 and busy["loop_ms"]["unthrottled"] == 100.0
+
+
+def test_throttle_check_names_what_did_not_apply() -> None:
+    plain = _calibration(40.0, 2.0, 15.0)
+    # the CPU as fast as unthrottled, no latency, full speed, a desktop page
+    check = throttle_check(PHONE, plain, _calibration(44.0, 3.0, 16.0, {"width": 1280, "devicePixelRatio": 1.0}))
+    assert not check["ok"]
+    text = " ".join(check["problems"])
+    for words in ("1.1 times slower", "less than the 150 ms latency", "faster than 1,600 kbit/s", "width 1280", "no touch screen"):
+        assert words in text
+    # throttled only after the document was fetched: the first request was quick
+    late = throttle_check(
+        PHONE, plain, _calibration(170.0, 155.0, 2_450.0, _PHONE_SEEN), [_request("asset", 0.0, 4.0), _request("rpc", 50.0, 210.0)]
+    )
+    assert not late["ok"] and any("after navigation started" in p for p in late["problems"])
+    # a download too small to say anything about throughput is a problem, not a pass
+    tiny = _calibration(170.0, 155.0, 50.0, _PHONE_SEEN) | {"download": {"bytes": 2_000, "bodyMs": 50.0}}
+    assert any("too small" in p for p in throttle_check(PHONE, plain, tiny)["problems"])
+    # the tolerance follows the profile: a 2x CPU profile accepts a 2x slowdown
+    slower = PhoneProfile(cpu_rate=2.0)
+    assert throttle_check(slower, plain, _calibration(80.0, 155.0, 2_450.0, _PHONE_SEEN | {"userAgent": slower.user_agent}))["ok"]
+
+
+def test_judge_gives_each_budget_a_verdict_and_a_reason() -> None:
+    values: dict[str, float | None] = {
+        "first_render_ms": 685.0,
+        "bundle_gzip_bytes": 257_500,
+        "phone_verdict_p95_ms": 2_000.0,  # on the budget is within it
+        "phone_page_p95_ms": 5_321.0,
+        "bundle_gz_bytes": 257_500,
+    }
+    met, reasons = judge(values, BUDGETS)
+    assert met == {
+        "first_render_ms": True,
+        "bundle_gzip_bytes": True,
+        "phone_verdict_p95_ms": True,
+        "phone_page_p95_ms": False,
+        "bundle_gz_bytes": True,
+    }
+    assert reasons == ["phone_page_p95_ms: 5,321 > 4,000"]
+    # unverified throttling voids the phone's budgets only, and a missing value is never met
+    met, reasons = judge(values | {"first_render_ms": None}, BUDGETS, "the phone's throttling was not verified")
+    assert not met["first_render_ms"] and not met["phone_verdict_p95_ms"] and met["bundle_gz_bytes"]
+    assert "first_render_ms: not measured" in reasons
+    assert "phone_verdict_p95_ms: 2,000 is within 2,000, but the phone's throttling was not verified" in reasons
+    assert BUDGETS["phone_verdict_p95_ms"] == 2_000 and BUDGETS["phone_page_p95_ms"] == 4_000 and BUDGETS["bundle_gz_bytes"] == 300_000
