@@ -35,7 +35,7 @@ conditions, and the exit status only says whether this run met them.
    only loaded lazily (dynamic ``import()``).
 
     .venv/bin/python bench/page.py [--events 100] [--runs 10] [--warmup 1] [--build] [--ports FIRST]
-                                   [--gzip] [--out bench/out/page.json]
+                                   [--out bench/out/page.json]
 """
 
 from __future__ import annotations
@@ -824,26 +824,6 @@ def set_up_chain(chain: Any, accounts: Sequence[Any], events: int) -> Setup:
     )
 
 
-def page_server(compress: bool, **options: Any) -> Any:
-    """:class:`o2ochain.demo.PageServer` as ``o2ochain demo`` runs it (answers as they are, not
-    compressed); with ``compress``, every answer of 500 bytes or more gzipped (Starlette's
-    GZipMiddleware, level 6 as web servers default to): what a web server or CDN in front of the
-    page would do, to see what compression is worth on the phone's network."""
-    from starlette.middleware.gzip import GZipMiddleware
-
-    from o2ochain.demo import PageServer
-    from o2ochain.serve import BackgroundServer, create_app
-
-    class CompressedPageServer(PageServer):
-        def start(self) -> PageServer:
-            app = GZipMiddleware(create_app(self), minimum_size=500, compresslevel=6)
-            self._server = BackgroundServer(app, host="127.0.0.1", port=self.port).start()
-            self.port = self._server.port
-            return self
-
-    return (CompressedPageServer if compress else PageServer)(**options)
-
-
 def drive(spec: dict[str, Any]) -> dict[str, Any]:
     """Run frontend/e2e/render.mjs with ``spec``; the JSON it prints."""
     node = shutil.which("node")
@@ -904,7 +884,7 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
     table.caption = (
         f"phone: CPU {phone['cpu_rate']:g}x slower, {phone['download_kbit_s']:,.0f} kbit/s down, {phone['upload_kbit_s']:,.0f} kbit/s up, "
         f"{phone['latency_ms']:,.0f} ms latency per request, {phone['width']}x{phone['height']} at {phone['device_scale_factor']:g}x, touch, "
-        f"a phone's user agent; page answers {'gzipped' if result['conditions'].get('page_answers_gzipped') else 'as PageServer sends them (not compressed)'}"
+        "a phone's user agent; the page's answers gzipped, as PageServer sends them"
     )
     console.print(table)
     check = result["throttle_check"]
@@ -976,11 +956,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="page loads before measuring (not counted)")
     parser.add_argument("--build", action="store_true", help="rebuild frontend/dist even when it exists")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the extra load that records every request")
-    parser.add_argument(
-        "--gzip",
-        action="store_true",
-        help="gzip the page server's answers, as a web server or CDN in front of it would (default: as served today)",
-    )
     parser.add_argument("--ports", type=int, metavar="FIRST", help="Anvil on FIRST, the page server on FIRST+1 (default: free ports)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "page.json")
     args = parser.parse_args(argv)
@@ -992,6 +967,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
     from o2ochain.client import O2OChain
+    from o2ochain.demo import PageServer
 
     with tempfile.TemporaryDirectory(prefix="o2o-page-bench-") as tmp, Anvil(port=args.ports) as node:
         # A copy of the built page: what is measured, served and weighed stays the same bundle
@@ -1008,8 +984,7 @@ def main(argv: list[str] | None = None) -> int:
         if setup.history_events != args.events or setup.history_verified != args.events:
             raise SystemExit(f"the library reads {setup.history_events} events ({setup.history_verified} verified), not {args.events}")
         largest = max((p for p in (dist / "assets").iterdir() if p.is_file()), key=lambda p: p.stat().st_size)
-        with page_server(
-            args.gzip,
+        with PageServer(
             rpc_url=node.url,
             deployment=setup.deployment,
             events=store,
@@ -1089,7 +1064,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_1m": round(os.getloadavg()[0], 2),
             "chromium": os.environ.get("CHROMIUM", CHROMIUM),
             "viewport": "375x812",
-            "page_answers_gzipped": args.gzip,
+            "page_answers_gzipped": True,  # PageServer gzips the page and its stores itself
             "phone": asdict(PHONE),
             "calibration": {"unthrottled": browser["calibration"], "phone": phone["calibration"]},
             "warmup": args.warmup,

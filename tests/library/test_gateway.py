@@ -107,3 +107,19 @@ def test_a_taken_port_falls_back_to_a_free_one_unless_it_must_be_that_port(tmp_p
             assert json.loads(requests.get(server.url + "/config.json", timeout=10).text)["rpcUrl"] == "http://127.0.0.1:8545"
         with pytest.raises(Exception, match=f"cannot listen on 127.0.0.1:{port}"):
             BackgroundServer(create_app(gateway), port=port, fixed_port=True).start()
+
+
+def test_the_pages_code_goes_out_gzipped_to_a_browser_that_takes_it(site: tuple[str, Path]) -> None:
+    """A phone on a slow network downloads a quarter of the page's JavaScript (bench/page.py)."""
+    url, folder = site
+    code = "export const words = " + json.dumps(["a sentence of the page"] * 500) + "\n"
+    (folder / "dist" / "assets" / "big.js").write_text(code, encoding="utf-8")
+    zipped = requests.get(url + "/assets/big.js", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.text == code  # requests undoes the gzip
+    assert int(zipped.headers["content-length"]) < len(code) / 10
+    assert zipped.headers["cache-control"] == "no-cache"
+    plain = requests.get(url + "/assets/big.js", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "content-encoding" not in plain.headers and plain.text == code
+    # small answers are not worth it
+    small = requests.get(url + "/assets/main.js", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert "content-encoding" not in small.headers

@@ -135,6 +135,38 @@ export const EN = {
   'custody.step': 'Step',
   'custody.who': 'Who',
   'custody.notVerified': ' (not verified)',
+
+  // the header's wallet control (wallet/widget.ts)
+  'wallet.connect': 'Connect',
+  'wallet.reconnect': 'Reconnect {name}',
+  'wallet.disconnect': 'Disconnect',
+  'wallet.close': 'Close',
+  'wallet.dialogTitle': 'Connect a wallet',
+  'wallet.none': 'No wallet found in this browser. Install a wallet extension (any that supports EIP-6963), then reload.',
+  'wallet.testKey': 'A public development key of this local chain, signing inside this page. Never use it on a real network.',
+
+  // a coupon (?voucher)
+  'coupon.notACoupon': "This is not a coupon: a coupon's code starts with {prefix}",
+  'coupon.damaged': 'This coupon’s code is damaged.',
+  'coupon.off': '{amount} off',
+  'coupon.percentOff': '{percent}% off',
+  'coupon.anything': 'anything in the store',
+  'coupon.barcode': 'the product with barcode {gtin}',
+  'coupon.givesValue': '{what} {scope}',
+  'coupon.qr': 'QR code of this coupon, to show at the till',
+  'coupon.gives': 'Gives',
+  'coupon.at': 'At',
+  'coupon.valid': 'Valid',
+  'coupon.validValue': '{from} to {until}',
+  'coupon.number': 'Coupon',
+  'coupon.numberValue': 'campaign {campaign}, number {index}',
+  'coupon.title': 'Coupon: {what}',
+  'coupon.state.valid': 'Valid: show this code at the till.',
+  'coupon.state.redeemed': 'Already used: it was redeemed at a till.',
+  'coupon.state.expired': 'This coupon is expired.',
+  'coupon.state.notYet': 'This coupon is not yet valid.',
+  'coupon.signed': '✓ Signed by {merchant}’s key, checked on chain.',
+  'coupon.unsigned': '✗ Not signed by the merchant’s current key: the till will refuse it.',
 } as const
 
 export type MessageKey = keyof typeof EN

@@ -4,6 +4,7 @@
  * signature it asks for is (wallet.ts SEED_EXPLANATION).
  */
 import { el } from '../features/product/view'
+import { t } from '../i18n'
 import { SEED_EXPLANATION, type Wallet } from './wallet'
 
 export function short(address: string): string {
@@ -43,24 +44,24 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
         }
       })
       list.append(
-        el('li', {}, button, el('small', {}, 'A public development key of this local chain, signing inside this page. Never use it on a real network.')),
+        el('li', {}, button, el('small', {}, t('wallet.testKey'))),
       )
     })
     const error = el('p', { class: 'error', role: 'alert', hidden: '' })
-    const close = el('button', { type: 'button', class: 'secondary' }, 'Close')
+    const close = el('button', { type: 'button', class: 'secondary' }, t('wallet.close'))
     close.addEventListener('click', () => dialog.close())
     dialog.replaceChildren(
-      el('h2', { id: 'wallet-dialog-title' }, 'Connect a wallet'),
+      el('h2', { id: 'wallet-dialog-title' }, t('wallet.dialogTitle')),
       el('p', { class: 'seed-explanation', id: 'seed-explanation' }, SEED_EXPLANATION),
       list.children.length
         ? list
-        : el('p', {}, 'No wallet found in this browser. Install a wallet extension (any that supports EIP-6963), then reload.'),
+        : el('p', {}, t('wallet.none')),
       error,
       close,
     )
   }
   const renderDisconnected = () => {
-    const connect = el('button', { type: 'button', id: 'wallet-connect' }, 'Connect')
+    const connect = el('button', { type: 'button', id: 'wallet-connect' }, t('wallet.connect'))
     connect.addEventListener('click', () => {
       renderDialog()
       dialog.showModal()
@@ -69,7 +70,7 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
     const again = wallet.remembered
     if (again) {
       // The extension this tab used: one click, and it asks for the signature again (it is not kept).
-      const reconnect = el('button', { type: 'button', id: 'wallet-reconnect', class: 'secondary', title: SEED_EXPLANATION }, `Reconnect ${again.name}`)
+      const reconnect = el('button', { type: 'button', id: 'wallet-reconnect', class: 'secondary', title: SEED_EXPLANATION }, t('wallet.reconnect', { name: again.name }))
       reconnect.addEventListener('click', async () => {
         reconnect.disabled = true
         try {
@@ -94,7 +95,7 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
       renderDisconnected()
       return
     }
-    const out = el('button', { type: 'button', class: 'secondary', id: 'wallet-disconnect' }, 'Disconnect')
+    const out = el('button', { type: 'button', class: 'secondary', id: 'wallet-disconnect' }, t('wallet.disconnect'))
     out.addEventListener('click', () => wallet.disconnect())
     host.replaceChildren(
       el(

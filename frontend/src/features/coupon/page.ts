@@ -10,6 +10,7 @@ import { couponBookAbi, priceGuaranteeAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
 import { logReader } from '../../chain/logs'
 import { productName } from '../../chain/registry'
+import { formatTime, t } from '../../i18n'
 import { el } from '../product/view'
 
 const PREFIX = 'o2ochain:voucher:'
@@ -27,7 +28,7 @@ export interface Voucher {
 
 export function parseVoucher(text: string): { voucher: Voucher; signature: Hex } {
   const body = text.trim()
-  if (!body.startsWith(PREFIX)) throw new Error(`This is not a coupon: a coupon's code starts with ${PREFIX}`)
+  if (!body.startsWith(PREFIX)) throw new Error(t('coupon.notACoupon', { prefix: PREFIX }))
   try {
     const b64 = body.slice(PREFIX.length).replace(/-/g, '+').replace(/_/g, '/')
     const raw = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))
@@ -52,7 +53,7 @@ export function parseVoucher(text: string): { voucher: Voucher; signature: Hex }
     )
     return { voucher: v as Voucher, signature }
   } catch {
-    throw new Error('This coupon’s code is damaged.')
+    throw new Error(t('coupon.damaged'))
   }
 }
 
@@ -66,7 +67,7 @@ interface CampaignView {
 }
 
 function day(seconds: number): string {
-  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date(seconds * 1000))
+  return formatTime(new Date(seconds * 1000), false)
 }
 
 export async function showVoucher(out: HTMLElement, client: PublicClient, config: Config, payload: string): Promise<void> {
@@ -99,35 +100,35 @@ export async function showVoucher(out: HTMLElement, client: PublicClient, config
   const signedByMerchant = signer !== undefined && signer.toLowerCase() === merchant.key.toLowerCase()
   const now = Number((await client.getBlock()).timestamp) // the chain's clock decides validity, not this device's
   const state = redeemed ? 'redeemed' : now > voucher.validUntil ? 'expired' : now < voucher.validFrom ? 'not yet valid' : 'valid'
-  const what = voucher.kind === 1 ? `${formatEther(voucher.value)} ETH off` : `${Number(voucher.value) / 100}% off`
+  const what = voucher.kind === 1 ? t('coupon.off', { amount: `${formatEther(voucher.value)} ETH` }) : t('coupon.percentOff', { percent: Number(voucher.value) / 100 })
   const gtin = voucher.gtin.toString().padStart(14, '0')
   // The product by the name its brand registered it with; its GTIN only when it has none.
   const product = voucher.gtin === 0n ? undefined : await productName(client, config, gtin).catch(() => undefined)
-  const scope = voucher.gtin === 0n ? 'anything in the store' : (product ?? `the product with barcode ${gtin}`)
-  const qr = el('div', { class: 'voucher-qr', role: 'img', 'aria-label': 'QR code of this coupon, to show at the till' })
+  const scope = voucher.gtin === 0n ? t('coupon.anything') : (product ?? t('coupon.barcode', { gtin }))
+  const qr = el('div', { class: 'voucher-qr', role: 'img', 'aria-label': t('coupon.qr') })
   qr.innerHTML = renderSVG(payload.trim(), { border: 2 })
   const facts = el('dl', { class: 'facts' })
   const add = (term: string, value: string, key: string) => facts.append(el('div', { 'data-fact': key }, el('dt', {}, term), el('dd', {}, value)))
-  add('Gives', `${what} ${scope}`, 'gives')
-  add('At', merchantName, 'merchant')
-  add('Valid', `${day(voucher.validFrom)} to ${day(voucher.validUntil)}`, 'valid')
-  add('Coupon', `campaign ${voucher.campaign}, number ${voucher.index}`, 'number')
+  add(t('coupon.gives'), t('coupon.givesValue', { what, scope }), 'gives')
+  add(t('coupon.at'), merchantName, 'merchant')
+  add(t('coupon.valid'), t('coupon.validValue', { from: day(voucher.validFrom), until: day(voucher.validUntil) }), 'valid')
+  add(t('coupon.number'), t('coupon.numberValue', { campaign: voucher.campaign, index: voucher.index }), 'number')
   out.replaceChildren(
     el(
       'article',
       { class: 'voucher', 'data-state': state, 'aria-labelledby': 'voucher-title' },
-      el('h2', { id: 'voucher-title' }, `Coupon: ${what}`),
+      el('h2', { id: 'voucher-title' }, t('coupon.title', { what })),
       el(
         'p',
         { class: `voucher-state voucher-${state.replace(/ /g, '-')}` },
-        state === 'valid' ? 'Valid: show this code at the till.' : state === 'redeemed' ? 'Already used: it was redeemed at a till.' : `This coupon is ${state}.`,
+        t(state === 'valid' ? 'coupon.state.valid' : state === 'redeemed' ? 'coupon.state.redeemed' : state === 'expired' ? 'coupon.state.expired' : 'coupon.state.notYet'),
       ),
       state === 'valid' ? qr : null,
       facts,
       el(
         'p',
         { class: signedByMerchant ? 'signed ok' : 'signed bad', 'data-signed': String(signedByMerchant) },
-        signedByMerchant ? `✓ Signed by ${merchantName}'s key, checked on chain.` : '✗ Not signed by the merchant’s current key: the till will refuse it.',
+        signedByMerchant ? t('coupon.signed', { merchant: merchantName }) : t('coupon.unsigned'),
       ),
     ),
   )
