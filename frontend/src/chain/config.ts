@@ -96,7 +96,10 @@ function samplesOf(raw: RawConfig['samples']): Sample[] {
 }
 
 export async function loadConfig(url = './config.json'): Promise<Config> {
-  const response = await fetch(url, { cache: 'no-store' })
+  // index.html started the request before the code arrived; take it (once), else ask now.
+  const early = (window as { o2ochainConfig?: Promise<Response> }).o2ochainConfig
+  delete (window as { o2ochainConfig?: Promise<Response> }).o2ochainConfig
+  const response = url === './config.json' && early ? await early.catch(() => fetch(url, { cache: 'no-store' })) : await fetch(url, { cache: 'no-store' })
   if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status}`)
   const raw = (await response.json()) as RawConfig
   if (!raw.rpcUrl || !raw.deployment?.contracts) throw new Error(`${url} has no rpcUrl or deployment`)
