@@ -203,17 +203,28 @@ def test_every_lazily_listed_command_is_the_command_of_that_name() -> None:
     assert all(command.name == name for name, command in loaded.items())
 
 
+#: What the command line loads only once a command connects or signs: web3 and what it brings
+#: (aiohttp, requests, eth-account, eth-utils with pydantic) take most of a second to import.
+CHAIN_SIDE = ["web3", "aiohttp", "requests", "eth_account", "eth_utils", "pydantic", "o2ochain.client", "o2ochain._chain.connection"]
+
+
 @pytest.mark.parametrize(
     ("argv", "absent"),
     [
-        (["trace", "show", "--help"], ["o2ochain.consent", "o2ochain.guarantee", "o2ochain.loop", "o2ochain.cli._guarantee", "ecies"]),
-        (["item", "verify", "--help"], ["o2ochain.consent", "o2ochain.guarantee", "o2ochain.loop", "o2ochain.cli._trace"]),
+        (
+            ["trace", "show", "--help"],
+            ["o2ochain.consent", "o2ochain.guarantee", "o2ochain.loop", "o2ochain.cli._guarantee", "ecies", "rich.progress", *CHAIN_SIDE],
+        ),
+        # a value refused while the command line is read: one line on stderr, before any import of the chain side
+        (["trace", "record", "urn:epc:id:sgtin:9506000.134352.1", "--biz-step", "shipping", "--time", "yesterday"], CHAIN_SIDE),
+        (["item", "verify", "--help"], ["o2ochain.consent", "o2ochain.guarantee", "o2ochain.loop", "o2ochain.cli._trace", *CHAIN_SIDE]),
         (["--version"], ["web3", "o2ochain.client"]),
     ],
 )
 def test_a_command_imports_only_what_it_uses(argv: list[str], absent: list[str]) -> None:
     """`o2ochain trace show` on a shop's till answers in well under a second: its imports are
-    most of that, so a command must not import the other groups (ECIES, the guarantee, …)."""
+    most of that, so a command must not import the other groups (ECIES, the guarantee, …), nor
+    the chain side before it connects (`--help`, a refused value)."""
     import subprocess
     import sys
 
@@ -224,6 +235,20 @@ def test_a_command_imports_only_what_it_uses(argv: list[str], absent: list[str])
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_library_path_of_trace_show_loads_no_xml_and_no_process_pool() -> None:
+    """A history is read from JSON and logs: lxml (the EPCIS XML side) and multiprocessing (the QR
+    codes' worker pool) are imported only by what uses them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, o2ochain.cli._trace, o2ochain.client, o2ochain.trace\n"
+        "print(sorted(m for m in ('lxml', 'multiprocessing', 'rich.progress') if m in sys.modules), 'o2ochain.epcis' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "[] True"
 
 
 def test_a_reply_whose_text_the_chain_does_not_confirm_is_said_so_not_printed_as_none(monkeypatch: pytest.MonkeyPatch) -> None:

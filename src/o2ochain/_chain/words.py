@@ -27,8 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils.address import is_address, to_checksum_address
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak
+
+# eth-utils (addresses) is imported where an address is put in words: it brings pydantic and
+# takes a tenth of a second, which reading a Digital Link (gs1 imports this module) should not cost.
 
 __all__ = ["OPENZEPPELIN", "derived_role", "describe", "jsonable", "name_codes", "notice", "remember", "role_words"]
 
@@ -304,6 +306,8 @@ def _say(error: str, argument: str, value: Any, internal: str, amount: Callable[
     if kind in _ID_NOUNS.values() or kind == "merchant":
         return str(value), _NOUNS.get(kind, kind)
     if kind == "address":
+        from eth_utils.address import to_checksum_address
+
         return to_checksum_address(value), ""
     if kind == "role":
         return role_words(bytes(value)), ""
@@ -333,8 +337,11 @@ def _say(error: str, argument: str, value: Any, internal: str, amount: Callable[
 def _kind(argument: str, value: Any, internal: str) -> str:
     if internal in _ID_NOUNS:
         return _ID_NOUNS[internal]
-    if isinstance(value, str) and internal == "address" and is_address(value):
-        return "address"
+    if isinstance(value, str) and internal == "address":
+        from eth_utils.address import is_address
+
+        if is_address(value):
+            return "address"
     if isinstance(value, bytes | bytearray) and len(value) == 32:
         return _BYTES32_KINDS.get(argument, "hex")
     if isinstance(value, int) and not isinstance(value, bool):

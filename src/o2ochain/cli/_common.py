@@ -14,17 +14,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 from rich.markup import escape
 
 from o2ochain import inputs
-from o2ochain._chain.accounts import LoadedAccount, load_account
 from o2ochain.cli._output import err as _stderr
 from o2ochain.cli._output import out as _stdout
-from o2ochain.client import O2OChain, connect
 from o2ochain.errors import ConfigError, ContractRevert, InputError, InputErrors, O2OError
+
+# The library's chain side (web3, aiohttp, eth-account: most of a second) is imported when a
+# command first connects or signs, not when the command line starts: `--help`, a refused value
+# and a command's own parsing never pay for it (tests/cli/test_conventions.py checks this).
+if TYPE_CHECKING:
+    from o2ochain._chain.accounts import LoadedAccount
+    from o2ochain.client import O2OChain
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -50,12 +55,16 @@ class Context:
 
     def chain(self) -> O2OChain:
         if self._chain is None:
+            from o2ochain.client import connect
+
             self._chain = connect(self.rpc, deployment=self.deployment, index=self.index)
         return self._chain
 
     def account(self) -> LoadedAccount:
         if not self.account_spec:
             raise ConfigError("this command sends a transaction: give --account (or set O2O_ACCOUNT)")
+        from o2ochain._chain.accounts import load_account
+
         return load_account(
             self.account_spec, chain_id=self.chain().chain_id, password_file=self.password_file, interactive=sys.stdin.isatty()
         )
@@ -411,7 +420,9 @@ GTIN = GtinType()
 def scope_option(thing: str, *, required: bool = True, help: str | None = None) -> Callable[[F], F]:
     """``--brand N``, ``--retailer N``, ``--merchant N``, ``--channel N``: what a command acts
     within, spelled after the thing on every command (its value is ``<thing>_id``)."""
-    return click.option(f"--{thing}", f"{thing}_id", type=IdType(thing), required=required, default=None, help=help or f"The {thing}'s number.")
+    return click.option(
+        f"--{thing}", f"{thing}_id", type=IdType(thing), required=required, default=None, help=help or f"The {thing}'s number."
+    )
 
 
 def thing_argument(thing: str) -> Callable[[F], F]:
@@ -472,9 +483,7 @@ def renamed(command: click.Command, old: str, new: str) -> click.Command:
     return alias
 
 
-def renamed_option(
-    old: str, new: str, dest: str, *, convert: Callable[[Any], Any] | None = None, **attrs: Any
-) -> Callable[[F], F]:
+def renamed_option(old: str, new: str, dest: str, *, convert: Callable[[Any], Any] | None = None, **attrs: Any) -> Callable[[F], F]:
     """Keep option ``old`` working as ``new`` (whose value is the parameter ``dest``): hidden, its
     value (through ``convert``) given to ``dest``, with a notice."""
     legacy = f"renamed_{dest}"

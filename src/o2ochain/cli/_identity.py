@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,7 +25,10 @@ from o2ochain.cli._common import (
 )
 from o2ochain.cli._output import Stages, fields
 from o2ochain.errors import InputError
-from o2ochain.identity import MerkleItem, Verification, resolve_ref
+
+# The registry's module brings web3: imported when an item is read, not by `--help`.
+if TYPE_CHECKING:
+    from o2ochain.identity import MerkleItem, Verification
 
 
 class ItemType(InputType):
@@ -34,6 +37,8 @@ class ItemType(InputType):
     name = "item"
 
     def parse(self, text: str, where: inputs.Where) -> str:
+        from o2ochain.identity import resolve_ref
+
         try:
             resolve_ref(text)
         except InputError as exc:
@@ -186,7 +191,9 @@ def register(
             items = read_catalogue(csv_file, progress=lambda done, total: stages.report(reading, -(-done // 1024), -(-total // 1024)))
             registrant = ctx.chain().registrant(ctx.account())
             if merkle:
-                lots = registrant.commit_lots(items, proofs_dir=proofs_dir, uri_template=uri_template, resolver=resolver, stages=stages.report)
+                lots = registrant.commit_lots(
+                    items, proofs_dir=proofs_dir, uri_template=uri_template, resolver=resolver, stages=stages.report
+                )
                 data: dict[str, Any] = {"items": len(items), "lots": [lot.to_json() for lot in lots]}
             else:
                 report = registrant.register_items(items, items_per_tx=batch_size, stages=stages.report)
@@ -227,6 +234,8 @@ def _merkle_from(proofs: Path | None, ref: str) -> MerkleItem | None:
 
 
 def _resolve(ref: str) -> tuple[bytes, gs1.DigitalLink | None]:
+    from o2ochain.identity import resolve_ref
+
     return resolve_ref(ref)
 
 

@@ -63,6 +63,8 @@ kept as given.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from o2ochain.epcis._document import (
     EPCIS_CONTEXT,
     EpcisDocument,
@@ -113,11 +115,17 @@ from o2ochain.epcis._vocabulary import (
     format_time,
     parse_time,
 )
-from o2ochain.epcis._xml import (
-    document_to_xml,
-    parse_xml_document,
-    xml_to_document,
-)
+
+# The XML side loads lxml and GS1's XSD, which the JSON paths (`o2ochain trace show`, the page)
+# never need: its three functions are imported on first use (PEP 562).
+if TYPE_CHECKING:
+    from o2ochain.epcis._xml import (
+        document_to_xml,
+        parse_xml_document,
+        xml_to_document,
+    )
+
+_XML = frozenset({"document_to_xml", "parse_xml_document", "xml_to_document"})
 
 __all__ = [
     "ACTIONS",
@@ -166,3 +174,17 @@ __all__ = [
     "validate_document",
     "xml_to_document",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _XML:
+        raise AttributeError(f"module 'o2ochain.epcis' has no attribute {name!r}")
+    from o2ochain.epcis import _xml
+
+    value = getattr(_xml, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _XML)

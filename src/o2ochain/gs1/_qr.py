@@ -20,13 +20,15 @@ import re
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from o2ochain._chain.util import write_atomic
 from o2ochain.errors import InputError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 PRINT_DPI: Final = 300
 """Resolution the PNGs declare and are sized for."""
@@ -135,7 +137,12 @@ def _encode_all(uris: Sequence[str], progress: StageFn | None) -> list[bytes]:
     images: list[bytes] = []
     step = max(1, total // 200)
     found: Iterable[bytes | tuple[str, Any]]
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    pool: ProcessPoolExecutor | None = None
+    if workers > 1:  # multiprocessing is imported only here: reading items (every gs1 import) does not pay for it
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
     try:
         found = pool.map(_encode, uris, chunksize=32) if pool is not None else map(_encode, uris)
         for image in found:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 
-from eth_utils.address import to_checksum_address
-
 from o2ochain.errors import InputError
 
 _U256 = 2**256
@@ -65,6 +63,10 @@ def address(text: object, where: Where | str | None = None, *, allow_zero: bool 
             why = "expected 0x and 40 hex digits"
         raise at.error(f"{shown!r} is not an address: {why}", text)
     digits = raw[2:]
+    # Imported here: eth-utils brings pydantic and takes a tenth of a second, which a command
+    # that reads no address (`o2ochain trace show`, every --help) should not pay at start-up.
+    from eth_utils.address import to_checksum_address
+
     checksummed = to_checksum_address("0x" + digits.lower())
     if digits != digits.lower() and digits != digits.upper() and checksummed[2:] != digits:
         raise at.error(
