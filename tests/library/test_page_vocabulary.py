@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from o2ochain.epcis._vocabulary import BIZ_STEPS, DISPOSITIONS
-
 import pytest
+
+from o2ochain.epcis._vocabulary import BIZ_STEPS, DISPOSITIONS
 
 I18N = Path(__file__).resolve().parents[2] / "frontend" / "src" / "i18n"
 LANGUAGES = ["en", "zh-CN"]

@@ -3,6 +3,7 @@ dispositions with the codes the contracts store, and RFC 3339 event times."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -214,7 +215,7 @@ def event_type_of_code(code: int) -> EventType:
 def code_of_action(action: str | None) -> int:
     """Return the code of an EPCIS action: none = 0, ADD = 1, OBSERVE = 2, DELETE = 3."""
     try:
-        return ACTIONS.index(cast(Action | None, action))
+        return ACTIONS.index(cast("Action | None", action))
     except ValueError:
         raise InputError(f"{action!r} is not an EPCIS action (ADD, OBSERVE, DELETE)", field="action", value=action) from None
 
@@ -233,6 +234,12 @@ def action_of_code(code: int) -> Action | None:
 _RFC3339: Final = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
 )
+_RFC3339_COMMON: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+"""The date-times nearly every event has, which :meth:`datetime.fromisoformat` reads as :func:`_parse_time`
+does, four times faster: upper-case ``T`` and ``Z``, no leap second, at most six digits of fraction, an
+offset within ±23:59."""
 _OFFSET: Final = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -244,6 +251,11 @@ def _parse_time(text: str) -> datetime | None:
     week dates and other ISO 8601 forms that JSON Schema's ``date-time`` does not allow. A leap
     second (``:60``) is valid RFC 3339 and is read as the last microsecond of the minute.
     """
+    if _RFC3339_COMMON.fullmatch(text) is not None:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # a day that does not exist: refused below
     match = _RFC3339.fullmatch(text)
     if match is None:
         return None
@@ -278,8 +290,12 @@ def parse_time(value: str, *, field: str | None = None) -> datetime:
     return parsed
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse_offset(text: str) -> int | None:
-    """Return an ``eventTimeZoneOffset`` (``+02:00``) in minutes, or ``None`` if malformed or beyond ±14:00."""
+    """Return an ``eventTimeZoneOffset`` (``+02:00``) in minutes, or ``None`` if malformed or beyond ±14:00.
+
+    Remembered: a document of 100,000 events names a handful of offsets.
+    """
     match = _OFFSET.fullmatch(text)
     if match is None:
         return None
