@@ -103,7 +103,8 @@ def run_supply_chain(
         admin.grant(account.address, kind, location_id(f"{RESOLVER}/414/{gln}"))
     # Who they are, published by the brand (content-addressed, its hash on chain): the page
     # names each party and place from these, never from what the parties say of themselves.
-    profiles = (
+    # Businesses and their sites, public like a channel's name: no person's data.
+    directory = (
         (farm, {"name": "Hillside Strawberry Farm", "city": "Jinzhou", "places": [{"gln": farm_gln, "name": "Hillside Farm fields", "city": "Jinzhou"}]}),
         (
             plant,
@@ -116,8 +117,8 @@ def run_supply_chain(
         (carrier, {"name": "Bohai Cold Chain", "city": "Dalian", "places": [{"gln": dc_gln, "name": "Bohai cold store", "city": "Dalian"}]}),
         (store, {"name": "Dalian Coast, Zhongshan Road store", "city": "Dalian", "places": [{"gln": store_gln, "name": "Zhongshan Road store", "city": "Dalian"}]}),
     )
-    for account, profile in profiles:
-        admin.set_profile(account.address, profile, chain.reviews.content)
+    for account, entry in directory:
+        admin.set_profile(account.address, entry, chain.reviews.content)
 
     jars = catalogue_from_rows([(jam_gtin, f"J{n:06d}", "JAM2611-01", "2027-11-30") for n in range(1, 25)], source="demo jam lot 1")
     bad_jars = catalogue_from_rows([(jam_gtin, f"J{n:06d}", "JAM2611-02", "2027-11-30") for n in range(101, 113)], source="demo jam lot 2")
