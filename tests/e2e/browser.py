@@ -90,3 +90,17 @@ def drive_script(script: str, spec: dict[str, Any]) -> Any:
     )
     assert result.returncode == 0, f"the browser run failed:\n{result.stderr}"
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def demo_paths(page_demo: dict[str, Any]) -> dict[str, str]:
+    """The demo's pages as paths with their query (what a browser test opens on ``base``): each
+    sample item by its case (``item:jam``), a merchant page (``merchant``) and the voucher the
+    demo printed (``voucher``)."""
+    from urllib.parse import quote
+
+    base, output = page_demo["base"], page_demo["output"]
+    voucher = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\?voucher=\S+)$", output, re.M)
+    merchant = re.search(r"o2ochain merchant show (\d+)", output)
+    assert voucher and merchant, output
+    paths = {f"item:{case}": "/?item=" + quote(item, safe="") for case, item in page_demo["items"].items()}
+    return {**paths, "merchant": f"/?merchant={merchant.group(1)}", "voucher": voucher.group(1)[len(base) :]}

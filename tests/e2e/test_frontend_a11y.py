@@ -8,13 +8,11 @@ disclosure. Screenshots: test-output/a11y-<page>-<phone|desktop>.png.
 
 from __future__ import annotations
 
-import re
-import urllib.parse
 from typing import Any
 
 import pytest
 
-from tests.e2e.browser import drive_script
+from tests.e2e.browser import demo_paths, drive_script
 
 pytestmark = pytest.mark.e2e
 
@@ -24,19 +22,12 @@ BLOCKING = {"serious", "critical"}
 
 @pytest.fixture(scope="module")
 def checked(page_demo: dict[str, Any]) -> list[dict[str, Any]]:
-    base, output = page_demo["base"], page_demo["output"]
-    voucher = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\?voucher=\S+)$", output, re.M)
-    merchant = re.search(r"o2ochain merchant show (\d+)", output)
-    assert voucher and merchant, output
-
-    def item(case: str) -> str:
-        return "/?item=" + urllib.parse.quote(page_demo["items"][case], safe="")
-
+    base, paths = page_demo["base"], demo_paths(page_demo)
     pages = [
         {"name": "home", "path": "/"},
-        *({"name": case, "path": item(case)} for case in ("authentic", "claimed", "recalled", "jam", "recalled-jam", "unknown")),
-        {"name": "merchant", "path": f"/?merchant={merchant.group(1)}", "wait": ".merchant"},
-        {"name": "voucher", "path": voucher.group(1)[len(base) :]},
+        *({"name": case, "path": paths[f"item:{case}"]} for case in ("authentic", "claimed", "recalled", "jam", "recalled-jam", "unknown")),
+        {"name": "merchant", "path": paths["merchant"], "wait": ".merchant"},
+        {"name": "voucher", "path": paths["voucher"]},
         {"name": "account", "path": "/?account"},
     ]
     found: list[dict[str, Any]] = drive_script("a11y.mjs", {"base": base, "pages": pages})

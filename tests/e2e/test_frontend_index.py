@@ -34,7 +34,7 @@ import pytest
 from eth_utils.crypto import keccak
 
 from o2ochain import gs1
-from tests.e2e.browser import OUT, drive_script
+from tests.e2e.browser import OUT, demo_paths, drive_script
 
 pytestmark = pytest.mark.e2e
 
@@ -189,17 +189,14 @@ class FakeIndex:
 @pytest.fixture(scope="module")
 def demo(page_demo: dict[str, Any]) -> dict[str, Any]:
     """The demo's node, chain id and every kind of page, as paths with their query."""
-    import re
 
     with urllib.request.urlopen(page_demo["base"] + "/config.json", timeout=10) as response:
         config = json.load(response)
     base, output = page_demo["base"], page_demo["output"]
-    voucher = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\?voucher=\S+)$", output, re.M)
-    merchant = re.search(r"o2ochain merchant show (\d+)", output)
-    assert voucher and merchant, output
+    paths = demo_paths(page_demo)
 
     def item(case: str) -> str:
-        return "/?item=" + urllib.parse.quote(page_demo["items"][case], safe="")
+        return paths[f"item:{case}"]
 
     cases = [
         {"name": "authentic", "path": item("authentic")},
@@ -207,8 +204,8 @@ def demo(page_demo: dict[str, Any]) -> dict[str, Any]:
         {"name": "sold", "path": item("claimed")},
         {"name": "recalled", "path": item("recalled")},
         {"name": "jam", "path": item("jam")},
-        {"name": "merchant", "path": f"/?merchant={merchant.group(1)}"},
-        {"name": "coupon", "path": voucher.group(1)[len(base) :]},
+        {"name": "merchant", "path": paths["merchant"]},
+        {"name": "coupon", "path": paths["voucher"]},
         {"name": "account", "path": "/?account", "connect": True},
         {"name": "product-connected", "path": item("merkle"), "connect": True},
     ]
