@@ -4,6 +4,7 @@ with pages), and the library's readers giving the same answers through it as fro
 
 from __future__ import annotations
 
+import gc
 import http.server
 import json
 import threading
@@ -21,6 +22,7 @@ import o2ochain
 from o2ochain._chain.connection import RetryPolicy
 from o2ochain._chain.events import checksum_address, event_decoder
 from o2ochain._chain.index import IndexClient, attached_index
+from o2ochain._chain.util import gc_paused
 from o2ochain.errors import ChainError, ConfigError
 from tests.conftest import World
 
@@ -316,3 +318,25 @@ def test_checksum_address_is_eip55() -> None:
     for n in range(50):
         address = "0x" + keccak(n.to_bytes(4, "big")).hex()[:40]
         assert checksum_address(address) == Web3.to_checksum_address(address)
+
+
+def test_gc_paused_restores_the_collector_as_it_was() -> None:
+    """The keeper's bulk read pauses the cycle collector; after it (an error included, nested or
+    not) the collector is as it was: never left off for the rest of the program."""
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer read still runs
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("the index went away")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a program that turned it off keeps it off
+    finally:
+        gc.enable()

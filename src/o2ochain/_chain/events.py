@@ -15,12 +15,13 @@ import functools
 from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
-from eth_hash.auto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.datastructures import AttributeDict
 from web3.types import EventData, LogReceipt
+
+from o2ochain.gs1._keys import keccak256
 
 __all__ = ["EventDecoder", "attribute_dict", "checksum_address", "event_decoder", "hex_bytes", "log_timestamp"]
 
@@ -33,7 +34,7 @@ def checksum_address(address: str) -> str:
     low = address[2:].lower()
     if len(low) != 40:
         return str(Web3.to_checksum_address(address))  # let web3 say what is wrong with it
-    digest = keccak(low.encode()).hex()
+    digest = keccak256(low.encode()).hex()
     return "0x" + "".join([c.upper() if d > "7" else c for c, d in zip(low, digest, strict=False)])
 
 

@@ -40,7 +40,7 @@ from o2ochain._chain.events import event_decoder
 from o2ochain._chain.logs import get_logs
 from o2ochain._chain.signers import Signer
 from o2ochain._chain.tx import PendingTx, Sender, with_retries
-from o2ochain._chain.util import hex0x
+from o2ochain._chain.util import gc_paused, hex0x
 from o2ochain.errors import ChainError, ContractRevert, InputError
 from o2ochain.guarantee._reader import GuaranteeReader
 from o2ochain.guarantee._roles import events_in
@@ -139,7 +139,8 @@ class Keeper:
         if head < self._cursor:
             return head
         reader = self.reader
-        purchases, logs = self._read_logs(lambda: reader.purchases(from_block=self._cursor, to_block=head), head)
+        with gc_paused():  # a year of purchases the first time: hundreds of thousands of objects kept
+            purchases, logs = self._read_logs(lambda: reader.purchases(from_block=self._cursor, to_block=head), head)
         for purchase in purchases:
             if purchase.cover and self.retailer in (None, purchase.retailer):  # a purchase without cover is never owed anything
                 self._purchases[purchase.id] = purchase
