@@ -114,12 +114,8 @@ class EncodedCall:
     @classmethod
     def of(cls, contract: Contract, name: str, args: Sequence[Any]) -> EncodedCall:
         """``contract.functions.<name>(*args)``, encoded (the function must not be overloaded)."""
-        entries = cast(list[dict[str, Any]], contract.abi)
-        (abi,) = [entry for entry in entries if entry.get("type") == "function" and entry.get("name") == name]
-        types = [collapse_if_tuple(item) for item in abi.get("inputs", [])]
-        data = bytes(function_abi_to_4byte_selector(cast(Any, abi))) + abi_encode(types, list(args))
-        outputs = tuple(collapse_if_tuple(item) for item in abi.get("outputs", []))
-        return cls(contract.w3, Web3.to_checksum_address(contract.address), data, name, outputs)
+        selector, types, outputs = _function_parts(cast(list[dict[str, Any]], contract.abi), name)
+        return cls(contract.w3, Web3.to_checksum_address(contract.address), selector + abi_encode(types, list(args)), name, outputs)
 
     def call(self, *, what: str | None = None) -> tuple[Any, ...]:
         """The view's outputs (decoded by ``eth_abi``: tuples, bytes, ints), with retries; a revert
@@ -143,6 +139,25 @@ class EncodedCall:
     def build_transaction(self, transaction: TxParams | None = None) -> TxParams:
         params: TxParams = {**(transaction or {}), "to": self.to, "data": HexBytes(self.data)}
         return cast(TxParams, fill_transaction_defaults(self.w3, params))
+
+
+#: A function's selector, input and output types by (its ABI list, its name); each ABI list is
+#: kept with them, so the id of one that is gone is never met again. A capture worker encodes a
+#: few calls a document: their selectors are one keccak each, their types a walk of the ABI.
+_FUNCTION_PARTS: dict[tuple[int, str], tuple[list[dict[str, Any]], bytes, list[str], tuple[str, ...]]] = {}
+
+
+def _function_parts(abi: list[dict[str, Any]], name: str) -> tuple[bytes, list[str], tuple[str, ...]]:
+    """The selector, input types and output types of function ``name`` of ``abi`` (not overloaded)."""
+    known = _FUNCTION_PARTS.get((id(abi), name))
+    if known is None or known[0] is not abi:
+        (entry,) = [e for e in abi if e.get("type") == "function" and e.get("name") == name]
+        types = [collapse_if_tuple(item) for item in entry.get("inputs", [])]
+        outputs = tuple(collapse_if_tuple(item) for item in entry.get("outputs", []))
+        if len(_FUNCTION_PARTS) >= 512:  # a program making contracts from fresh ABI lists: never more than a few
+            _FUNCTION_PARTS.clear()
+        known = _FUNCTION_PARTS[(id(abi), name)] = (abi, bytes(function_abi_to_4byte_selector(cast(Any, entry))), types, outputs)
+    return known[1], known[2], known[3]
 
 
 def decode_web3_error(exc: BaseException) -> ContractRevert | None:
