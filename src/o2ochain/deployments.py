@@ -21,16 +21,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-from web3 import Web3
+from typing import TYPE_CHECKING, Any
 
 from o2ochain import __version__, inputs
 from o2ochain._chain.artifacts import artifact
-from o2ochain._chain.signers import Signer
-from o2ochain._chain.tx import Sender, read_all
+from o2ochain._chain.light import checksum_address
 from o2ochain._chain.util import write_atomic
 from o2ochain.errors import ChainError, ConfigError
+
+# web3 is imported by what connects or deploys: reading a manifest (`o2ochain trace show --index`,
+# which reads the chain without web3) does not pay for it.
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from o2ochain._chain.signers import Signer
 
 __all__ = ["CONTRACTS", "DEPLOY_ORDER", "ContractDeployment", "Deployment", "default_dir", "deploy", "load_deployment"]
 
@@ -91,9 +95,7 @@ class Deployment:
                 deployer=str(data["deployer"]),
                 version=str(data.get("version", "")),
                 contracts={
-                    name: ContractDeployment(
-                        address=Web3.to_checksum_address(c["address"]), block=int(c["block"]), tx_hash=str(c["txHash"])
-                    )
+                    name: ContractDeployment(address=checksum_address(c["address"]), block=int(c["block"]), tx_hash=str(c["txHash"]))
                     for name, c in data["contracts"].items()
                 },
                 path=path,
@@ -115,7 +117,26 @@ def load_deployment(w3: Web3, source: Path | str | Deployment | None = None) -> 
 
     ``source`` is a manifest file, a directory of manifests, or None for :func:`default_dir`.
     """
+    from web3 import Web3
+
+    from o2ochain._chain.tx import read_all
+
     chain_id = int(w3.eth.chain_id)
+    deployment = read_manifest(chain_id, source)
+    # Block 0 and the code of every contract in one round trip (one JSON-RPC batch) where the node takes batches.
+    contracts = list(deployment.contracts.items())
+    block0, *codes = read_all(
+        w3,
+        [partial(w3.eth.get_block, 0)] + [partial(w3.eth.get_code, Web3.to_checksum_address(c.address)) for _, c in contracts],
+        what="checking the deployment",
+    )
+    check_deployed(deployment, "0x" + bytes(block0["hash"]).hex(), [bytes(code) for code in codes])
+    return deployment
+
+
+def read_manifest(chain_id: int, source: Path | str | Deployment | None = None) -> Deployment:
+    """The manifest for chain ``chain_id`` from ``source`` (see :func:`load_deployment`), not yet
+    checked against the chain's genesis and code (:func:`check_deployed`)."""
     if isinstance(source, Deployment):
         deployment = source
     else:
@@ -137,26 +158,24 @@ def load_deployment(w3: Web3, source: Path | str | Deployment | None = None) -> 
         raise ConfigError(
             f"wrong chain: the deployment manifest{where} is for chain id {deployment.chain_id}, but the node answers chain id {chain_id}"
         )
-    # Block 0 and the code of every contract in one round trip (one JSON-RPC batch) where the node takes batches.
-    contracts = list(deployment.contracts.items())
-    block0, *codes = read_all(
-        w3,
-        [partial(w3.eth.get_block, 0)] + [partial(w3.eth.get_code, Web3.to_checksum_address(c.address)) for _, c in contracts],
-        what="checking the deployment",
-    )
-    genesis = "0x" + bytes(block0["hash"]).hex()
+    return deployment
+
+
+def check_deployed(deployment: Deployment, genesis: str, codes: list[bytes]) -> None:
+    """That ``deployment`` was made on this chain: its hash of block 0 is ``genesis`` and each of
+    its contracts (in manifest order) has code (``codes``)."""
+    chain_id = deployment.chain_id
     if deployment.genesis and deployment.genesis != genesis:
         raise ConfigError(
             f"the deployment manifest {deployment.path or ''} was made on another chain with id {chain_id} "
             "(its genesis block differs: a local chain was restarted?). Deploy again with `o2ochain deploy`"
         )
-    for (name, c), code in zip(contracts, codes, strict=True):
+    for (name, c), code in zip(deployment.contracts.items(), codes, strict=True):
         if not code:
             raise ConfigError(
                 f"no contract at {c.address} ({name}) on chain {chain_id}: the chain was reset or the "
                 "manifest is stale. Deploy again with `o2ochain deploy`"
             )
-    return deployment
 
 
 # ------------------------------------------------------------------------------------------
@@ -188,6 +207,10 @@ def deploy(w3: Web3, account: Signer, *, admin: str | None = None) -> Deployment
     Returns the :class:`Deployment`; saving its manifest is the caller's choice
     (:meth:`Deployment.save`).
     """
+    from web3 import Web3
+
+    from o2ochain._chain.tx import Sender
+
     sender = Sender(w3, account)
     admin_address = inputs.address(admin, "admin") if admin else Web3.to_checksum_address(sender.address)
     deployed: dict[str, ContractDeployment] = {}

@@ -381,9 +381,8 @@ def _type_string(param: dict[str, Any]) -> str:
 @functools.cache
 def _contract_errors() -> tuple[type[ContractRevert], ...]:
     """One :class:`ContractRevert` subclass per custom error of the shipped ABIs, made once."""
-    from eth_utils.crypto import keccak
-
     from o2ochain._chain.artifacts import error_abi
+    from o2ochain._chain.util import keccak256
     from o2ochain._chain.words import notice
 
     made: list[type[ContractRevert]] = []
@@ -399,7 +398,7 @@ def _contract_errors() -> tuple[type[ContractRevert], ...]:
                 "__module__": __name__,
                 "error_name": entry["name"],
                 "signature": signature,
-                "selector": keccak(text=signature)[:4],
+                "selector": keccak256(signature.encode())[:4],
                 "field_names": tuple(i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])),
                 "abi_types": tuple(types),
                 "internal_types": tuple(str(i.get("internalType", i["type"])).removeprefix("enum ") for i in entry["inputs"]),

@@ -9,11 +9,14 @@
 - ``logs``: event logs: from the attached index, the rest from the node in chunks that follow the
   provider's limits;
 - ``index``: the index (``indexer/``) as a source of logs (:class:`~o2ochain._chain.index.IndexClient`);
+- ``retry``: the retry policy of every request to a node or an index, and its failures in words;
+- ``light``: reading without web3 (``trace show --index``): JSON-RPC on ``http.client``, the ABI by
+  hand, the index's logs;
 - ``events``: fast decoding of event logs;
 - ``revert``: revert data decoded into the exceptions of :mod:`o2ochain.errors`;
 - ``words``: those exceptions in words (each error's NatSpec notice filled with its arguments);
 - ``artifacts``: the compiled contracts shipped in ``o2ochain/abi``;
-- ``util``: hex, topics and atomic file writes.
+- ``util``: keccak-256, hex, topics and atomic file writes.
 
 This package imports nothing on its own, so :mod:`o2ochain.errors` can read the ABIs through
 ``artifacts`` without an import circle.

@@ -21,7 +21,7 @@ from web3.contract import Contract
 from web3.datastructures import AttributeDict
 from web3.types import EventData, LogReceipt
 
-from o2ochain.gs1._keys import keccak256
+from o2ochain._chain.util import keccak256
 
 __all__ = ["EventDecoder", "attribute_dict", "checksum_address", "event_decoder", "hex_bytes", "log_timestamp"]
 

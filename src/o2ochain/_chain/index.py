@@ -31,8 +31,9 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import LogReceipt
 
-from o2ochain._chain.connection import RetryPolicy, endpoint_name
 from o2ochain._chain.events import attribute_dict, checksum_address, hex_bytes
+from o2ochain._chain.light import IndexHeads
+from o2ochain._chain.retry import RetryPolicy, endpoint_name
 from o2ochain.errors import ChainError, ConfigError
 
 __all__ = ["IndexClient", "LogSource", "attach_index", "attached_index"]
@@ -70,7 +71,7 @@ def attached_index(w3: Web3) -> LogSource | None:
     return _ATTACHED.get(w3)
 
 
-class IndexClient:
+class IndexClient(IndexHeads):
     """An o2ochain index over HTTP, as a :class:`LogSource`.
 
     ``timeout`` bounds each request and ``retries`` is how many attempts it gets (pauses 0.25,
@@ -89,26 +90,7 @@ class IndexClient:
         #: How many HTTP requests were answered (for benchmarks and tests).
         self.requests = 0
 
-    # -- the contract ------------------------------------------------------------------------
-    def heads(self) -> dict[int, int]:
-        """The last block fully indexed, by chain id."""
-        answer = self._call("GET", "/o2o/head")
-        try:
-            return {int(chain): int(entry["block"]) for chain, entry in answer["chains"].items()}
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise ChainError(f"the index at {self.endpoint} gave a /o2o/head answer without chains and blocks") from None
-
-    def head(self, chain_id: int) -> int:
-        """The last block of chain ``chain_id`` fully indexed (ConfigError when it does not index that chain)."""
-        heads = self.heads()
-        if chain_id not in heads:
-            indexed = ", ".join(str(c) for c in sorted(heads)) or "none"
-            raise ConfigError(
-                f"the index at {self.endpoint} does not index chain {chain_id} (it indexes: {indexed}); "
-                "point it at this chain's deployment, or leave out the index"
-            )
-        return heads[chain_id]
-
+    # -- the contract (heads and head: IndexHeads) ----------------------------------------------
     def get_logs(
         self, *, chain_id: int, address: str | Sequence[str], topics: Sequence[Any], from_block: int, to_block: int | None
     ) -> tuple[list[LogReceipt], int]:
@@ -175,11 +157,7 @@ class IndexClient:
             except ValueError:
                 raise ChainError(f"the index at {self.endpoint} answered {what} with something that is not JSON") from None
 
-        def failed(attempts: int, seconds: float, problem: str) -> Exception:
-            tries = "once" if attempts == 1 else f"{attempts} times over {seconds:.1f} s"
-            return ChainError(f"the index at {self.endpoint} failed {what} {tries}: {problem}")
-
-        return self.policy.run(request, endpoint=self.endpoint, what=what, fail=failed, log=_log, keep_cause=False)
+        return self.policy.run(request, endpoint=self.endpoint, what=what, fail=self._failed(what), log=_log, keep_cause=False)
 
     def close(self) -> None:
         self.session.close()

@@ -4,7 +4,8 @@ The selector (first four bytes) picks the class: ``Error(string)`` is a
 :class:`~o2ochain.errors.RevertMessage`, ``Panic(uint256)`` a :class:`~o2ochain.errors.Panic`, a
 custom error of our ABIs its generated class, anything else an
 :class:`~o2ochain.errors.UnknownRevert`; the arguments are decoded by name, and the exception's
-message says them in words (:mod:`o2ochain._chain.words`).
+message says them in words (:mod:`o2ochain._chain.words`). The ABI is read by
+:func:`o2ochain._chain.light.abi_decode` (no web3 needed to say why a call reverted).
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
-from eth_utils.address import to_checksum_address
-
+from o2ochain._chain.light import abi_decode, checksum_address
 from o2ochain.errors import ContractRevert, Panic, RevertMessage, UnknownRevert, _contract_errors
 
 __all__ = ["decode_revert"]
@@ -44,7 +42,7 @@ def decode_revert(data: bytes | str | None) -> ContractRevert:
     types: tuple[str, ...] = getattr(cls, "abi_types", ("string",) if cls is RevertMessage else ("uint256",))
     try:
         values = abi_decode(list(types), raw[4:])
-    except (DecodingError, OverflowError, ValueError):
+    except (OverflowError, ValueError):  # UnicodeDecodeError is a ValueError
         return UnknownRevert(raw)
     return cls(**dict(zip(cls.field_names, (_pythonic(t, v) for t, v in zip(types, values, strict=True)), strict=True)))
 
@@ -52,7 +50,7 @@ def decode_revert(data: bytes | str | None) -> ContractRevert:
 def _pythonic(abi_type: str, value: Any) -> Any:
     """Decoded values as a user expects them: checksummed addresses, bytes as bytes."""
     if abi_type == "address" and isinstance(value, str):
-        return to_checksum_address(value)
+        return checksum_address(value)
     if isinstance(value, tuple):
         return tuple(value)
     return value

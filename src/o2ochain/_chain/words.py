@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_hash.auto import keccak
+from o2ochain._chain.util import keccak256
 
 # eth-utils (addresses) is imported where an address is put in words: it brings pydantic and
 # takes a tenth of a second, which reading a Digital Link (gs1 imports this module) should not cost.
@@ -201,7 +201,7 @@ def derived_role(tag: str, number: int) -> bytes:
     """``keccak256(abi.encode(tag, uint32 number))``: how the contracts derive a brand's or a
     retailer's role (``brandRoleId`` in Types.sol, ``retailerAdminRole``)."""
     raw = tag.encode()
-    return keccak((0x40).to_bytes(32, "big") + number.to_bytes(32, "big") + len(raw).to_bytes(32, "big") + raw.ljust(32, b"\x00"))
+    return keccak256((0x40).to_bytes(32, "big") + number.to_bytes(32, "big") + len(raw).to_bytes(32, "big") + raw.ljust(32, b"\x00"))
 
 
 @functools.cache

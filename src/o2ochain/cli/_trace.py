@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -26,6 +26,9 @@ from o2ochain.cli._common import (
     stored,
 )
 from o2ochain.cli._output import Stages, fields, local_time, plural, short, table
+
+if TYPE_CHECKING:
+    from o2ochain.trace._history import HistoryReader
 
 
 # -- traceability ---------------------------------------------------------------------------
@@ -257,7 +260,15 @@ def trace_show(item: str, store: Path | None, responsibility: bool, **kwargs: An
     """The complete history of ITEM (Digital Link URI or item id), each event verified or not."""
     ctx = make_context(kwargs)
     with handled(ctx.as_json):
-        tracer = stored(ctx, store).trace
+        tracer: HistoryReader
+        if ctx.index:
+            # Through an index the history is read without web3 (most of a second of imports on a
+            # till): the same reader, checks and words over the standard library's HTTP.
+            from o2ochain.trace._light import open_trace
+
+            tracer = open_trace(ctx.rpc, ctx.deployment, ctx.index, store)
+        else:
+            tracer = stored(ctx, store).trace
         if responsibility:
             rows = tracer.responsibility(item)
             ctx.emit(rows, lambda: _print_responsibility(rows, item))

@@ -5,12 +5,12 @@ them into (keccak-256 of the unescaped Digital Link path)."""
 from __future__ import annotations
 
 import calendar
-import importlib
 import re
 from collections.abc import Callable
 from datetime import date
 from typing import Final
 
+from o2ochain._chain import util
 from o2ochain.errors import InputError
 
 MAX_SERIAL_LENGTH: Final = 20
@@ -25,36 +25,13 @@ _ISO_DATE: Final = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _YYMMDD: Final = re.compile(r"[0-9]{6}")
 _GTIN_LENGTHS: Final = (8, 12, 13, 14)
 
+#: Ethereum's keccak-256 (not NIST SHA3-256) of ``data``: the fastest backend installed (see
+#: :mod:`o2ochain._chain.util`), named here as gs1 names it (``o2ochain.gs1.keccak256``).
+keccak256: Final[Callable[[bytes], bytes]] = util.keccak256
+
 
 # --------------------------------------------------------------------------------------------
 # keccak256
-
-
-def _pick_keccak() -> Callable[[bytes], bytes]:
-    """Choose the fastest keccak-256 available; all give the same digest.
-
-    ``safe-pysha3`` (installed alongside ape) is about five times faster than pycryptodome for
-    the short inputs we hash, which matters when 100,000 items are hashed three times each. It is
-    optional: without it we use eth-hash, which web3.py already depends on.
-    """
-    from eth_hash.auto import keccak as eth_keccak
-
-    probe = b"o2ochain"
-    reference = eth_keccak(probe)
-    try:
-        keccak_256 = importlib.import_module("sha3").keccak_256
-    except (ImportError, AttributeError):
-        return eth_keccak
-
-    def fast(data: bytes) -> bytes:
-        digest: bytes = keccak_256(data).digest()
-        return digest
-
-    return fast if fast(probe) == reference else eth_keccak
-
-
-keccak256: Final[Callable[[bytes], bytes]] = _pick_keccak()
-"""Ethereum's keccak-256 (not NIST SHA3-256) of ``data``."""
 
 
 # --------------------------------------------------------------------------------------------

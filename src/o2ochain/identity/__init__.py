@@ -16,6 +16,8 @@ size in constant memory, :func:`catalogue_from_rows` the same rows built in Pyth
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from o2ochain.identity._catalogue import (
     COLUMN_ALIASES,
     CatalogueItem,
@@ -26,24 +28,57 @@ from o2ochain.identity._catalogue import (
     read_catalogue,
 )
 from o2ochain.identity._merkle import MAX_LEAVES, PROOFS_FORMAT, MerkleTree, ProofRecord, ProofsHeader, leaf_hash, read_proofs, write_proofs
-from o2ochain.identity._registry import (
-    CLAIM_TYPES,
-    BrandAdmin,
-    BrandInfo,
-    Consumer,
-    Identity,
-    ItemStatus,
-    LotCommitment,
-    MerkleItem,
-    ProductionLine,
-    Registrant,
-    RegistrationReport,
-    RegistryAdmin,
-    Seller,
-    Verification,
-    find_proof,
-    resolve_ref,
+from o2ochain.identity._refs import resolve_ref
+
+# The reader and the roles stand on web3, imported when first asked for: what reads an item
+# reference without web3 (o2ochain.trace._light, `o2ochain trace show --index`) does not pay for it.
+if TYPE_CHECKING:
+    from o2ochain.identity._registry import (
+        CLAIM_TYPES,
+        BrandAdmin,
+        BrandInfo,
+        Consumer,
+        Identity,
+        ItemStatus,
+        LotCommitment,
+        MerkleItem,
+        ProductionLine,
+        Registrant,
+        RegistrationReport,
+        RegistryAdmin,
+        Seller,
+        Verification,
+        find_proof,
+    )
+
+_ON_WEB3 = frozenset(
+    {
+        "CLAIM_TYPES",
+        "BrandAdmin",
+        "BrandInfo",
+        "Consumer",
+        "Identity",
+        "ItemStatus",
+        "LotCommitment",
+        "MerkleItem",
+        "ProductionLine",
+        "Registrant",
+        "RegistrationReport",
+        "RegistryAdmin",
+        "Seller",
+        "Verification",
+        "find_proof",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_WEB3:
+        from o2ochain.identity import _registry
+
+        return getattr(_registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CLAIM_TYPES",

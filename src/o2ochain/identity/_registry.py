@@ -37,6 +37,7 @@ from o2ochain.deployments import Deployment
 from o2ochain.errors import ChainError, ConfigError, ContractRevert, InputError, InputErrors
 from o2ochain.identity._catalogue import CatalogueItem, group_by_lot
 from o2ochain.identity._merkle import MerkleTree, leaf_hash
+from o2ochain.identity._refs import resolve_ref
 
 ProgressFn = Callable[[int, int], None]
 StageFn = Callable[[str, int, int], None]
@@ -263,30 +264,6 @@ class LotCommitment:
             "proofs": self.proofs_path,
             "viaLine": self.via_line,
         }
-
-
-def resolve_ref(ref: str | bytes | gs1.DigitalLink) -> tuple[bytes, gs1.DigitalLink | None]:
-    """An item reference (Digital Link URI, 0x item id, DigitalLink) as (item id, link)."""
-    if isinstance(ref, gs1.DigitalLink):
-        return ref.item_id, ref
-    if isinstance(ref, bytes | bytearray):
-        if len(ref) != 32:
-            raise InputError(f"an item id is 32 bytes, got {len(ref)}", field="item")
-        return bytes(ref), None
-    if ref.strip().lower().startswith("urn:epc:"):
-        from o2ochain.epcis import parse_identifier
-
-        subject = parse_identifier(ref.strip())
-        if subject.kind != "item" or not subject.gtin or not subject.code:
-            raise InputError(f"this EPC URN names a {subject.kind}, not one item", field="item", value=ref)
-        link = gs1.DigitalLink(gtin=subject.gtin, serial=subject.code)
-        return link.item_id, link
-    parsed = gs1.parse_item_reference(ref)
-    if isinstance(parsed, gs1.DigitalLink):
-        if parsed.serial is None:
-            raise InputError("this Digital Link names a product class or a lot, not one item (no /21/ serial)", field="item", value=ref)
-        return parsed.item_id, parsed
-    return bytes(parsed), None
 
 
 class Identity:

@@ -14,19 +14,25 @@ The EPCIS documents themselves (reading, validating, hashing, storing) are
 
 from __future__ import annotations
 
-from o2ochain.trace._ledger import (
-    ACTOR_KINDS,
-    Actor,
-    ChainCheck,
-    ChainEntry,
-    HistoryEvent,
-    ImportReport,
-    Trace,
-    TraceAdmin,
-    actor_profile_document,
-    default_store,
-    recompute_head,
-)
+from typing import TYPE_CHECKING, Any
+
+from o2ochain.trace._history import ACTOR_KINDS, ChainCheck, ChainEntry, HistoryEvent, default_store, recompute_head
+
+# The reader and the roles stand on web3, imported when first asked for: a history read through an
+# index (o2ochain.trace._light, `o2ochain trace show --index`) starts without it.
+if TYPE_CHECKING:
+    from o2ochain.trace._ledger import Actor, ImportReport, Trace, TraceAdmin, actor_profile_document
+
+_ON_WEB3 = ("Actor", "ImportReport", "Trace", "TraceAdmin", "actor_profile_document")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_WEB3:
+        from o2ochain.trace import _ledger
+
+        return getattr(_ledger, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACTOR_KINDS",
