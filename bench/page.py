@@ -35,7 +35,7 @@ conditions, and the exit status only says whether this run met them.
    only loaded lazily (dynamic ``import()``).
 
     .venv/bin/python bench/page.py [--events 100] [--runs 10] [--warmup 1] [--build] [--ports FIRST]
-                                   [--out bench/out/page.json]
+                                   [--out bench/out/page.json] [--dist frontend/dist]
 """
 
 from __future__ import annotations
@@ -958,12 +958,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the extra load that records every request")
     parser.add_argument("--ports", type=int, metavar="FIRST", help="Anvil on FIRST, the page server on FIRST+1 (default: free ports)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "page.json")
+    parser.add_argument(
+        "--dist",
+        type=Path,
+        default=DIST,
+        help="the built page to measure (default frontend/dist); another build, e.g. of an earlier commit, for a before/after comparison",
+    )
     args = parser.parse_args(argv)
     console = Console(width=150)
 
-    if args.build or not (DIST / "index.html").is_file():
+    built = args.dist.resolve()
+    if built == DIST.resolve() and (args.build or not (DIST / "index.html").is_file()):
         build_page()
-    stale = dist_is_stale(DIST)
+    if not (built / "index.html").is_file():
+        raise SystemExit(f"{built} has no index.html: not a built page")
+    stale = dist_is_stale(built) if built == DIST.resolve() else []
 
     from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
     from o2ochain.client import O2OChain
@@ -972,7 +981,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="o2o-page-bench-") as tmp, Anvil(port=args.ports) as node:
         # A copy of the built page: what is measured, served and weighed stays the same bundle
         # even if frontend/dist is rebuilt during the run.
-        dist = Path(shutil.copytree(DIST, Path(tmp) / "dist"))
+        dist = Path(shutil.copytree(built, Path(tmp) / "dist"))
         split = bundle_split(dist)
         store = Path(tmp) / "events"
         content = Path(tmp) / "content"
@@ -1069,6 +1078,7 @@ def main(argv: list[str] | None = None) -> int:
             "calibration": {"unthrottled": browser["calibration"], "phone": phone["calibration"]},
             "warmup": args.warmup,
             "budget_statistic": "p95",
+            "dist": str(built.relative_to(ROOT)) if built.is_relative_to(ROOT) else str(built),
         },
         "dist_stale": stale,
     }

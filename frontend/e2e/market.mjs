@@ -2,6 +2,7 @@
 // merchant pages in Debian's Chromium through playwright-core, and prints what they show as JSON
 // for tests/e2e/test_frontend_market.py. A screenshot of each case goes to <out>/market-<case>.png
 // (and <out>/market-<case>-open.png with every <details> opened, when the case asks for it).
+// A case's `locale` ("zh-CN") is the browser's language.
 //
 //   node frontend/e2e/market.mjs '{"base": "http://127.0.0.1:8080", "out": "test-output",
 //     "cases": [{"name": "gift-bag", "item": "https://id.gs1.org/01/…", "open": true}, {"name": "store", "merchant": "1"}]}'
@@ -71,7 +72,9 @@ function readPage() {
     .slice(0, 5)
   return {
     state: document.body.dataset.state,
+    lang: document.documentElement.lang,
     title: document.title,
+    footer: document.querySelector('footer')?.innerText.replace(/\s+/g, ' ').trim() ?? null,
     verdict: document.querySelector('[data-verdict]')?.getAttribute('data-verdict') ?? null,
     sections: all(document, '#product section > h2, #product article > section > h2').map((h) => text(h)),
     prices: prices && {
@@ -139,7 +142,7 @@ const results = []
 try {
   for (const c of spec.cases) {
     const consoleErrors = []
-    const { context, page } = await phonePage(browser, consoleErrors)
+    const { context, page } = await phonePage(browser, consoleErrors, c.locale ? { locale: c.locale } : {})
     // When the verdict and the market sections first appear, in ms since navigation started.
     await page.addInitScript(() => {
       const seen = (window.__marks = {})

@@ -2,6 +2,8 @@
 // test shopper, and prints what the page showed at each step as JSON for
 // tests/e2e/test_frontend_wallet.py. A screenshot of each state goes to <out>/wallet-<step>.png.
 // Every write is made by one of the shopper's derived addresses and sent by the page's relay.
+// The stand-in extension (step 5) and the reinstall (step 7) run in a browser whose language is
+// Chinese: the same flows, read and written in Chinese.
 //
 //   node frontend/e2e/wallet.mjs '{"base": "http://127.0.0.1:8080", "out": "test-output",
 //     "claim": "<item URL with &claim=…>", "voucher": "<URL with ?voucher=…>", "rpc": "<node URL>",
@@ -26,10 +28,10 @@ const ready = () => page.waitForSelector('body[data-state="ready"], body[data-st
  * A page in a new context where a stand-in wallet extension announces itself (EIP-6963) with
  * `account`. It passes requests to the node (Anvil signs for its development accounts, as
  * personal_sign of the page's seed message); for another account, `signature` is its signature
- * of that message, made by the test.
+ * of that message, made by the test. `locale` is the browser's language.
  */
-async function standIn(account, signature = null) {
-  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 })
+async function standIn(account, signature = null, locale = undefined) {
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 1, locale })
   await context.addInitScript(({ rpc, account, signature }) => {
     let id = 0
     const provider = {
@@ -264,14 +266,28 @@ try {
   })
 
   // 5. A wallet extension found by EIP-6963: a stand-in announcing itself as one, whose account
-  //    is the same shopper (Anvil signs for its unlocked development accounts), revokes the consent.
-  const other = await standIn(spec.shopper)
+  //    is the same shopper (Anvil signs for its unlocked development accounts), revokes the
+  //    consent, in a browser whose language is Chinese (after a grant the contract refuses).
+  const other = await standIn(spec.shopper, null, 'zh-CN')
   await other.goto(spec.base + '/?account')
   await other.waitForSelector('body[data-state="ready"]')
   await other.click('#wallet-connect')
   const offered = await other.$$eval('.wallet-options button', (bs) => bs.map((b) => b.textContent.trim()))
+  const otherExplanation = (await other.textContent('#seed-explanation')).trim()
   await other.click('[data-wallet="test.standin"]')
   await other.waitForSelector('.consent[data-state="live"] .revoke')
+  await other.waitForSelector('body[data-state="ready"]')
+  const chineseAccount = await other.evaluate(() => ({
+    lang: document.documentElement.lang,
+    title: document.getElementById('account-title')?.textContent ?? null,
+    headings: [...document.querySelectorAll('.account > section > h3')].map((h) => h.textContent),
+    consent: document.querySelector('.consent')?.textContent.replace(/\s+/g, ' ').trim() ?? null,
+    purchases: [...document.querySelectorAll('.purchase')].map((li) => li.textContent.replace(/\s+/g, ' ').trim()),
+    uses: document.querySelector('.uses')?.textContent.replace(/\s+/g, ' ').trim() ?? null,
+  }))
+  await other.click('#grant-form button[type="submit"]') // nothing ticked: refused, in Chinese words
+  await other.waitForFunction(() => document.querySelector('#grant-form .tx-status')?.dataset.step === 'reverted')
+  const grantRefused = await other.$eval('#grant-form .tx-status', (p) => ({ step: p.dataset.step, text: p.textContent.trim(), error: p.dataset.error }))
   await other.click('.consent[data-state="live"] .revoke')
   await other.waitForFunction(() => ['confirmed', 'reverted', 'failed', 'declined'].includes(document.querySelector('.consent .tx-status')?.dataset.step ?? ''))
   const status = await other.$eval('.consent .tx-status', (p) => ({ step: p.dataset.step, text: p.textContent.trim() }))
@@ -288,10 +304,14 @@ try {
   await other.waitForSelector('.consent[data-state="revoked"]')
   result.steps.extension = {
     offered,
+    explanation: otherExplanation,
+    account: chineseAccount,
+    grantRefused,
     who,
     status,
     reconnectLabel,
     consumerAfterReconnect: await other.getAttribute('.consent', 'data-consumer'),
+    badgeAfterReconnect: (await other.textContent('.consent .badge')).trim(),
     wallet: await other.evaluate(() => document.body.dataset.wallet),
     scrollWidth: await other.evaluate(() => document.documentElement.scrollWidth),
     screenshot: shot,
@@ -316,13 +336,13 @@ try {
     screenshot: strangerShot,
   }
 
-  // 7. A reinstall: a fresh browser profile, the same key. The account page finds the same
-  //    purchases again, from the key alone.
-  const fresh = (await phonePage(browser, result.consoleErrors)).page
+  // 7. A reinstall: a fresh browser profile (whose language is Chinese), the same key. The account
+  //    page finds the same purchases again, from the key alone.
+  const fresh = (await phonePage(browser, result.consoleErrors, { locale: 'zh-CN' })).page
   fresh.setDefaultTimeout(30000)
   await fresh.goto(spec.base + '/?account')
   await fresh.waitForSelector('body[data-state="ready"]')
-  await connect(fresh)
+  const freshConnect = await connect(fresh)
   await fresh.waitForSelector('.purchases')
   await fresh.waitForSelector('body[data-state="ready"]')
   const reinstallShot = join(spec.out, 'wallet-reinstall.png')
@@ -331,7 +351,9 @@ try {
     purchases: await fresh.$$eval('.purchase', (items) => items.map((li) => ({ id: li.dataset.purchase, buyer: li.dataset.buyer }))),
     consents: await fresh.$$eval('.consent', (items) => items.map((li) => ({ consumer: li.dataset.consumer, state: li.dataset.state }))),
     uses: await fresh.locator('.use').count(),
-    till: await fresh.$eval('.till-address', (d) => ({ ...d.dataset })),
+    till: await fresh.$eval('.till-address', (d) => ({ ...d.dataset, text: d.closest('.till').textContent.replace(/\s+/g, ' ').trim() })),
+    explanation: freshConnect.explanation,
+    money: await fresh.$eval('.money', (s) => s.textContent.replace(/\s+/g, ' ').trim()).catch(() => null),
     scrollWidth: await fresh.evaluate(() => document.documentElement.scrollWidth),
     screenshot: reinstallShot,
   }

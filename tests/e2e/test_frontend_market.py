@@ -5,7 +5,9 @@ retailer's channels and their history, verified-buyer reviews, merchant pages.
 0.188 on three channels, then 0.133 in the web shop) and the O2O loop (merchant profiles, product
 and merchant reviews, votes, a reply). frontend/e2e/market.mjs opens the pages at a phone's width
 and prints what they show; the reviews' order is checked against the Python library's ranking
-read from the same chain. Screenshots go to test-output/market-*.png.
+read from the same chain. The product and merchant pages are read again by a phone whose language
+is Chinese (``zh-*`` cases): the same facts, in Chinese words, with amounts and dates written by
+``Intl`` for that language. Screenshots go to test-output/market-*.png.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def shown(page_demo: dict[str, Any], store_channel: int) -> dict[str, dict[str, 
         {"name": "merchant-web", "merchant": str(store_channel + 1)},
         {"name": "merchant-unknown", "merchant": "999"},
         {"name": "merchant-bad", "merchant": "store"},
+        {"name": "zh-gift-bag", "item": gift_bag, "locale": "zh-CN", "open": True},
+        {"name": "zh-merchant-store", "merchant": str(store_channel), "locale": "zh-CN"},
     ]
     return drive(page_demo["base"], cases, script="market.mjs")
 
@@ -95,7 +99,7 @@ def test_prices_show_each_channel_with_the_online_drop_marked_lowest(shown: dict
     assert live[1]["href"] == f"?merchant={store_channel}"  # each channel links to its merchant page
     guarantee = shown["gift-bag"]["prices"]["guarantee"]
     assert "30 days" in guarantee and "5%" in guarantee and "0.5 ETH" in guarantee
-    assert "Clearance, limited-quantity and declared price-error prices do not count." in guarantee
+    assert "Clearance, limited-quantity, and declared price-error prices do not count." in guarantee  # Intl's English list
     assert shown["gift-bag"]["prices"]["policyChanges"] == []  # the retailer announced no change ahead
 
 
@@ -258,3 +262,47 @@ def test_a_changed_or_missing_review_text_is_flagged_and_not_shown(
     # the browser itself logs the store's 404 for the lost text; the page logs nothing else
     assert all("404" in e for e in page["consoleErrors"]), page["consoleErrors"]
     assert page["scrollWidth"] <= 375
+
+
+def test_a_chinese_phone_gets_prices_reviews_and_merchant_pages_in_chinese(shown: dict[str, dict[str, Any]], store_channel: int) -> None:
+    english, page = shown["gift-bag"], shown["zh-gift-bag"]
+    assert page["state"] == "ready" and page["lang"] == "zh-CN" and page["verdict"] == "authentic"
+    sections = page["sections"]
+    assert sections.index("流转记录") < sections.index("价格") < sections.index("评价")
+    # the same prices, every digit kept; the words around them in Chinese
+    live = page["prices"]["live"]
+    assert [(p["channel"], p["price"], p["priceText"]) for p in live] == [
+        (p["channel"], p["price"], p["priceText"]) for p in english["prices"]["live"]
+    ]
+    assert live[0]["lowestMark"] == "最低价" and all("长期有效" in p["until"] and "常规价" in p["until"] for p in live)
+    guarantee = page["prices"]["guarantee"]
+    assert (
+        guarantee.startswith("价格保障。现在在以上任一渠道购买：")
+        and "30天内" in guarantee
+        and "5%" in guarantee
+        and "0.5 ETH" in guarantee
+    )
+    assert "清仓价、限量价和已声明的错误标价不计入比价。" in guarantee
+    assert page["prices"]["pool"]["text"].startswith("其保价资金池共有 ")
+    chart = page["prices"]["chart"]
+    assert chart["title"] == "3 个渠道的价格走势（ETH）" and sorted(chart["labels"]) == ["平台 0.188", "网店 0.133", "门店 0.188"]
+    assert "0.133 ETH" in chart["desc"] and "目前仍在售" in chart["desc"]
+    ended = [r for r in chart["table"] if not r["live"]]
+    assert len(ended) == 1 and "年" in ended[0]["cells"][2] and "结束" in ended[0]["cells"][2]  # dates as Chinese readers write them
+    # the same reviews in the same order, their marks and counts in Chinese
+    reviews = page["reviews"]["reviews"]
+    assert [r["id"] for r in reviews] == [r["id"] for r in english["reviews"]["reviews"]]
+    assert all(r["verified"] == "✓ 认证买家" and r["hash"] == "ok" for r in reviews)
+    assert all(r["foldReason"] == "已折叠：3 位读者觉得没用，0 位觉得有用" for r in reviews if r["folded"])
+    assert page["reviews"]["averageText"].endswith(f"，来自 {page['reviews']['count']} 位认证买家。")
+    (replied,) = [r for r in reviews if r["replies"]]
+    assert replied["replies"][0]["by"] == f"{STORE_PROFILE['name']} 的回复"
+    # the footer in Chinese, the chain's address still put in its place
+    assert page["footer"].startswith("本页所有内容均直接读取自区块链节点 http://127.0.0.1:") and "中继" in page["footer"]
+    assert english["footer"].startswith("Everything on this page is read from the chain at http://127.0.0.1:")
+    merchant = shown["zh-merchant-store"]
+    assert merchant["state"] == "ready" and merchant["lang"] == "zh-CN" and merchant["merchant"]["name"] == STORE_PROFILE["name"]
+    assert merchant["merchant"]["kind"] == "零售商 1 的门店" and merchant["merchant"]["profileCheck"] == "ok"
+    assert merchant["merchant"]["facts"]["address"] == STORE_PROFILE["address"]  # the shop's own words stay as it wrote them
+    assert merchant["reviews"]["title"] == "买家怎么说" and merchant["reviews"]["averageText"] == "4.5 分（满分 5 分），来自 2 位认证买家。"
+    assert [c["channel"] for c in merchant["merchant"]["channels"]] == [store_channel, store_channel + 1, store_channel + 2]

@@ -11,8 +11,10 @@ frontend/e2e/wallet.mjs connects the test account (one signature opens its deriv
 and goes through claim → review → compensation → a review on a purchase → a vote and two
 reports with the shopper's ticket → the kiosk's product page → a refused grant → revoke → grant
 → coupon → an extension → a reader with no ticket → a reinstall → moving the compensation to the
-wallet; each state's screenshot is in test-output/wallet-*.png. Every write is signed by a derived
-address and sent by the page's relay. The chain is then asked whether each write really happened,
+wallet; each state's screenshot is in test-output/wallet-*.png. The extension and the reinstall run
+in a browser whose language is Chinese: the account page, a refusal and a revoke in Chinese words,
+and the same addresses opened (the message the wallet signs is the same in every language). Every
+write is signed by a derived address and sent by the page's relay. The chain is then asked whether each write really happened,
 at which address, and whether the test account's own address appears anywhere on it (it must not).
 """
 
@@ -272,9 +274,11 @@ def test_purchase_shows_its_cover_and_when_compensation_is_paid(wallet_run: dict
 
 
 def _utc(seconds: int) -> str:
+    """A contract time as the page writes it in English (Intl's medium date and short time, UTC): "Dec 4, 2026, 10:04 AM UTC"."""
     from datetime import UTC, datetime
 
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    at = datetime.fromtimestamp(seconds, UTC)
+    return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} UTC"
 
 
 def test_retailer_announced_cut_of_its_guarantee_is_shown_before_it_applies(wallet_run: dict[str, Any]) -> None:
@@ -384,7 +388,28 @@ def test_a_wallet_extension_found_by_eip6963_connects_and_signs(wallet_run: dict
     consumer = wallet_run["me"].consent_account(user).address  # the extension's key opens the same addresses
     assert consent.functions.isLive(consumer, user, 0, 2).call() is False  # revoked through the extension
     # on the tab's next page the extension is offered again with one click, and opens the same addresses
-    assert step["reconnectLabel"] == "Reconnect Stand-in Wallet" and step["consumerAfterReconnect"] == consumer
+    assert step["reconnectLabel"] == "重新连接 Stand-in Wallet" and step["consumerAfterReconnect"] == consumer
+
+
+def test_a_chinese_browser_reads_and_writes_the_account_in_chinese(wallet_run: dict[str, Any]) -> None:
+    """The extension's browser speaks Chinese: what the one signature is, the account page, a
+    refusal and a revoke, in Chinese; the wallet signs the same message, so the same addresses open."""
+    step = wallet_run["steps"]["extension"]
+    assert step["explanation"].startswith("连接时，钱包会请您签名一次。") and "不会转出任何资金" in step["explanation"]
+    account = step["account"]
+    assert account["lang"] == "zh-CN" and account["title"] == "我的账户"
+    assert account["headings"] == ["结账时出示", "我的赔付", "我的购买与价格保障", "我的数据授权", "您数据的每一次使用"]
+    # the consent granted in step 3 (order fulfilment; purchase history), and the demo's two recorded uses
+    assert "用途：订单履行。数据：购买记录。" in account["consent"] and "有效" in account["consent"] and "年" in account["consent"]
+    assert "共 2 条记录" in account["uses"] and "营销推广" in account["uses"] and "购买记录" in account["uses"]
+    purchases = " ".join(account["purchases"])
+    assert "最高保障 0.02 ETH" in purchases and "不享受保价：您购买时门店的保价资金池没有可用资金。" in purchases
+    assert "已赔付：0.11 ETH。" in purchases and "目前没有更多应付款：更低的价格已经赔付，共付 0.11 ETH。" in purchases
+    refused = step["grantRefused"]
+    assert (refused["step"], refused["error"]) == ("reverted", "ConsentPurposesInvalid")
+    assert refused["text"].startswith("被拒绝。") and "请至少选择一项用途。" in refused["text"] and "0x" not in refused["text"]
+    assert step["status"]["text"].startswith("已完成。 已写入第") and "交易 0x" in step["status"]["text"]
+    assert step["badgeAfterReconnect"] == "已撤回"
 
 
 def test_every_state_fits_a_phone_without_console_errors(wallet_run: dict[str, Any]) -> None:
@@ -424,6 +449,10 @@ def test_reinstall_finds_the_same_purchases_from_the_key_alone(wallet_run: dict[
     user = config["dataUsers"][0]["address"]
     assert again["consents"] == [{"consumer": me.consent_account(user).address, "state": "revoked"}]  # as the extension left it
     assert again["uses"] == 2 and again["till"]["address"] == steps["account"]["till"]["address"]
+    # the reinstall's browser speaks Chinese: the same key, the same addresses, in Chinese words
+    assert again["explanation"] == steps["extension"]["explanation"]
+    assert "这是您在该零售商的第 2 笔购买。" in again["till"]["text"] and again["till"]["address"] in again["till"]["text"]
+    assert again["money"] is not None and "第 1 笔购买的地址" in again["money"] and "中有 0.11 ETH。" in again["money"]
 
 
 def test_compensation_moves_from_the_purchase_address_to_the_wallet_after_a_warning(wallet_run: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ export interface Verification {
   view: ItemView
   /** True when the item is known by its Merkle proof (a committed lot), checked on chain. */
   merkle?: boolean
+  /** The item's brand, once {@link brandView} has read it (the verdict shows before it). */
   brand?: BrandView
   gtin?: string
   lot?: string
@@ -51,6 +52,11 @@ export function verdictOf(view: ItemView): Verdict {
   return 'authentic'
 }
 
+/**
+ * The verdict: one eth_call of `verify` (and, for an item not in storage, of `verifyMerkle` with
+ * the proof the server gives). The brand's name is not part of it: {@link brandView} reads it
+ * after, so that the verdict takes one round trip to the node.
+ */
 export async function verifyItem(client: PublicClient, config: Config, item: Hex): Promise<Verification> {
   const address = contractOf(config, 'ProductRegistry').address
   let view = (await client.readContract({ address, abi: productRegistryAbi, functionName: 'verify', args: [item] })) as ItemView
@@ -66,17 +72,17 @@ export async function verifyItem(client: PublicClient, config: Config, item: Hex
   }
   const result: Verification = { item, verdict: verdictOf(view), view, merkle }
   if (view.registered) {
-    result.brand = (await client.readContract({
-      address,
-      abi: productRegistryAbi,
-      functionName: 'brand',
-      args: [view.brand],
-    })) as BrandView
     result.gtin = view.gtin.toString().padStart(14, '0')
     result.lot = fromBytes32(view.lotCode)
     result.expiry = yymmddToDate(view.expiry)
   }
   return result
+}
+
+/** Brand `brand` as the registry holds it (its name and GS1 company prefixes). */
+export async function brandView(client: PublicClient, config: Config, brand: bigint): Promise<BrandView> {
+  const address = contractOf(config, 'ProductRegistry').address
+  return (await client.readContract({ address, abi: productRegistryAbi, functionName: 'brand', args: [brand] })) as BrandView
 }
 
 interface ProofJson {

@@ -84,6 +84,8 @@ export interface History {
   events: TimelineEvent[]
   /** Entries the ledger counts on the item's, lot's and product's chains under its brand that the lists lacked (0: none). */
   missing: number
+  /** Who recorded the events, by "brand:actor" (read when a content store was given; else empty). */
+  parties: Map<string, Party>
 }
 
 /** Why an entry of a chain that does not end at its stored head is not verified. */
@@ -256,12 +258,70 @@ export class TraceReader {
    * The item's history. `brand` is the item's brand (its registration's, else its GTIN's): only
    * containers linked under it are followed; without a brand, no container is. Every list is read
    * up to one block (the node's head when it starts) and every chain read is checked against the
-   * head the ledger stored at that block.
+   * head the ledger stored at that block. With a content store, the parties who recorded the
+   * events are read too ({@link party}).
+   *
+   * On a slow network the round trips are what takes time, so nothing waits for more than it
+   * needs: the stored heads of the item's own chains are asked with its first lists; each chain's
+   * stored head, its events' files and its new parties are asked as soon as that chain is listed
+   * (while the next level of containers or inputs is read), and each file is checked against its
+   * hash when it arrives.
    */
-  async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint }): Promise<History> {
+  async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint; content?: ContentStore }): Promise<History> {
     const at = await this.logs.head()
     const collected = new Map<Hex, { entry: Entry; relations: Set<Relation>; chains: Set<string> }>()
     const listed = new Map<string, Entry[]>()
+    const recomputed = new Map<string, Hex>()
+    const heads = new Map<string, { current: Hex; count: number }>()
+    const files = new Map<Hex, StoredFile>()
+    const parties = new Map<string, Party>()
+    /** The reads started along the way (heads, files, parties): all are awaited before the answer. */
+    const started: Array<Promise<void>> = []
+    const start = (read: Promise<void>) => {
+      read.catch(() => undefined) // a failure is the answer's, when it is awaited below (not when a list failed first)
+      started.push(read)
+    }
+    const asked = new Set<string>()
+    const askHeads = (keys: string[]) => {
+      const fresh = keys.filter((key) => !asked.has(key))
+      fresh.forEach((key) => asked.add(key))
+      if (fresh.length) start(this.storedHeads(fresh, at).then((found) => found.forEach((head, key) => heads.set(key, head))))
+    }
+    const seeds = new Map<string, Relation>([[item.toLowerCase(), 'item']])
+    if (opts.gtin && opts.lot) seeds.set(lotId(opts.gtin, opts.lot).toLowerCase(), 'lot')
+    if (opts.gtin) seeds.set(productId(opts.gtin).toLowerCase(), 'product')
+    // The seeds' chains under the item's brand are counted on chain even when no list gave them:
+    // their stored heads are asked with the first lists.
+    const expected = opts.brand ? [...seeds.keys()].map((subject) => chainKey(BigInt(opts.brand!), subject as Hex)) : []
+    // Chains listed whose head is still to be recomputed: after the requests their listing started are sent.
+    let unchecked: string[] = []
+    const recompute = () => {
+      for (const key of unchecked) recomputed.set(key, recomputeHead(listed.get(key)!))
+      unchecked = []
+    }
+    // New hashes and parties, gathered for one request per wave (whatever is listed and taken in the same task).
+    let wave: { hashes: Hex[]; parties: string[] } | undefined
+    const startWave = () => {
+      if (wave) return wave
+      wave = { hashes: [], parties: [] }
+      setTimeout(flush, 0)
+      return wave
+    }
+    const flush = () => {
+      const { hashes, parties: keys } = wave!
+      wave = undefined
+      setTimeout(recompute, 0) // CPU work, once this wave's requests are on their way
+      if (hashes.length) start(this.fetchStored(hashes).then((found) => found.forEach((file, hash) => files.set(hash, checkFile(hash, file)))))
+      for (const key of keys) {
+        const [brand, actor] = key.split(':')
+        start(
+          this.party(BigInt(brand), actor as Address, opts.content!)
+            .catch((): Party => ({ places: new Map() }))
+            .then((party) => void parties.set(key, party)),
+        )
+      }
+    }
+    const seenParties = new Set<string>()
     const take = (entries: Entry[], relation: Relation) => {
       for (const entry of entries) {
         const key = chainKey(entry.brand, entry.subject)
@@ -269,18 +329,31 @@ export class TraceReader {
         if (had) {
           had.relations.add(relation)
           had.chains.add(key)
-        } else collected.set(entry.content, { entry, relations: new Set([relation]), chains: new Set([key]) })
+          continue
+        }
+        collected.set(entry.content, { entry, relations: new Set([relation]), chains: new Set([key]) })
+        startWave().hashes.push(entry.content)
+        const party = `${entry.brand}:${entry.actor}`
+        if (opts.content && !seenParties.has(party)) {
+          seenParties.add(party)
+          startWave().parties.push(party)
+        }
       }
     }
-    /** Chains as listed, each remembered whole for its check (a container's is taken only in part). */
+    /** Chains as listed, each remembered whole for its check (a container's is taken only in part), its stored head asked at once. */
     const read = async (subjects: Hex[], brand?: bigint) => {
+      // Under a known brand the chains' keys are known before their lists: their heads are asked with them.
+      if (brand !== undefined) askHeads(subjects.map((subject) => chainKey(brand, subject)))
       const chains = await this.chains(subjects, brand, at)
-      for (const [key, entries] of chains) listed.set(key, entries)
+      for (const [key, entries] of chains) {
+        listed.set(key, entries)
+        unchecked.push(key)
+      }
+      askHeads([...chains.keys()])
+      startWave()
       return chains
     }
-    const seeds = new Map<string, Relation>([[item.toLowerCase(), 'item']])
-    if (opts.gtin && opts.lot) seeds.set(lotId(opts.gtin, opts.lot).toLowerCase(), 'lot')
-    if (opts.gtin) seeds.set(productId(opts.gtin).toLowerCase(), 'product')
+    askHeads(expected)
     const own: Entry[] = []
     // The item's, lot's and product's chains in one query, its containers at the same time.
     const containers = opts.brand ? this.followContainers(item, BigInt(opts.brand), read, take, 3, at) : Promise.resolve()
@@ -288,25 +361,32 @@ export class TraceReader {
       take(entries, seeds.get(entries[0]!.subject.toLowerCase()) ?? 'item')
       own.push(...entries)
     }
-    await containers
-    let frontier = own.filter((e) => e.eventType === 'TransformationEvent')
-    const seenInputs = new Set<Hex>()
-    for (let level = 0; level < 5; level++) {
-      const sources = [...new Set(frontier.flatMap((e) => e.related))].filter((x) => !seenInputs.has(x))
-      sources.forEach((x) => seenInputs.add(x))
-      if (sources.length === 0) break
-      const chains = await read(sources)
-      frontier = []
-      for (const entries of chains.values()) {
-        take(entries, 'input')
-        frontier.push(...entries.filter((e) => e.eventType === 'TransformationEvent'))
+    const inputs = (async () => {
+      let frontier = own.filter((e) => e.eventType === 'TransformationEvent')
+      const seenInputs = new Set<Hex>()
+      for (let level = 0; level < 5; level++) {
+        const sources = [...new Set(frontier.flatMap((e) => e.related))].filter((x) => !seenInputs.has(x))
+        sources.forEach((x) => seenInputs.add(x))
+        if (sources.length === 0) break
+        const chains = await read(sources)
+        frontier = []
+        for (const entries of chains.values()) {
+          take(entries, 'input')
+          frontier.push(...entries.filter((e) => e.eventType === 'TransformationEvent'))
+        }
       }
+    })()
+    await Promise.all([containers, inputs])
+    // Whatever the last lists started (their files, heads and parties), and whatever that started.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    for (let done = 0; done < started.length; ) {
+      const now = started.length
+      await Promise.all(started.slice(done, now))
+      done = now
     }
-    // The seeds' chains under the item's brand are counted on chain even when no list gave them.
-    const expected = opts.brand ? [...seeds.keys()].map((subject) => chainKey(BigInt(opts.brand!), subject as Hex)) : []
-    const [stored, heads] = await Promise.all([this.fetchStored([...collected.keys()]), this.storedHeads([...new Set([...listed.keys(), ...expected])], at)])
+    recompute()
     const intact = new Map<string, boolean>()
-    for (const [key, entries] of listed) intact.set(key, heads.get(key)?.current.toLowerCase() === recomputeHead(entries).toLowerCase())
+    for (const [key, head] of recomputed) intact.set(key, heads.get(key)?.current.toLowerCase() === head.toLowerCase())
     let missing = 0
     for (const key of expected) {
       const onChain = heads.get(key)?.count ?? 0
@@ -314,10 +394,10 @@ export class TraceReader {
       if (onChain > have) missing += onChain - have
     }
     const events = [...collected.values()].map(({ entry, relations, chains }) =>
-      this.withContent(entry, relations, stored.get(entry.content), [...chains].every((key) => intact.get(key) === true)),
+      this.withContent(entry, relations, files.get(entry.content), [...chains].every((key) => intact.get(key) === true)),
     )
     events.sort((a, b) => a.time.getTime() - b.time.getTime() || (a.block < b.block ? -1 : a.block > b.block ? 1 : 0))
-    return { events, missing }
+    return { events, missing, parties }
   }
 
   /** The head the ledger stored at block `at` for each chain of `keys` ("brand:subject"): one eth_call per brand. */
@@ -413,13 +493,13 @@ export class TraceReader {
     return found
   }
 
-  private withContent(entry: Entry, relations: Set<Relation>, stored: Uint8Array | string | undefined, chainIntact: boolean): TimelineEvent {
-    const checked = this.checkContent(entry, relations, stored)
+  private withContent(entry: Entry, relations: Set<Relation>, file: StoredFile | undefined, chainIntact: boolean): TimelineEvent {
+    const checked = this.checkContent(entry, relations, file)
     // A file that matches an entry of a broken chain still says what the entry was; it proves nothing.
     return chainIntact ? checked : { ...checked, verified: false, problem: CHAIN_BROKEN }
   }
 
-  private checkContent(entry: Entry, relations: Set<Relation>, stored: Uint8Array | string | undefined): TimelineEvent {
+  private checkContent(entry: Entry, relations: Set<Relation>, file: StoredFile | undefined): TimelineEvent {
     const base: TimelineEvent = {
       time: new Date(entry.timeMs),
       eventType: entry.eventType,
@@ -433,15 +513,22 @@ export class TraceReader {
       verified: false,
     }
     if (!this.config.events) return { ...base, problem: 'no event store is configured' }
-    if (stored === undefined) return { ...base, problem: 'the event store does not have this event' }
-    if (typeof stored === 'string') return { ...base, problem: stored }
-    if (keccak256(stored) !== entry.content) return { ...base, problem: 'the stored event does not match the hash on chain' }
-    try {
-      const event = JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown>
-      return { ...base, event, verified: true }
-    } catch (error) {
-      return { ...base, problem: `the stored event is not JSON: ${(error as Error).message}` }
-    }
+    if (file === undefined) return { ...base, problem: 'the event store does not have this event' }
+    return 'event' in file ? { ...base, event: file.event, verified: true } : { ...base, problem: file.problem }
+  }
+}
+
+/** A stored EPCIS file, checked against the hash it was asked by: its event, or why it is not shown as one. */
+type StoredFile = { event: Record<string, unknown> } | { problem: string }
+
+/** Checks a file the event store gave for `hash` (or why it gave none): it counts only when it hashes to what the chain anchored. */
+function checkFile(hash: Hex, stored: Uint8Array | string): StoredFile {
+  if (typeof stored === 'string') return { problem: stored }
+  if (keccak256(stored).toLowerCase() !== hash.toLowerCase()) return { problem: 'the stored event does not match the hash on chain' }
+  try {
+    return { event: JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown> }
+  } catch (error) {
+    return { problem: `the stored event is not JSON: ${(error as Error).message}` }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * QR decoding, behind one small module so the decoder can change without touching the pages.
- * @zxing/browser is loaded on first use, so the product page itself stays small.
+ * @zxing/browser's QR code reader (./zxing.ts) is loaded on first use, so the product page itself stays small.
  *
  * Failures are `ScanError`s with a stable `code` (scan/messages.ts words them): the page must
  * not tell them apart by class or error name, which a minified bundle renames (zxing's
@@ -38,7 +38,7 @@ function loadImage(url: string): Promise<HTMLImageElement> {
 export async function decodeQrImage(file: Blob): Promise<string> {
   const url = URL.createObjectURL(file)
   try {
-    const [image, { BrowserQRCodeReader }] = await Promise.all([loadImage(url), import('@zxing/browser')])
+    const [image, { BrowserQRCodeReader }] = await Promise.all([loadImage(url), import('./zxing')])
     try {
       return (await new BrowserQRCodeReader().decodeFromImageElement(image)).getText()
     } catch (error) {
@@ -60,7 +60,7 @@ export interface CameraScan {
  */
 export async function scanWithCamera(video: HTMLVideoElement, found: (text: string) => void): Promise<CameraScan> {
   if (!navigator.mediaDevices?.getUserMedia) throw new ScanError('camera-insecure', 'no navigator.mediaDevices: the page must be served over https or from localhost')
-  const { BrowserQRCodeReader } = await import('@zxing/browser')
+  const { BrowserQRCodeReader } = await import('./zxing')
   let done = false
   try {
     const controls = await new BrowserQRCodeReader().decodeFromConstraints(

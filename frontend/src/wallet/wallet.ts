@@ -14,8 +14,11 @@
  * them is stored or sent. Which wallet was used is remembered for the tab (sessionStorage): a test
  * account reconnects by itself on the next page, an extension with one click (its signature is
  * asked again, as it is not kept).
+ *
+ * What connecting takes (viem's wallet client, the signer) is in ./connect.ts, loaded on the first
+ * connection: a page that only reads never downloads it.
  */
-import { createWalletClient, custom, http, numberToHex, type Account, type Address, type Chain, type EIP1193Provider, type WalletClient } from 'viem'
+import type { Account, Address, Chain, EIP1193Provider, WalletClient } from 'viem'
 import type { Config, TestAccount } from '../chain/config'
 import type { Shopper } from './shopper'
 
@@ -26,7 +29,7 @@ export interface ProviderInfo {
   rdns: string
 }
 
-interface ProviderDetail {
+export interface ProviderDetail {
   info: ProviderInfo
   provider: EIP1193Provider
 }
@@ -45,10 +48,6 @@ export interface Connection {
 }
 
 type Listener = (connection: Connection | undefined) => void
-
-/** Why the one signature is asked, in plain words (the connect dialog shows it before the wallet prompts). */
-export const SEED_EXPLANATION =
-  'Connecting asks your wallet for one signature. It opens your private shopping addresses on this device: a separate address for each purchase, each item you claim and each shop you give consent to, so that nobody who scans one of your items can find your other purchases. It costs nothing and moves no funds, and it stays in this page’s memory: it is never stored or sent.'
 
 const STORAGE_KEY = 'o2ochain.wallet'
 
@@ -109,11 +108,8 @@ export class Wallet {
   async connectTest(index: number): Promise<Connection> {
     const test = this.config.testAccounts[index]
     if (!test) throw new Error('there is no such test account')
-    const { privateKeyToAccount, SEED_MESSAGE, Shopper } = await import('./shopper') // only a connected page loads the signer
-    const account = privateKeyToAccount(test.privateKey)
-    const client = createWalletClient({ account, chain: this.chain, transport: http(this.config.rpcUrl) })
-    const shopper = Shopper.fromSignature(await account.signMessage({ message: SEED_MESSAGE }))
-    const connection: Connection = { address: account.address, client, label: test.label, kind: 'test', account, shopper }
+    const { testConnection } = await import('./connect')
+    const connection = await testConnection(test, this.chain, this.config.rpcUrl)
     this.set(connection, `test:${index}`)
     return connection
   }
@@ -121,31 +117,8 @@ export class Wallet {
   async connectInjected(uuid: string): Promise<Connection> {
     const detail = this.providers.get(uuid)
     if (!detail) throw new Error('that wallet is no longer available; reload the page')
-    const provider = detail.provider
-    const [address] = (await provider.request({ method: 'eth_requestAccounts' })) as Address[]
-    if (!address) throw new Error(`${detail.info.name} gave no account`)
-    const chainId = Number(await provider.request({ method: 'eth_chainId' }))
-    if (chainId !== this.chain.id) {
-      try {
-        await provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: numberToHex(this.chain.id) }] })
-      } catch {
-        throw new Error(`${detail.info.name} is on chain ${chainId}; switch it to ${this.chain.name} (chain ${this.chain.id}) and connect again`)
-      }
-    }
-    const client = createWalletClient({ account: address, chain: this.chain, transport: custom(provider) })
-    const { SEED_MESSAGE, Shopper } = await import('./shopper')
-    let signature
-    try {
-      signature = await client.signMessage({ account: address, message: SEED_MESSAGE })
-    } catch (e) {
-      const declined = (e as { code?: number }).code === 4001 || /reject|denied|declin/i.test(String((e as Error).message))
-      throw new Error(
-        declined
-          ? `You declined the signature in ${detail.info.name}: without it the page cannot open your shopping addresses, so nothing was connected.`
-          : `${detail.info.name} could not sign: ${(e as Error).message.split('\n')[0]}`,
-      )
-    }
-    const connection: Connection = { address, client, label: detail.info.name, kind: 'injected', shopper: Shopper.fromSignature(signature) }
+    const { injectedConnection } = await import('./connect')
+    const connection = await injectedConnection(detail, this.chain)
     this.set(connection, `injected:${detail.info.rdns}`)
     return connection
   }
@@ -154,12 +127,24 @@ export class Wallet {
     this.set(undefined, undefined)
   }
 
+  private restoring: Promise<void> = Promise.resolve()
+
   /**
    * Reconnects what this tab used last: a test account by itself (it signs in the page); an
    * extension is only remembered (`remembered`), for the header to offer it again with one click,
    * since its signature prompt must follow a click of the person's.
    */
-  async restore(): Promise<void> {
+  restore(): Promise<void> {
+    this.restoring = this.reconnect()
+    return this.restoring
+  }
+
+  /** Settles when {@link restore} is done (at once when it was not called): who is connected is known then. */
+  get settled(): Promise<void> {
+    return this.restoring
+  }
+
+  private async reconnect(): Promise<void> {
     const saved = sessionStorage.getItem(STORAGE_KEY)
     if (!saved) return
     const [kind, id] = [saved.slice(0, saved.indexOf(':')), saved.slice(saved.indexOf(':') + 1)]

@@ -1,11 +1,13 @@
 /**
  * The header's wallet control: connect (a discovered wallet, or a labelled test account), who is
  * connected, disconnect. The connect dialog says, before any wallet prompts, what the one
- * signature it asks for is (wallet.ts SEED_EXPLANATION).
+ * signature it asks for is (the catalogue's `wallet.seedExplanation`, in the page's language; what
+ * the wallet signs is shopper.ts SEED_MESSAGE, the same in every language, so that the addresses
+ * it opens are too).
  */
 import { el } from '../features/product/view'
 import { t } from '../i18n'
-import { SEED_EXPLANATION, type Wallet } from './wallet'
+import type { Wallet } from './wallet'
 
 export function short(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`
@@ -52,7 +54,7 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
     close.addEventListener('click', () => dialog.close())
     dialog.replaceChildren(
       el('h2', { id: 'wallet-dialog-title' }, t('wallet.dialogTitle')),
-      el('p', { class: 'seed-explanation', id: 'seed-explanation' }, SEED_EXPLANATION),
+      el('p', { class: 'seed-explanation', id: 'seed-explanation' }, t('wallet.seedExplanation')),
       list.children.length
         ? list
         : el('p', {}, t('wallet.none')),
@@ -70,7 +72,7 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
     const again = wallet.remembered
     if (again) {
       // The extension this tab used: one click, and it asks for the signature again (it is not kept).
-      const reconnect = el('button', { type: 'button', id: 'wallet-reconnect', class: 'secondary', title: SEED_EXPLANATION }, t('wallet.reconnect', { name: again.name }))
+      const reconnect = el('button', { type: 'button', id: 'wallet-reconnect', class: 'secondary', title: t('wallet.seedExplanation') }, t('wallet.reconnect', { name: again.name }))
       reconnect.addEventListener('click', async () => {
         reconnect.disabled = true
         try {
@@ -101,7 +103,7 @@ export function mountWalletWidget(host: HTMLElement, wallet: Wallet): void {
       el(
         'a',
         { href: './?account', class: `wallet-who wallet-${connection.kind}`, title: `${connection.label}: ${connection.address}`, 'data-address': connection.address },
-        connection.kind === 'test' ? el('span', { class: 'test-badge' }, 'TEST') : null,
+        connection.kind === 'test' ? el('span', { class: 'test-badge' }, t('wallet.testBadge')) : null,
         short(connection.address),
       ),
       out,

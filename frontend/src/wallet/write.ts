@@ -16,6 +16,7 @@ import { errorsAbi } from '../chain/abi'
 import type { Config } from '../chain/config'
 import { forgetHead } from '../chain/logs'
 import { el } from '../features/product/view'
+import { formatNumber, formatUtc, isMessageKey, t, tParts, type MessageKey } from '../i18n'
 import { forwardRequest, relay, RelayRefused, type RelayedCall } from './relay'
 
 export type Step = 'simulating' | 'signing' | 'relaying' | 'pending' | 'sent' | 'confirmed' | 'reverted' | 'declined' | 'failed'
@@ -28,74 +29,30 @@ export interface WriteRequest {
   value?: bigint
 }
 
-/** "2026-12-04 10:04 UTC": a contract time (unix seconds) as people read it. */
-function when(seconds: unknown): string {
-  const iso = new Date(Number(seconds) * 1000).toISOString()
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
+/**
+ * The arguments of the custom errors whose sentence uses them (a date, a count), by error name, as
+ * the values of the sentence's placeholders; each sentence is `error.<name>` of the catalogue.
+ */
+const ARGUMENTS: Record<string, (args: readonly unknown[]) => Record<string, string>> = {
+  ReviewVersionLimit: (args) => ({ versions: formatNumber(whole(args[1])) }),
+  GuaranteeWindowClosed: (args) => ({ time: formatUtc(whole(args[1])) }),
+  GuaranteeClaimTooEarly: (args) => ({ time: formatUtc(whole(args[1])) }),
+  GuaranteeCoverOpen: (args) => ({ time: formatUtc(whole(args[1])) }),
 }
 
-type Message = string | ((args: readonly unknown[]) => string)
-
-/**
- * Human sentences for the errors a consumer can meet, by error name (some use the error's
- * arguments, such as a date); any other is named in words.
- */
-const MESSAGES: Record<string, Message> = {
-  IdentityItemAlreadyClaimed: 'This item was already claimed by its first buyer.',
-  IdentitySignatureExpired: "The store's claim code has expired; ask the store for a new one.",
-  IdentitySignerNotSeller: 'The claim code was not signed by a seller of this brand.',
-  IdentityItemNotActive: 'This item is recalled or out of circulation, so it cannot be claimed.',
-  IdentityLotRecalled: 'This item’s lot was recalled, so it cannot be claimed.',
-  IdentityItemUnknown: 'No brand registered this item.',
-  ECDSAInvalidSignature: 'The signature is damaged.',
-  ECDSAInvalidSignatureLength: 'The signature is damaged.',
-  ReviewAlreadyPosted: 'You have already reviewed this.',
-  ReviewNotBuyer: 'Only its buyer may do this: the account the shop recorded the purchase for, or that claimed the item.',
-  ReviewItemNotClaimed: 'Claim the item first: reviews are from verified buyers only.',
-  ReviewRatingInvalid: 'Pick a rating from 1 to 5 stars.',
-  ReviewContentMissing: 'Write a few words first.',
-  ReviewPurchaseUnknown: 'The shop did not record this purchase as given, so it is no proof of buying.',
-  ReviewSellerNotAuthorised:
-    'The brand has not authorised this shop to sell its products, so a purchase there does not make you a verified buyer of the product.',
-  ReviewSelfVote: 'You cannot vote on your own review.',
-  ReviewAlreadyVoted: 'You have already voted on this review.',
-  ReviewAlreadyReported: 'You have already reported this review.',
-  ReviewReasonInvalid: 'Pick a reason for the report.',
-  ReviewUnknown: 'This review is not on the chain.',
-  ReviewTicketUnrelated:
-    'Your proof of buying is for something else: only buyers of the product a review is about (or, for a review of a shop, of that shop) may vote on it or report it.',
-  ReviewVersionLimit: (args) => `This review has been edited as often as it can be (${Number(args[1])} versions).`,
-  GuaranteeWithinTolerance: 'The lower price is within the retailer’s tolerance, so nothing is owed for it.',
-  GuaranteeAlreadyCompensated: 'You were already compensated for this price or a lower one.',
-  GuaranteeWindowClosed: (args) => `The guarantee period of this purchase is over: claims closed on ${when(args[1])}.`,
-  GuaranteeClaimTooEarly: (args) => `Compensation for this purchase is paid from ${when(args[1])}, a day after the shop recorded it. Come back then.`,
-  GuaranteeOfferOutsideWindow: 'That price was not on offer within your guarantee period.',
-  GuaranteePriceTypeExcluded: 'That kind of price (for example a clearance) is excluded by the retailer’s guarantee.',
-  GuaranteeNotCovered:
-    'This purchase is not covered: the shop offered no price guarantee on it, or its guarantee pool had no free funds when the purchase was recorded.',
-  GuaranteePurchaseMismatch: 'The purchase details differ from what the shop recorded.',
-  GuaranteeSignerInvalid: 'The shop key that signed this no longer counts: it was revoked, or was not in service at that date.',
-  GuaranteeCoverOpen: (args) => `Claims for this purchase are open until ${when(args[1])}.`,
-  ConsentNotGranted: 'There is no consent to revoke.',
-  ConsentWithdrawn: 'This consent was already revoked.',
-  ConsentExpiryInvalid: 'Choose how long the consent lasts (at least a day).',
-  GuaranteeOfferNotStarted: 'That price has not started yet.',
-  GuaranteePurchaseUnknown: 'The store has not recorded this purchase.',
-  ConsentPurposesInvalid: 'Choose at least one purpose.',
-  ConsentCategoriesInvalid: 'Choose at least one kind of data.',
-  ConsentSignatureExpired: 'The signed request expired before it reached the chain; try again.',
-  ConsentNonceInvalid: 'Your consent changed meanwhile; reload the page and try again.',
-  FailedCall: 'The chain refused the signed request: the call it carries failed.',
-  ERC2771ForwarderExpiredRequest: 'The signed request expired before it reached the chain; try again.',
-  ERC2771ForwarderInvalidSigner: 'The signed request does not match its signer; reload the page and try again.',
+/** A whole-number argument (a count, or a contract time in unix seconds): from the node a bigint, from the relay's JSON a number or digits. */
+function whole(value: unknown): bigint {
+  if (typeof value === 'bigint') return value
+  if ((typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && /^\d+$/.test(value))) return BigInt(value)
+  throw new TypeError('not a whole number')
 }
 
 /** The sentence for custom error `name` with `args`, or undefined when the page has none. */
 export function errorMessage(name: string, args: readonly unknown[] = []): string | undefined {
-  const message = MESSAGES[name]
-  if (typeof message !== 'function') return message
+  const key = `error.${name}`
+  if (!isMessageKey(key)) return undefined
   try {
-    return message(args)
+    return t(key, ARGUMENTS[name]?.(args) ?? {})
   } catch {
     return undefined // arguments missing or malformed: the error is named in words instead
   }
@@ -109,13 +66,13 @@ function words(name: string): string {
 /** A sentence for a failed simulation, submission or transaction. */
 export function explain(error: unknown): { step: Step; message: string; errorName?: string } {
   if (error instanceof BaseError) {
-    if (error.walk((e) => e instanceof UserRejectedRequestError)) return { step: 'declined', message: 'You declined in your wallet; nothing was sent.' }
+    if (error.walk((e) => e instanceof UserRejectedRequestError)) return { step: 'declined', message: t('tx.declinedInWallet') }
     const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
     if (reverted instanceof ContractFunctionRevertedError) {
       const name = reverted.data?.errorName
-      if (name) return { step: 'reverted', message: errorMessage(name, reverted.data?.args ?? []) ?? `The contract refused: ${words(name)}.`, errorName: name }
-      if (reverted.reason) return { step: 'reverted', message: `The contract refused: ${reverted.reason}.` }
-      return { step: 'reverted', message: 'The contract refused without giving a reason.' }
+      if (name) return { step: 'reverted', message: errorMessage(name, reverted.data?.args ?? []) ?? t('tx.contractRefused', { reason: words(name) }), errorName: name }
+      if (reverted.reason) return { step: 'reverted', message: t('tx.contractRefused', { reason: reverted.reason }) }
+      return { step: 'reverted', message: t('tx.contractRefusedSilently') }
     }
     return { step: 'failed', message: error.shortMessage }
   }
@@ -126,16 +83,16 @@ function withErrors(abi: Abi): Abi {
   return [...abi, ...errorsAbi.filter((e) => e.type === 'error' && !abi.some((a) => a.type === 'error' && a.name === e.name))]
 }
 
-const LABELS: Record<Step, string> = {
-  simulating: 'Checking with the chain…',
-  signing: 'Signing on this device…',
-  relaying: 'Sending through the relay…',
-  pending: 'Sent by the relay; waiting for a block…',
-  sent: 'Sent; waiting for a block…',
-  confirmed: 'Done.',
-  reverted: 'Refused.',
-  declined: 'Cancelled.',
-  failed: 'Could not send.',
+const LABELS: Record<Step, MessageKey> = {
+  simulating: 'tx.simulating',
+  signing: 'tx.signing',
+  relaying: 'tx.relaying',
+  pending: 'tx.pending',
+  sent: 'tx.sent',
+  confirmed: 'tx.confirmed',
+  reverted: 'tx.reverted',
+  declined: 'tx.declined',
+  failed: 'tx.failed',
 }
 
 /** The status line of one action: `data-step` says where it is, for people and for tests. */
@@ -148,9 +105,9 @@ export function showStep(status: HTMLElement, step: Step, detail?: string, hash?
   status.hidden = false
   status.dataset.step = step
   if (step !== 'reverted') delete status.dataset.error
-  status.replaceChildren(el('strong', {}, LABELS[step]))
+  status.replaceChildren(el('strong', {}, t(LABELS[step])))
   if (detail) status.append(' ', detail)
-  if (hash) status.append(' ', el('span', { class: 'tx-hash' }, 'Transaction ', el('code', { title: hash }, `${hash.slice(0, 10)}…${hash.slice(-6)}`)))
+  if (hash) status.append(' ', el('span', { class: 'tx-hash' }, ...tParts('tx.transaction', { hash: el('code', { title: hash }, `${hash.slice(0, 10)}…${hash.slice(-6)}`) })))
 }
 
 function refused(status: HTMLElement, message: string, errorName?: string, hash?: Hex): void {
@@ -193,13 +150,13 @@ export async function write(client: PublicClient, config: Config, what: ShopperW
   }
   let hash: Hex
   try {
-    if (what.signs !== false) showStep(status, 'signing', '(no wallet prompt: a key derived from yours signs in this page)')
+    if (what.signs !== false) showStep(status, 'signing', t('tx.signingDetail'))
     const relayed = await (what.send ?? (() => forwardRequest(client, config, signer, call)))()
-    showStep(status, 'relaying', '(the relay pays the fee; your wallet sends nothing)')
+    showStep(status, 'relaying', t('tx.relayingDetail'))
     hash = await relay(config, relayed)
   } catch (e) {
     if (e instanceof RelayRefused) {
-      if (e.contractError) refused(status, errorMessage(e.error, e.args) ?? `The contract refused: ${words(e.error)}.`, e.error)
+      if (e.contractError) refused(status, errorMessage(e.error, e.args) ?? t('tx.contractRefused', { reason: words(e.error) }), e.error)
       else showStep(status, 'failed', e.message)
     } else showStep(status, 'failed', e instanceof Error ? e.message.split('\n')[0] : String(e))
     return undefined
@@ -207,7 +164,7 @@ export async function write(client: PublicClient, config: Config, what: ShopperW
   showStep(status, 'pending', undefined, hash)
   const receipt = await client.waitForTransactionReceipt({ hash, timeout: 120_000 })
   if (receipt.status === 'reverted') {
-    let message = 'The transaction was refused on chain.'
+    let message = t('tx.revertedOnChain')
     let name: string | undefined
     try {
       await client.simulateContract({ ...call, account: signer.address, blockNumber: receipt.blockNumber - 1n } as Parameters<PublicClient['simulateContract']>[0])
@@ -218,7 +175,7 @@ export async function write(client: PublicClient, config: Config, what: ShopperW
     return undefined
   }
   forgetHead(client) // the lists read next must reach this block
-  showStep(status, 'confirmed', `In block ${receipt.blockNumber}.`, hash)
+  showStep(status, 'confirmed', t('tx.inBlock', { block: receipt.blockNumber.toString() }), hash)
   return { block: receipt.blockNumber, hash }
 }
 

@@ -40,29 +40,41 @@ import { ShopperAddresses, type ShopperPurchase } from '../../wallet/addresses'
 import { deadlineFrom, directCall, type RelayedCall } from '../../wallet/relay'
 import type { Connection, Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
+import { formatList, formatUtc, t, tCount, tParts, type MessageKey } from '../../i18n'
 import { explain, showStep, statusLine, write, writeButton, type WriteRequest } from '../../wallet/write'
-import { formatAmount, formatDateTime } from '../market/format'
+import { formatAmount } from '../market/format'
 import { reviewForm } from '../product/ownership'
 import { el } from '../product/view'
 
-/** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.consent). */
-export const PURPOSES = ['Order fulfilment', 'Delivery', 'Personalised recommendations', 'Marketing', 'Analytics', 'Sharing with third parties']
-export const CATEGORIES = ['Contact details', 'Postal address', 'Purchase history', 'Location', 'Payment', 'Demographics', 'Preferences', 'Device identifiers']
+/** Purpose and category bits, in the order of contracts/Types.sol (and o2ochain.consent), as the catalogue names them. */
+const PURPOSES: MessageKey[] = ['purpose.fulfilment', 'purpose.delivery', 'purpose.recommendations', 'purpose.marketing', 'purpose.analytics', 'purpose.thirdParties']
+const CATEGORIES: MessageKey[] = [
+  'category.contact',
+  'category.postal',
+  'category.purchases',
+  'category.location',
+  'category.payment',
+  'category.demographics',
+  'category.preferences',
+  'category.device',
+]
 
 const consentGrantedEvent = getAbiItem({ abi: consentRegistryAbi, name: 'ConsentGranted' }) as AbiEvent
 const dataUsedEvent = getAbiItem({ abi: consentRegistryAbi, name: 'DataUsed' }) as AbiEvent
 
-function names(mask: bigint, all: string[]): string[] {
-  return all.filter((_, bit) => (mask >> BigInt(bit)) & 1n)
+/** The words of the bits set in `mask`, as a list of the page's language. */
+function names(mask: bigint, all: MessageKey[]): string {
+  return formatList(all.filter((_, bit) => (mask >> BigInt(bit)) & 1n).map((key) => t(key)))
 }
 
+/** The day of a contract time (UTC), as the page's language writes dates. */
 function day(seconds: bigint | number): string {
-  return new Date(Number(seconds) * 1000).toISOString().slice(0, 10)
+  return formatUtc(seconds, 'date')
 }
 
-/** "2026-12-04 10:04 UTC": when claims open or close, to the minute. */
+/** When claims open or close, to the minute (UTC). */
 function dayTime(seconds: number): string {
-  return formatDateTime(seconds)
+  return formatUtc(seconds)
 }
 
 /** What the account page reads: the price guarantee through the market's reader (channels, currencies, prices, cached), and consents. */
@@ -98,14 +110,14 @@ export async function showAccount(out: HTMLElement, client: PublicClient, config
         el(
           'section',
           { class: 'account', 'aria-labelledby': 'account-title' },
-          el('h2', { id: 'account-title' }, 'Your account'),
-          el('p', {}, 'Connect a wallet (top right) to see your purchases, your price guarantee, your consents and every use of your data.'),
+          el('h2', { id: 'account-title' }, t('account.title')),
+          el('p', {}, t('account.connectFirst')),
         ),
       )
       document.body.dataset.state = 'ready'
       return
     }
-    out.replaceChildren(el('p', { class: 'loading', role: 'status' }, 'Reading your account from the chain…'))
+    out.replaceChildren(el('p', { class: 'loading', role: 'status' }, t('account.reading')))
     const refresh = () => void render(wallet.connection)
     try {
       const addresses = new ShopperAddresses(me, reads.prices)
@@ -121,20 +133,16 @@ export async function showAccount(out: HTMLElement, client: PublicClient, config
         el(
           'article',
           { class: 'account', 'aria-labelledby': 'account-title', 'data-address': me.address },
-          el('h2', { id: 'account-title' }, 'Your account'),
-          el('p', { class: 'who' }, 'Connected as ', el('code', { title: me.address }, short(me.address)), ` (${me.label}).`),
-          el(
-            'p',
-            { class: 'hint private-addresses' },
-            'On the chain you are never this address: each purchase, each item you claim and each shop you give consent to has an address of its own, made from your key on this device. Nobody can tell they are all you; this page finds them all again from your key.',
-          ),
+          el('h2', { id: 'account-title' }, t('account.title')),
+          el('p', { class: 'who' }, ...tParts('account.connectedAs', { address: el('code', { title: me.address }, short(me.address)), label: me.label })),
+          el('p', { class: 'hint private-addresses' }, t('account.private')),
           ...sections.filter((section): section is HTMLElement => section !== undefined),
         ),
       )
       document.body.dataset.state = 'ready'
     } catch (e) {
       if (mine !== generation) return
-      out.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Could not read the chain at ${config.rpcUrl}: ${(e as Error).message.split('\n')[0]}`))
+      out.replaceChildren(el('p', { class: 'error', role: 'alert' }, t('product.cannotRead', { rpc: config.rpcUrl, reason: (e as Error).message.split('\n')[0] })))
       document.body.dataset.state = 'error'
     }
   }
@@ -148,9 +156,9 @@ export async function showAccount(out: HTMLElement, client: PublicClient, config
 /** "Dalian Coast, Zhongshan Road store and 2 more shops": a retailer by its channels' names. */
 async function retailerName(reads: Reads, retailer: number): Promise<string> {
   const channels = await reads.prices.channelsOf(retailer)
-  if (channels.length === 0) return `Retailer ${retailer}`
+  if (channels.length === 0) return t('prices.retailer', { id: retailer })
   const more = channels.length - 1
-  return more === 0 ? channels[0].name : `${channels[0].name} and ${more} more shop${more === 1 ? '' : 's'}`
+  return more === 0 ? channels[0].name : tCount(more, 'account.retailerMore.one', 'account.retailerMore.many', { name: channels[0].name })
 }
 
 /** The next unused purchase address of a chosen retailer, as a QR code and text, to show at the till. */
@@ -159,29 +167,25 @@ async function tillSection(reads: Reads, addresses: ShopperAddresses): Promise<H
   if (count === 0) return undefined
   const retailers = Array.from({ length: count }, (_, i) => i + 1)
   const names = await Promise.all(retailers.map((r) => retailerName(reads, r)))
-  const section = el('section', { class: 'till', 'aria-labelledby': 'till-title' }, el('h3', { id: 'till-title' }, 'Show at the till'))
+  const section = el('section', { class: 'till', 'aria-labelledby': 'till-title' }, el('h3', { id: 'till-title' }, t('till.title')))
   const select = el('select', { id: 'till-retailer', name: 'retailer' })
   retailers.forEach((r, i) => select.append(el('option', { value: String(r) }, names[i])))
   const shown = el('div', { class: 'till-address', 'aria-live': 'polite' })
   const showNext = async () => {
     const retailer = Number(select.value)
     const next = await addresses.next(retailer)
-    const qr = el('div', { class: 'address-qr', role: 'img', 'aria-label': 'QR code of your one-time purchase address' })
+    const qr = el('div', { class: 'address-qr', role: 'img', 'aria-label': t('till.qr') })
     qr.innerHTML = renderSVG(next.account.address, { border: 2 })
     shown.dataset.retailer = String(retailer)
     shown.dataset.index = String(next.index)
     shown.dataset.address = next.account.address
-    shown.replaceChildren(qr, el('p', {}, el('code', { class: 'address-text' }, next.account.address)), el('p', { class: 'hint' }, `Your purchase number ${next.index + 1} at this retailer.`))
+    shown.replaceChildren(qr, el('p', {}, el('code', { class: 'address-text' }, next.account.address)), el('p', { class: 'hint' }, t('till.number', { number: next.index + 1 })))
   }
   select.addEventListener('change', () => void showNext())
   await showNext()
   section.append(
-    el(
-      'p',
-      {},
-      'The shop records your purchase to this one-time address, and its price guarantee pays any compensation to it. It is yours because it comes from your key: this page can always find it again, and nobody else can tell it is you.',
-    ),
-    el('label', { for: 'till-retailer' }, 'Shop'),
+    el('p', {}, t('till.explain')),
+    el('label', { for: 'till-retailer' }, t('till.shop')),
     select,
     shown,
   )
@@ -205,10 +209,10 @@ async function moneySection(reads: Reads, addresses: ShopperAddresses, refresh: 
       return { bought: b, currency, balance }
     }),
   )
-  const section = el('section', { class: 'money', 'aria-labelledby': 'money-title' }, el('h3', { id: 'money-title' }, 'Your compensation'))
+  const section = el('section', { class: 'money', 'aria-labelledby': 'money-title' }, el('h3', { id: 'money-title' }, t('money.title')))
   const holding = held.filter((h) => h.balance > 0n)
   if (holding.length === 0) {
-    section.append(el('p', { class: 'empty' }, 'Compensation is paid to the address of the purchase it is for. None of your purchase addresses holds any now.'))
+    section.append(el('p', { class: 'empty' }, t('money.none')))
     return section
   }
   const names = new Map(await Promise.all([...new Set(holding.map((h) => h.bought.purchase.retailer))].map(async (r) => [r, await retailerName(reads, r)] as const)))
@@ -217,24 +221,33 @@ async function moneySection(reads: Reads, addresses: ShopperAddresses, refresh: 
     const item = el(
       'li',
       { class: 'held', 'data-address': b.purchase.buyer, 'data-balance': balance.toString() },
-      el('p', {}, el('strong', {}, amount(balance, currency)), ` at your address of purchase ${b.index + 1} at ${names.get(b.purchase.retailer)}, `, el('code', { title: b.purchase.buyer }, short(b.purchase.buyer)), '.'),
+      el(
+        'p',
+        {},
+        ...tParts('money.held', {
+          amount: el('strong', {}, amount(balance, currency)),
+          number: b.index + 1,
+          retailer: names.get(b.purchase.retailer) ?? '',
+          address: el('code', { title: b.purchase.buyer }, short(b.purchase.buyer)),
+        }),
+      ),
     )
     const signer = addresses.signerFor(b.purchase.buyer)
     if (currency.native && signer) {
       const status = statusLine()
-      const move = el('button', { type: 'button', class: 'move-to-wallet secondary' }, 'Move to my wallet')
+      const move = el('button', { type: 'button', class: 'move-to-wallet secondary' }, t('money.move'))
       move.addEventListener('click', async () => {
         move.disabled = true
         if (await moveToWallet(client, reads.config, signer, me.address, status)) setTimeout(refresh, 800)
         else move.disabled = false
       })
       item.append(
-        el('p', { class: 'warning', role: 'note' }, `Moving it is a transaction from this purchase address to your wallet ${short(me.address)}: anyone can then see on the chain that this purchase is yours.`),
+        el('p', { class: 'warning', role: 'note' }, t('money.warning', { wallet: short(me.address) })),
         move,
         status,
       )
     } else if (!currency.native) {
-      item.append(el('p', { class: 'hint' }, `It is in ${currency.symbol}; moving a token needs coin for the fee at this address, which would tie it to whoever sends that coin, so the page leaves it there.`))
+      item.append(el('p', { class: 'hint' }, t('money.token', { symbol: currency.symbol })))
     }
     list.append(item)
   }
@@ -259,20 +272,20 @@ async function moveToWallet(client: PublicClient, config: Config, from: PrivateK
     const fee = fees.maxFeePerGas
     const value = balance - gas * fee
     if (value <= 0n) {
-      showStep(status, 'failed', 'This address holds less than the fee of moving it.')
+      showStep(status, 'failed', t('money.lessThanFee'))
       return false
     }
-    showStep(status, 'signing', '(the purchase address signs in this page and pays its own fee)')
+    showStep(status, 'signing', t('money.signing'))
     const sender = createWalletClient({ account: from, chain: client.chain, transport: http(config.rpcUrl) })
     const hash = await sender.sendTransaction({ to, value, gas, maxFeePerGas: fee, maxPriorityFeePerGas: fee, chain: client.chain })
     showStep(status, 'sent', undefined, hash)
     const receipt = await client.waitForTransactionReceipt({ hash, timeout: 120_000 })
     if (receipt.status !== 'success') {
-      showStep(status, 'reverted', 'The transfer was refused on chain.', hash)
+      showStep(status, 'reverted', t('money.refused'), hash)
       return false
     }
     forgetHead(client)
-    showStep(status, 'confirmed', `In block ${receipt.blockNumber}.`, hash)
+    showStep(status, 'confirmed', t('tx.inBlock', { block: receipt.blockNumber.toString() }), hash)
     return true
   } catch (e) {
     const why = explain(e)
@@ -329,19 +342,19 @@ export async function productPurchases(client: PublicClient, config: Config, me:
   return section.querySelector('.purchase') ? section : null
 }
 
-const COVER_TEXT: Record<Exclude<ReturnType<typeof coverStatus>, 'covered'>, string> = {
-  'no-guarantee': 'Not covered: the shop offered no price guarantee on it when you bought.',
-  'recorded-late': 'Not covered: its guarantee period had already ended when the shop recorded the purchase.',
-  'pool-empty': 'Not covered: the shop’s guarantee pool had no free funds when you bought.',
+const COVER_TEXT: Record<Exclude<ReturnType<typeof coverStatus>, 'covered'>, MessageKey> = {
+  'no-guarantee': 'cover.noGuarantee',
+  'recorded-late': 'cover.recordedLate',
+  'pool-empty': 'cover.poolEmpty',
 }
 
 async function purchasesSection(reads: Reads, addresses: ShopperAddresses, refresh: () => void, gtin?: bigint): Promise<HTMLElement> {
   const { client } = reads
-  const title = gtin === undefined ? 'Your purchases and the price guarantee' : 'Your purchases of this product'
+  const title = t(gtin === undefined ? 'purchases.title' : 'purchases.titleProduct')
   const section = el('section', { class: 'purchases', 'aria-labelledby': 'purchases-title' }, el(gtin === undefined ? 'h3' : 'h2', { id: 'purchases-title' }, title))
   const bought = await addresses.purchases(gtin)
   if (bought.length === 0) {
-    section.append(el('p', { class: 'empty' }, 'No store has recorded a purchase to your addresses yet. Stores record a sale when you show your purchase address at the till (above) or shop online.'))
+    section.append(el('p', { class: 'empty' }, t('purchases.none')))
     return section
   }
   const [channels, paid, now] = await Promise.all([
@@ -376,7 +389,7 @@ async function purchaseItem(
   const cover = coverStatus(p, policy)
   const { opensAt, closesAt } = claimPeriod(p, policy)
   const phase = cover !== 'covered' ? 'none' : now < opensAt ? 'soon' : now <= closesAt ? 'open' : 'closed'
-  const where = context.where ?? `channel ${p.channel}`
+  const where = context.where ?? t('purchase.channel', { id: p.channel })
   const item = el(
     'li',
     {
@@ -387,27 +400,27 @@ async function purchaseItem(
       'data-cover': p.cover.toString(),
       'data-claim': phase,
     },
-    el('h4', {}, name ?? `GTIN ${p.gtin.toString().padStart(14, '0')}`),
-    el('p', {}, `${p.quantity} × ${amount(p.unitPrice, money)} at ${where}, ${day(p.purchasedAt)}.`),
+    el('h4', {}, name ?? t('purchase.unnamed', { gtin: p.gtin.toString().padStart(14, '0') })),
+    el('p', {}, t('purchase.line', { quantity: p.quantity, price: amount(p.unitPrice, money), where, date: day(p.purchasedAt) })),
   )
   if (cover !== 'covered') {
-    item.append(el('p', { class: 'cover none', 'data-cover-status': cover }, COVER_TEXT[cover]))
-    if (compensated > 0n) item.append(el('p', { class: 'compensated', 'data-field': 'compensated' }, `Compensated so far: ${amount(compensated, money)}.`))
+    item.append(el('p', { class: 'cover none', 'data-cover-status': cover }, t(COVER_TEXT[cover])))
+    if (compensated > 0n) item.append(el('p', { class: 'compensated', 'data-field': 'compensated' }, t('purchase.compensated', { amount: amount(compensated, money) })))
   } else {
     item.append(
       el(
         'p',
         { class: 'cover', 'data-cover-status': cover },
-        `Covered up to ${amount(p.cover, money)}: the shop’s guarantee pool set this aside for your purchase when it was recorded, and only claims for it can take it.`,
+        t('purchase.covered', { amount: amount(p.cover, money) }),
       ),
-      el('p', { class: 'compensated', 'data-field': 'compensated' }, `Compensated so far: ${amount(compensated, money)}.`),
+      el('p', { class: 'compensated', 'data-field': 'compensated' }, t('purchase.compensated', { amount: amount(compensated, money) })),
     )
-    const shopName = async (channel: number) => (await reads.prices.channel(channel))?.name ?? `Channel ${channel}`
+    const shopName = async (channel: number) => (await reads.prices.channel(channel))?.name ?? t('purchase.channel', { id: channel })
     // Nothing (more) to claim: after a payout, the lower price that qualified was paid, not missing.
     const nothingOwed = () =>
       compensated > 0n
-        ? el('p', { class: 'owed none', 'data-owed-paid': compensated.toString() }, `Nothing more is owed now: the lower price was compensated, ${amount(compensated, money)} paid.`)
-        : el('p', { class: 'owed none' }, 'Nothing is owed now: no lower price of this retailer qualifies.')
+        ? el('p', { class: 'owed none', 'data-owed-paid': compensated.toString() }, t('owed.morePaid', { amount: amount(compensated, money) }))
+        : el('p', { class: 'owed none' }, t('owed.none'))
     if (phase === 'soon') {
       // Claims before opensAt revert (GuaranteeClaimTooEarly): say what will be owed, and when, without a button.
       const offer = await bestOffer(reads, bought, opensAt)
@@ -416,19 +429,19 @@ async function purchaseItem(
           el(
             'p',
             { class: 'owed pending', 'data-owed-later': offer.paid.toString(), 'data-from': String(opensAt) },
-            `${await shopName(offer.channel)} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}.`,
+            t('owed.later', { shop: await shopName(offer.channel), price: amount(offer.price, money), date: day(offer.validFrom), amount: amount(offer.paid, money) }),
           ),
         )
       } else {
         item.append(nothingOwed())
       }
-      item.append(el('p', { class: 'claim-from', 'data-from': String(opensAt) }, `Compensation is paid from ${dayTime(opensAt)}, a day after the purchase was recorded.`))
+      item.append(el('p', { class: 'claim-from', 'data-from': String(opensAt) }, t('owed.from', { time: dayTime(opensAt) })))
     } else if (phase === 'open') {
       const offer = await bestOffer(reads, bought)
       const signer = addresses.signerFor(p.buyer)
       if (offer && offer.paid > 0n && signer) {
         const status = statusLine()
-        const claim = el('button', { type: 'button', class: 'claim-compensation', 'data-owed': offer.paid.toString() }, `Claim ${amount(offer.paid, money)}`)
+        const claim = el('button', { type: 'button', class: 'claim-compensation', 'data-owed': offer.paid.toString() }, t('owed.claim', { amount: amount(offer.paid, money) }))
         // Anyone may send the claim (it pays the purchase's address): the relay does, unsigned.
         const request: WriteRequest = { address: guarantee, abi: priceGuaranteeAbi, functionName: 'claimWithPrice', args: [p, offer.channel, offer.validFrom] }
         writeButton(claim, client, config, { signer, request, send: async () => directCall(request), signs: false }, status, refresh)
@@ -436,7 +449,7 @@ async function purchaseItem(
           el(
             'p',
             { class: 'owed', 'data-owed': offer.paid.toString() },
-            `${await shopName(offer.channel)} sells it for ${amount(offer.price, money)} since ${day(offer.validFrom)}: the guarantee owes you ${amount(offer.paid, money)}, paid to this purchase's address.`,
+            t('owed.now', { shop: await shopName(offer.channel), price: amount(offer.price, money), date: day(offer.validFrom), amount: amount(offer.paid, money) }),
           ),
           claim,
           status,
@@ -444,9 +457,9 @@ async function purchaseItem(
       } else {
         item.append(nothingOwed())
       }
-      item.append(el('p', { class: 'claim-until', 'data-until': String(closesAt) }, `Claims for this purchase are open until ${dayTime(closesAt)}.`))
+      item.append(el('p', { class: 'claim-until', 'data-until': String(closesAt) }, t('owed.until', { time: dayTime(closesAt) })))
     } else {
-      item.append(el('p', { class: 'claim-closed', 'data-until': String(closesAt) }, `The guarantee period of this purchase ended on ${dayTime(closesAt)}.`))
+      item.append(el('p', { class: 'claim-closed', 'data-until': String(closesAt) }, t('owed.closed', { time: dayTime(closesAt) })))
     }
   }
   const review = await purchaseReview(reads, addresses, bought, context.tickets, refresh)
@@ -472,7 +485,7 @@ async function purchaseReview(reads: Reads, addresses: ShopperAddresses, bought:
   ])
   if (posted.posted) {
     const rating = Number(posted.rating)
-    return el('p', { class: 'reviewed', 'data-rating': String(rating), 'data-review': id }, `You reviewed this product: ${'★'.repeat(rating)}. Thank you.`)
+    return el('p', { class: 'reviewed', 'data-rating': String(rating), 'data-review': id }, t('purchaseReview.reviewed', { stars: '★'.repeat(rating) }))
   }
   if (seller.brand === 0 || !seller.authorised) {
     const brand =
@@ -481,19 +494,15 @@ async function purchaseReview(reads: Reads, addresses: ShopperAddresses, bought:
         : ((await client
             .readContract({ address: contractOf(config, 'ProductRegistry').address, abi: productRegistryAbi, functionName: 'brand', args: [seller.brand] })
             .then((b) => (b as { name: string }).name)
-            .catch(() => undefined)) ?? 'The brand')
+            .catch(() => undefined)) ?? t('recall.theBrand'))
     const why =
       brand === undefined
-        ? el('p', { class: 'review-refused', 'data-reason': 'unregistered' }, 'No brand registered this product, so it cannot be reviewed as a verified purchase.')
-        : el(
-            'p',
-            { class: 'review-refused', 'data-reason': 'seller-not-authorised' },
-            `${brand} has not authorised this shop to sell its products, so the chain does not accept a review of the product on this purchase: a product review counts only for a purchase from a seller the brand recognises.`,
-          )
+        ? el('p', { class: 'review-refused', 'data-reason': 'unregistered' }, t('purchaseReview.unregistered'))
+        : el('p', { class: 'review-refused', 'data-reason': 'seller-not-authorised' }, t('purchaseReview.notAuthorised', { brand }))
     // A review of the shop itself rests on any purchase there: that is what it is about.
     const merchantId = reviewIdOf(bought.id, SUBJECT_MERCHANT)
     const merchant = (await client.readContract({ address: board, abi: reviewBoardAbi, functionName: 'review', args: [merchantId] })) as { posted: boolean; rating: number }
-    if (merchant.posted) return el('div', {}, why, el('p', { class: 'reviewed', 'data-rating': String(Number(merchant.rating)), 'data-review': merchantId }, `You reviewed the shop: ${'★'.repeat(Number(merchant.rating))}.`))
+    if (merchant.posted) return el('div', {}, why, el('p', { class: 'reviewed', 'data-rating': String(Number(merchant.rating)), 'data-review': merchantId }, t('purchaseReview.reviewedShop', { stars: '★'.repeat(Number(merchant.rating)) })))
     const key = bought.id.slice(2, 12)
     const form = reviewForm(
       client,
@@ -501,9 +510,9 @@ async function purchaseReview(reads: Reads, addresses: ShopperAddresses, bought:
       () => signer,
       (rating, content) => ({ address: board, abi: reviewBoardAbi, functionName: 'reviewPurchase', args: [p, SUBJECT_MERCHANT, rating, content.hash, content.uri] }),
       refresh,
-      { form: `review-shop-${key}`, text: `review-shop-text-${key}`, title: 'Review the shop' },
+      { form: `review-shop-${key}`, text: `review-shop-text-${key}`, title: t('purchaseReview.shop') },
     )
-    return el('div', {}, why, el('details', { class: 'purchase-review shop-review', 'data-review': merchantId }, el('summary', {}, 'Review the shop instead'), form))
+    return el('div', {}, why, el('details', { class: 'purchase-review shop-review', 'data-review': merchantId }, el('summary', {}, t('purchaseReview.shopInstead')), form))
   }
   const key = bought.id.slice(2, 12)
   const form = reviewForm(
@@ -512,9 +521,9 @@ async function purchaseReview(reads: Reads, addresses: ShopperAddresses, bought:
     () => signer,
     (rating, content) => ({ address: board, abi: reviewBoardAbi, functionName: 'reviewPurchase', args: [p, SUBJECT_PRODUCT, rating, content.hash, content.uri] }),
     refresh,
-    { form: `review-purchase-${key}`, text: `review-purchase-text-${key}`, title: 'Review this product' },
+    { form: `review-purchase-${key}`, text: `review-purchase-text-${key}`, title: t('purchaseReview.product') },
   )
-  return el('details', { class: 'purchase-review', 'data-review': id }, el('summary', {}, 'Review this product as its verified buyer'), form)
+  return el('details', { class: 'purchase-review', 'data-review': id }, el('summary', {}, t('purchaseReview.productAsBuyer')), form)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -602,7 +611,7 @@ async function signedGrant(reads: Reads, signer: PrivateKeyAccount, terms: Terms
 
 async function consentSection(reads: Reads, me: Connection, refresh: () => void): Promise<HTMLElement> {
   const { client, config, consent, fromBlock } = reads
-  const section = el('section', { class: 'consents', 'aria-labelledby': 'consents-title' }, el('h3', { id: 'consents-title' }, 'Your consents'))
+  const section = el('section', { class: 'consents', 'aria-labelledby': 'consents-title' }, el('h3', { id: 'consents-title' }, t('consents.title')))
   const accounts = consentAccounts(config, me)
   const granted =
     accounts.size === 0
@@ -616,7 +625,7 @@ async function consentSection(reads: Reads, me: Connection, refresh: () => void)
     if (mine && mine.user.toLowerCase() === a.dataUser.toLowerCase()) pairs.set(mine.account.address, mine)
   }
   const nameOf = (address: Address) => config.dataUsers.find((u) => u.address.toLowerCase() === address.toLowerCase())?.name ?? short(address)
-  if (pairs.size === 0) section.append(el('p', { class: 'empty' }, 'You have not given anyone consent to use your data.'))
+  if (pairs.size === 0) section.append(el('p', { class: 'empty' }, t('consents.none')))
   const list = el('ul', { class: 'consent-list' })
   for (const { user, account } of pairs.values()) {
     const view = (await client.readContract({ address: consent, abi: consentRegistryAbi, functionName: 'consent', args: [account.address, user] })) as ConsentView
@@ -625,14 +634,14 @@ async function consentSection(reads: Reads, me: Connection, refresh: () => void)
     const item = el(
       'li',
       { class: `consent consent-${state}`, 'data-data-user': user, 'data-consumer': account.address, 'data-state': state },
-      el('h4', {}, nameOf(user), ' ', el('span', { class: `badge badge-${state}` }, state === 'live' ? 'live' : state)),
-      el('p', {}, `For: ${names(view.purposes, PURPOSES).join(', ')}.`),
-      el('p', {}, `Data: ${names(view.categories, CATEGORIES).join(', ')}.`),
-      el('p', {}, `Given ${day(grantedOn)}${view.live ? `, until ${day(view.expiry)}` : ''}.`),
+      el('h4', {}, nameOf(user), ' ', el('span', { class: `badge badge-${state}` }, t(`consent.state.${state}`))),
+      el('p', {}, t('consent.for', { list: names(view.purposes, PURPOSES) })),
+      el('p', {}, t('consent.data', { list: names(view.categories, CATEGORIES) })),
+      el('p', {}, view.live ? t('consent.givenUntil', { date: day(grantedOn), until: day(view.expiry) }) : t('consent.given', { date: day(grantedOn) })),
     )
     if (view.live) {
       const status = statusLine()
-      const revoke = el('button', { type: 'button', class: 'revoke secondary' }, 'Revoke')
+      const revoke = el('button', { type: 'button', class: 'revoke secondary' }, t('consent.revoke'))
       const request: WriteRequest = { address: consent, abi: consentRegistryAbi, functionName: 'revoke', args: [user] }
       writeButton(revoke, client, config, { signer: account, request, send: () => signedRevoke(reads, account, user) }, status, refresh)
       item.append(revoke, status)
@@ -646,32 +655,32 @@ async function consentSection(reads: Reads, me: Connection, refresh: () => void)
 
 function grantForm(reads: Reads, me: Connection, refresh: () => void): HTMLElement {
   const { client, config, consent } = reads
-  const form = el('form', { class: 'grant-form', id: 'grant-form', 'aria-labelledby': 'grant-title' }, el('h4', { id: 'grant-title' }, 'Give consent'))
+  const form = el('form', { class: 'grant-form', id: 'grant-form', 'aria-labelledby': 'grant-title' }, el('h4', { id: 'grant-title' }, t('grant.title')))
   const select = el('select', { name: 'dataUser', id: 'grant-user' })
   for (const u of config.dataUsers) select.append(el('option', { value: u.address }, u.name))
   const notice = el('blockquote', { class: 'notice' })
   const showNotice = () => {
-    notice.textContent = config.dataUsers.find((u) => u.address === select.value)?.notice ?? 'This data user published no notice.'
+    notice.textContent = config.dataUsers.find((u) => u.address === select.value)?.notice ?? t('grant.noNotice')
   }
   select.addEventListener('change', showNotice)
   showNotice()
-  const purposes = el('fieldset', {}, el('legend', {}, 'What for'))
-  PURPOSES.forEach((label, bit) => purposes.append(el('label', {}, el('input', { type: 'checkbox', name: 'purpose', value: String(bit) }), ` ${label}`)))
-  const categories = el('fieldset', {}, el('legend', {}, 'Which data'))
-  CATEGORIES.forEach((label, bit) => categories.append(el('label', {}, el('input', { type: 'checkbox', name: 'category', value: String(bit) }), ` ${label}`)))
+  const purposes = el('fieldset', {}, el('legend', {}, t('grant.whatFor')))
+  PURPOSES.forEach((key, bit) => purposes.append(el('label', {}, el('input', { type: 'checkbox', name: 'purpose', value: String(bit) }), ` ${t(key)}`)))
+  const categories = el('fieldset', {}, el('legend', {}, t('grant.whichData')))
+  CATEGORIES.forEach((key, bit) => categories.append(el('label', {}, el('input', { type: 'checkbox', name: 'category', value: String(bit) }), ` ${t(key)}`)))
   const days = el('input', { type: 'number', name: 'days', id: 'grant-days', min: '1', max: '3650', value: '365', required: '' })
   const status = statusLine()
-  const submit = el('button', { type: 'submit' }, 'Give consent')
+  const submit = el('button', { type: 'submit' }, t('grant.title'))
   form.append(
-    el('label', { for: 'grant-user' }, 'To'),
+    el('label', { for: 'grant-user' }, t('grant.to')),
     select,
-    el('p', { class: 'hint' }, 'Their notice (the chain records its fingerprint, so you can later prove what you agreed to):'),
+    el('p', { class: 'hint' }, t('grant.noticeHint')),
     notice,
     purposes,
     categories,
-    el('label', { for: 'grant-days' }, 'For how many days'),
+    el('label', { for: 'grant-days' }, t('grant.days')),
     days,
-    el('p', { class: 'hint' }, 'The consent is given by an address of yours that only this data user sees, so it learns nothing about your purchases elsewhere.'),
+    el('p', { class: 'hint' }, t('grant.privacy')),
     submit,
     status,
   )
@@ -703,15 +712,15 @@ function grantForm(reads: Reads, me: Connection, refresh: () => void): HTMLEleme
 
 async function usesSection(reads: Reads, me: Connection): Promise<HTMLElement> {
   const { client, config, consent, fromBlock } = reads
-  const section = el('section', { class: 'uses', 'aria-labelledby': 'uses-title' }, el('h3', { id: 'uses-title' }, 'Every use of your data'))
+  const section = el('section', { class: 'uses', 'aria-labelledby': 'uses-title' }, el('h3', { id: 'uses-title' }, t('uses.title')))
   const consumers = [...consentAccounts(config, me).values()].map((a) => a.account.address)
   const logs = consumers.length === 0 ? [] : await logReader(client, config).get({ address: consent, event: dataUsedEvent, args: { consumer: consumers }, fromBlock })
   if (logs.length === 0) {
-    section.append(el('p', { class: 'empty' }, 'No one has recorded a use of your data.'))
+    section.append(el('p', { class: 'empty' }, t('uses.none')))
     return section
   }
   const nameOf = (address: Address) => config.dataUsers.find((u) => u.address.toLowerCase() === address.toLowerCase())?.name ?? short(address)
-  const table = el('table', { class: 'use-table' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'When'), el('th', { scope: 'col' }, 'Who'), el('th', { scope: 'col' }, 'For'), el('th', { scope: 'col' }, 'Data'))))
+  const table = el('table', { class: 'use-table' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('uses.when')), el('th', { scope: 'col' }, t('uses.who')), el('th', { scope: 'col' }, t('uses.for')), el('th', { scope: 'col' }, t('uses.data')))))
   const body = el('tbody', {})
   for (const log of logs.reverse()) {
     const a = log.args as { dataUser: Address; purpose: number; category: number; consentNonce: number }
@@ -722,12 +731,12 @@ async function usesSection(reads: Reads, me: Connection): Promise<HTMLElement> {
         { class: 'use', 'data-purpose': String(a.purpose), 'data-category': String(a.category) },
         el('td', {}, day(block.timestamp)),
         el('td', {}, nameOf(a.dataUser)),
-        el('td', {}, PURPOSES[a.purpose] ?? `purpose ${a.purpose}`),
-        el('td', {}, CATEGORIES[a.category] ?? `category ${a.category}`),
+        el('td', {}, PURPOSES[a.purpose] ? t(PURPOSES[a.purpose]) : t('consent.purposeN', { number: a.purpose })),
+        el('td', {}, CATEGORIES[a.category] ? t(CATEGORIES[a.category]) : t('consent.categoryN', { number: a.category })),
       ),
     )
   }
   table.append(body)
-  section.append(el('p', {}, `${logs.length} recorded, each under a consent you gave.`), table)
+  section.append(el('p', {}, tCount(logs.length, 'uses.count.one', 'uses.count.many')), table)
   return section
 }

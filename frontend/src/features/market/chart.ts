@@ -4,8 +4,9 @@
  * text alternative and the same data as a table. Drawn here, no chart library.
  */
 import { isLive, offerUntil, type Channel, type Currency, type Offer } from '../../chain/guarantee'
+import { locale, t, tCount, tParts, utcParts } from '../../i18n'
 import { el } from '../product/view'
-import { formatAmount, formatDateTime, isoTime, PRICE_TYPE_TEXT } from './format'
+import { formatAmount, formatDateTime, isoTime, priceTypeText } from './format'
 
 const SVG = 'http://www.w3.org/2000/svg'
 const W = 340
@@ -69,11 +70,10 @@ function ticks(lo: number, hi: number): { values: number[]; decimals: number } {
   return { values, decimals: Math.max(0, -Math.floor(Math.log10(step))) }
 }
 
+/** An axis label (UTC): the time of day for a short span, else the day ("Dec 1" / "12月1日"). */
 function timeLabel(seconds: number, span: number): string {
-  const iso = new Date(seconds * 1000).toISOString()
-  if (span < 600) return iso.slice(11, 19)
-  if (span < 2 * 86_400) return iso.slice(11, 16)
-  return iso.slice(5, 10)
+  if (span < 2 * 86_400) return utcParts(seconds, span < 600).time
+  return new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(seconds * 1000)
 }
 
 /**
@@ -105,14 +105,14 @@ export function renderPriceChart(series: ChartSeries[], currency: Currency, now:
   lo = Math.max(0, lo - range * 0.15)
   const plotW = W - M.left - M.right
   const plotH = H - M.top - M.bottom
-  const x = (t: number) => M.left + ((t - start) / span) * plotW
+  const x = (at: number) => M.left + ((at - start) / span) * plotW
   const y = (v: number) => M.top + (1 - (v - lo) / (hi - lo)) * plotH
   const fmt = (n: number) => n.toFixed(1)
 
   const titleId = `${idPrefix}-chart-title`
   const descId = `${idPrefix}-chart-desc`
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'price-chart', role: 'img', 'aria-labelledby': `${titleId} ${descId}` })
-  root.append(svg('title', { id: titleId }, `Price history on ${series.length} channel${series.length === 1 ? '' : 's'}, in ${currency.symbol}`))
+  root.append(svg('title', { id: titleId }, tCount(series.length, 'chart.title.one', 'chart.title.many', { symbol: currency.symbol })))
 
   const axes = svg('g', { class: 'axes', 'aria-hidden': 'true' })
   const yTicks = ticks(lo, hi)
@@ -122,7 +122,7 @@ export function renderPriceChart(series: ChartSeries[], currency: Currency, now:
   }
   axes.append(svg('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, class: 'axis' }))
   axes.append(svg('text', { x: M.left, y: H - 8, 'text-anchor': 'start' }, timeLabel(start, span)))
-  axes.append(svg('text', { x: W - M.right, y: H - 8, 'text-anchor': 'end' }, span < 2 * 86_400 ? `${timeLabel(end, span)} UTC` : timeLabel(end, span)))
+  axes.append(svg('text', { x: W - M.right, y: H - 8, 'text-anchor': 'end' }, span < 2 * 86_400 ? t('time.utc', { time: timeLabel(end, span) }) : timeLabel(end, span)))
   root.append(axes)
 
   const described: string[] = []
@@ -139,7 +139,7 @@ export function renderPriceChart(series: ChartSeries[], currency: Currency, now:
     const spoken: string[] = []
     for (const step of steps) {
       if (!step.offer) {
-        if (previous?.offer && step.to < end) spoken.push(`no price from ${formatDateTime(step.from, span < 600)}`)
+        if (previous?.offer && step.to < end) spoken.push(t('chart.noPriceFrom', { time: formatDateTime(step.from, span < 600) }))
         previous = step
         continue
       }
@@ -148,7 +148,7 @@ export function renderPriceChart(series: ChartSeries[], currency: Currency, now:
       d += previous?.offer && previous.to === step.from ? ` V${yy} H${fmt(x(step.to))}` : ` M${fmt(x(step.from))} ${yy} H${fmt(x(step.to))}`
       group.append(svg('circle', { cx: fmt(x(step.from)), cy: yy, r: 2.5, fill: colour, class: 'point', 'data-price': amount.exact, 'data-from': step.from }))
       levels.push(amount.exact)
-      spoken.push(`${amount.text} from ${formatDateTime(step.from, span < 600)}`)
+      spoken.push(t('chart.priceFrom', { amount: amount.text, time: formatDateTime(step.from, span < 600) }))
       previous = step
     }
     group.prepend(svg('path', { d: d.trim(), stroke: colour, 'stroke-width': width, fill: 'none', 'stroke-linejoin': 'round', class: 'line' }))
@@ -156,7 +156,8 @@ export function renderPriceChart(series: ChartSeries[], currency: Currency, now:
     root.append(group)
     const last = steps.filter((st) => st.offer).pop()
     const stillOffered = last !== undefined && last.to === end && s.offers.some((o) => isLive(o, now))
-    described.push(`${s.channel.name} (${s.label}): ${spoken.join(', ') || 'no price'}${stillOffered ? ', still offered' : ', no longer offered'}.`)
+    const said = spoken.join(t('text.listSep')) || t('chart.noPrice')
+    described.push(t(stillOffered ? 'chart.seriesOffered' : 'chart.seriesEnded', { channel: s.channel.name, label: s.label, steps: said }))
     if (last?.offer) {
       labels.push({ text: `${s.label} ${formatAmount(last.offer.price, currency).exact}`, y: y(formatAmount(last.offer.price, currency).value) - 6, colour })
     }
@@ -174,14 +175,14 @@ export function renderPriceChart(series: ChartSeries[], currency: Currency, now:
   series.forEach((s, index) => {
     const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' })
     swatch.style.setProperty('--swatch', COLOURS[index % COLOURS.length])
-    legend.append(el('li', {}, swatch, `${s.label}: ${s.channel.name}`))
+    legend.append(el('li', {}, swatch, t('chart.legend', { label: s.label, name: s.channel.name })))
   })
 
   return el(
     'figure',
     { class: 'price-history' },
     root,
-    el('figcaption', {}, `Price in ${currency.symbol} over time (UTC). Each line is one channel; a step down is a price cut.`),
+    el('figcaption', {}, t('chart.caption', { symbol: currency.symbol })),
     legend,
     historyTable(series, currency, now, span),
   )
@@ -194,20 +195,20 @@ function historyTable(series: ChartSeries[], currency: Currency, now: number, sp
     .sort((a, b) => a.o.validFrom - b.o.validFrom || (a.o.block < b.o.block ? -1 : a.o.block > b.o.block ? 1 : a.s.channel.id - b.s.channel.id))
   const body = el('tbody')
   const seconds = span < 600
-  const when = (t: number) => {
-    const [date, time] = formatDateTime(t, seconds).split(' ')
-    return el('time', { datetime: isoTime(t) }, el('span', { class: 'date' }, date), ' ', el('span', { class: 'clock' }, time))
+  const when = (at: number) => {
+    const { date, time } = utcParts(at, seconds)
+    return el('time', { datetime: isoTime(at) }, el('span', { class: 'date' }, date), ' ', el('span', { class: 'clock' }, time))
   }
   for (const { s, o } of rows) {
     const live = isLive(o, now)
     const amount = formatAmount(o.price, currency)
-    const until = live ? 'still offered' : el('span', {}, o.endedAt && o.endedAt <= o.validUntil ? 'ended ' : 'expired ', when(offerUntil(o)))
+    const until = live ? t('chart.stillOffered') : el('span', {}, ...tParts(o.endedAt && o.endedAt <= o.validUntil ? 'chart.ended' : 'chart.expired', { time: when(offerUntil(o)) }))
     body.append(
       el(
         'tr',
         { 'data-channel': String(s.channel.id), 'data-price': amount.exact, 'data-live': String(live) },
         el('th', { scope: 'row' }, s.label),
-        el('td', {}, el('span', { class: 'amount' }, amount.text), el('br'), el('small', {}, PRICE_TYPE_TEXT[o.priceType])),
+        el('td', {}, el('span', { class: 'amount' }, amount.text), el('br'), el('small', {}, priceTypeText(o.priceType))),
         el('td', {}, when(o.validFrom), el('br'), el('small', {}, until)),
       ),
     )
@@ -215,9 +216,9 @@ function historyTable(series: ChartSeries[], currency: Currency, now: number, sp
   const table = el(
     'table',
     { class: 'history-table' },
-    el('caption', {}, 'Every price published on chain, oldest first; times in UTC'),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Channel'), el('th', { scope: 'col' }, 'Price'), el('th', { scope: 'col' }, 'Offered from (UTC)'))),
+    el('caption', {}, t('chart.tableCaption')),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('chart.channel')), el('th', { scope: 'col' }, t('prices.price')), el('th', { scope: 'col' }, t('chart.offeredFrom')))),
     body,
   )
-  return el('details', { class: 'history-data' }, el('summary', {}, 'Price history as a table'), table)
+  return el('details', { class: 'history-data' }, el('summary', {}, t('chart.tableSummary')), table)
 }

@@ -1,19 +1,24 @@
-/** Amounts, times and names as people read them on the market sections and merchant pages. */
+/** Amounts, times and names as people read them on the market sections and merchant pages, in the page's language. */
 import { formatUnits } from 'viem'
 import type { Currency, PriceType } from '../../chain/guarantee'
+import { formatDecimal, formatUtc, t, type MessageKey } from '../../i18n'
 
 /** Most decimals an amount shows; a longer one is rounded and marked "≈" (the exact value in a title). */
 const MAX_DECIMALS = 6
 
 export interface Amount {
-  /** "0.133 ETH", "≈ 0.333333 USDC". */
+  /** "0.133 ETH", "≈ 0.333333 USDC", "1,250 USDC": grouped for the page's language, every digit kept. */
   text: string
-  /** The exact decimal amount without symbol. */
+  /** The exact decimal amount without symbol or grouping ("1250.5"). */
   exact: string
   /** For the chart: the amount as a number (display only). */
   value: number
 }
 
+/**
+ * An amount of `currency` base units in words. The digits come from the integer itself
+ * (formatUnits), never from a float; only the grouping and the decimal point are the language's.
+ */
 export function formatAmount(units: bigint, currency: Currency): Amount {
   const exact = formatUnits(units, currency.decimals)
   const fraction = exact.split('.')[1] ?? ''
@@ -25,58 +30,63 @@ export function formatAmount(units: bigint, currency: Currency): Amount {
     shown = formatUnits(rounded, MAX_DECIMALS)
     approx = true
   }
-  return { text: `${approx ? '≈ ' : ''}${shown} ${currency.symbol}`, exact, value: Number(exact) }
+  return { text: `${approx ? '≈ ' : ''}${formatDecimal(shown)} ${currency.symbol}`, exact, value: Number(exact) }
 }
 
-export const PRICE_TYPE_TEXT: Record<PriceType, string> = {
-  regular: 'Regular price',
-  promotion: 'Promotion',
-  clearance: 'Clearance',
-  'limited-quantity': 'Limited quantity',
-  'price-error': 'Declared a price error',
+const PRICE_TYPE_KEYS: Record<PriceType, MessageKey> = {
+  regular: 'priceType.regular',
+  promotion: 'priceType.promotion',
+  clearance: 'priceType.clearance',
+  'limited-quantity': 'priceType.limitedQuantity',
+  'price-error': 'priceType.priceError',
 }
 
-export const KIND_TEXT: Record<string, string> = {
-  'online-shop': 'Online shop',
-  store: 'Store',
-  marketplace: 'Marketplace shop',
-  app: 'App',
+const EXCLUDED_KEYS: Record<PriceType, MessageKey> = {
+  regular: 'excluded.regular',
+  promotion: 'excluded.promotion',
+  clearance: 'excluded.clearance',
+  'limited-quantity': 'excluded.limitedQuantity',
+  'price-error': 'excluded.priceError',
 }
 
-const KIND_SHORT: Record<string, string> = { 'online-shop': 'Online', store: 'Store', marketplace: 'Marketplace', app: 'App' }
+/** "Regular price", "Clearance": a kind of price as a label. */
+export function priceTypeText(type: PriceType): string {
+  return t(PRICE_TYPE_KEYS[type])
+}
+
+/** "clearance", "declared price-error": a kind of price in a sentence's middle. */
+export function excludedTypeText(type: PriceType): string {
+  return t(EXCLUDED_KEYS[type])
+}
+
+const KIND_KEYS: Record<string, [MessageKey, MessageKey]> = {
+  'online-shop': ['channelKind.onlineShop', 'channelShort.onlineShop'],
+  store: ['channelKind.store', 'channelShort.store'],
+  marketplace: ['channelKind.marketplace', 'channelShort.marketplace'],
+  app: ['channelKind.app', 'channelShort.app'],
+}
 
 /** A channel kind in one word, for chart labels. */
 export function kindShort(kind: string): string {
-  return KIND_SHORT[kind] ?? kindText(kind)
+  return kind in KIND_KEYS ? t(KIND_KEYS[kind][1]) : kindText(kind)
 }
 
 export function kindText(kind: string): string {
-  return KIND_TEXT[kind] ?? `Channel kind ${kind}`
+  return kind in KIND_KEYS ? t(KIND_KEYS[kind][0]) : t('channelKind.other', { kind })
 }
 
-const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
-
-/** "1 Dec 2026" (UTC). */
+/** "Dec 1, 2026" / "2026年12月1日" (UTC). */
 export function formatDate(seconds: number): string {
-  return DATE.format(new Date(seconds * 1000))
+  return formatUtc(seconds, 'date')
 }
 
-/** "2026-12-01 10:04 UTC", with seconds when `withSeconds`. */
+/** "Dec 1, 2026, 10:04 AM UTC" / "2026年12月1日 10:04（UTC）", with seconds when `withSeconds`. */
 export function formatDateTime(seconds: number, withSeconds = false): string {
-  const iso = new Date(seconds * 1000).toISOString()
-  return `${iso.slice(0, 10)} ${iso.slice(11, withSeconds ? 19 : 16)} UTC`
+  return formatUtc(seconds, withSeconds ? 'second' : 'minute')
 }
 
 export function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString()
-}
-
-/** "30 days", "12 hours", "90 minutes". */
-export function formatDuration(seconds: number): string {
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`
-  if (seconds % 86_400 === 0) return plural(seconds / 86_400, 'day')
-  if (seconds % 3_600 === 0) return plural(seconds / 3_600, 'hour')
-  return plural(Math.round(seconds / 60), 'minute')
 }
 
 export function merchantHref(channel: number): string {

@@ -5,11 +5,19 @@
  */
 import type { Channel, GuaranteeReader } from '../../chain/guarantee'
 import type { JsonObject, MerchantProfile, Review, ReviewBoardReader } from '../../chain/reviews'
+import { t, type MessageKey } from '../../i18n'
 import { el } from '../product/view'
 import { formatDate, isoTime, kindText, merchantHref } from './format'
 import { renderReviews, type ReviewActions } from './reviews'
 
-const KNOWN_FIELDS: Record<string, string> = { address: 'Address', hours: 'Opening hours', phone: 'Phone', email: 'Email', website: 'Website' }
+/** The profile document's fields the page has words for; any other is shown under its own name. */
+const KNOWN_FIELDS: Record<string, MessageKey> = {
+  address: 'merchant.field.address',
+  hours: 'merchant.field.hours',
+  phone: 'merchant.field.phone',
+  email: 'merchant.field.email',
+  website: 'merchant.field.website',
+}
 
 export class MerchantNotFound extends Error {}
 
@@ -17,7 +25,7 @@ export class MerchantNotFound extends Error {}
 export function parseMerchant(value: string): number {
   const text = value.trim()
   if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > 0xffffffff) {
-    throw new MerchantNotFound(`“${text}” is not a merchant number (a merchant is one of a retailer's channels, numbered from 1).`)
+    throw new MerchantNotFound(t('merchant.notANumber', { text }))
   }
   return Number(text)
 }
@@ -33,24 +41,24 @@ function profileFacts(profile: MerchantProfile, document: JsonObject | undefined
   if (document) {
     for (const [key, value] of Object.entries(document)) {
       if (key === 'type' || key === 'name' || typeof value !== 'string' || !value.trim()) continue
-      add(key, KNOWN_FIELDS[key] ?? key.charAt(0).toUpperCase() + key.slice(1), linkOrText(value))
+      add(key, key in KNOWN_FIELDS ? t(KNOWN_FIELDS[key]) : key.charAt(0).toUpperCase() + key.slice(1), linkOrText(value))
     }
   }
-  if (profile.gln) add('gln', 'GLN', el('code', {}, profile.gln))
+  if (profile.gln) add('gln', t('merchant.gln'), el('code', {}, profile.gln))
   if (profile.latitude !== 0 || profile.longitude !== 0) {
     const lat = profile.latitude.toFixed(4)
     const lon = profile.longitude.toFixed(4)
     add(
       'location',
-      'Location',
+      t('merchant.location'),
       el(
         'a',
         { href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`, rel: 'noopener noreferrer' },
-        `${lat}, ${lon} (map)`,
+        t('merchant.map', { lat, lon }),
       ),
     )
   }
-  if (profile.updatedAt) add('updated', 'Profile updated', el('time', { datetime: isoTime(profile.updatedAt) }, formatDate(profile.updatedAt)))
+  if (profile.updatedAt) add('updated', t('merchant.updated'), el('time', { datetime: isoTime(profile.updatedAt) }, formatDate(profile.updatedAt)))
   return facts
 }
 
@@ -58,10 +66,10 @@ function profileCheck(profile: MerchantProfile): HTMLElement | undefined {
   const content = profile.content
   if (!content) return undefined
   if (content.status === 'intact') {
-    return el('p', { class: 'profile-check', 'data-hash': 'ok' }, el('span', { class: 'mark mark-ok' }, '✓ profile matches the chain'), ' Its details are exactly what the retailer published.')
+    return el('p', { class: 'profile-check', 'data-hash': 'ok' }, el('span', { class: 'mark mark-ok' }, t('merchant.profileOk')), t('merchant.profileOkDetail'))
   }
-  const why = content.status === 'mismatch' ? 'does not match the hash recorded on chain, so it is not shown' : `is missing (${content.detail})`
-  return el('p', { class: 'hash-warning', role: 'note', 'data-hash': content.status }, `⚠ This merchant's profile ${why}. Only what the chain holds is shown.`)
+  const why = content.status === 'mismatch' ? t('merchant.profileMismatch') : t('merchant.profileMissing', { detail: content.detail })
+  return el('p', { class: 'hash-warning', role: 'note', 'data-hash': content.status }, why)
 }
 
 function channelList(channels: Channel[], current: number): HTMLElement {
@@ -69,13 +77,13 @@ function channelList(channels: Channel[], current: number): HTMLElement {
   for (const c of channels) {
     const link = el('a', { href: merchantHref(c.id) }, c.name)
     if (c.id === current) link.setAttribute('aria-current', 'page')
-    list.append(el('li', { 'data-channel': String(c.id) }, link, ' ', el('small', {}, `${kindText(c.kind)}${c.id === current ? ' · this page' : ''}`)))
+    list.append(el('li', { 'data-channel': String(c.id) }, link, ' ', el('small', {}, c.id === current ? t('merchant.thisPage', { kind: kindText(c.kind) }) : kindText(c.kind))))
   }
   return el(
     'section',
     { class: 'market channels', 'aria-labelledby': 'channels-title' },
-    el('h2', { id: 'channels-title' }, 'Its retailer’s channels'),
-    el('p', { class: 'summary' }, 'One retailer, one price guarantee: a lower price on any of these counts for a purchase on the others.'),
+    el('h2', { id: 'channels-title' }, t('merchant.channelsTitle')),
+    el('p', { class: 'summary' }, t('merchant.channelsSummary')),
     list,
   )
 }
@@ -88,7 +96,7 @@ export async function merchantPage(
   actionsFor: (reviews: Review[]) => Promise<ReviewActions | undefined> = async () => undefined,
 ): Promise<HTMLElement> {
   const channel = await guarantee.channel(id)
-  if (!channel) throw new MerchantNotFound(`There is no merchant ${id} on this chain.`)
+  if (!channel) throw new MerchantNotFound(t('merchant.notFound', { id }))
   const [profile, channels, now] = await Promise.all([board.merchantProfile(id), guarantee.channelsOf(channel.retailer), guarantee.now()])
   const reviews = await board.reviews({ merchant: id }, now)
   const [names, actions] = await Promise.all([
@@ -103,9 +111,9 @@ export async function merchantPage(
     'section',
     { class: 'market merchant-profile', 'aria-labelledby': 'merchant-title', 'data-channel': String(id) },
     el('h2', { id: 'merchant-title' }, name),
-    el('p', { class: 'kind' }, `${kindText(channel.kind)} of retailer ${channel.retailer}`),
+    el('p', { class: 'kind' }, t('merchant.kindOf', { kind: kindText(channel.kind), retailer: channel.retailer })),
   )
-  if (profile.updatedAt === 0) head.append(el('p', { class: 'empty' }, 'This merchant has not published a profile yet.'))
+  if (profile.updatedAt === 0) head.append(el('p', { class: 'empty' }, t('merchant.noProfile')))
   else {
     head.append(profileFacts(profile, document))
     const check = profileCheck(profile)
@@ -113,8 +121,8 @@ export async function merchantPage(
   }
   const reviewSection = renderReviews(reviews, names, board.content, {
     id: 'merchant-reviews-title',
-    title: 'What buyers say about this shop',
-    empty: 'No buyer has reviewed this shop yet. Reviews appear here once people who bought here write them.',
+    title: t('merchant.reviewsTitle'),
+    empty: t('merchant.reviewsEmpty'),
     showMerchant: false,
   }, actions)
   return el('article', { class: 'merchant', 'data-merchant': String(id) }, head, reviewSection, channelList(channels, id))

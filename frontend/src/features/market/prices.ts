@@ -14,11 +14,11 @@ import {
   type Offer,
   type Policy,
   type Pool,
-  type PriceType,
 } from '../../chain/guarantee'
+import { formatDuration, formatList, formatPercent, t, tCount, tParts } from '../../i18n'
 import { el } from '../product/view'
 import { renderPriceChart, type ChartSeries } from './chart'
-import { formatAmount, formatDateTime, formatDuration, isoTime, kindShort, kindText, merchantHref, PRICE_TYPE_TEXT } from './format'
+import { excludedTypeText, formatAmount, formatDateTime, isoTime, kindShort, kindText, merchantHref, priceTypeText } from './format'
 
 /** Short chart labels: the channel's kind, with its number when two channels share a kind. */
 function chartLabels(channels: Channel[]): Map<number, string> {
@@ -27,32 +27,21 @@ function chartLabels(channels: Channel[]): Map<number, string> {
   return new Map(channels.map((c) => [c.id, (count.get(c.kind) ?? 0) > 1 ? `${kindShort(c.kind)} ${c.id}` : kindShort(c.kind)]))
 }
 
-function listFormat(items: string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
-}
-
-const EXCLUDED_TEXT: Record<PriceType, string> = {
-  regular: 'regular',
-  promotion: 'promotion',
-  clearance: 'clearance',
-  'limited-quantity': 'limited-quantity',
-  'price-error': 'declared price-error',
-}
-
 /** The terms of `policy` in a sentence's middle: "within 30 days, by more than 5% of what you paid, … up to 0.5 ETH per purchase." */
 function terms(policy: Policy, currency: Currency): string {
-  const tolerance = [`${policy.toleranceBps / 100}% of what you paid`]
-  if (policy.toleranceAmount > 0n) tolerance.push(formatAmount(policy.toleranceAmount, currency).text)
-  return (
-    `if the retailer offers it for less on any of its channels within ${formatDuration(policy.window)}, ` +
-    `by more than ${tolerance.join(' or ')}${tolerance.length > 1 ? ', whichever is more' : ''}, ` +
-    `you are paid the difference automatically, up to ${formatAmount(policy.maxPayout, currency).text} per purchase.`
-  )
+  const percent = formatPercent(policy.toleranceBps / 10_000)
+  const tolerance =
+    policy.toleranceAmount > 0n
+      ? t('guarantee.toleranceOrAmount', { percent, amount: formatAmount(policy.toleranceAmount, currency).text })
+      : t('guarantee.tolerance', { percent })
+  return t('guarantee.terms', { window: formatDuration(policy.window), tolerance, max: formatAmount(policy.maxPayout, currency).text })
 }
 
+/** " Clearance and limited-quantity prices do not count." (nothing when no kind of price is excluded). */
 function excludedText(policy: Policy): string {
-  const excluded = policy.excluded.map((t) => EXCLUDED_TEXT[t])
-  return excluded.length > 0 ? ` ${listFormat(excluded).replace(/^./, (c) => c.toUpperCase())} prices do not count.` : ''
+  if (policy.excluded.length === 0) return ''
+  const list = formatList(policy.excluded.map(excludedTypeText))
+  return t('guarantee.excluded', { list: list.charAt(0).toUpperCase() + list.slice(1) })
 }
 
 /**
@@ -62,13 +51,11 @@ function excludedText(policy: Policy): string {
  */
 function poolNote(policy: Policy, pool: Pool, currency: Currency): HTMLElement {
   const money = (v: bigint) => formatAmount(v, currency).text
-  const text = [
-    `Its guarantee pool holds ${money(pool.balance)}, of which ${money(pool.reserved)} is set aside as cover for earlier purchases: ${money(pool.free)} is free to cover new ones.`,
-  ]
-  if (pool.free === 0n) text.push(' A purchase made now would not be covered.')
-  else if (pool.free < policy.maxPayout) text.push(` A purchase made now is covered up to ${money(pool.free)}, not the full ${money(policy.maxPayout)}.`)
+  const text = [t('pool.holds', { balance: money(pool.balance), reserved: money(pool.reserved), free: money(pool.free) })]
+  if (pool.free === 0n) text.push(t('pool.notCovered'))
+  else if (pool.free < policy.maxPayout) text.push(t('pool.partly', { free: money(pool.free), max: money(policy.maxPayout) }))
   if (pool.withdrawalAmount > 0n) {
-    text.push(` The retailer announced a withdrawal of ${money(pool.withdrawalAmount)} from its free funds, possible from ${formatDateTime(pool.withdrawalAt)}; cover already set aside stays.`)
+    text.push(t('pool.withdrawal', { amount: money(pool.withdrawalAmount), time: formatDateTime(pool.withdrawalAt) }))
   }
   return el('p', { class: 'pool', 'data-free': pool.free.toString(), 'data-reserved': pool.reserved.toString(), 'data-balance': pool.balance.toString() }, ...text)
 }
@@ -77,12 +64,12 @@ function poolNote(policy: Policy, pool: Pool, currency: Currency): HTMLElement {
 function guaranteeNote(policy: Policy | undefined, currency: Currency, pool: Pool | undefined, announced: AnnouncedPolicy[]): HTMLElement {
   const note =
     !policy || policy.window === 0
-      ? el('p', { class: 'guarantee guarantee-none', 'data-guarantee': 'none' }, 'This retailer offers no price guarantee on this product for a purchase made now.')
+      ? el('p', { class: 'guarantee guarantee-none', 'data-guarantee': 'none' }, t('guarantee.none'))
       : el(
           'p',
           { class: 'guarantee', 'data-guarantee': String(policy.window) },
-          el('strong', {}, 'Price guarantee. '),
-          `Buy it now on any of these channels: ${terms(policy, currency)}`,
+          el('strong', {}, t('guarantee.title')),
+          t('guarantee.buyNow', { terms: terms(policy, currency) }),
           excludedText(policy),
         )
   const box = el('div', { class: 'guarantee-box' }, note)
@@ -95,11 +82,11 @@ function guaranteeNote(policy: Policy | undefined, currency: Currency, pool: Poo
       el(
         'p',
         { class: 'policy-change', 'data-since': String(change.since) },
-        el('strong', {}, 'Announced change. '),
-        'For purchases from ',
-        from,
-        !next || next.window === 0 ? ': no price guarantee. ' : `: ${terms(next, currency)}${excludedText(next)} `,
-        'A retailer cannot reduce the guarantee of purchases made before that.',
+        el('strong', {}, t('guarantee.changeTitle')),
+        ...(!next || next.window === 0
+          ? tParts('guarantee.changeNone', { time: from })
+          : [...tParts('guarantee.changeTerms', { time: from, terms: terms(next, currency) }), excludedText(next)]),
+        t('guarantee.changeKeeps'),
       ),
     )
   }
@@ -108,8 +95,8 @@ function guaranteeNote(policy: Policy | undefined, currency: Currency, pool: Poo
 
 function untilText(offer: Offer): Node | string {
   const until = offerUntil(offer)
-  if (until >= UNTIL_ENDED) return 'no end date'
-  return el('time', { datetime: isoTime(until) }, `until ${formatDateTime(until)}`)
+  if (until >= UNTIL_ENDED) return t('prices.noEnd')
+  return el('time', { datetime: isoTime(until) }, t('prices.until', { time: formatDateTime(until) }))
 }
 
 /** The live prices of one retailer's channels, cheapest first. */
@@ -120,9 +107,9 @@ function liveTable(live: Array<{ channel: Channel; offer: Offer }>, currency: Cu
     const amount = formatAmount(offer.price, currency)
     const isLowest = offer.price === lowest
     const priceCell = el('td', { class: 'price' }, el('span', { class: 'amount', title: `${amount.exact} ${currency.symbol}` }, amount.text))
-    if (isLowest && live.length > 1) priceCell.append(' ', el('span', { class: 'mark mark-ok lowest' }, 'Lowest'))
-    priceCell.append(el('br'), el('small', { class: 'terms' }, PRICE_TYPE_TEXT[offer.priceType], ' · ', untilText(offer)))
-    if (excluded.has(offer.priceType)) priceCell.append(el('br'), el('small', { class: 'excluded' }, 'Not a price the guarantee compares with'))
+    if (isLowest && live.length > 1) priceCell.append(' ', el('span', { class: 'mark mark-ok lowest' }, t('prices.lowest')))
+    priceCell.append(el('br'), el('small', { class: 'terms' }, priceTypeText(offer.priceType), ' · ', untilText(offer)))
+    if (excluded.has(offer.priceType)) priceCell.append(el('br'), el('small', { class: 'excluded' }, t('prices.notCompared')))
     body.append(
       el(
         'tr',
@@ -142,8 +129,8 @@ function liveTable(live: Array<{ channel: Channel; offer: Offer }>, currency: Cu
   return el(
     'table',
     { class: 'live-prices' },
-    el('caption', {}, `Prices offered now, in ${currency.symbol}, cheapest first`),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Where'), el('th', { scope: 'col' }, 'Price'))),
+    el('caption', {}, t('prices.caption', { symbol: currency.symbol })),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('prices.where')), el('th', { scope: 'col' }, t('prices.price')))),
     body,
   )
 }
@@ -169,16 +156,16 @@ async function retailerBlock(reader: GuaranteeReader, retailer: number, offers: 
   }
   live.sort((a, b) => (a.offer.price < b.offer.price ? -1 : a.offer.price > b.offer.price ? 1 : a.channel.id - b.channel.id))
   const block = el('div', { class: 'retailer-prices', 'data-retailer': String(retailer) })
-  if (heading) block.append(el('h3', {}, `Retailer ${retailer}`))
-  if (live.length === 0) block.append(el('p', { class: 'empty' }, 'None of its channels offers this product right now.'))
+  if (heading) block.append(el('h3', {}, t('prices.retailer', { id: retailer })))
+  if (live.length === 0) block.append(el('p', { class: 'empty' }, t('prices.noneNow')))
   else block.append(liveTable(live, currency, new Set(policy?.excluded ?? [])))
   block.append(guaranteeNote(policy, currency, pool, announced))
-  block.append(el('h3', { class: 'chart-title' }, 'Price history'), renderPriceChart(series, currency, now, `prices-r${retailer}`))
+  block.append(el('h3', { class: 'chart-title' }, t('prices.history')), renderPriceChart(series, currency, now, `prices-r${retailer}`))
   return block
 }
 
 export async function pricesSection(reader: GuaranteeReader, gtin: bigint): Promise<HTMLElement> {
-  const section = el('section', { class: 'market prices', 'aria-labelledby': 'prices-title' }, el('h2', { id: 'prices-title' }, 'Prices'))
+  const section = el('section', { class: 'market prices', 'aria-labelledby': 'prices-title' }, el('h2', { id: 'prices-title' }, t('prices.title')))
   try {
     const [offers, now] = await Promise.all([reader.publishedPrices(gtin), reader.now()])
     const unconfirmed =
@@ -186,15 +173,15 @@ export async function pricesSection(reader: GuaranteeReader, gtin: bigint): Prom
         ? el(
             'p',
             { class: 'unconfirmed-prices hash-warning', role: 'note', 'data-unconfirmed': String(offers.unconfirmed) },
-            `⚠ The index listed ${offers.unconfirmed === 1 ? 'a price' : `${offers.unconfirmed} prices`} that the chain does not hold as published, so ${offers.unconfirmed === 1 ? 'it is' : 'they are'} not shown.`,
+            tCount(offers.unconfirmed, 'prices.unconfirmed.one', 'prices.unconfirmed.many'),
           )
         : undefined
     if (offers.length === 0) {
-      section.append(el('p', { class: 'empty' }, 'No shop has published a price for this product on the chain yet.'))
+      section.append(el('p', { class: 'empty' }, t('prices.empty')))
       if (unconfirmed) section.append(unconfirmed)
       return section
     }
-    section.append(el('p', { class: 'summary' }, 'Prices the retailer published on the chain for this product, on each of its channels.'))
+    section.append(el('p', { class: 'summary' }, t('prices.summary')))
     if (unconfirmed) section.append(unconfirmed)
     const retailers = [...new Set(offers.map((o) => o.retailer))].sort((a, b) => a - b)
     const blocks = await Promise.all(
@@ -202,7 +189,7 @@ export async function pricesSection(reader: GuaranteeReader, gtin: bigint): Prom
     )
     section.append(...blocks)
   } catch (error) {
-    section.append(el('p', { class: 'problem', role: 'alert' }, `Could not read the prices from the chain: ${(error as Error).message.split('\n')[0]}`))
+    section.append(el('p', { class: 'problem', role: 'alert' }, t('prices.cannotRead', { reason: (error as Error).message.split('\n')[0] })))
   }
   return section
 }

@@ -7,15 +7,12 @@
  */
 import type { Channel } from '../../chain/guarantee'
 import { averageRating, FOLD_MARGIN, FOLD_REPORTS, UNCONFIRMED, type ContentCheck, type ContentStore, type Review } from '../../chain/reviews'
+import { formatDecimal, t, tCount, tParts, type MessageKey } from '../../i18n'
 import { el } from '../product/view'
 import { formatDate, isoTime, merchantHref, shortAddress } from './format'
 
-const VERIFIED_PURCHASE =
-  'Verified buyer: the chain accepted this review only from the buyer of a purchase the shop recorded, one review per purchase. It cannot be posted by anyone else.'
-const VERIFIED_PRODUCT_PURCHASE =
-  'Verified buyer: the chain accepted this review only from the buyer of a purchase the shop recorded, one review per purchase, and counts it only while the brand authorises that shop to sell its products. It cannot be posted by anyone else.'
-const VERIFIED_CLAIM =
-  'Verified buyer: the chain accepted this review only from the first owner who claimed this very item at its sale, one review per item.'
+/** What a content check is about: the review's text, a merchant's reply, an earlier version's text. */
+type Content = 'content.text' | 'content.reply' | 'content.earlierText'
 
 export function stars(rating: number): HTMLElement {
   const full = Math.max(0, Math.min(5, Math.round(rating)))
@@ -23,42 +20,33 @@ export function stars(rating: number): HTMLElement {
     'span',
     { class: 'rating', 'data-rating': String(rating) },
     el('span', { class: 'stars', 'aria-hidden': 'true' }, '★'.repeat(full) + '☆'.repeat(5 - full)),
-    el('span', { class: 'rating-text' }, `${rating} out of 5`),
+    el('span', { class: 'rating-text' }, t('reviews.outOf5', { rating: formatDecimal(String(rating)) })),
   )
 }
 
 /** The mark of a text checked against its hash on chain, or a warning that says what is wrong. */
-function contentMark(content: ContentCheck, what: string): HTMLElement {
+function contentMark(content: ContentCheck, about: Content): HTMLElement {
+  const what = t(about)
   if (content.status === 'intact') {
-    return el('span', { class: 'mark mark-ok hash-ok', 'data-hash': 'ok', title: `This ${what} hashes to the content hash recorded on chain: it is exactly what was posted.` }, `✓ ${what} matches the chain`)
+    return el('span', { class: 'mark mark-ok hash-ok', 'data-hash': 'ok', title: t('content.okTitle', { what }) }, t('content.ok', { what }))
   }
-  if (content.status === 'mismatch') {
-    return el(
-      'p',
-      { class: 'hash-warning', role: 'note', 'data-hash': 'mismatch' },
-      `⚠ The ${what} we received does not match the hash recorded on chain: it is not what was posted, so it is not shown.`,
-    )
-  }
+  if (content.status === 'mismatch') return el('p', { class: 'hash-warning', role: 'note', 'data-hash': 'mismatch' }, t('content.mismatch', { what }))
   if (content.status === 'unconfirmed') {
-    return el(
-      'p',
-      { class: 'hash-warning', role: 'note', 'data-hash': 'unconfirmed' },
-      `⚠ The ${what} could not be confirmed on the chain (${content.detail}), so it is not shown as written by its author.`,
-    )
+    return el('p', { class: 'hash-warning', role: 'note', 'data-hash': 'unconfirmed' }, t('content.unconfirmed', { what, detail: content.detail }))
   }
-  return el('p', { class: 'hash-warning', role: 'note', 'data-hash': 'missing' }, `⚠ The ${what} is missing (${content.detail}); only its rating is on the chain.`)
+  return el('p', { class: 'hash-warning', role: 'note', 'data-hash': 'missing' }, t('content.missing', { what, detail: content.detail }))
 }
 
 function foldReason(review: Review): string {
   const reasons: string[] = []
-  if (review.reports >= FOLD_REPORTS) reasons.push(`reported by ${review.reports} readers`)
-  if (review.notHelpful >= review.helpful + FOLD_MARGIN) reasons.push(`${review.notHelpful} readers found it unhelpful, ${review.helpful} helpful`)
-  return reasons.join('; ') || 'folded by its readers'
+  if (review.reports >= FOLD_REPORTS) reasons.push(t('review.foldReported', { count: review.reports }))
+  if (review.notHelpful >= review.helpful + FOLD_MARGIN) reasons.push(t('review.foldUnhelpful', { notHelpful: review.notHelpful, helpful: review.helpful }))
+  return reasons.join(t('text.reasonSep')) || t('review.foldByReaders')
 }
 
 function merchantLink(channels: Map<number, Channel>, id: number): HTMLElement | string {
   const channel = channels.get(id)
-  return el('a', { href: merchantHref(id) }, channel?.name ?? `merchant ${id}`)
+  return el('a', { href: merchantHref(id) }, channel?.name ?? t('review.merchantN', { id }))
 }
 
 /** Earlier versions, their texts fetched (and checked) when the reader opens them. */
@@ -68,7 +56,7 @@ function versionsBlock(review: Review, store: ContentStore): HTMLElement {
   const details = el(
     'details',
     { class: 'edited' },
-    el('summary', {}, `Edited: this is version ${review.version}. Earlier versions stay on the chain`),
+    el('summary', {}, t('review.edited', { version: review.version })),
     list,
   )
   let loaded = false
@@ -76,11 +64,11 @@ function versionsBlock(review: Review, store: ContentStore): HTMLElement {
     if (!details.open || loaded) return
     loaded = true
     for (const v of earlier) {
-      const item = el('li', { value: String(v.version) }, stars(v.rating), ' ', el('span', { class: 'loading' }, 'reading…'))
+      const item = el('li', { value: String(v.version) }, stars(v.rating), ' ', el('span', { class: 'loading' }, t('review.reading')))
       list.append(item)
       void (v.confirmed ? store.get(v.contentHash) : Promise.resolve(UNCONFIRMED)).then((content) => {
         const text = content.status === 'intact' && typeof content.document.text === 'string' ? content.document.text : undefined
-        item.lastChild?.replaceWith(text !== undefined ? el('q', {}, text) : contentMark(content, 'earlier text'))
+        item.lastChild?.replaceWith(text !== undefined ? el('q', {}, text) : contentMark(content, 'content.earlierText'))
       })
     }
   })
@@ -88,8 +76,8 @@ function versionsBlock(review: Review, store: ContentStore): HTMLElement {
 }
 
 function reviewArticle(review: Review, channels: Map<number, Channel>, store: ContentStore, showMerchant: boolean): HTMLElement {
-  const title = !review.merchant ? VERIFIED_CLAIM : review.subject === 'product' ? VERIFIED_PRODUCT_PURCHASE : VERIFIED_PURCHASE
-  const verified = el('span', { class: 'mark mark-ok verified', title }, '✓ Verified buyer')
+  const title: MessageKey = !review.merchant ? 'review.verifiedClaim' : review.subject === 'product' ? 'review.verifiedProductPurchase' : 'review.verifiedPurchase'
+  const verified = el('span', { class: 'mark mark-ok verified', title: t(title) }, t('review.verified'))
   const article = el(
     'article',
     { class: 'review', 'data-review': review.id, 'data-content': review.content.status, 'data-usefulness': review.score.toFixed(6) },
@@ -97,21 +85,21 @@ function reviewArticle(review: Review, channels: Map<number, Channel>, store: Co
   )
   if (review.text !== undefined) {
     const text = el('p', { class: 'review-text' }, review.text)
-    article.append(text, el('p', { class: 'review-check' }, contentMark(review.content, 'text')))
+    article.append(text, el('p', { class: 'review-check' }, contentMark(review.content, 'content.text')))
   } else {
-    article.append(contentMark(review.content, 'text'))
+    article.append(contentMark(review.content, 'content.text'))
   }
-  const meta = el('p', { class: 'review-meta' }, 'Posted ', el('time', { datetime: isoTime(review.postedAt) }, formatDate(review.postedAt)))
-  meta.append(' by ', el('code', { title: review.author }, shortAddress(review.author)))
-  if (review.photos > 0) meta.append(` · ${review.photos} photo${review.photos === 1 ? '' : 's'}`)
-  if (showMerchant && review.merchant) meta.append(' · bought at ', merchantLink(channels, review.merchant))
+  const posted = el('time', { datetime: isoTime(review.postedAt) }, formatDate(review.postedAt))
+  const meta = el('p', { class: 'review-meta' }, ...tParts('review.posted', { date: posted, author: el('code', { title: review.author }, shortAddress(review.author)) }))
+  if (review.photos > 0) meta.append(' · ', tCount(review.photos, 'review.photos.one', 'review.photos.many'))
+  if (showMerchant && review.merchant) meta.append(' · ', ...tParts('review.boughtAt', { shop: merchantLink(channels, review.merchant) }))
   article.append(meta)
   article.append(
     el(
       'p',
       { class: 'votes', 'data-helpful': String(review.helpful), 'data-not-helpful': String(review.notHelpful) },
-      `${review.helpful} found this helpful · ${review.notHelpful} did not`,
-      review.reports > 0 ? ` · reported ${review.reports} time${review.reports === 1 ? '' : 's'}` : '',
+      t('review.votes', { helpful: review.helpful, notHelpful: review.notHelpful }),
+      review.reports > 0 ? ` · ${tCount(review.reports, 'review.reported.one', 'review.reported.many')}` : '',
     ),
   )
   for (const reply of review.replies) {
@@ -119,11 +107,11 @@ function reviewArticle(review: Review, channels: Map<number, Channel>, store: Co
       'div',
       { class: 'reply', 'data-reply': reply.content.status },
       reply.content.status === 'unconfirmed'
-        ? el('p', { class: 'reply-by' }, 'Listed as a reply from ', merchantLink(channels, reply.merchant), ', which the chain does not confirm')
-        : el('p', { class: 'reply-by' }, 'Reply from ', merchantLink(channels, reply.merchant)),
+        ? el('p', { class: 'reply-by' }, ...tParts('review.replyUnconfirmed', { shop: merchantLink(channels, reply.merchant) }))
+        : el('p', { class: 'reply-by' }, ...tParts('review.replyFrom', { shop: merchantLink(channels, reply.merchant) })),
     )
-    if (reply.text !== undefined) box.append(el('p', { class: 'reply-text' }, reply.text), el('p', { class: 'review-check' }, contentMark(reply.content, 'reply')))
-    else box.append(contentMark(reply.content, 'reply'))
+    if (reply.text !== undefined) box.append(el('p', { class: 'reply-text' }, reply.text), el('p', { class: 'review-check' }, contentMark(reply.content, 'content.reply')))
+    else box.append(contentMark(reply.content, 'content.reply'))
     article.append(box)
   }
   if (review.version > 1) article.append(versionsBlock(review, store))
@@ -141,15 +129,9 @@ export interface ReviewActions {
 /** "1 review hidden: its seller is not authorised by the brand", for the reviews that do not count. */
 function hiddenNote(hidden: Review[], channels: Map<number, Channel>): HTMLElement | undefined {
   if (hidden.length === 0) return undefined
-  const one = hidden.length === 1
   const shops = [...new Set(hidden.map((r) => channels.get(r.merchant)?.name).filter((n): n is string => !!n))]
-  return el(
-    'p',
-    { class: 'hidden-reviews', role: 'note', 'data-hidden': String(hidden.length) },
-    `${hidden.length} review${one ? '' : 's'} hidden: ${one ? 'its seller is' : 'their sellers are'} not authorised by the brand`,
-    shops.length > 0 ? ` (bought at ${shops.join(', ')})` : '',
-    '. A product review counts only for a purchase from a shop the brand recognises, so that nobody can review a product by recording sales of it to themselves.',
-  )
+  const where = shops.length > 0 ? t('reviews.hiddenWhere', { shops: shops.join(t('text.listSep')) }) : ''
+  return el('p', { class: 'hidden-reviews', role: 'note', 'data-hidden': String(hidden.length) }, tCount(hidden.length, 'reviews.hidden.one', 'reviews.hidden.many', { where }))
 }
 
 export interface ReviewListOptions {
@@ -188,14 +170,10 @@ export function renderReviews(
     el(
       'p',
       { class: 'average', 'data-average': average.toFixed(2), 'data-count': String(reviews.length) },
-      el('strong', {}, `${average.toFixed(1)} out of 5`),
-      ` from ${reviews.length} verified buyer${reviews.length === 1 ? '' : 's'}.`,
+      el('strong', {}, t('reviews.outOf5', { rating: formatDecimal(average.toFixed(1)) })),
+      tCount(reviews.length, 'reviews.from.one', 'reviews.from.many'),
     ),
-    el(
-      'p',
-      { class: 'summary' },
-      'Only buyers can review: the chain accepts a review only with proof of purchase, one per purchase. Most useful first, by readers’ votes, substance and age.',
-    ),
+    el('p', { class: 'summary' }, t('reviews.summary')),
   )
   if (hidden) section.append(hidden)
   if (actions?.note) section.append(actions.note)
@@ -206,7 +184,7 @@ export function renderReviews(
     if (controls) article.append(controls)
     const item = el('li', { 'data-folded': String(review.folded) })
     if (review.folded) {
-      item.append(el('details', { class: 'folded' }, el('summary', {}, `Folded: ${foldReason(review)}`), article))
+      item.append(el('details', { class: 'folded' }, el('summary', {}, t('review.folded', { reason: foldReason(review) })), article))
     } else {
       item.append(article)
     }

@@ -6,12 +6,12 @@ import type { Hex, PublicClient } from 'viem'
 import type { Config } from '../../chain/config'
 import { GuaranteeReader } from '../../chain/guarantee'
 import { ContentStore, ReviewBoardReader, type Review } from '../../chain/reviews'
+import { t } from '../../i18n'
 import type { Connection } from '../../wallet/wallet'
 import { el } from '../product/view'
 import { merchantPage, MerchantNotFound, parseMerchant } from './merchant'
 import { pricesSection } from './prices'
 import { renderReviews, type ReviewActions } from './reviews'
-import { reviewActions } from './votes'
 import type { ProductContext } from './index'
 
 /** The vote and report controls for `me`, or none (no reader connected, or the reads failed: the reviews still show). */
@@ -26,9 +26,10 @@ export async function actionsFor(
 ): Promise<ReviewActions | undefined> {
   if (!me || !refresh || !reviews.some((r) => r.counts)) return undefined
   try {
+    const { reviewActions } = await import('./votes') // a connected reader's code only: signing and relaying
     return await reviewActions(client, config, guarantee, me, reviews, refresh, items)
   } catch (error) {
-    return { note: el('p', { class: 'problem vote-note', role: 'alert' }, `Could not check whether you may vote: ${problem(error)}`), controls: () => undefined }
+    return { note: el('p', { class: 'problem vote-note', role: 'alert' }, t('vote.cannotCheck', { reason: problem(error) })), controls: () => undefined }
   }
 }
 
@@ -57,8 +58,8 @@ async function productReviews(
       board.content,
       {
         id: 'reviews-title',
-        title: 'Reviews',
-        empty: 'No buyer has reviewed this product yet. Only people who bought it can, so reviews appear here after the first buyers write them.',
+        title: t('reviews.title'),
+        empty: t('reviews.emptyProduct'),
         showMerchant: true,
       },
       actions,
@@ -67,8 +68,8 @@ async function productReviews(
     return el(
       'section',
       { class: 'market reviews', 'aria-labelledby': 'reviews-title' },
-      el('h2', { id: 'reviews-title' }, 'Reviews'),
-      el('p', { class: 'problem', role: 'alert' }, `Could not read the reviews from the chain: ${problem(error)}`),
+      el('h2', { id: 'reviews-title' }, t('reviews.title')),
+      el('p', { class: 'problem', role: 'alert' }, t('reviews.cannotRead', { reason: problem(error) })),
     )
   }
 }
@@ -97,7 +98,7 @@ export async function showMerchant(
   current: () => boolean = () => true,
 ): Promise<void> {
   document.body.dataset.state = 'loading'
-  if (!out.firstChild) out.replaceChildren(el('p', { class: 'loading', role: 'status' }, 'Asking the chain about this merchant…'))
+  if (!out.firstChild) out.replaceChildren(el('p', { class: 'loading', role: 'status' }, t('merchant.asking')))
   try {
     const id = parseMerchant(channel)
     const guarantee = new GuaranteeReader(client, config)
@@ -108,7 +109,7 @@ export async function showMerchant(
     document.body.dataset.state = 'ready'
   } catch (error) {
     if (!current()) return
-    const text = error instanceof MerchantNotFound ? error.message : `Could not read this merchant from the chain at ${config.rpcUrl}: ${problem(error)}`
+    const text = error instanceof MerchantNotFound ? error.message : t('merchant.cannotRead', { rpc: config.rpcUrl, reason: problem(error) })
     out.replaceChildren(el('p', { class: 'error', role: 'alert', 'data-problem': 'merchant' }, text))
     document.body.dataset.state = 'error'
   }

@@ -12,6 +12,7 @@ import { contractOf, type Config } from '../../chain/config'
 import type { GuaranteeReader } from '../../chain/guarantee'
 import { votedOn, type Review } from '../../chain/reviews'
 import { TicketReader, type FoundTicket, type TicketFor } from '../../chain/tickets'
+import { t, type MessageKey } from '../../i18n'
 import { ShopperAddresses } from '../../wallet/addresses'
 import type { Connection } from '../../wallet/wallet'
 import { statusLine, write, writeButton } from '../../wallet/write'
@@ -19,14 +20,11 @@ import { el } from '../product/view'
 import type { ReviewActions } from './reviews'
 
 /** REPORT_* in contracts/Types.sol, in order from 1. */
-const REPORT_REASONS = ['Spam', 'Offensive', 'Off-topic', 'Fake', 'Other']
-
-const NO_TICKET =
-  'Only verified buyers can vote on reviews or report them: the chain asks for proof that you bought what a review is about, an item of this product you claimed with the store’s claim code or a purchase of it from a shop the brand authorised (for a review of a shop, a purchase from that shop). This account has none.'
+const REPORT_REASONS: MessageKey[] = ['report.spam', 'report.offensive', 'report.offTopic', 'report.fake', 'report.other']
 
 function proofText(found: FoundTicket, about: 'product' | 'merchant'): string {
-  if (found.kind === 'item') return 'the item of this product you claimed'
-  return about === 'product' ? 'your purchase of this product from a shop the brand authorised' : 'your purchase from this shop’s retailer'
+  if (found.kind === 'item') return t('vote.proofItem')
+  return t(about === 'product' ? 'vote.proofProductPurchase' : 'vote.proofShopPurchase')
 }
 
 /**
@@ -64,7 +62,7 @@ export async function reviewActions(
   const perReview = new Map((await Promise.all(shown.map(async (r) => [r.id, await ticketOf(r)] as const))).filter(([, t]) => t && addresses.signerFor(t.holder)))
   const firstReview = shown.find((r) => perReview.has(r.id))
   const first = firstReview && perReview.get(firstReview.id)
-  if (!firstReview || !first) return { note: el('p', { class: 'vote-note', 'data-ticket': 'none' }, NO_TICKET), controls: () => undefined }
+  if (!firstReview || !first) return { note: el('p', { class: 'vote-note', 'data-ticket': 'none' }, t('vote.noTicket')), controls: () => undefined }
   const board = contractOf(config, 'ReviewBoard').address
   const voted = new Set<string>()
   for (const holder of new Set([...perReview.values()].map((t) => t!.holder))) {
@@ -74,7 +72,7 @@ export async function reviewActions(
   const note = el(
     'p',
     { class: 'vote-note', 'data-ticket': first.kind },
-    `You may vote on these reviews and report them as a verified buyer: ${proofText(first, firstReview.subject)} is your proof.`,
+    t('vote.note', { proof: proofText(first, firstReview.subject) }),
   )
   const controls = (review: Review): HTMLElement | undefined => {
     const found = perReview.get(review.id)
@@ -82,31 +80,31 @@ export async function reviewActions(
     if (!found || !signer) return undefined
     const box = el('div', { class: 'review-actions', 'data-review': review.id, 'data-ticket': found.kind })
     if (review.author.toLowerCase() === found.holder.toLowerCase()) {
-      box.append(el('p', { class: 'own-review' }, 'This is your review.'))
+      box.append(el('p', { class: 'own-review' }, t('vote.own')))
       return box
     }
     const status = statusLine()
-    if (voted.has(review.id)) box.append(el('p', { class: 'voted' }, 'You voted on this review.'))
+    if (voted.has(review.id)) box.append(el('p', { class: 'voted' }, t('vote.voted')))
     else {
       for (const [helpful, label] of [
-        [true, 'Helpful'],
-        [false, 'Not helpful'],
+        [true, t('vote.helpful')],
+        [false, t('vote.notHelpful')],
       ] as const) {
         const button = el('button', { type: 'button', class: `vote secondary vote-${helpful ? 'helpful' : 'unhelpful'}` }, label)
         writeButton(button, client, config, { signer, request: { address: board, abi: reviewBoardAbi, functionName: 'vote', args: [review.id, helpful, found.ticket] } }, status, refresh)
         box.append(button, ' ')
       }
     }
-    const reason = el('select', { name: 'reason', 'aria-label': 'Why you report it' })
-    REPORT_REASONS.forEach((text, i) => reason.append(el('option', { value: String(i + 1) }, text)))
-    const send = el('button', { type: 'button', class: 'report secondary' }, 'Report')
+    const reason = el('select', { name: 'reason', 'aria-label': t('vote.reasonLabel') })
+    REPORT_REASONS.forEach((key, i) => reason.append(el('option', { value: String(i + 1) }, t(key))))
+    const send = el('button', { type: 'button', class: 'report secondary' }, t('vote.report'))
     send.addEventListener('click', async () => {
       send.disabled = true
       const done = await write(client, config, { signer, request: { address: board, abi: reviewBoardAbi, functionName: 'report', args: [review.id, Number(reason.value), found.ticket] } }, status)
       if (done) setTimeout(refresh, 800)
       else send.disabled = false
     })
-    box.append(el('details', { class: 'report-form' }, el('summary', {}, 'Report this review'), reason, send), status)
+    box.append(el('details', { class: 'report-form' }, el('summary', {}, t('vote.reportTitle')), reason, send), status)
     return box
   }
   return { note, controls }

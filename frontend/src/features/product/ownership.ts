@@ -9,34 +9,17 @@
  * code, when there is no code yet), the relay submits the code, and the review is that address's
  * ERC-2771 request. Whoever scans the item reads an address that appears nowhere else.
  */
-import { getAddress, isAddressEqual, keccak256, stringToBytes, zeroAddress, type Address, type Hex, type PublicClient } from 'viem'
+import { isAddressEqual, keccak256, stringToBytes, zeroAddress, type Address, type Hex, type PublicClient } from 'viem'
 import type { PrivateKeyAccount } from 'viem/accounts'
 import { productRegistryAbi, reviewBoardAbi } from '../../chain/abi'
 import { contractOf, type Config } from '../../chain/config'
 import type { Verification } from '../../chain/registry'
+import type { ClaimCode } from './claim'
 import { directCall } from '../../wallet/relay'
 import type { Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
 import { statusLine, write, writeButton, type WriteRequest } from '../../wallet/write'
 import { el } from './view'
-
-export interface ClaimCode {
-  owner: Address
-  deadline: bigint
-  signature: Hex
-}
-
-/** The `claim=` parameter: base64url of `{"owner", "deadline", "signature"}` (src/o2ochain/demo/_page.py). */
-export function parseClaimCode(text: string): ClaimCode {
-  try {
-    const json = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4))
-    const raw = JSON.parse(json) as { owner: string; deadline: number | string; signature: string }
-    if (!/^0x[0-9a-fA-F]{130}$/.test(raw.signature)) throw new Error('bad signature')
-    return { owner: getAddress(raw.owner), deadline: BigInt(raw.deadline), signature: raw.signature as Hex }
-  } catch {
-    throw new Error('The claim code in this link is damaged; ask the store for the link again.')
-  }
-}
 
 /** A review document as src/o2ochain/loop/_reviews.py `review_document` makes it, in RFC 8785 form (flat: sorted keys). */
 export function reviewDocument(text: string, language = 'en'): string {

@@ -69,6 +69,16 @@ export function showProductName(article: HTMLElement, name: string): void {
   facts.prepend(el('div', { 'data-fact': 'product' }, el('dt', {}, t('facts.product')), el('dd', {}, name)))
 }
 
+/** Adds the brand's name to the facts of a verdict already shown (read after the verdict, with the history's first lists). */
+export function showBrandName(article: HTMLElement, name: string): void {
+  const facts = article.querySelector('.about .facts')
+  if (!name || !facts || facts.querySelector('[data-fact="brand"]')) return
+  const fact = el('div', { 'data-fact': 'brand' }, el('dt', {}, t('facts.brand')), el('dd', {}, name))
+  const product = facts.querySelector('[data-fact="product"]')
+  if (product) product.after(fact)
+  else facts.prepend(fact)
+}
+
 /** A time as the page's language writes dates and times ("3 Dec 2026, 14:05", "2026年12月3日 14:05"). */
 const when = formatTime
 
