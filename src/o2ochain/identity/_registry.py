@@ -279,6 +279,11 @@ class Identity:
         #: Set by the client when a TraceLedger is deployed: (brand, subjects) -> what their trace
         #: chains say of a recall, so a supply-chain recall (or an unverified trace) shows in verify().
         self.recall_check: Callable[[int, Sequence[bytes]], TraceRecall] | None = None
+        #: GTIN -> brand of the products found registered: the registry has no function that undoes
+        #: or moves a registration, so a server capturing document after document asks the chain
+        #: once per product, not once per document (unknown GTINs are asked again). A reorg that
+        #: undid one makes the ledger refuse the record (TraceSubjectNotOfBrand, in words).
+        self._gtin_brands: dict[int, int] = {}
 
     # -- roles -------------------------------------------------------------------------------
     def brand_admin_role(self, brand: int) -> bytes:
@@ -296,8 +301,15 @@ class Identity:
     # -- reads -------------------------------------------------------------------------------
     def brand_of_gtin(self, gtin: str) -> int:
         """The brand a product class (GTIN) is registered to; 0 when the GTIN is unknown."""
-        record = call_view(self.contract.functions.product(gs1.gtin_to_int(gs1.normalize_gtin(gtin))))
-        return int(record.brand if hasattr(record, "brand") else record[0])
+        number = gs1.gtin_to_int(gs1.normalize_gtin(gtin))
+        known = self._gtin_brands.get(number)
+        if known is not None:
+            return known
+        record = call_view(self.contract.functions.product(number))
+        brand = int(record.brand if hasattr(record, "brand") else record[0])
+        if brand:
+            self._gtin_brands[number] = brand
+        return brand
 
     def brand(self, brand: int) -> BrandInfo:
         record = call_view(self.contract.functions.brand(brand))
