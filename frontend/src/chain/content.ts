@@ -3,6 +3,7 @@
  * keccak256 of their canonical JSON, which count only when they hash to what the chain holds.
  */
 import { keccak256, stringToBytes, type Hex } from 'viem'
+import { t } from '../i18n'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
@@ -15,11 +16,8 @@ export type ContentCheck =
   /** The hash came in a log the index gave and the chain did not confirm: whatever it points to is not shown as the author's. */
   | { status: 'unconfirmed'; detail: string }
 
-/** Why a hash from the index is not shown as a fact (what the chain said when asked for its log). */
-export const UNCONFIRMED: ContentCheck = {
-  status: 'unconfirmed',
-  detail: 'the index listed it, but the chain holds no such record at the block the index named',
-}
+/** Why a hash from the index is not shown as a fact (what the chain said when asked for its log); worded once, as the page's language is fixed while it lives. */
+export const UNCONFIRMED: ContentCheck = { status: 'unconfirmed', detail: t('content.indexOnly') }
 
 /**
  * RFC 8785 (JCS) canonical JSON, as src/o2ochain/epcis/_store.py `canonical_json` writes it: object keys
@@ -60,14 +58,14 @@ export class ContentStore {
   }
 
   private async fetchChecked(hash: Hex): Promise<ContentCheck> {
-    if (!this.base) return { status: 'missing', detail: 'this page has no content store configured' }
+    if (!this.base) return { status: 'missing', detail: t('content.noStore') }
     let bytes: Uint8Array
     try {
       const response = await fetch(`${this.base}${hash}.json`)
-      if (!response.ok) return { status: 'missing', detail: `the content store does not have it (HTTP ${response.status})` }
+      if (!response.ok) return { status: 'missing', detail: t('content.notInStore', { status: `HTTP ${response.status}` }) }
       bytes = new Uint8Array(await response.arrayBuffer())
     } catch (error) {
-      return { status: 'missing', detail: `the content store could not be reached (${(error as Error).message})` }
+      return { status: 'missing', detail: t('content.storeUnreachable', { reason: (error as Error).message }) }
     }
     let document: JsonValue
     try {

@@ -10,6 +10,7 @@
 import { decodeEventLog, getAbiItem, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { reviewBoardAbi } from './abi'
 import { contractOf, type Config } from './config'
+import { t } from '../i18n'
 import { logReader, type EventLog, type LogReader, type RawFact } from './logs'
 
 export const SUBJECT_PRODUCT = 1
@@ -260,7 +261,7 @@ export class ReviewBoardReader {
         reports: 0,
         folded: false,
         counts: false,
-        content: { status: 'missing', detail: 'not read yet' },
+        content: { status: 'missing', detail: t('content.notReadYet') },
         photos: 0,
         replies: [],
         versions: [{ version: 1, rating, contentHash: a.contentHash, confirmed: false }],
@@ -301,7 +302,7 @@ export class ReviewBoardReader {
         review.version = Number(view.version)
         const listedInFull = view.posted && review.versions.length === review.version && review.rating === Number(view.rating)
         review.rating = Number(view.rating)
-        review.content = listedInFull ? content : { status: 'missing', detail: 'the list of its versions this page was given does not match the chain' }
+        review.content = listedInFull ? content : { status: 'missing', detail: t('content.versionsDiffer') }
         review.text = textOf(review.content)
         if (review.content.status === 'intact') {
           const photos = review.content.document.photos
@@ -342,7 +343,7 @@ export class ReviewBoardReader {
         const a = argsOf<RepliedArgs>(log)
         const review = found.get(a.review)
         if (!review) continue
-        const reply: Reply = { by: a.by, merchant: Number(a.merchant), contentHash: a.contentHash, content: { status: 'missing', detail: 'not read yet' } }
+        const reply: Reply = { by: a.by, merchant: Number(a.merchant), contentHash: a.contentHash, content: { status: 'missing', detail: t('content.notReadYet') } }
         review.replies.push(reply)
         replyLogs.set(reply, log)
       }

@@ -490,6 +490,48 @@ export const EN = {
   'uses.data': 'Data',
   'uses.count.one': '{count} recorded, under a consent you gave.',
   'uses.count.many': '{count} recorded, each under a consent you gave.',
+
+  // "Your item": claiming at first sale, and the review form (features/product/ownership.ts, claim.ts)
+  'owner.title': 'Your item',
+  'owner.mayReview': 'As its verified first buyer, you may review it: others see your rating and words, never your name, nor your other purchases.',
+  'owner.reviewed': 'You reviewed this item: {stars}. Thank you.',
+  'owner.claimedByOther': 'The store gave a claim code for this item, but it was already claimed by {owner}.',
+  'owner.codeFor': 'The store signed a claim code for this item at the till, for address {address}.',
+  'owner.codeForExpired': 'The store signed a claim code for this item at the till, for address {address} — it has expired.',
+  'owner.connectToClaim': 'Connect your wallet (top right) to claim the item as its first buyer: the code is for your own address of this item.',
+  'owner.notYourCode': 'That is not your address for this item, so the code is for someone else.',
+  'owner.claim': 'Claim this item as mine',
+  'owner.claimExplained': 'Claiming records your address for this item, not your name, as its first buyer: a copy of this code will then show as sold to someone else. The address is used for this item only, so it tells no one what else you bought.',
+  'owner.addressQr': 'QR code of your address for this item',
+  'owner.boughtIt': 'Bought it? Claim it as its first buyer',
+  'owner.showStore': 'Show this to the store: it signs a claim code for your address of this item, one that only this item uses, and you claim the item with it here.',
+  'claim.damaged': 'The claim code in this link is damaged; ask the store for the link again.',
+  'reviewForm.title': 'Review it',
+  'reviewForm.rating': 'Your rating',
+  'reviewForm.text': 'What you think',
+  'reviewForm.publish': 'Publish my review',
+  'reviewForm.failed': 'Could not publish the text: {reason}',
+  'reviewForm.storeAnswered': 'the content store answered {status}',
+  'reviewForm.storedOther': 'the content store stored something else than your text',
+
+  // why a text is not shown, inside content.unconfirmed and content.missing (chain/content.ts, chain/reviews.ts)
+  'content.indexOnly': 'the index listed it, but the chain holds no such record at the block the index named',
+  'content.noStore': 'this page has no content store configured',
+  'content.notInStore': 'the content store does not have it ({status})',
+  'content.storeUnreachable': 'the content store could not be reached ({reason})',
+  'content.notReadYet': 'not read yet',
+  'content.versionsDiffer': 'the list of its versions this page was given does not match the chain',
+
+  // connecting a wallet (wallet/connect.ts, wallet/wallet.ts) and the relay (wallet/relay.ts)
+  'wallet.noAccount': '{wallet} gave no account.',
+  'wallet.wrongChain': '{wallet} is on chain {chainId}; switch it to {chain} (chain {id}) and connect again.',
+  'wallet.declinedSeed': 'You declined the signature in {wallet}: without it the page cannot open your shopping addresses, so nothing was connected.',
+  'wallet.cannotSign': '{wallet} could not sign: {reason}',
+  'wallet.noTestAccount': 'There is no such test account.',
+  'wallet.gone': 'That wallet is no longer available; reload the page.',
+  'relay.none': 'This page has no relay to send your signed request, so it cannot write to the chain.',
+  'relay.noReply': 'The relay answered {status} without a reply.',
+  'relay.refused': 'The relay did not send it: {reason}.',
 } as const
 
 export type MessageKey = keyof typeof EN

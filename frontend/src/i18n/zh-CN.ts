@@ -477,6 +477,48 @@ export const ZH: Record<MessageKey, string> = {
   'uses.data': '数据',
   'uses.count.one': '共 {count} 条记录，均基于您给予的授权。',
   'uses.count.many': '共 {count} 条记录，均基于您给予的授权。',
+
+  // “我的商品”：首次销售时认领，以及评价表单
+  'owner.title': '我的商品',
+  'owner.mayReview': '您是这件商品经过验证的首位买家，可以发表评价：其他人能看到您的评分和评价内容，但看不到您的姓名，也看不到您的其他购买记录。',
+  'owner.reviewed': '您已评价这件商品：{stars}。谢谢！',
+  'owner.claimedByOther': '门店为这件商品提供了认领码，但它已被 {owner} 认领。',
+  'owner.codeFor': '门店已在收银台为这件商品签发认领码，对应地址 {address}。',
+  'owner.codeForExpired': '门店已在收银台为这件商品签发认领码，对应地址 {address}，但该认领码已过期。',
+  'owner.connectToClaim': '请先连接钱包（右上角），再以首位买家身份认领这件商品：认领码对应的是您这件商品的专属地址。',
+  'owner.notYourCode': '这不是您这件商品的专属地址，所以这个认领码是给别人的。',
+  'owner.claim': '认领这件商品',
+  'owner.claimExplained': '认领后，链上会把您这件商品的专属地址（而不是您的姓名）记录为首位买家：此后，这个二维码的任何复制品都会显示为已售予他人。该地址只用于这件商品，因此没人能从中得知您还买过什么。',
+  'owner.addressQr': '您这件商品专属地址的二维码',
+  'owner.boughtIt': '已购买？以首位买家身份认领',
+  'owner.showStore': '请向门店出示此码：门店会为您这件商品的专属地址（仅此商品使用）签发认领码，您再用它在这里认领商品。',
+  'claim.damaged': '此链接中的认领码已损坏，请向门店重新索取链接。',
+  'reviewForm.title': '写评价',
+  'reviewForm.rating': '您的评分',
+  'reviewForm.text': '说说您的使用感受',
+  'reviewForm.publish': '发表评价',
+  'reviewForm.failed': '评价内容发布失败：{reason}',
+  'reviewForm.storeAnswered': '内容存储返回了 {status}',
+  'reviewForm.storedOther': '内容存储保存的内容与您写的不一致',
+
+  // 内容为何不显示（嵌在 content.unconfirmed 和 content.missing 中）
+  'content.indexOnly': '索引列出了它，但在索引所指的区块上，链上并无此记录',
+  'content.noStore': '本页面未配置内容存储',
+  'content.notInStore': '内容存储中没有它（{status}）',
+  'content.storeUnreachable': '无法连接内容存储（{reason}）',
+  'content.notReadYet': '尚未读取',
+  'content.versionsDiffer': '本页面收到的版本列表与链上不一致',
+
+  // 连接钱包与中继
+  'wallet.noAccount': '{wallet} 没有提供任何账户。',
+  'wallet.wrongChain': '{wallet} 当前连接的是链 {chainId}；请切换到 {chain}（链 ID {id}）后重新连接。',
+  'wallet.declinedSeed': '您在 {wallet} 中拒绝了签名：没有这次签名，页面无法打开您的购物地址，因此未连接任何钱包。',
+  'wallet.cannotSign': '{wallet} 无法签名：{reason}',
+  'wallet.noTestAccount': '没有这个测试账户。',
+  'wallet.gone': '该钱包已不可用，请刷新页面。',
+  'relay.none': '本页面没有中继服务来发送您已签名的请求，因此无法写入区块链。',
+  'relay.noReply': '中继服务返回了 {status}，但没有任何回复内容。',
+  'relay.refused': '中继服务未发送此请求：{reason}。',
 }
 
 /** CBV 2.0 业务步骤：商品经历了什么。 */

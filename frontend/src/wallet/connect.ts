@@ -5,6 +5,7 @@
  */
 import { createWalletClient, custom, http, numberToHex, type Address, type Chain } from 'viem'
 import type { TestAccount } from '../chain/config'
+import { t } from '../i18n'
 import { privateKeyToAccount, SEED_MESSAGE, Shopper } from './shopper'
 import type { Connection, ProviderDetail } from './wallet'
 
@@ -20,13 +21,13 @@ export async function testConnection(test: TestAccount, chain: Chain, rpcUrl: st
 export async function injectedConnection(detail: ProviderDetail, chain: Chain): Promise<Connection> {
   const provider = detail.provider
   const [address] = (await provider.request({ method: 'eth_requestAccounts' })) as Address[]
-  if (!address) throw new Error(`${detail.info.name} gave no account`)
+  if (!address) throw new Error(t('wallet.noAccount', { wallet: detail.info.name }))
   const chainId = Number(await provider.request({ method: 'eth_chainId' }))
   if (chainId !== chain.id) {
     try {
       await provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: numberToHex(chain.id) }] })
     } catch {
-      throw new Error(`${detail.info.name} is on chain ${chainId}; switch it to ${chain.name} (chain ${chain.id}) and connect again`)
+      throw new Error(t('wallet.wrongChain', { wallet: detail.info.name, chainId, chain: chain.name, id: chain.id }))
     }
   }
   const client = createWalletClient({ account: address, chain, transport: custom(provider) })
@@ -35,11 +36,8 @@ export async function injectedConnection(detail: ProviderDetail, chain: Chain): 
     signature = await client.signMessage({ account: address, message: SEED_MESSAGE })
   } catch (e) {
     const declined = (e as { code?: number }).code === 4001 || /reject|denied|declin/i.test(String((e as Error).message))
-    throw new Error(
-      declined
-        ? `You declined the signature in ${detail.info.name}: without it the page cannot open your shopping addresses, so nothing was connected.`
-        : `${detail.info.name} could not sign: ${(e as Error).message.split('\n')[0]}`,
-    )
+    const wallet = detail.info.name
+    throw new Error(declined ? t('wallet.declinedSeed', { wallet }) : t('wallet.cannotSign', { wallet, reason: (e as Error).message.split('\n')[0] }))
   }
   return { address, client, label: detail.info.name, kind: 'injected', shopper: Shopper.fromSignature(signature) }
 }

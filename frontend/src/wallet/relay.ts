@@ -14,6 +14,7 @@ import { encodeFunctionData, type Abi, type Address, type Hex, type PublicClient
 import type { PrivateKeyAccount } from 'viem/accounts'
 import { forwarderAbi } from '../chain/abi'
 import { contractOf, type Config } from '../chain/config'
+import { t } from '../i18n'
 
 /** The most gas a relayed call may use (signed with it; the relayer pays only what it uses), as src/o2ochain/shopper/_shopper.py RELAYED_GAS. */
 export const RELAYED_GAS = 1_000_000n
@@ -92,16 +93,16 @@ export function directCall(call: Call): RelayedCall {
  * A contract's refusal (HTTP 422) or a refused request (400) is a RelayRefused.
  */
 export async function relay(config: Config, call: RelayedCall): Promise<Hex> {
-  if (!config.relay) throw new RelayRefused('NoRelay', 'This page has no relay to send your signed request, so it cannot write to the chain.', false)
+  if (!config.relay) throw new RelayRefused('NoRelay', t('relay.none'), false)
   const url = new URL(config.relay, window.location.href)
   const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(call) })
   let answer: { txHash?: Hex; error?: string; message?: string; args?: unknown[] }
   try {
     answer = (await response.json()) as typeof answer
   } catch {
-    throw new RelayRefused('RelayUnavailable', `The relay answered HTTP ${response.status} without a reply.`, false)
+    throw new RelayRefused('RelayUnavailable', t('relay.noReply', { status: `HTTP ${response.status}` }), false)
   }
   if (response.ok && answer.txHash) return answer.txHash
   if (response.status === 422 && answer.error) throw new RelayRefused(answer.error, answer.message ?? answer.error, true, answer.args ?? [])
-  throw new RelayRefused('RelayRefused', `The relay did not send it: ${answer.error ?? `HTTP ${response.status}`}.`, false)
+  throw new RelayRefused('RelayRefused', t('relay.refused', { reason: answer.error ?? `HTTP ${response.status}` }), false)
 }

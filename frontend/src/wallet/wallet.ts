@@ -20,6 +20,7 @@
  */
 import type { Account, Address, Chain, EIP1193Provider, WalletClient } from 'viem'
 import type { Config, TestAccount } from '../chain/config'
+import { t } from '../i18n'
 import type { Shopper } from './shopper'
 
 export interface ProviderInfo {
@@ -107,7 +108,7 @@ export class Wallet {
 
   async connectTest(index: number): Promise<Connection> {
     const test = this.config.testAccounts[index]
-    if (!test) throw new Error('there is no such test account')
+    if (!test) throw new Error(t('wallet.noTestAccount'))
     const { testConnection } = await import('./connect')
     const connection = await testConnection(test, this.chain, this.config.rpcUrl)
     this.set(connection, `test:${index}`)
@@ -116,7 +117,7 @@ export class Wallet {
 
   async connectInjected(uuid: string): Promise<Connection> {
     const detail = this.providers.get(uuid)
-    if (!detail) throw new Error('that wallet is no longer available; reload the page')
+    if (!detail) throw new Error(t('wallet.gone'))
     const { injectedConnection } = await import('./connect')
     const connection = await injectedConnection(detail, this.chain)
     this.set(connection, `injected:${detail.info.rdns}`)

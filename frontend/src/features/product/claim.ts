@@ -4,6 +4,7 @@
  * says so at once; what it unlocks (./ownership.ts) is loaded with the verdict.
  */
 import { getAddress, type Address, type Hex } from 'viem'
+import { t } from '../../i18n'
 
 export interface ClaimCode {
   owner: Address
@@ -19,6 +20,6 @@ export function parseClaimCode(text: string): ClaimCode {
     if (!/^0x[0-9a-fA-F]{130}$/.test(raw.signature)) throw new Error('bad signature')
     return { owner: getAddress(raw.owner), deadline: BigInt(raw.deadline), signature: raw.signature as Hex }
   } catch {
-    throw new Error('The claim code in this link is damaged; ask the store for the link again.')
+    throw new Error(t('claim.damaged'))
   }
 }

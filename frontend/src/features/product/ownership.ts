@@ -19,6 +19,7 @@ import { directCall } from '../../wallet/relay'
 import type { Wallet } from '../../wallet/wallet'
 import { short } from '../../wallet/widget'
 import { statusLine, write, writeButton, type WriteRequest } from '../../wallet/write'
+import { locale, t, tParts } from '../../i18n'
 import { el } from './view'
 
 /** A review document as src/o2ochain/loop/_reviews.py `review_document` makes it, in RFC 8785 form (flat: sorted keys). */
@@ -27,12 +28,12 @@ export function reviewDocument(text: string, language = 'en'): string {
 }
 
 export async function publish(config: Config, text: string): Promise<{ hash: Hex; uri: string }> {
-  const body = reviewDocument(text)
+  const body = reviewDocument(text, locale()) // the language the shopper wrote in: the page's
   const base = new URL(config.content ?? './content/', window.location.href)
   const response = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
   const answer = (await response.json()) as { hash?: Hex; uri?: string; error?: string }
-  if (!response.ok || !answer.hash || !answer.uri) throw new Error(answer.error ?? `the content store answered HTTP ${response.status}`)
-  if (answer.hash !== keccak256(stringToBytes(body))) throw new Error('the content store stored something else than your text')
+  if (!response.ok || !answer.hash || !answer.uri) throw new Error(answer.error ?? t('reviewForm.storeAnswered', { status: `HTTP ${response.status}` }))
+  if (answer.hash !== keccak256(stringToBytes(body))) throw new Error(t('reviewForm.storedOther'))
   return { hash: answer.hash, uri: answer.uri }
 }
 
@@ -49,7 +50,7 @@ export function ownershipSection(
   refresh: () => void,
 ): HTMLElement | null {
   if (!v.view.registered) return null
-  const section = el('section', { class: 'ownership', 'aria-labelledby': 'ownership-title' }, el('h2', { id: 'ownership-title' }, 'Your item'))
+  const section = el('section', { class: 'ownership', 'aria-labelledby': 'ownership-title' }, el('h2', { id: 'ownership-title' }, t('owner.title')))
   const body = el('div', {})
   section.append(body)
   let chainNow = BigInt(Math.floor(Date.now() / 1000))
@@ -69,13 +70,13 @@ export function ownershipSection(
     if (mine && owner) {
       const holder = el('div', { class: 'review-slot' })
       body.replaceChildren(
-        el('p', { class: 'owned' }, 'As its verified first buyer, you may review it: others see your rating and words, never your name, nor your other purchases.'),
+        el('p', { class: 'owned' }, t('owner.mayReview')),
         holder,
       )
       void yourReview(client, config, v.item).then((rating) => {
         holder.replaceChildren(
           rating
-            ? el('p', { class: 'reviewed', 'data-rating': String(rating) }, `You reviewed this item: ${'★'.repeat(rating)}. Thank you.`)
+            ? el('p', { class: 'reviewed', 'data-rating': String(rating) }, t('owner.reviewed', { stars: '★'.repeat(rating) }))
             : reviewForm(
                 client,
                 config,
@@ -97,21 +98,21 @@ export function ownershipSection(
       return
     }
     if (claimedBy !== zeroAddress) {
-      body.replaceChildren(el('p', {}, 'The store gave a claim code for this item, but it was already claimed by ', el('code', {}, short(claimedBy)), '.'))
+      body.replaceChildren(el('p', {}, ...tParts('owner.claimedByOther', { owner: el('code', {}, short(claimedBy)) })))
       return
     }
     const expired = code.deadline < chainNow // the contract compares with the block's time
-    const intro = el('p', {}, `The store signed a claim code for this item at the till, for address `, el('code', { title: code.owner }, short(code.owner)), expired ? ' — it has expired.' : '.')
+    const intro = el('p', {}, ...tParts(expired ? 'owner.codeForExpired' : 'owner.codeFor', { address: el('code', { title: code.owner }, short(code.owner)) }))
     if (!owner) {
-      body.replaceChildren(intro, el('p', { class: 'hint' }, 'Connect your wallet (top right) to claim the item as its first buyer: the code is for your own address of this item.'))
+      body.replaceChildren(intro, el('p', { class: 'hint' }, t('owner.connectToClaim')))
       return
     }
     if (!isAddressEqual(owner.address, code.owner)) {
-      body.replaceChildren(intro, el('p', { class: 'hint', 'data-code': 'other' }, 'That is not your address for this item, so the code is for someone else.'), itemAddress(owner.address, true))
+      body.replaceChildren(intro, el('p', { class: 'hint', 'data-code': 'other' }, t('owner.notYourCode')), itemAddress(owner.address, true))
       return
     }
     const status = statusLine()
-    const button = el('button', { type: 'button', id: 'claim-item' }, 'Claim this item as mine')
+    const button = el('button', { type: 'button', id: 'claim-item' }, t('owner.claim'))
     const claim: WriteRequest = {
       address: contractOf(config, 'ProductRegistry').address,
       abi: productRegistryAbi,
@@ -122,7 +123,7 @@ export function ownershipSection(
     writeButton(button, client, config, { signer: owner, request: claim, send: async () => directCall(claim), signs: false }, status, refresh)
     body.replaceChildren(
       intro,
-      el('p', {}, 'Claiming records your address for this item, not your name, as its first buyer: a copy of this code will then show as sold to someone else. The address is used for this item only, so it tells no one what else you bought.'),
+      el('p', {}, t('owner.claimExplained')),
       button,
       status,
     )
@@ -139,13 +140,13 @@ export function ownershipSection(
 
 /** The person's address for this item, as text and a QR code, for the store to sign its claim code for. */
 function itemAddress(address: Address, open: boolean): HTMLElement {
-  const qr = el('div', { class: 'address-qr', role: 'img', 'aria-label': 'QR code of your address for this item' })
+  const qr = el('div', { class: 'address-qr', role: 'img', 'aria-label': t('owner.addressQr') })
   void import('uqr').then(({ renderSVG }) => (qr.innerHTML = renderSVG(address, { border: 2 }))) // the QR encoder loads with the first one shown
   const box = el(
     'details',
     { class: 'item-address', 'data-address': address },
-    el('summary', {}, 'Bought it? Claim it as its first buyer'),
-    el('p', {}, 'Show this to the store: it signs a claim code for your address of this item, one that only this item uses, and you claim the item with it here.'),
+    el('summary', {}, t('owner.boughtIt')),
+    el('p', {}, t('owner.showStore')),
     qr,
     el('p', {}, el('code', { class: 'address-text' }, address)),
   )
@@ -172,17 +173,17 @@ export function reviewForm(
   signer: () => PrivateKeyAccount | undefined,
   request: (rating: number, content: { hash: Hex; uri: string }) => WriteRequest,
   refresh: () => void,
-  ids: { form: string; text: string; title: string } = { form: 'review-form', text: 'review-text', title: 'Review it' },
+  ids: { form: string; text: string; title: string } = { form: 'review-form', text: 'review-text', title: t('reviewForm.title') },
 ): HTMLElement {
   const form = el('form', { class: 'review-form', id: ids.form, 'aria-labelledby': `${ids.form}-title` }, el('h3', { id: `${ids.form}-title` }, ids.title))
-  const stars = el('fieldset', { class: 'stars' }, el('legend', {}, 'Your rating'))
+  const stars = el('fieldset', { class: 'stars' }, el('legend', {}, t('reviewForm.rating')))
   for (let n = 1; n <= 5; n++) {
     stars.append(el('label', {}, el('input', { type: 'radio', name: 'rating', value: String(n), required: '' }), ` ${n}★`))
   }
   const text = el('textarea', { name: 'text', id: ids.text, rows: '4', maxlength: '5000', required: '' })
   const status = statusLine()
-  const submit = el('button', { type: 'submit' }, 'Publish my review')
-  form.append(stars, el('label', { for: ids.text }, 'What you think'), text, submit, status)
+  const submit = el('button', { type: 'submit' }, t('reviewForm.publish'))
+  form.append(stars, el('label', { for: ids.text }, t('reviewForm.text')), text, submit, status)
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
     const me = signer()
@@ -200,7 +201,7 @@ export function reviewForm(
     } catch (e) {
       status.hidden = false
       status.dataset.step = 'failed'
-      status.textContent = `Could not publish the text: ${(e as Error).message}`
+      status.textContent = t('reviewForm.failed', { reason: (e as Error).message })
     }
     submit.disabled = false
   })
