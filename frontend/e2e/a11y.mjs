@@ -5,8 +5,9 @@
 //   - the keyboard alone is tried: Tab from the top of the page reaches every control a pointer
 //     can use (links, buttons, inputs, the "Show the record" disclosures), each showing a visible
 //     focus indicator, and Enter on a disclosure opens it.
-// Prints a JSON list: per page and viewport, { name, viewport, state, violations, unreachable,
-// focusInvisible, disclosureOpens, consoleErrors, screenshot }.
+// Prints a JSON list: per page and viewport, { name, viewport, state, lang, productText (what the
+// page shows before anything is opened), violations, unreachable, focusInvisible, disclosureOpens,
+// consoleErrors, screenshot }.
 //
 //   node frontend/e2e/a11y.mjs '{"base": "http://127.0.0.1:8080", "out": "test-output",
 //     "pages": [{"name": "home", "path": "/"}, {"name": "jam", "path": "/?item=…"}]}'
@@ -58,6 +59,8 @@ try {
       await page.goto(spec.base + p.path)
       await page.waitForSelector(settled, { timeout: 30000 })
       if (p.wait) await page.waitForSelector(p.wait, { timeout: 30000 })
+      // What the page shows before anything is opened: the words a shopper reads by default.
+      const shown = await page.evaluate(() => ({ lang: document.documentElement.lang, text: document.getElementById('product')?.innerText ?? '' }))
       await page.addScriptTag({ path: AXE })
       const axe = await page.evaluate(async (tags) => {
         const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
@@ -90,6 +93,8 @@ try {
         name: p.name,
         viewport: viewportName,
         state: await page.evaluate(() => document.body.dataset.state),
+        lang: shown.lang,
+        productText: shown.text,
         violations: axe,
         controls: all.length,
         unreachable,

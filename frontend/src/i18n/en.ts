@@ -63,6 +63,7 @@ export const EN = {
   'facts.lot': 'Lot',
   'facts.expiry': 'Best before',
   'facts.block': 'Registered in block',
+  'facts.technical': 'Technical details',
   'facts.itemId': 'Item id',
 
   // the timeline

@@ -62,6 +62,7 @@ export const ZH: Record<MessageKey, string> = {
   'facts.lot': '批次',
   'facts.expiry': '保质期至',
   'facts.block': '登记区块',
+  'facts.technical': '技术信息',
   'facts.itemId': '商品标识',
 
   'timeline.title': '流转记录',

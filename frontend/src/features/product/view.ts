@@ -26,10 +26,6 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node
 }
 
-function short(hex: string): string {
-  return `${hex.slice(0, 10)}…${hex.slice(-6)}`
-}
-
 /** The claimed verdict when the first buyer is the connected account. */
 const YOURS: { key: MessageKey; tone: string } = { key: 'verdict.yours', tone: 'good' }
 
@@ -58,7 +54,10 @@ export function renderVerdict(v: Verification, productName?: string, me?: string
     add(t('facts.block'), v.view.registeredAt.toString(), 'block')
     article.append(el('section', { class: 'about', 'aria-label': t('facts.about') }, facts))
   }
-  article.append(el('p', { class: 'item-id' }, `${t('facts.itemId')} `, el('code', { title: v.item }, short(v.item))))
+  // The item's id (a hash) is for those who check by hand: one tap away, not in the words shown.
+  article.append(
+    el('details', { class: 'item-id' }, el('summary', {}, t('facts.technical')), el('p', {}, `${t('facts.itemId')} `, el('code', { title: v.item }, v.item))),
+  )
   return article
 }
 
