@@ -21,7 +21,7 @@ from web3.contract import Contract
 from web3.datastructures import AttributeDict
 from web3.types import EventData, LogReceipt
 
-from o2ochain._chain.util import keccak256
+from o2ochain._chain.util import eip55
 
 __all__ = ["EventDecoder", "attribute_dict", "checksum_address", "event_decoder", "hex_bytes", "log_timestamp"]
 
@@ -34,8 +34,7 @@ def checksum_address(address: str) -> str:
     low = address[2:].lower()
     if len(low) != 40:
         return str(Web3.to_checksum_address(address))  # let web3 say what is wrong with it
-    digest = keccak256(low.encode()).hex()
-    return "0x" + "".join([c.upper() if d > "7" else c for c, d in zip(low, digest, strict=False)])
+    return eip55(low)
 
 
 def attribute_dict(values: dict[str, Any]) -> AttributeDict[str, Any]:

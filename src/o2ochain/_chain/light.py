@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from o2ochain._chain.retry import HTTPStatusError, RetryPolicy, endpoint_name
-from o2ochain._chain.util import keccak256
+from o2ochain._chain.util import eip55, keccak256
 from o2ochain.errors import ChainError, ConfigError, RPCUnavailable
 
 __all__ = [
@@ -76,8 +76,7 @@ def checksum_address(address: str | bytes) -> str:
     raw = address.hex() if isinstance(address, bytes) else str(address).lower().removeprefix("0x")
     if len(raw) != 40 or not all(c in "0123456789abcdef" for c in raw):
         raise ValueError(f"{address!r} is not an address (20 bytes, 40 hex digits)")
-    digest = keccak256(raw.encode()).hex()
-    return "0x" + "".join(c.upper() if int(digest[n], 16) >= 8 else c for n, c in enumerate(raw))
+    return eip55(raw)
 
 
 def _components(inner: str) -> list[str]:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final
 
-__all__ = ["address_topic", "atomic_file", "gc_paused", "hex0x", "keccak256", "write_atomic", "write_many_checked"]
+__all__ = ["address_topic", "atomic_file", "eip55", "gc_paused", "hex0x", "keccak256", "write_atomic", "write_many_checked"]
 
 
 #: keccak-256 of the empty string: how a backend is checked to be Ethereum's keccak (not NIST SHA3-256).
@@ -56,6 +56,13 @@ def _pick_keccak() -> Callable[[bytes], bytes]:
 
 keccak256: Final[Callable[[bytes], bytes]] = _pick_keccak()
 """Ethereum's keccak-256 (not NIST SHA3-256) of ``data``."""
+
+
+def eip55(low: str) -> str:
+    """An address's 40 lower-case hex digits in EIP-55 mixed case, with 0x (the caller checks the
+    digits: the light reader refuses what is not an address, the log decoder leaves it to web3)."""
+    digest = keccak256(low.encode()).hex()
+    return "0x" + "".join([c.upper() if d > "7" else c for c, d in zip(low, digest[:40], strict=True)])
 
 
 def hex0x(value: bytes) -> str:
