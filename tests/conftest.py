@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import os
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,3 +167,65 @@ def anvil_brand(node: Anvil, deployments: Path, name: str) -> tuple[o2ochain.O2O
     brand = chain.admin(accounts[0]).register_brand(accounts[1].address, name, [PREFIX])
     chain.brand(accounts[1], brand).add_product(GTIN_A)
     return chain, accounts, brand
+
+
+# -- No process outlives the run -------------------------------------------------------------
+# Every process the tests start (nodes, indexes, demos, servers and their children) inherits this
+# mark; at the end, one that is still running but no longer ours (its parent died and it was
+# handed to init) is an orphan: the run fails and names it. Processes still our own children are
+# left to the atexit handlers that stop them.
+RUN_MARK = f"O2O_TEST_RUN={os.getpid()}-{time.time_ns()}"
+os.environ["O2O_TEST_RUN"] = RUN_MARK.split("=", 1)[1]
+
+
+def _marked_processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process carrying this run's mark but us."""
+    found: dict[int, tuple[int, str]] = {}
+    needle = RUN_MARK.encode() + b"\0"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes() + b"\0":
+                continue
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        if command:  # a zombie has none
+            found[int(entry.name)] = (parent, command)
+    return found
+
+
+def _orphans() -> dict[int, str]:
+    marked = _marked_processes()
+    ours = {os.getpid()}
+    changed = True
+    while changed:  # our descendants: children of us, of our children, ...
+        changed = False
+        for pid, (parent, _) in marked.items():
+            if parent in ours and pid not in ours:
+                ours.add(pid)
+                changed = True
+    return {pid: command for pid, (_, command) in marked.items() if pid not in ours}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not Path("/proc/self/environ").exists():
+        return
+    deadline = time.monotonic() + 15  # a process being stopped right now gets its moment
+    orphans = _orphans()
+    while orphans and time.monotonic() < deadline:
+        time.sleep(0.5)
+        orphans = _orphans()
+    if not orphans:
+        return
+    for pid in orphans:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    lines = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in sorted(orphans.items()))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\nFAILED: {len(orphans)} process(es) outlived the test that started them (killed now):\n{lines}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

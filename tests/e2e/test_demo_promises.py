@@ -18,6 +18,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 if "keeps running" in line:
                     break
             wall = time.monotonic() - started
+            # Keep reading what the demo prints: a full pipe would block it, its shutdown included.
+            threading.Thread(target=server.stdout.read, name="demo-stdout", daemon=True).start()
             cpu = _cpu_seconds(server.pid) + sum(_cpu_seconds(child) for child in _anvil_children(server.pid))
             timed = "".join(lines)
             output = "".join(line[7:] for line in lines)

@@ -36,7 +36,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -302,7 +304,13 @@ class Anvil:
             self.port = free_port()
         log_path = self.log_path or Path(tempfile.gettempdir()) / f"o2ochain-anvil-{self.port}.log"
         self._log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self._proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._proc = subprocess.Popen(
+            self.command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=dies_with_parent(signal.SIGTERM),  # noqa: PLW1509 - one prctl call, looked up before the fork
+        )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -341,6 +349,34 @@ class Anvil:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def dies_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux send ``sig`` to the child when we die, even by SIGKILL.
+
+    A node or index we start lives in its own session (Ctrl-C reaches it through us only), so
+    without this a killed demo or test run would leave it running. Between fork and exec the
+    child only calls ``prctl`` (looked up before the fork) and asks for its parent's pid: it takes
+    none of the locks our other threads might have held at the fork. Linux ties the signal to the
+    *thread* that started the child: it is asked for only from the main thread, whose end is the
+    process's end. Elsewhere (or on another system) there is nothing to ask: ``None``.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: the child only calls it
+    parent = os.getpid()
+
+    def ask() -> None:
+        prctl(_PR_SET_PDEATHSIG, sig)
+        if os.getppid() != parent:  # we died between fork and prctl: nobody is left to signal it
+            os.kill(os.getpid(), sig)
+
+    return ask
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> None:

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import requests
 
-from o2ochain._chain.connection import free_port, stop_process
+from o2ochain._chain.connection import dies_with_parent, free_port, stop_process
 from o2ochain._chain.util import write_atomic
 from o2ochain.errors import ChainError, ConfigError
 
@@ -115,7 +115,13 @@ class Indexer:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         # Ponder writes generated/schema.graphql into its working directory: indexer/ (git ignores it there).
         self._proc = subprocess.Popen(
-            command, cwd=find_checkout() / "indexer", env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=find_checkout() / "indexer",
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=dies_with_parent(signal.SIGINT),  # noqa: PLW1509 - SIGINT: Ponder releases its schema lock
         )
         atexit.register(self.stop)  # its own session: Ctrl-C reaches it through us only
         return self
