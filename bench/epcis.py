@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import multiprocessing
 import os
 import queue
 import random
@@ -596,32 +597,42 @@ def measure_naive(world: World, events: int, console: Console) -> dict[str, Any]
 
 # -- 4. load ---------------------------------------------------------------------------------------
 class Queries:
-    """Queries a partner's systems send, at a steady rate, on the events captured so far."""
+    """Queries a partner's systems send, at a steady rate, on the events captured so far.
 
-    def __init__(self, world: World, tally: Tally, seed: int = 5) -> None:
-        self.world = world
-        self.tally = tally
+    They run in a process of their own (:func:`query_process`): in the capture clients' process
+    they would wait for its interpreter lock behind twenty clients building documents, and the
+    time measured would be the load generator's as much as the server's."""
+
+    def __init__(self, serve_url: str, gtins: Sequence[str], learned: Any, seed: int = 5) -> None:
+        self.serve_url = serve_url
+        self.gtins = list(gtins)
+        self.tally = Tally()
         self.rng = random.Random(seed)
-        self.known: list[dict[str, Any]] = []  # events accepted so far (a query names them)
+        self.learned = learned  # a multiprocessing queue of events accepted so far (a query names them)
+        self.known: list[dict[str, Any]] = []
         self.latencies: list[float] = []
         self.late: list[float] = []  # how far behind schedule each query was sent (waiting for a free client)
         self.from_schedule: list[float] = []  # from when it was due to its answer: what an open-loop client sees
         self.lock = threading.Lock()
         self._local = threading.local()
 
-    def learn(self, events: Sequence[dict[str, Any]]) -> None:
-        with self.lock:
-            self.known.extend(events)
+    def _learn(self) -> None:
+        while True:
+            try:
+                self.known.extend(self.learned.get_nowait())
+            except queue.Empty:
+                return
 
     def _pick(self) -> tuple[str, str, dict[str, str]]:
         """(kind, path, parameters) of the next query."""
         with self.lock:
+            self._learn()
             known = self.rng.choice(self.known) if self.known else None
             roll = self.rng.random()
-            gtin = self.rng.choice(self.world.gtins)
+            gtin = self.rng.choice(self.gtins)
         pattern = f"urn:epc:idpat:sgtin:{PREFIX}.{gtin[0]}{gtin[1 + len(PREFIX) : 13]}.*"
         if known is not None and roll < 0.3:
-            return "one item's history", "/epcis/events", {"MATCH_epc": known["epcList"][0]}
+            return "one item's history", "/epcis/events", {"MATCH_epc": known["epc"]}
         if known is not None and roll < 0.45:
             return "an event by id", f"/epcis/events/{quote(known['eventID'], safe='')}", {}
         if known is not None and roll < 0.6:
@@ -641,7 +652,7 @@ class Queries:
         kind, path, params = self._pick()
         sent = time.perf_counter()
         try:
-            answer = session.get(self.world.serve_url + path, params=params, timeout=60)
+            answer = session.get(self.serve_url + path, params=params, timeout=60)
         except requests.RequestException as exc:
             self.tally.fail(f"query {kind}", str(exc))
             return
@@ -668,12 +679,37 @@ class Queries:
         return sent
 
 
+def query_process(serve_url: str, gtins: list[str], rate: float, seconds: float, learned: Any, answer: Any) -> None:
+    """The load's queries, in a process of their own: ``rate`` a second for ``seconds``, by up to
+    48 clients at once; what was measured is put on ``answer``."""
+    queries = Queries(serve_url, gtins, learned)
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=48, thread_name_prefix="query") as pool:
+        scheduled = queries.run(rate, began + seconds, pool)
+        # Queries still waiting for a free client when the time is up were never sent: the server
+        # did not keep up with the rate (the answered rate says by how much). Only those in flight end.
+        pool.shutdown(wait=True, cancel_futures=True)
+    answer.put(
+        {
+            "asked": len(scheduled),
+            "not_sent": sum(1 for f in scheduled if f.cancelled()),
+            "seconds": time.perf_counter() - began,
+            "latencies": queries.latencies,
+            "late": queries.late,
+            "from_schedule": queries.from_schedule,
+            "statuses": dict(queries.tally.statuses),
+            "server_errors": queries.tally.server_errors,
+            "failures": queries.tally.failures,
+        }
+    )
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def capture_client(
-    world: World, number: int, per_doc: int, until: float, tally: Tally, queries: Queries, sent: list[Sent], serial: Iterator[int]
+    world: World, number: int, per_doc: int, until: float, tally: Tally, learned: Any, sent: list[Sent], serial: Iterator[int]
 ) -> None:
     """One partner: post a document, wait for its job, post the next, until ``until``. A 503 is
     sent again after its ``Retry-After``; a document a 202 accepted is not sent again, whatever
@@ -690,14 +726,17 @@ def capture_client(
         record.job_url = job_url
         record.job = wait_job(session, job_url, tally, poll=LOAD_JOB_POLL)
         if record.job.get("success"):
-            queries.learn(events)
+            learned.put([{"eventID": e["eventID"], "epc": e["epcList"][0], "eventTime": e["eventTime"]} for e in events])
 
 
 def measure_load(
     world: World, *, seconds: float, clients: int, per_doc: int, qps: float, outage: float, console: Console
 ) -> dict[str, Any]:
     tally = Tally()
-    queries = Queries(world, tally)
+    spawn = multiprocessing.get_context("spawn")
+    learned, answered = spawn.Queue(), spawn.Queue()
+    asker = spawn.Process(target=query_process, args=(world.serve_url, list(world.gtins), qps, seconds, learned, answered), daemon=True)
+    asker.start()
     sent: list[Sent] = []
     counter = itertools.count()
     lock = threading.Lock()
@@ -711,7 +750,7 @@ def measure_load(
     began = time.perf_counter()
     until = began + seconds
     threads = [
-        threading.Thread(target=capture_client, args=(world, c, per_doc, until, tally, queries, sent, serial()), daemon=True)
+        threading.Thread(target=capture_client, args=(world, c, per_doc, until, tally, learned, sent, serial()), daemon=True)
         for c in range(clients)
     ]
     for t in threads:
@@ -725,13 +764,12 @@ def measure_load(
 
     restart_thread = threading.Thread(target=restarter, daemon=True)
     restart_thread.start()
-    with ThreadPoolExecutor(max_workers=48, thread_name_prefix="query") as pool:
-        scheduled = queries.run(qps, until, pool)
-        # Queries still waiting for a free client when the time is up were never sent: the server
-        # did not keep up with the rate (the answered rate says by how much). Only those in flight end.
-        pool.shutdown(wait=True, cancel_futures=True)
-    asked = len(scheduled)
-    queried = time.perf_counter() - began
+    asked = answered.get(timeout=seconds + 120)
+    asker.join(30)
+    tally.statuses.update(asked["statuses"])
+    tally.server_errors.extend(asked["server_errors"])
+    tally.failures.extend(asked["failures"])
+    queried = asked["seconds"]
     restart_thread.join()
     console.print(f"   {seconds:g} s of load done; waiting for the clients' last jobs")
     for t in threads:
@@ -740,20 +778,20 @@ def measure_load(
 
     accepted = [s for s in sent if s.job_url is not None]
     check = check_on_chain(world, accepted, console)
-    latencies = queries.latencies
+    latencies = asked["latencies"]
     failed_jobs = [s.job for s in sent if s.job is not None and not s.job.get("success")]
     result = {
         "seconds": seconds,
         "clients": clients,
         "events_per_document": per_doc,
         "queries_per_s_asked": qps,
-        "queries_sent": asked,
+        "queries_sent": asked["asked"],
         "queries_answered": len(latencies),
         "queries_per_s": round(len(latencies) / queried, 1),
         "query_ms": summarize(latencies) if latencies else None,
-        "query_sent_late_ms": summarize(queries.late) if queries.late else None,
-        "query_from_schedule_ms": summarize(queries.from_schedule) if queries.from_schedule else None,
-        "queries_not_sent": sum(1 for f in scheduled if f.cancelled()),
+        "query_sent_late_ms": summarize(asked["late"]) if asked["late"] else None,
+        "query_from_schedule_ms": summarize(asked["from_schedule"]) if asked["from_schedule"] else None,
+        "queries_not_sent": asked["not_sent"],
         "restart": restart,
         "documents_sent": len(sent),
         "documents_accepted": len(accepted),

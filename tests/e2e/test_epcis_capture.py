@@ -5,6 +5,7 @@ valid, captured once however often they are sent; and a node that goes away and 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -243,3 +244,54 @@ def test_a_node_that_goes_away_gets_503_and_a_running_job_finishes_once_it_is_ba
     assert sorted(on_chain) == sorted(contents)
     after = partner.capture(_document(5, 10_000), "application/ld+json")
     assert after["success"] is True
+
+
+def _capture_children(server: int) -> list[int]:
+    """The capture process(es) of ``o2ochain serve`` ``server`` (see o2ochain.serve._capture)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if parent == server and b"o2ochain.serve._capture" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_captures_run_in_a_process_of_their_own_and_one_that_dies_fails_its_jobs_not_the_server(partner: Partner) -> None:
+    # The party: the operating system, killing the capture process (out of memory, say) while
+    # it holds a job: the job must end failed, in words, and a resend must capture it once.
+    (child,) = _capture_children(partner.process.pid)
+    held = partner.post(_document(40, 20_000), "application/ld+json")
+    assert held.status_code == 202
+    partner.node.stop()  # the job now waits for the node inside the capture process
+    time.sleep(1)
+    os.kill(child, signal.SIGKILL)
+    job = partner.job(held.headers["Location"], timeout=60)
+    assert job["success"] is False and "capture process stopped" in job["errors"][0]["detail"], job
+    assert "0x" not in json.dumps(job["errors"])
+    partner.node.start()
+    time.sleep(1.2)  # the server asks the node at most once a second
+    again = partner.capture(_document(40, 20_000), "application/ld+json")
+    assert again["success"] is True and len(again["eventIDs"]) == 40, again
+    (restarted,) = _capture_children(partner.process.pid)
+    assert restarted != child
+    subjects = [epcis.parse_identifier(f"urn:epc:id:giai:4000001.NODE{n}").chain_subject for n in range(20_000, 20_040)]
+    assert sorted(len(chain) for chain in partner.chain.trace.chains(subjects).values()) == [1] * 40
+
+
+def test_a_server_killed_outright_leaves_no_capture_process(partner: Partner, tmp_path: Path) -> None:
+    process, _url = _serve(partner.node, partner.tmp, tmp_path / "store")
+    try:
+        (child,) = _capture_children(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, f"capture process {child} outlived its server"
+        time.sleep(0.1)

@@ -102,7 +102,7 @@ def serve(
             relay_service=relay_service,
             index_url=page_index or ctx.index,
             chain=chain,  # the resolver reads --rpc (and --index), not what the page is told
-            epcis=(service := EpcisService(chain, repository, api_tokens)),
+            epcis=(service := EpcisService(chain, repository, api_tokens, capture_process=True)),
         )
         if not (gateway.dist / "index.html").is_file():
             err.print(f"note: no built page in {gateway.dist}: run `npx vite build frontend` (the stores are served meanwhile)")

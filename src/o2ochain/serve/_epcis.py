@@ -76,6 +76,7 @@ from o2ochain.serve._repository import Anchor, CaptureJob, DiscoveryList, ErrorB
 if TYPE_CHECKING:
     from o2ochain._chain.signers import Signer
     from o2ochain.client import O2OChain
+    from o2ochain.serve._capture import CaptureProcess
     from o2ochain.trace import Actor, ImportReport
 
 log = logging.getLogger("o2ochain.serve.epcis")
@@ -218,6 +219,24 @@ class _Job:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _Core:
+    """What a capture worker needs: the chain, the repository, whether to stop, and whom to tell a job ended."""
+
+    chain: O2OChain
+    repository: EventRepository
+    closed: threading.Event
+    ended: Callable[[str, list[dict[str, Any]]], None]
+
+
+def _finish_job(repository: EventRepository, job_id: str, errors: list[dict[str, Any]]) -> None:
+    """Record the end of job ``job_id`` in ``repository``, failed when there are ``errors``."""
+    try:
+        repository.finish_job(job_id, "failed" if errors else "success", errors)
+    except InputError:
+        pass  # already finished (a failure after its events were anchored)
+
+
 class EpcisService:
     """The EPCIS REST interface over ``repository``, capturing onto ``chain`` (see the module).
 
@@ -225,6 +244,12 @@ class EpcisService:
     everyone and the interface is read-only. ``node_url`` is the node probed before a capture is
     accepted (default: ``chain``'s own endpoint). Call :meth:`close` to stop the capture workers:
     a job they are sending finishes first.
+
+    With ``capture_process`` (what ``o2ochain serve`` asks for), the workers run in a process of
+    their own (:mod:`o2ochain.serve._capture`) when the chain is a node over HTTP and every
+    token's signer is a local key: checking, signing and sending a capture is CPU work that,
+    in this process, would hold the interpreter's lock the queries need. Otherwise (eth-tester,
+    a hardware or ape signer) they are threads here.
     """
 
     def __init__(
@@ -236,6 +261,7 @@ class EpcisService:
         node_url: str | None = None,
         capture_limit: int = CAPTURE_LIMIT,
         file_size_limit: int = CAPTURE_FILE_SIZE_LIMIT,
+        capture_process: bool = False,
     ) -> None:
         self.chain = chain
         self.repository = repository
@@ -250,11 +276,17 @@ class EpcisService:
         self._running: dict[str, CaptureJob] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._core = _Core(chain, repository, self._closed, self._ended)
         abandoned = repository.abandon_running_jobs(
             "the server stopped before this capture finished; send the document again: what is already on chain is not sent twice"
         )
         if abandoned:
             log.warning("failed %d capture job(s) left running by an earlier server", len(abandoned))
+        self._process: CaptureProcess | None = None
+        if capture_process and self.tokens:
+            from o2ochain.serve._capture import CaptureProcess
+
+            self._process = CaptureProcess.for_service(self)
 
     # ---------------------------------------------------------------------------------------
     # Capture
@@ -331,10 +363,13 @@ class EpcisService:
         if started is not None:
             self._running[job_id] = started
         job = _Job(job_id, token, behaviour, events, ids, document.source, hashed)
+        if self._process is not None:
+            self._process.submit(job)
+            return job_id
         with self._lock:
             worker = self._workers.get(token.address)
             if worker is None:
-                worker = self._workers[token.address] = _Worker(self, token.signer)
+                worker = self._workers[token.address] = _Worker(self._core, token.signer)
                 worker.start()
         worker.jobs.put(job)
         return job_id
@@ -348,11 +383,13 @@ class EpcisService:
         """Record the end of job ``job_id``, failed when there are ``errors`` (then its answers
         come from the repository)."""
         try:
-            self.repository.finish_job(job_id, "failed" if errors else "success", errors)
-        except InputError:
-            pass  # already finished (a failure after its events were anchored)
+            _finish_job(self.repository, job_id, errors)
         finally:
             self._running.pop(job_id, None)
+
+    def _forget(self, job_id: str) -> None:
+        """Job ``job_id`` ended in the capture process: its answers come from the repository now."""
+        self._running.pop(job_id, None)
 
     def wait(self, job_id: str, timeout: float = 60.0) -> CaptureJob:
         """The job ``job_id`` once it has finished (polling the repository), for scripts and tests."""
@@ -370,6 +407,8 @@ class EpcisService:
     def close(self, timeout: float = 30.0) -> None:
         """Stop taking captures and stop the workers once their current jobs are done."""
         self._closed.set()
+        if self._process is not None:
+            self._process.close(timeout)
         with self._lock:
             workers = list(self._workers.values())
         for worker in workers:
@@ -507,11 +546,11 @@ def _spliced_with_anchor(stored: StoredEvent) -> str:
 class _Worker(threading.Thread):
     """Sends one actor's capture jobs, in order, several at once when they queue up."""
 
-    def __init__(self, service: EpcisService, signer: Signer) -> None:
+    def __init__(self, core: _Core, signer: Signer) -> None:
         super().__init__(name=f"epcis-capture-{signer.address}", daemon=True)
-        self.service = service
+        self.core = core
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
-        self.actor: Actor = service.chain.actor(signer)
+        self.actor: Actor = core.chain.actor(signer)
 
     def run(self) -> None:
         stopping = False
@@ -548,17 +587,17 @@ class _Worker(threading.Thread):
                 step()
                 return True
             except ChainError as exc:
-                if self.service._closed.is_set():
+                if self.core.closed.is_set():
                     return False
                 pause = next(pauses, _RETRY_PAUSES[-1])
                 log.warning("capture waits for the node (%s); retrying in %.1f s", exc, pause)
                 time.sleep(pause)
 
     def _finish(self, job: _Job, errors: list[dict[str, Any]]) -> None:
-        self.service._ended(job.id, errors)
+        self.core.ended(job.id, errors)
 
     def _capture(self, batch: list[_Job]) -> None:
-        repository = self.service.repository
+        repository = self.core.repository
         ready: list[_Job] = []
         for job in batch:
             if not self._while_node_away(functools.partial(self._check, job)):
@@ -585,7 +624,7 @@ class _Worker(threading.Thread):
                 problems[n].append(
                     _event_problem(event, event_id, "eventID", f"eventID {event_id} is used by another event in this document")
                 )
-        stored = self.service.repository.events(job.ids)
+        stored = self.core.repository.events(job.ids)
         for n, (event, event_id) in enumerate(zip(job.events, job.ids, strict=True)):
             known = stored.get(event_id)
             # The same event, however written (another time zone, list order, JSON or XML), is
@@ -620,7 +659,7 @@ class _Worker(threading.Thread):
         except O2OError as exc:
             for job in jobs:
                 self._finish(job, [*job.errors, _problem("capture refused", str(exc))])
-            self.service.repository.set_anchors({job.ids[n]: Anchor("failed") for job in jobs for n in job.keep})
+            self.core.repository.set_anchors({job.ids[n]: Anchor("failed") for job in jobs for n in job.keep})
             return
         if not sent:
             return  # stopping: the jobs stay running; the next start fails them, a resend completes them
@@ -634,7 +673,7 @@ class _Worker(threading.Thread):
                     anchors[job.ids[n]] = Anchor("failed")
                 else:
                     anchors[job.ids[n]] = Anchor("anchored", found[0], found[1], "0x" + event.content_hash.hex())
-        self.service.repository.set_anchors(anchors)
+        self.core.repository.set_anchors(anchors)
         for job in jobs:
             missing = [job.ids[n] for n in job.keep if anchors[job.ids[n]].status != "anchored"]
             extra = [_problem("not anchored", f"event {event_id} was sent but is not on chain") for event_id in missing]
