@@ -93,7 +93,7 @@ class CaptureProcess:
         self.setup = setup
         self._proc: subprocess.Popen[bytes] | None = None
         self._write_lock = threading.Lock()
-        self._held: set[str] = set()  # jobs sent to the child and not ended
+        self._held: set[str] = set()  # jobs sent to the current child and not ended (each child has its own set)
         self._held_lock = threading.Lock()
         self._closing = False
         self.starts = 0
@@ -153,23 +153,28 @@ class CaptureProcess:
             self._proc.wait()
             why = first[1] if isinstance(first, tuple) and first[0] == "failed" else "it stopped or did not answer (see the log above)"
             raise ChainError(f"the capture process did not start: {why}")
-        threading.Thread(target=self._listen, args=(self._proc,), name="epcis-capture-process", daemon=True).start()
+        self._held = set()
+        threading.Thread(target=self._listen, args=(self._proc, self._held), name="epcis-capture-process", daemon=True).start()
         return self
 
     def submit(self, job: _Job) -> None:
         """Hand ``job`` to the child (started again first when it died)."""
         message = ("job", job.id, _digest_of(self.service, job), job.behaviour, job.events, job.ids, job.source, job.hashed)
         with self._write_lock:
-            if not self.running:
-                log.warning("the capture process is gone; starting it again")
-                self.start()
-            assert self._proc is not None and self._proc.stdin is not None
-            with self._held_lock:
-                self._held.add(job.id)
             try:
+                if not self.running:
+                    log.warning("the capture process is gone; starting it again")
+                    self.start()
+                assert self._proc is not None and self._proc.stdin is not None
+                held = self._held
+                with self._held_lock:
+                    held.add(job.id)
                 write_message(self._proc.stdin, message)
-            except OSError as exc:  # it died meanwhile: the listener fails what it held, this one too
-                raise ChainError(f"the capture process stopped: {exc}") from exc
+            except (OSError, ChainError) as exc:  # no child to take it: the job ends failed now, the capture is answered 503
+                with self._held_lock:
+                    self._held.discard(job.id)
+                self.service._ended(job.id, [_lost_problem()])
+                raise ChainError(f"the capture process is not running: {exc}") from exc
 
     def close(self, timeout: float = 30.0) -> None:
         """Tell the child to stop once its current jobs are done; kill it after ``timeout``."""
@@ -190,17 +195,18 @@ class CaptureProcess:
             proc.kill()
             proc.wait()
 
-    def _listen(self, proc: subprocess.Popen[bytes]) -> None:
+    def _listen(self, proc: subprocess.Popen[bytes], held: set[str]) -> None:
         """Forget each job the child ended; when it dies, fail what it still held."""
         assert proc.stdout is not None
         while (message := read_message(proc.stdout)) is not None:
             if message[0] == "ended":
                 with self._held_lock:
-                    self._held.discard(message[1])
+                    held.discard(message[1])
                 self.service._forget(message[1])
         proc.wait()
         with self._held_lock:
-            lost, self._held = sorted(self._held), set()
+            lost = sorted(held)
+            held.clear()
         if not lost or self._closing:
             return  # the server stops: its next start fails what is left (abandon_running_jobs), as with threads
         log.error("the capture process stopped (exit %s) holding %d job(s): failed", proc.returncode, len(lost))
