@@ -262,6 +262,19 @@ def _capture_children(server: int) -> list[int]:
     return found
 
 
+def test_a_server_killed_outright_leaves_no_capture_process(partner: Partner, tmp_path: Path) -> None:
+    process, _url = _serve(partner.node, partner.tmp, tmp_path / "store")
+    try:
+        (child,) = _capture_children(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, f"capture process {child} outlived its server"
+        time.sleep(0.1)
+
+
 def test_captures_run_in_a_process_of_their_own_and_one_that_dies_fails_its_jobs_not_the_server(partner: Partner) -> None:
     # The party: the operating system, killing the capture process (out of memory, say) while
     # it holds a job: the job must end failed, in words, and a resend must capture it once.
@@ -282,16 +295,3 @@ def test_captures_run_in_a_process_of_their_own_and_one_that_dies_fails_its_jobs
     assert restarted != child
     subjects = [epcis.parse_identifier(f"urn:epc:id:giai:4000001.NODE{n}").chain_subject for n in range(20_000, 20_040)]
     assert sorted(len(chain) for chain in partner.chain.trace.chains(subjects).values()) == [1] * 40
-
-
-def test_a_server_killed_outright_leaves_no_capture_process(partner: Partner, tmp_path: Path) -> None:
-    process, _url = _serve(partner.node, partner.tmp, tmp_path / "store")
-    try:
-        (child,) = _capture_children(process.pid)
-    finally:
-        process.kill()
-        process.wait()
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-        assert time.monotonic() < deadline, f"capture process {child} outlived its server"
-        time.sleep(0.1)
