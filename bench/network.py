@@ -35,6 +35,11 @@ the machine and on what else runs on it; the conditions are recorded with them.
 
     .venv/bin/python bench/network.py [--blocks 1000000] [--runs 10] [--skip-page] [--ports FIRST] [--out bench/out/network.json]
 
+A before/after of the page on one chain: build the earlier code elsewhere (``npx vite build frontend
+--outDir /tmp/before``) and give ``--compare-dist /tmp/before``: both builds are served side by
+side and loaded in turns (``page_compare`` holds the other build's figures; ``--profile`` adds one
+recorded load of each, with its rounds of requests).
+
 ``--blocks 20000`` makes a quicker run that exercises every part (``--purchases 10000 --prices
 1000`` quicker still); a million blocks took 24 minutes on two shared cores (the chain 14, the
 sales 6, the index's catch-up 3).
@@ -51,6 +56,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +70,7 @@ from web3 import Web3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.page import DIST, build_page, drive, record_jar, summarize  # noqa: E402
+from bench.page import DIST, analyse_profile, build_page, drive, record_jar, summarize  # noqa: E402
 from o2ochain.demo._run import ACCOUNTS  # noqa: E402
 from tools.long_chain import long_chain, long_chain_web3  # noqa: E402
 from tools.public_rpc import FLAVOURS, PublicRPC  # noqa: E402
@@ -313,6 +319,50 @@ def keeper_round(chain: Any, account: Any, index: Any, proxy: PublicRPC) -> dict
     }
 
 
+#: Loads of one build in a row before the other build's turn (an A/B shares the machine's moods).
+PAGE_TURN = 5
+
+
+def measure_pages(
+    builds: dict[str, Path],
+    server: Callable[[Path, int], Any],
+    spec: dict[str, Any],
+    *,
+    runs: int,
+    warmup: int,
+    profile: bool,
+) -> dict[str, dict[str, Any]]:
+    """The page's verdict and ready times for each built page of ``builds`` (by name), served side
+    by side on the same chain and index: loads of each in turns of :data:`PAGE_TURN`, so that a
+    before/after comparison sees the same conditions. With ``profile``, one more load of each
+    records its requests (bench/page.py's :func:`analyse_profile`: phases, rounds, index answers)."""
+    with ExitStack() as stack:
+        sites = {name: stack.enter_context(server(dist, n)) for n, (name, dist) in enumerate(builds.items())}
+        loads: dict[str, list[dict[str, Any]]] = {name: [] for name in builds}
+        for turn, first in enumerate(range(0, runs, PAGE_TURN)):
+            order = list(builds) if turn % 2 == 0 else list(reversed(builds))
+            for name in order:
+                browser = drive(spec | {"base": sites[name].url, "warmup": warmup, "runs": min(PAGE_TURN, runs - first), "profile": False})
+                loads[name].extend(browser["runs"])
+        profiles = {}
+        if profile:
+            for name in builds:
+                recorded = drive(spec | {"base": sites[name].url, "warmup": warmup, "runs": 0, "profile": True})["profile"]
+                profiles[name] = analyse_profile(recorded) if recorded and "readyDomMs" in recorded else None
+    found: dict[str, dict[str, Any]] = {}
+    for name, runs_ in loads.items():
+        done = [r for r in runs_ if "readyMs" in r]
+        found[name] = {
+            "page_failures": len(runs_) - len(done),
+            "page_errors": [str(r.get("error") or r.get("errors"))[:300] for r in runs_ if "readyMs" not in r][:3],
+            "page_verdict_ms": summarize([r["verdictMs"] for r in done]) if done else None,
+            "page_full_ms": summarize([r["readyMs"] for r in done]) if done else None,
+            "page_verdict_p95_ms": p95([r["verdictMs"] for r in done]),
+            "page_full_p95_ms": p95([r["readyMs"] for r in done]),
+        } | ({"page_profile": profiles.get(name)} if profile else {})
+    return found
+
+
 def p95(values: Sequence[float]) -> float | None:
     return summarize(values)["p95"] if values else None
 
@@ -353,12 +403,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-timeout", type=float, default=3_600.0, help="longest wait for the index to catch up")
     parser.add_argument("--no-index-timeout", type=float, default=600.0, help="longest wait for trace show without the index")
     parser.add_argument("--skip-page", action="store_true", help="no browser part")
+    parser.add_argument("--dist", type=Path, default=DIST, help="the built page to measure [default: frontend/dist]")
+    parser.add_argument(
+        "--compare-dist",
+        type=Path,
+        default=None,
+        help="another build (e.g. of the code before a change), measured on the same chain in turns with --dist: under page_compare",
+    )
+    parser.add_argument("--profile", action="store_true", help="one more load of each build with its requests recorded (page_profile)")
     parser.add_argument(
         "--ports",
         type=int,
         default=None,
         metavar="FIRST",
-        help="Anvil, the proxy, the index and the page on FIRST..FIRST+3 [default: free ports]",
+        help="Anvil, the proxy, the index and the page on FIRST..FIRST+3 (FIRST+4: --compare-dist's page) [default: free ports]",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "network.json")
     args = parser.parse_args(argv)
@@ -370,8 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     from o2ochain.demo import PageServer
     from o2ochain.demo._indexer import Indexer
 
-    if not args.skip_page and not (DIST / "index.html").is_file():
+    if not args.skip_page and args.dist.resolve() == DIST.resolve() and not (DIST / "index.html").is_file():
         build_page()
+    for built in (args.dist, args.compare_dist):
+        if not args.skip_page and built is not None and not (built / "index.html").is_file():
+            raise SystemExit(f"{built} has no index.html: not a built page")
     accounts = dev_accounts(ALL_ACCOUNTS)
     result: dict[str, Any] = {"blocks": args.blocks, "flavour": args.flavour}
     begun = time.perf_counter()
@@ -480,27 +541,30 @@ def main(argv: list[str] | None = None) -> int:
 
                     # 4. the page, with the index
                     if not args.skip_page:
-                        console.print(f"[bold]4.[/] the consumer page through the proxy and the index, {args.runs} loads in Chromium")
-                        with PageServer(
-                            rpc_url=proxy.url,
-                            deployment=world.deployment,
-                            events=store / "events",
-                            content=store / "content",
-                            dist=DIST,
-                            index_url=indexer.url,
-                            port=port(3) or 0,
-                        ) as site:
-                            spec = {"base": site.url, "rpcUrl": proxy.url, "item": item["uri"], "events": args.events}
-                            browser = drive(spec | {"warmup": args.warmup, "runs": args.runs, "profile": False})
-                        loads = [r for r in browser["runs"] if "readyMs" in r]
-                        result["page_failures"] = len(browser["runs"]) - len(loads)
-                        result["page_errors"] = [
-                            str(r.get("error") or r.get("errors"))[:300] for r in browser["runs"] if "readyMs" not in r
-                        ][:3]
-                        result["page_verdict_ms"] = summarize([r["verdictMs"] for r in loads]) if loads else None
-                        result["page_full_ms"] = summarize([r["readyMs"] for r in loads]) if loads else None
-                        result["page_verdict_p95_ms"] = p95([r["verdictMs"] for r in loads])
-                        result["page_full_p95_ms"] = p95([r["readyMs"] for r in loads])
+                        builds = {"page": args.dist} | ({"compare": args.compare_dist} if args.compare_dist else {})
+                        console.print(
+                            f"[bold]4.[/] the consumer page through the proxy and the index, {args.runs} loads in Chromium"
+                            + (f" (and {args.runs} of {args.compare_dist}, in turns)" if args.compare_dist else "")
+                        )
+                        pages = measure_pages(
+                            builds,
+                            lambda dist, n: PageServer(
+                                rpc_url=proxy.url,
+                                deployment=world.deployment,
+                                events=store / "events",
+                                content=store / "content",
+                                dist=dist,
+                                index_url=indexer.url,
+                                port=port(3 + n) or 0,
+                            ),
+                            {"rpcUrl": proxy.url, "item": item["uri"], "events": args.events},
+                            runs=args.runs,
+                            warmup=args.warmup,
+                            profile=args.profile,
+                        )
+                        result |= pages.pop("page")
+                        if pages:
+                            result["page_compare"] = {"dist": str(args.compare_dist)} | pages["compare"]
 
                     # 5. a keeper round through the index
                     console.print(

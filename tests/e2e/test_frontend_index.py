@@ -8,7 +8,8 @@ request the page sends: any ``eth_getLogs`` without numeric ``fromBlock`` and ``
 more than 10,000 blocks, fails the test, with an index and without one.
 
 The index here is :class:`FakeIndex`, a small server in the test process that answers the
-index's HTTP contract (``POST /o2o/logs``, ``GET /o2o/head``; see indexer/src/api/index.ts) from
+index's HTTP contract (``POST /o2o/logs``, ``POST /o2o/trace``, ``GET /o2o/head``; see
+indexer/src/api/index.ts) from
 the node's own logs, in small pages so that ``next`` is followed, and that can lag, be down, or
 lie (drop or forge a trace entry, swap the hash of a review's or a reply's text, shift or forge
 a price). A lie may hide freshness, never forge a verified fact: the verdict is the chain's
@@ -38,8 +39,9 @@ from tests.e2e.browser import OUT, demo_paths, drive_script
 
 pytestmark = pytest.mark.e2e
 
-#: The Recorded event's topic (contracts/interfaces/ITraceLedger.sol).
+#: The Recorded event's topic (contracts/interfaces/ITraceLedger.sol); Linked's (topics: related, subject, brand).
 RECORDED = "0x" + keccak(text="Recorded(bytes32,uint32,address,bytes32,bytes32,bytes32,bytes32,bytes32)").hex()
+LINKED = "0x" + keccak(text="Linked(bytes32,bytes32,uint32,bytes32)").hex()
 #: ReviewPosted, ReviewReplied (contracts/interfaces/IReviewBoard.sol), PricePublished (IPriceGuarantee.sol).
 REVIEW_POSTED = "0x" + keccak(text="ReviewPosted(bytes32,uint64,uint32,address,uint8,uint8,bytes32,string,bytes32)").hex()
 REVIEW_REPLIED = "0x" + keccak(text="ReviewReplied(bytes32,uint32,address,bytes32,string)").hex()
@@ -86,12 +88,38 @@ def rpc(url: str, method: str, params: list[Any]) -> Any:
     return answer["result"]
 
 
+def containers_and_chains(
+    get: Callable[[list[Any]], list[Log]], subjects: list[str], follow: list[str], brand: int, depth: int
+) -> dict[str, Any]:
+    """What ``/o2o/trace`` answers, worked out from plain log lists (``get(topics)``): the
+    containers reachable from ``follow`` under ``brand`` (``depth`` levels of Linked logs whose
+    related id is the one before), and the Recorded and Linked logs of those and of ``subjects``
+    under ``brand``, in chain order."""
+    brand_topic = f"0x{brand:064x}"
+    reached = {s.lower() for s in follow}
+    followed: list[str] = []
+    frontier = sorted(reached)
+    for _ in range(depth):
+        if not frontier:
+            break
+        found = {log["topics"][2].lower() for log in get([LINKED, frontier, None, brand_topic])} - reached
+        followed += frontier
+        reached |= found
+        frontier = sorted(found)
+    listed = sorted({s.lower() for s in subjects} | reached)
+    logs = get([RECORDED, listed, brand_topic]) + get([LINKED, None, listed, brand_topic])
+    logs.sort(key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
+    return {"logs": logs, "listed": listed, "followed": sorted(followed)}
+
+
 class FakeIndex:
     """The index's HTTP contract, answered from the node's logs (which this server may read whole).
 
     ``page_size`` caps each answer (so the page follows ``next``); ``lag`` keeps its head that
     many blocks behind the node's; ``tamper`` rewrites every answer's logs; ``down`` answers 500.
-    ``heads`` are the heads it answered with, ``posts`` the bodies it was sent.
+    ``heads`` are the heads it answered with, ``posts`` the bodies it was sent (``traced``: those
+    to ``/o2o/trace``); ``routes`` the POST paths it answers (an index without one is made by
+    removing it).
     """
 
     def __init__(
@@ -107,6 +135,8 @@ class FakeIndex:
         self.node, self.chain_id, self.page_size, self.lag, self.tamper, self.down = node, chain_id, page_size, lag, tamper, down
         self.heads: list[int] = []
         self.posts: list[dict[str, Any]] = []
+        self.traced: list[dict[str, Any]] = []
+        self.routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"/o2o/logs": self.logs, "/o2o/trace": self.trace}
         index = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -145,11 +175,11 @@ class FakeIndex:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 if index.down:
                     self.answer(500, {"error": "down"})
-                elif self.path != "/o2o/logs":
+                elif self.path not in index.routes:
                     self.answer(404, {"error": "not found"})
                 else:
                     index.posts.append(body)
-                    self.answer(200, index.logs(body))
+                    self.answer(200, index.routes[self.path](body))
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -170,6 +200,27 @@ class FakeIndex:
                 "eth_getLogs",
                 [{"address": body["address"], "topics": body.get("topics") or [], "fromBlock": hex(first), "toBlock": hex(last)}],
             )
+        return self.page(found, body, head)
+
+    def trace(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``/o2o/trace``: an item's chains and its containers', from the node (:func:`containers_and_chains`)."""
+        self.traced.append(body)
+        head = self.head()
+        self.heads.append(head)
+        last = head if body.get("toBlock") is None else min(head, int(body["toBlock"]))
+        first = int(body.get("fromBlock") or 0)
+
+        def get(topics: list[Any]) -> list[Log]:
+            if first > last:
+                return []
+            query = {"address": body["address"], "topics": topics, "fromBlock": hex(first), "toBlock": hex(last)}
+            return list(rpc(self.node, "eth_getLogs", [query]))
+
+        found = containers_and_chains(get, body["subjects"], body.get("follow") or [], int(body["brand"]), int(body["depth"]))
+        return self.page(found["logs"], body, head) | {"listed": found["listed"], "followed": found["followed"]}
+
+    def page(self, found: list[Log], body: dict[str, Any], head: int) -> dict[str, Any]:
+        """The page of ``found`` (tampered with, if this index lies) that ``body`` asks for (``after``: an offset)."""
         if self.tamper is not None:
             found = self.tamper(found)
         start = int(body.get("after") or 0)

@@ -11,6 +11,11 @@
  * that is down or answers nonsense is set aside for a while, with a console warning, and the node
  * is read instead.
  *
+ * Several lists may come from one answer of the index ({@link LogReader.gather}: an index route
+ * that gathers what a reader would otherwise ask for one list after another, such as an item's
+ * history with its containers'): each list is then taken from it ({@link LogQuery.from}) exactly
+ * as from `/o2o/logs`' answer, filtered again, with the blocks after what it covers from the node.
+ *
  * From the node, every eth_getLogs names both ends of its range, and no range spans more than
  * {@link MAX_SPAN} blocks (public providers refuse more): a list is read in chunks from the
  * contract's deployment block to the node's head, which is read once per page view. A provider
@@ -75,12 +80,23 @@ export interface LogQuery {
   fromBlock: bigint
   /** The last block to read; by default the node's head of this page view. */
   toBlock?: bigint | Promise<bigint>
+  /** Logs the index already gave ({@link LogReader.gather}) that hold this list's, for the blocks they cover: no index request is made. */
+  from?: Gathered
 }
 
 interface IndexAnswer {
   head: number
   logs: RpcLog[]
   next: string | null
+}
+
+/** One answer of an index route that gathers several lists' logs ({@link LogReader.gather}). */
+export interface Gathered {
+  logs: RpcLog[]
+  /** The last block the logs are complete to (the index's head at the first page, at most the block asked for). */
+  covered: bigint
+  /** The route's own fields of its first page (what it says it covers), unchecked: the caller judges them. */
+  fields: Record<string, unknown>
 }
 
 /** The mark of a log the index gave (a symbol: no JSON answer can carry it, so no index can set or clear it). */
@@ -95,6 +111,8 @@ export function fromIndex(log: object): boolean {
 export class LogReader {
   private headRead?: { at: number; block: Promise<bigint> }
   private indexPausedUntil = 0
+  /** Gathering routes the index does not offer (an index older than the page). */
+  private readonly missingRoutes = new Set<string>()
   private span = MAX_SPAN
   /** Requests made, for the curious (and the tests): index pages and node chunks. */
   readonly stats = { indexPages: 0, nodeChunks: 0, indexFailures: 0 }
@@ -125,19 +143,19 @@ export class LogReader {
   /** Every log of `event` at `address` matching `args` from `fromBlock` to `toBlock`, decoded, in chain order. */
   async get(query: LogQuery): Promise<EventLog[]> {
     const topics = encodeEventTopics({ abi: [query.event], eventName: query.event.name, args: query.args } as Parameters<typeof encodeEventTopics>[0]) as Topic[]
-    const raw = await this.raw({ address: query.address, topics, fromBlock: query.fromBlock, toBlock: query.toBlock })
+    const raw = await this.raw({ address: query.address, topics, fromBlock: query.fromBlock, toBlock: query.toBlock, from: query.from })
     return parseEventLogs({ abi: [query.event], args: query.args, logs: raw, strict: true }) as unknown as EventLog[]
   }
 
   /** The raw logs (eth_getLogs' shape) at `address` matching `topics` in [fromBlock, toBlock], in chain order. */
-  async raw(query: { address: Address | Address[]; topics: Topic[]; fromBlock: bigint; toBlock?: bigint | Promise<bigint> }): Promise<RpcLog[]> {
+  async raw(query: { address: Address | Address[]; topics: Topic[]; fromBlock: bigint; toBlock?: bigint | Promise<bigint>; from?: Gathered }): Promise<RpcLog[]> {
     const last = query.toBlock === undefined ? this.head() : Promise.resolve(query.toBlock)
     let found: RpcLog[] = []
     let covered = query.fromBlock - 1n
-    if (this.config.index && Date.now() >= this.indexPausedUntil) {
+    if (query.from || (this.config.index && Date.now() >= this.indexPausedUntil)) {
       try {
         // The index and the head are asked at the same time: the head bounds what is taken.
-        const [answer, head] = await Promise.all([this.fromIndex(query.address, query.topics, query.fromBlock), last])
+        const [answer, head] = await Promise.all([query.from ?? this.fromIndex(query.address, query.topics, query.fromBlock), last])
         covered = answer.covered < head ? answer.covered : head
         found = answer.logs
           .filter((log) => matches(log, query.address, query.topics) && BigInt(log.blockNumber ?? '0x0') >= query.fromBlock && BigInt(log.blockNumber ?? '0x0') <= covered)
@@ -194,28 +212,60 @@ export class LogReader {
     )
   }
 
+  /**
+   * `POST <index>/o2o/<route>` with `body` (the chain id, the last block `toBlock` and the paging
+   * added): every page of the logs it gathers for several lists, and what its first page says it
+   * covers. Undefined when there is no index (or it is set aside), when it does not offer the
+   * route (an older index: the lists are then read one by one), or when it failed (it is then set
+   * aside, as for any list). Nothing in it is trusted more than `/o2o/logs`' answer: each list is
+   * taken from it with {@link LogQuery.from}.
+   */
+  async gather(route: string, body: Record<string, unknown>, toBlock: bigint): Promise<Gathered | undefined> {
+    if (!this.config.index || Date.now() < this.indexPausedUntil || this.missingRoutes.has(route)) return undefined
+    try {
+      return await this.pages(route, body, toBlock)
+    } catch (error) {
+      if (error instanceof MissingRoute) this.missingRoutes.add(route)
+      else this.indexFailed(error)
+      return undefined
+    }
+  }
+
   /** Every page of the index's answer, and the last block it vouches for (its head at the first page). */
   private async fromIndex(address: Address | Address[], topics: Topic[], fromBlock: bigint): Promise<{ logs: RpcLog[]; covered: bigint }> {
-    const url = `${this.config.index!.replace(/\/+$/, '')}/o2o/logs`
+    return this.pages('logs', { address, topics, fromBlock: Number(fromBlock) })
+  }
+
+  /** Every page of `POST <index>/o2o/<route>`, the logs complete up to the first page's head (and `toBlock`). */
+  private async pages(route: string, body: Record<string, unknown>, toBlock?: bigint): Promise<Gathered> {
+    const url = `${this.config.index!.replace(/\/+$/, '')}/o2o/${route}`
     const logs: RpcLog[] = []
     let after: string | null = null
     let covered: bigint | undefined
+    let fields: Record<string, unknown> = {}
     for (let page = 0; page < 10_000; page++) {
-      const body = { chainId: this.config.deployment.chainId, address, topics, fromBlock: Number(fromBlock), toBlock: null, after, limit: INDEX_LIMIT }
+      // Later pages are read to the first one's head: an answer that depends on the blocks (the containers a route follows) stays one answer.
+      const last = covered ?? toBlock
+      const asked = { ...body, chainId: this.config.deployment.chainId, toBlock: last === undefined ? null : Number(last), after, limit: INDEX_LIMIT }
       this.stats.indexPages += 1
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
+        body: JSON.stringify(asked),
         signal: AbortSignal.timeout(INDEX_TIMEOUT_MS),
       })
+      if (response.status === 404 && route !== 'logs') throw new MissingRoute(route)
       if (!response.ok) throw new Error(`the index answered HTTP ${response.status}`)
-      const answer = (await response.json()) as IndexAnswer
+      const answer = (await response.json()) as IndexAnswer & Record<string, unknown>
       if (!Array.isArray(answer.logs) || typeof answer.head !== 'number' || !Number.isSafeInteger(answer.head)) throw new Error('the index answered something else than logs')
       // Later pages may be read at a later head: only what the first page's head covers counts.
-      covered ??= BigInt(answer.head)
+      if (covered === undefined) {
+        covered = toBlock !== undefined && toBlock < BigInt(answer.head) ? toBlock : BigInt(answer.head)
+        const { logs: _logs, head: _head, next: _next, ...rest } = answer
+        fields = rest
+      }
       logs.push(...answer.logs)
-      if (!answer.next) return { logs, covered }
+      if (!answer.next) return { logs, covered, fields }
       after = answer.next
     }
     throw new Error('the index never finished its answer')
@@ -280,6 +330,13 @@ export class LogReader {
       }
     }
     return out
+  }
+}
+
+/** The index does not offer a gathering route (HTTP 404): not a failure of the index. */
+class MissingRoute extends Error {
+  constructor(route: string) {
+    super(`the index has no /o2o/${route}`)
   }
 }
 

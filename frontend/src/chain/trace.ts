@@ -19,13 +19,19 @@
  * verified, whatever its stored file says: an index that drops or forges an entry cannot make a
  * history look whole. The item's own chains are also counted on chain, so an index that hides a
  * whole chain of the item is noticed too.
+ *
+ * An index that offers `/o2o/trace` (indexer/src/api/index.ts) gives the item's own chains and
+ * its containers', three levels out, in one answer, where they would otherwise be read one level
+ * after another (a round trip each). Each list is taken from that answer as from the index's
+ * answer to that list alone ({@link LogQuery.from}): filtered again, completed from the node
+ * beyond what it covers, and every chain still checked against its stored head.
  */
 import { concat, encodeAbiParameters, getAbiItem, keccak256, zeroHash, type AbiEvent, type Address, type Hex, type PublicClient } from 'viem'
 import { traceLedgerAbi } from './abi'
 import { contractOf, type Config } from './config'
 import { lotId, productId } from './gs1'
 import type { ContentStore } from './content'
-import { logReader, type LogReader } from './logs'
+import { logReader, type Gathered, type LogReader } from './logs'
 
 const EVENT_TYPES = ['ObjectEvent', 'AggregationEvent', 'TransformationEvent', 'TransactionEvent', 'AssociationEvent']
 const ACTIONS = [undefined, 'ADD', 'OBSERVE', 'DELETE']
@@ -33,6 +39,9 @@ const recordedEvent = getAbiItem({ abi: traceLedgerAbi, name: 'Recorded' }) as A
 const linkedEvent = getAbiItem({ abi: traceLedgerAbi, name: 'Linked' }) as AbiEvent
 
 export type Relation = 'item' | 'lot' | 'product' | 'container' | 'input'
+
+/** How many levels of containers an item's history follows (a case, its pallet, the pallet's container). */
+const CONTAINER_DEPTH = 3
 
 interface Entry {
   brand: bigint
@@ -150,15 +159,18 @@ export class TraceReader {
     this.logs = logReader(client, config)
   }
 
-  /** Entries per chain (by {@link chainKey}), each with the related ids of its Linked logs, as listed up to block `at`. */
-  async chains(subjects: Hex[], brand?: bigint, at?: bigint): Promise<Map<string, Entry[]>> {
+  /**
+   * Entries per chain (by {@link chainKey}), each with the related ids of its Linked logs, as
+   * listed up to block `at` (`from`: an answer of the index that holds these chains' logs).
+   */
+  async chains(subjects: Hex[], brand?: bigint, at?: bigint, from?: Gathered): Promise<Map<string, Entry[]>> {
     const found = new Map<string, Entry[]>()
     if (subjects.length === 0) return found
     const args = brand ? { subject: subjects, brand } : { subject: subjects }
     const toBlock = at ?? this.logs.head()
     const [recorded, linked] = await Promise.all([
-      this.logs.get({ address: this.address, event: recordedEvent, args, fromBlock: this.fromBlock, toBlock }),
-      this.logs.get({ address: this.address, event: linkedEvent, args, fromBlock: this.fromBlock, toBlock }),
+      this.logs.get({ address: this.address, event: recordedEvent, args, fromBlock: this.fromBlock, toBlock, from }),
+      this.logs.get({ address: this.address, event: linkedEvent, args, fromBlock: this.fromBlock, toBlock, from }),
     ])
     type Log = (typeof recorded)[number]
     const merged: Array<[Log, boolean]> = [...recorded.map((l): [Log, boolean] => [l, true]), ...linked.map((l): [Log, boolean] => [l, false])]
@@ -241,11 +253,19 @@ export class TraceReader {
   /**
    * The containers whose chains under `brand` name `subject` as related (a child or an input):
    * links recorded under any other brand are not asked for (the node filters on the indexed
-   * brand) and, should a node return them anyway, are dropped here.
+   * brand) and, should a node return them anyway, are dropped here. `from`: an answer of the index
+   * that holds these links.
    */
-  async containersOf(subject: Hex, brand: bigint, at?: bigint): Promise<Hex[]> {
+  async containersOf(subject: Hex, brand: bigint, at?: bigint, from?: Gathered): Promise<Hex[]> {
     const want = BigInt(brand) // a uint32 may arrive as a number from a decoded view
-    const logs = await this.logs.get({ address: this.address, event: linkedEvent, args: { related: subject, brand: want }, fromBlock: this.fromBlock, toBlock: at ?? this.logs.head() })
+    const logs = await this.logs.get({
+      address: this.address,
+      event: linkedEvent,
+      args: { related: subject, brand: want },
+      fromBlock: this.fromBlock,
+      toBlock: at ?? this.logs.head(),
+      from,
+    })
     const seen = new Set<Hex>()
     for (const log of logs) {
       const a = (log as unknown as { args: { brand: bigint | number; subject: Hex } }).args
@@ -265,7 +285,8 @@ export class TraceReader {
    * needs: the stored heads of the item's own chains are asked with its first lists; each chain's
    * stored head, its events' files and its new parties are asked as soon as that chain is listed
    * (while the next level of containers or inputs is read), and each file is checked against its
-   * hash when it arrives.
+   * hash when it arrives. Under a known brand the item's chains and its containers' are asked of
+   * the index in one request ({@link gatherHistory}), when it offers that.
    */
   async history(item: Hex, opts: { gtin?: string; lot?: string; brand?: bigint; content?: ContentStore }): Promise<History> {
     const at = await this.logs.head()
@@ -293,6 +314,8 @@ export class TraceReader {
     // The seeds' chains under the item's brand are counted on chain even when no list gave them:
     // their stored heads are asked with the first lists.
     const expected = opts.brand ? [...seeds.keys()].map((subject) => chainKey(BigInt(opts.brand!), subject as Hex)) : []
+    // Under a known brand: the item's chains and its containers', three levels out, in one answer of the index.
+    const gathering = opts.brand ? this.gatherHistory(item, [...seeds.keys()] as Hex[], BigInt(opts.brand), at) : Promise.resolve(undefined)
     // Chains listed whose head is still to be recomputed: after the requests their listing started are sent.
     let unchecked: string[] = []
     const recompute = () => {
@@ -310,7 +333,9 @@ export class TraceReader {
     const flush = () => {
       const { hashes, parties: keys } = wave!
       wave = undefined
-      setTimeout(recompute, 0) // CPU work, once this wave's requests are on their way
+      // CPU work, once this wave's requests are on their way: viem sends a batch on a timer that
+      // its calls below set, after this one (a timer set now would run first, and hold them back).
+      setTimeout(() => setTimeout(recompute, 0), 0)
       if (hashes.length) start(this.fetchStored(hashes).then((found) => found.forEach((file, hash) => files.set(hash, checkFile(hash, file)))))
       for (const key of keys) {
         const [brand, actor] = key.split(':')
@@ -344,7 +369,7 @@ export class TraceReader {
     const read = async (subjects: Hex[], brand?: bigint) => {
       // Under a known brand the chains' keys are known before their lists: their heads are asked with them.
       if (brand !== undefined) askHeads(subjects.map((subject) => chainKey(brand, subject)))
-      const chains = await this.chains(subjects, brand, at)
+      const chains = await this.chains(subjects, brand, at, covering(await gathering, 'listed', subjects, brand))
       for (const [key, entries] of chains) {
         listed.set(key, entries)
         unchecked.push(key)
@@ -356,7 +381,8 @@ export class TraceReader {
     askHeads(expected)
     const own: Entry[] = []
     // The item's, lot's and product's chains in one query, its containers at the same time.
-    const containers = opts.brand ? this.followContainers(item, BigInt(opts.brand), read, take, 3, at) : Promise.resolve()
+    const outward = async (subject: Hex) => this.containersOf(subject, BigInt(opts.brand!), at, covering(await gathering, 'followed', [subject], BigInt(opts.brand!)))
+    const containers = opts.brand ? this.followContainers(item, (subjects) => read(subjects, BigInt(opts.brand!)), outward, take, CONTAINER_DEPTH) : Promise.resolve()
     for (const entries of (await read([...seeds.keys()] as Hex[], opts.brand)).values()) {
       take(entries, seeds.get(entries[0]!.subject.toLowerCase()) ?? 'item')
       own.push(...entries)
@@ -428,28 +454,43 @@ export class TraceReader {
     return found
   }
 
-  /** The events of each container `subject` was packed in under `brand`, while packed, `depth` levels out. */
+  /**
+   * The index's answer to `/o2o/trace` for the item under `brand` up to block `at`: the chains
+   * of `subjects` and of the containers linked from `item`, {@link CONTAINER_DEPTH} levels out,
+   * and which of them it says it listed and followed. Undefined when the index does not give it.
+   */
+  private async gatherHistory(item: Hex, subjects: Hex[], brand: bigint, at: bigint): Promise<Gathering | undefined> {
+    const body = { address: this.address, brand: Number(brand), subjects, follow: [item], depth: CONTAINER_DEPTH, fromBlock: Number(this.fromBlock) }
+    const found = await this.logs.gather('trace', body, at)
+    if (!found) return undefined
+    const ids = (value: unknown) => new Set(Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string').map((x) => x.toLowerCase()) : [])
+    return { logs: found, brand, listed: ids(found.fields.listed), followed: ids(found.fields.followed) }
+  }
+
+  /**
+   * The events of each container `subject` was packed in, while packed, `depth` levels out:
+   * `read` lists chains under the item's brand, `outward` the containers a subject was linked into.
+   */
   private async followContainers(
     subject: Hex,
-    brand: bigint,
-    read: (subjects: Hex[], brand?: bigint) => Promise<Map<string, Entry[]>>,
+    read: (subjects: Hex[]) => Promise<Map<string, Entry[]>>,
+    outward: (subject: Hex) => Promise<Hex[]>,
     take: (entries: Entry[], relation: Relation) => void,
     depth: number,
-    at: bigint,
     known?: Hex[],
   ): Promise<void> {
     if (depth === 0) return
     await Promise.all(
-      (known ?? (await this.containersOf(subject, brand, at))).map(async (container) => {
+      (known ?? (await outward(subject))).map(async (container) => {
         // The container's chain and its own containers in the same round trip (viem batches them).
-        const [chains, outer] = await Promise.all([read([container], brand), depth > 1 ? this.containersOf(container, brand, at) : Promise.resolve([])])
+        const [chains, outer] = await Promise.all([read([container]), depth > 1 ? outward(container) : Promise.resolve([])])
         let any = false
         for (const entries of chains.values()) {
           const inside = packedEntries(entries, subject)
           take(inside, 'container')
           any ||= inside.length > 0
         }
-        if (any && outer.length) await this.followContainers(container, brand, read, take, depth - 1, at, outer)
+        if (any && outer.length) await this.followContainers(container, read, outward, take, depth - 1, outer)
       }),
     )
   }
@@ -516,6 +557,25 @@ export class TraceReader {
     if (file === undefined) return { ...base, problem: 'the event store does not have this event' }
     return 'event' in file ? { ...base, event: file.event, verified: true } : { ...base, problem: file.problem }
   }
+}
+
+/** The index's one answer for an item's history: its logs, the brand they are under, the subjects whose chains and whose containers it says it holds. */
+interface Gathering {
+  logs: Gathered
+  brand: bigint
+  listed: Set<string>
+  followed: Set<string>
+}
+
+/**
+ * The gathered logs, when they stand for the list of `subjects` under `brand` (`listed`: their
+ * chains; `followed`: the containers they were linked into); else undefined (the list is asked
+ * for on its own). What the index says it holds only decides where a list is read from: what
+ * it left out of a chain shows as that chain not ending at its stored head, as with any answer.
+ */
+function covering(gathered: Gathering | undefined, kind: 'listed' | 'followed', subjects: Hex[], brand: bigint | undefined): Gathered | undefined {
+  if (!gathered || brand === undefined || BigInt(brand) !== gathered.brand) return undefined
+  return subjects.every((subject) => gathered[kind].has(subject.toLowerCase())) ? gathered.logs : undefined
 }
 
 /** A stored EPCIS file, checked against the hash it was asked by: its event, or why it is not shown as one. */
