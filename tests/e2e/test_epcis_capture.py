@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from web3.exceptions import TransactionNotFound
 
 import o2ochain
 from o2ochain import epcis
@@ -295,3 +296,35 @@ def test_captures_run_in_a_process_of_their_own_and_one_that_dies_fails_its_jobs
     assert restarted != child
     subjects = [epcis.parse_identifier(f"urn:epc:id:giai:4000001.NODE{n}").chain_subject for n in range(20_000, 20_040)]
     assert sorted(len(chain) for chain in partner.chain.trace.chains(subjects).values()) == [1] * 40
+
+
+def test_events_in_blocks_the_node_lost_are_sent_again_and_their_anchors_follow(partner: Partner) -> None:
+    # The party: the node itself, which gave receipts for blocks it then lost (Anvil restarted
+    # while it still mined, a reorg). The job said success; the events must end on chain anyway.
+    w3 = partner.chain.w3
+    before = w3.provider.make_request("evm_snapshot", [])["result"]
+    job = partner.capture(_document(30, 30_000), "application/ld+json")
+    assert job["success"] is True
+    subjects = [epcis.parse_identifier(f"urn:epc:id:giai:4000001.NODE{n}").chain_subject for n in range(30_000, 30_030)]
+    assert w3.provider.make_request("evm_revert", [before])["result"] is True  # the blocks are gone
+    assert sum(len(chain) for chain in partner.chain.trace.chains(subjects).values()) == 0
+    w3.provider.make_request("evm_mine", [])  # the node goes on, with another block where the lost one was
+    deadline = time.monotonic() + 60
+    while not _on_chain_where_anchored(partner, range(30_000, 30_030)):
+        assert time.monotonic() < deadline, "the lost events were not sent again, or their anchors not moved"
+        time.sleep(0.5)
+    assert sorted(len(chain) for chain in partner.chain.trace.chains(subjects).values()) == [1] * 30
+
+
+def _on_chain_where_anchored(partner: Partner, numbers: range) -> bool:
+    """Whether each of these events' anchors names a transaction the node has, in the block it says."""
+    anchors = [e["o2o:anchor"] for e in partner.events(EQ_bizStep="inspecting") if int(e["epcList"][0].rsplit("NODE", 1)[1]) in numbers]
+    assert len(anchors) == len(numbers)
+    for anchor in anchors:
+        try:
+            receipt = partner.chain.w3.eth.get_transaction_receipt(anchor["transaction"])
+        except TransactionNotFound:
+            return False
+        if receipt["blockNumber"] != anchor["block"]:
+            return False
+    return True

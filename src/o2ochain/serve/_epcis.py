@@ -68,6 +68,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from web3.exceptions import BlockNotFound
 
 from o2ochain import epcis
 from o2ochain.errors import ChainError, ConfigError, InputError, InputErrors, O2OError
@@ -96,6 +97,10 @@ MERGE_EVENTS: Final = 5_000
 _NODE_PROBE_TIMEOUT: Final = 2.0
 _NODE_RECHECK: Final = 1.0
 _RETRY_PAUSES: Final = (0.5, 1.0, 2.0, 4.0, 5.0)
+_RECHECK_IDLE: Final = 5.0
+"""Seconds between checks, while no job comes, that the blocks of the newest anchors are still the node's."""
+_KEEP_SENT: Final = 600.0
+"""Seconds a sent batch is checked for (a node restarted without its last blocks, a reorg)."""
 
 _JSON_TYPES: Final = ("application/json", "application/ld+json")
 _XML_TYPES: Final = ("application/xml", "text/xml")
@@ -543,19 +548,43 @@ def _spliced_with_anchor(stored: StoredEvent) -> str:
     return f"{body}{'' if body.endswith('{') else ','}{_ANCHOR_KEY}:{anchor}}}"
 
 
+@dataclass
+class _Sent:
+    """Events anchored in one block, kept a while to be sent again should the block go."""
+
+    at: float  # time.monotonic() when sent
+    block: int
+    block_hash: bytes | None
+    brand: int
+    events: dict[str, epcis.EpcisEvent]  # by event id
+
+
 class _Worker(threading.Thread):
-    """Sends one actor's capture jobs, in order, several at once when they queue up."""
+    """Sends one actor's capture jobs, in order, several at once when they queue up.
+
+    A receipt is not the end of it: a node restarted without its last blocks (Anvil writing its
+    state while it still mines), or a reorg, takes mined entries away. The worker keeps what it
+    sent in the last :data:`_KEEP_SENT` seconds and, before each batch and every
+    :data:`_RECHECK_IDLE` seconds while idle, asks whether the newest of those blocks is still the
+    node's; the events of every block that is not are sent again (what is on chain is not sent
+    twice) and their anchors moved to where they now are.
+    """
 
     def __init__(self, core: _Core, signer: Signer) -> None:
         super().__init__(name=f"epcis-capture-{signer.address}", daemon=True)
         self.core = core
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.actor: Actor = core.chain.actor(signer)
+        self.sent: list[_Sent] = []  # by block
 
     def run(self) -> None:
         stopping = False
         while not stopping:
-            job = self.jobs.get()
+            try:
+                job = self.jobs.get(timeout=_RECHECK_IDLE if self.sent else None)
+            except queue.Empty:
+                self._recheck()
+                continue
             if job is None:
                 return
             batch = [job]
@@ -597,6 +626,7 @@ class _Worker(threading.Thread):
         self.core.ended(job.id, errors)
 
     def _capture(self, batch: list[_Job]) -> None:
+        self._recheck()
         repository = self.core.repository
         ready: list[_Job] = []
         for job in batch:
@@ -647,37 +677,82 @@ class _Worker(threading.Thread):
 
     def _send(self, brand: int, jobs: list[_Job]) -> None:
         """Anchor the jobs' kept events (each content once), retrying while the node is away."""
-        events: dict[bytes, epcis.EpcisEvent] = {}
-        for job in jobs:
-            for n in job.keep:
-                events.setdefault(job.events[n].content_hash, job.events[n])
-        reports: list[ImportReport] = []
+        kept = {job.ids[n]: job.events[n] for job in jobs for n in job.keep}
         try:
-            sent = self._while_node_away(
-                lambda: reports.append(self.actor.record_events(list(events.values()), brand=brand, source="<capture>"))
-            )
+            anchors = self._anchor(brand, kept)
         except O2OError as exc:
             for job in jobs:
                 self._finish(job, [*job.errors, _problem("capture refused", str(exc))])
-            self.core.repository.set_anchors({job.ids[n]: Anchor("failed") for job in jobs for n in job.keep})
+            self.core.repository.set_anchors({event_id: Anchor("failed") for event_id in kept})
             return
-        if not sent:
+        if anchors is None:
             return  # stopping: the jobs stay running; the next start fails them, a resend completes them
-        report = reports[0]
-        anchors: dict[str, Anchor] = {}
-        for job in jobs:
-            for n in job.keep:
-                event = job.events[n]
-                found = report.anchors.get(event.content_hash)
-                if found is None:
-                    anchors[job.ids[n]] = Anchor("failed")
-                else:
-                    anchors[job.ids[n]] = Anchor("anchored", found[0], found[1], "0x" + event.content_hash.hex())
-        self.core.repository.set_anchors(anchors)
         for job in jobs:
             missing = [job.ids[n] for n in job.keep if anchors[job.ids[n]].status != "anchored"]
             extra = [_problem("not anchored", f"event {event_id} was sent but is not on chain") for event_id in missing]
             self._finish(job, [*job.errors, *extra])
+
+    def _anchor(self, brand: int, kept: Mapping[str, epcis.EpcisEvent], *, moved: bool = False) -> dict[str, Anchor] | None:
+        """Record ``kept`` (by event id) on chain under ``brand`` and store where each is (``moved``:
+        in place of anchors whose block the node lost): their anchors, or ``None`` when the service
+        stopped first. Raises the chain's refusal."""
+        events: dict[bytes, epcis.EpcisEvent] = {}
+        for event in kept.values():
+            events.setdefault(event.content_hash, event)
+        reports: list[ImportReport] = []
+        if not self._while_node_away(
+            lambda: reports.append(self.actor.record_events(list(events.values()), brand=brand, source="<capture>"))
+        ):
+            return None
+        found = reports[0].anchors
+        anchors: dict[str, Anchor] = {}
+        blocks: dict[int, dict[str, epcis.EpcisEvent]] = defaultdict(dict)
+        for event_id, event in kept.items():
+            where = found.get(event.content_hash)
+            if where is None:
+                anchors[event_id] = Anchor("failed")
+            else:
+                anchors[event_id] = Anchor("anchored", where[0], where[1], "0x" + event.content_hash.hex())
+                blocks[where[1]][event_id] = event
+        self.core.repository.set_anchors(anchors, moved=moved)
+        now = time.monotonic()
+        for number in sorted(blocks):
+            self.sent.append(_Sent(now, number, self._block_hash(number), brand, blocks[number]))
+        self.sent.sort(key=lambda sent: sent.block)
+        return anchors
+
+    def _block_hash(self, number: int) -> bytes | None:
+        """The hash of the node's block ``number``; ``None`` when it has none (or does not answer)."""
+        try:
+            return bytes(self.core.chain.w3.eth.get_block(number)["hash"])
+        except BlockNotFound:
+            return None
+
+    def _recheck(self) -> None:
+        """Send again the events of the kept blocks the node no longer has (see the class)."""
+        now = time.monotonic()
+        self.sent = [sent for sent in self.sent if now - sent.at < _KEEP_SENT]
+        gone: list[_Sent] = []
+        try:
+            for sent in reversed(self.sent):  # newest first: a block still there vouches for every block before it
+                if sent.block_hash is not None and self._block_hash(sent.block) == sent.block_hash:
+                    break
+                gone.append(sent)
+        except ChainError:
+            return  # the node is away: asked again before the next batch
+        if not gone:
+            return
+        self.sent = [sent for sent in self.sent if all(sent is not lost for lost in gone)]
+        by_brand: dict[int, dict[str, epcis.EpcisEvent]] = defaultdict(dict)
+        for sent in gone:
+            by_brand[sent.brand].update(sent.events)
+        for brand, events in by_brand.items():
+            log.warning("%d captured event(s) were in blocks the node no longer has: sending them again", len(events))
+            try:
+                self._anchor(brand, events, moved=True)
+            except O2OError as exc:
+                log.error("%d captured event(s) could not be sent again: %s", len(events), exc)
+                self.core.repository.set_anchors({event_id: Anchor("failed") for event_id in events}, moved=True)
 
 
 def _problem(title: str, detail: str, *, status: int = 400, **members: Any) -> dict[str, Any]:

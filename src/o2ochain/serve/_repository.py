@@ -442,14 +442,19 @@ class EventRepository:
         _insert_many(connection, _events, ["seq", *columns], [(first + n, *(r[c] for c in columns)) for n, r in enumerate(new)])
         return {r["event_id"]: first + n for n, r in enumerate(new)}
 
-    def set_anchors(self, anchors: Mapping[str, Anchor]) -> None:
+    def set_anchors(self, anchors: Mapping[str, Anchor], *, moved: bool = False) -> None:
         """Record the anchor of each event (by id). An event already anchored keeps its anchor:
-        a later capture of the same event sends nothing, and an anchor is a fact of the chain."""
+        a later capture of the same event sends nothing, and an anchor is a fact of the chain;
+        unless the anchors ``moved``: the node lost the block of the old one and the event was
+        sent again."""
         if not anchors:
             return
+        where = [_events.c.event_id == sa.bindparam("b_event_id")]
+        if not moved:
+            where.append(_events.c.anchor_status != "anchored")
         statement = (
             sa.update(_events)
-            .where(_events.c.event_id == sa.bindparam("b_event_id"), _events.c.anchor_status != "anchored")
+            .where(*where)
             .values(
                 anchor_status=sa.bindparam("b_status"),
                 anchor_transaction=sa.bindparam("b_transaction"),
