@@ -68,6 +68,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from web3 import HTTPProvider
 from web3.exceptions import BlockNotFound
 
 from o2ochain import epcis
@@ -99,8 +100,10 @@ _NODE_RECHECK: Final = 1.0
 _RETRY_PAUSES: Final = (0.5, 1.0, 2.0, 4.0, 5.0)
 _RECHECK_IDLE: Final = 5.0
 """Seconds between checks, while no job comes, that the blocks of the newest anchors are still the node's."""
-_KEEP_SENT: Final = 600.0
-"""Seconds a sent batch is checked for (a node restarted without its last blocks, a reorg)."""
+_KEEP_SENT: Final = 30.0
+_FINAL_DEPTH: Final = 64
+"""A sent batch is checked (a node restarted without its last blocks, a reorg) while it is in the
+last _FINAL_DEPTH blocks or was sent in the last _KEEP_SENT seconds."""
 
 _JSON_TYPES: Final = ("application/json", "application/ld+json")
 _XML_TYPES: Final = ("application/xml", "text/xml")
@@ -563,11 +566,12 @@ class _Worker(threading.Thread):
     """Sends one actor's capture jobs, in order, several at once when they queue up.
 
     A receipt is not the end of it: a node restarted without its last blocks (Anvil writing its
-    state while it still mines), or a reorg, takes mined entries away. The worker keeps what it
-    sent in the last :data:`_KEEP_SENT` seconds and, before each batch and every
-    :data:`_RECHECK_IDLE` seconds while idle, asks whether the newest of those blocks is still the
-    node's; the events of every block that is not are sent again (what is on chain is not sent
-    twice) and their anchors moved to where they now are.
+    state while it still mines), or a reorg, takes mined entries away. The worker keeps the
+    blocks it sent to while they are among the node's last :data:`_FINAL_DEPTH` or younger than
+    :data:`_KEEP_SENT` seconds and, before each batch and every :data:`_RECHECK_IDLE` seconds
+    while idle, asks the node for their hashes (in batches); the events of every block the node
+    no longer has are sent again (what is on chain is not sent twice) and their anchors moved to
+    where they now are.
     """
 
     def __init__(self, core: _Core, signer: Signer) -> None:
@@ -725,21 +729,40 @@ class _Worker(threading.Thread):
         """The hash of the node's block ``number``; ``None`` when it has none (or does not answer)."""
         try:
             return bytes(self.core.chain.w3.eth.get_block(number)["hash"])
-        except BlockNotFound:
-            return None
+        except (BlockNotFound, ChainError):
+            return None  # checked again (and the events found on chain) at the next recheck
+
+    def _block_hashes(self, numbers: Sequence[int]) -> dict[int, bytes]:
+        """The node's hash of each block of ``numbers`` (all at most its head), a hundred a request
+        (one by one on a provider without JSON-RPC batches: eth-tester)."""
+        w3 = self.core.chain.w3
+        if not isinstance(w3.provider, HTTPProvider):
+            return {number: bytes(w3.eth.get_block(number)["hash"]) for number in numbers}
+        hashes: dict[int, bytes] = {}
+        for start in range(0, len(numbers), 100):
+            with w3.batch_requests() as batch:
+                for number in numbers[start : start + 100]:
+                    batch.add(w3.eth.get_block(number))
+                blocks: list[Any] = list(batch.execute())  # block data (typed as raw answers)
+            hashes.update((int(block["number"]), bytes(block["hash"])) for block in blocks)
+        return hashes
 
     def _recheck(self) -> None:
         """Send again the events of the kept blocks the node no longer has (see the class)."""
-        now = time.monotonic()
-        self.sent = [sent for sent in self.sent if now - sent.at < _KEEP_SENT]
-        gone: list[_Sent] = []
+        if not self.sent:
+            return
+        w3 = self.core.chain.w3
         try:
-            for sent in reversed(self.sent):  # newest first: a block still there vouches for every block before it
-                if sent.block_hash is not None and self._block_hash(sent.block) == sent.block_hash:
-                    break
-                gone.append(sent)
-        except ChainError:
-            return  # the node is away: asked again before the next batch
+            head = int(w3.eth.block_number)
+            now = time.monotonic()
+            self.sent = [sent for sent in self.sent if head - sent.block < _FINAL_DEPTH or now - sent.at < _KEEP_SENT]
+            numbers = sorted({sent.block for sent in self.sent if sent.block <= head})
+            hashes = self._block_hashes(numbers)
+        except (ChainError, BlockNotFound):
+            return  # the node is away, or its head moved back meanwhile: asked again before the next batch
+        # Every block is checked, not only the newest: after a restart that lost blocks, the next
+        # batch is mined on the shortened chain, and its block vouches for nothing sent before.
+        gone = [sent for sent in self.sent if sent.block_hash is None or hashes.get(sent.block) != sent.block_hash]
         if not gone:
             return
         self.sent = [sent for sent in self.sent if all(sent is not lost for lost in gone)]
