@@ -72,6 +72,7 @@ from web3 import HTTPProvider
 from web3.exceptions import BlockNotFound
 
 from o2ochain import epcis
+from o2ochain._chain.light import JsonRpc
 from o2ochain.errors import ChainError, ConfigError, InputError, InputErrors, O2OError
 from o2ochain.serve._repository import Anchor, CaptureJob, DiscoveryList, ErrorBehaviour, EventRepository, NewEvent, StoredEvent
 
@@ -99,7 +100,7 @@ _NODE_PROBE_TIMEOUT: Final = 2.0
 _NODE_RECHECK: Final = 1.0
 _RETRY_PAUSES: Final = (0.5, 1.0, 2.0, 4.0, 5.0)
 _RECHECK_IDLE: Final = 5.0
-"""Seconds between checks, while no job comes, that the blocks of the newest anchors are still the node's."""
+"""Seconds between checks, while no job comes, that the blocks of the kept anchors are still the node's."""
 _KEEP_SENT: Final = 30.0
 _FINAL_DEPTH: Final = 64
 """A sent batch is checked (a node restarted without its last blocks, a reorg) while it is in the
@@ -227,14 +228,80 @@ class _Job:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _BlockHashes:
+    """The node's block hashes, each asked once for all of a process's capture workers.
+
+    A block's hash covers its parent's, so while the newest block asked (the top) keeps its hash,
+    every block below it keeps its own: a look asks the node for its head and the top (one batch),
+    forgets everything when the top changed (a restart that lost blocks, a reorg) and asks only
+    for the blocks it does not know yet.
+    """
+
+    _KEEP: Final = 10_000
+
+    def __init__(self, chain: O2OChain) -> None:
+        self._w3 = chain.w3
+        provider = chain.w3.provider
+        self._rpc = JsonRpc(str(provider.endpoint_uri)) if isinstance(provider, HTTPProvider) else None
+        self._lock = threading.Lock()
+        self._known: dict[int, bytes] = {}
+        self._top = -1
+
+    def _blocks(self, which: Sequence[int | str]) -> list[tuple[int, bytes] | None]:
+        """(number, hash) of each block (a number or ``"latest"``); ``None`` for one the node lacks."""
+        if self._rpc is None:  # eth-tester: no JSON-RPC batches
+            out: list[tuple[int, bytes] | None] = []
+            for block in which:
+                try:
+                    found = self._w3.eth.get_block(block)  # type: ignore[arg-type]  # "latest" or a number
+                except BlockNotFound:
+                    out.append(None)
+                    continue
+                out.append((int(found["number"]), bytes(found["hash"])))
+            return out
+        calls = [("eth_getBlockByNumber", [block if isinstance(block, str) else hex(block), False]) for block in which]
+        answers = self._rpc.batch(calls, what="block hashes")
+        return [None if answer is None else (int(answer["number"], 16), bytes.fromhex(answer["hash"][2:])) for answer in answers]
+
+    def of(self, numbers: Iterable[int]) -> tuple[int, dict[int, bytes]]:
+        """The node's head and the hash of each of ``numbers`` it has (those above its head it has not).
+        Raises ChainError while the node does not answer."""
+        with self._lock:
+            asked: list[int | str] = ["latest"] if self._top < 0 else ["latest", self._top]
+            answers = self._blocks(asked)
+            head = answers[0]
+            if head is None:
+                raise ChainError("the node has no latest block")
+            if self._top >= 0 and answers[1] != (self._top, self._known[self._top]):
+                self._known.clear()
+            number, block_hash = head
+            self._known = {n: h for n, h in self._known.items() if n < number}
+            self._known[number] = block_hash
+            self._top = number
+            wanted = sorted({n for n in numbers if n <= number})
+            missing = [n for n in wanted if n not in self._known]
+            for found in self._blocks(missing) if missing else []:
+                if found is not None:
+                    self._known[found[0]] = found[1]
+            if len(self._known) > self._KEEP:
+                for n in sorted(self._known)[: len(self._known) - self._KEEP]:
+                    del self._known[n]
+            return number, {n: self._known[n] for n in wanted if n in self._known}
+
+
 @dataclass
 class _Core:
-    """What a capture worker needs: the chain, the repository, whether to stop, and whom to tell a job ended."""
+    """What a capture worker needs: the chain, the repository, whether to stop, and whom to tell a
+    job ended (and the node's block hashes, shared by the workers)."""
 
     chain: O2OChain
     repository: EventRepository
     closed: threading.Event
     ended: Callable[[str, list[dict[str, Any]]], None]
+    hashes: _BlockHashes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hashes = _BlockHashes(self.chain)
 
 
 def _finish_job(repository: EventRepository, job_id: str, errors: list[dict[str, Any]]) -> None:
@@ -569,7 +636,7 @@ class _Worker(threading.Thread):
     state while it still mines), or a reorg, takes mined entries away. The worker keeps the
     blocks it sent to while they are among the node's last :data:`_FINAL_DEPTH` or younger than
     :data:`_KEEP_SENT` seconds and, before each batch and every :data:`_RECHECK_IDLE` seconds
-    while idle, asks the node for their hashes (in batches); the events of every block the node
+    while idle, asks the node for their hashes (:class:`_BlockHashes`); the events of every block the node
     no longer has are sent again (what is on chain is not sent twice) and their anchors moved to
     where they now are.
     """
@@ -579,7 +646,7 @@ class _Worker(threading.Thread):
         self.core = core
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.actor: Actor = core.chain.actor(signer)
-        self.sent: list[_Sent] = []  # by block
+        self.sent: list[_Sent] = []
 
     def run(self) -> None:
         stopping = False
@@ -720,52 +787,30 @@ class _Worker(threading.Thread):
                 blocks[where[1]][event_id] = event
         self.core.repository.set_anchors(anchors, moved=moved)
         now = time.monotonic()
-        for number in sorted(blocks):
-            self.sent.append(_Sent(now, number, self._block_hash(number), brand, blocks[number]))
-        self.sent.sort(key=lambda sent: sent.block)
-        return anchors
-
-    def _block_hash(self, number: int) -> bytes | None:
-        """The hash of the node's block ``number``; ``None`` when it has none (or does not answer)."""
         try:
-            return bytes(self.core.chain.w3.eth.get_block(number)["hash"])
-        except (BlockNotFound, ChainError):
-            return None  # checked again (and the events found on chain) at the next recheck
-
-    def _block_hashes(self, numbers: Sequence[int]) -> dict[int, bytes]:
-        """The node's hash of each block of ``numbers`` (all at most its head), a hundred a request
-        (one by one on a provider without JSON-RPC batches: eth-tester)."""
-        w3 = self.core.chain.w3
-        if not isinstance(w3.provider, HTTPProvider):
-            return {number: bytes(w3.eth.get_block(number)["hash"]) for number in numbers}
-        hashes: dict[int, bytes] = {}
-        for start in range(0, len(numbers), 100):
-            with w3.batch_requests() as batch:
-                for number in numbers[start : start + 100]:
-                    batch.add(w3.eth.get_block(number))
-                blocks: list[Any] = list(batch.execute())  # block data (typed as raw answers)
-            hashes.update((int(block["number"]), bytes(block["hash"])) for block in blocks)
-        return hashes
+            hashes = self.core.hashes.of(blocks.keys())[1]
+        except ChainError:
+            hashes = {}  # checked again (and the events found on chain) at the next recheck
+        self.sent.extend(_Sent(now, number, hashes.get(number), brand, events) for number, events in blocks.items())
+        return anchors
 
     def _recheck(self) -> None:
         """Send again the events of the kept blocks the node no longer has (see the class)."""
         if not self.sent:
             return
-        w3 = self.core.chain.w3
         try:
-            head = int(w3.eth.block_number)
-            now = time.monotonic()
-            self.sent = [sent for sent in self.sent if head - sent.block < _FINAL_DEPTH or now - sent.at < _KEEP_SENT]
-            numbers = sorted({sent.block for sent in self.sent if sent.block <= head})
-            hashes = self._block_hashes(numbers)
-        except (ChainError, BlockNotFound):
-            return  # the node is away, or its head moved back meanwhile: asked again before the next batch
+            head, hashes = self.core.hashes.of(sent.block for sent in self.sent)
+        except ChainError:
+            return  # the node is away: asked again before the next batch
+        now = time.monotonic()
+        self.sent = [sent for sent in self.sent if head - sent.block < _FINAL_DEPTH or now - sent.at < _KEEP_SENT]
         # Every block is checked, not only the newest: after a restart that lost blocks, the next
         # batch is mined on the shortened chain, and its block vouches for nothing sent before.
         gone = [sent for sent in self.sent if sent.block_hash is None or hashes.get(sent.block) != sent.block_hash]
         if not gone:
             return
-        self.sent = [sent for sent in self.sent if all(sent is not lost for lost in gone)]
+        lost = {id(sent) for sent in gone}
+        self.sent = [sent for sent in self.sent if id(sent) not in lost]
         by_brand: dict[int, dict[str, epcis.EpcisEvent]] = defaultdict(dict)
         for sent in gone:
             by_brand[sent.brand].update(sent.events)
