@@ -3,9 +3,12 @@ which may lose blocks it gave receipts for (a restart, a reorg) and mine others 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 
-from o2ochain.serve._epcis import _BlockHashes
+from o2ochain.errors import ChainError
+from o2ochain.serve._epcis import _NODE_RECHECK, _BlockHashes
 from tests.conftest import World
 
 
@@ -61,3 +64,34 @@ def test_blocks_the_node_lost_and_mined_again_are_asked_anew(world: World) -> No
 
 def head_at(world: World) -> int:
     return int(world.chain.w3.eth.block_number)
+
+
+def test_workers_waiting_for_a_look_that_failed_do_not_each_spend_the_retries_again(world: World) -> None:
+    # The node is away: one look spends the retry policy's time and fails; the workers that
+    # queued behind it fail at once rather than one after another (a service stopping waits for
+    # them), and the next look a moment later asks the node again.
+    class Away(_Counting):
+        def _blocks(self, which: Sequence[int | str]) -> list[tuple[int, bytes] | None]:
+            self.asked.extend(which)
+            raise ChainError("node away")
+
+    hashes = Away(world.chain)
+    hashes.asked = []
+    errors: list[str] = []
+
+    def look() -> None:
+        try:
+            hashes.of([1])
+        except ChainError as exc:
+            errors.append(str(exc))
+
+    workers = [threading.Thread(target=look) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert hashes.asked == ["latest"]
+    assert sorted(errors) == ["node away"] + ["the node did not answer a moment ago"] * 7
+    time.sleep(_NODE_RECHECK)
+    look()
+    assert hashes.asked == ["latest", "latest"]

@@ -246,6 +246,7 @@ class _BlockHashes:
         self._lock = threading.Lock()
         self._known: dict[int, bytes] = {}
         self._top = -1
+        self._failed = -_NODE_RECHECK  # time.monotonic() of the last look that failed
 
     def _blocks(self, which: Sequence[int | str]) -> list[tuple[int, bytes] | None]:
         """(number, hash) of each block (a number or ``"latest"``); ``None`` for one the node lacks."""
@@ -265,28 +266,39 @@ class _BlockHashes:
 
     def of(self, numbers: Iterable[int]) -> tuple[int, dict[int, bytes]]:
         """The node's head and the hash of each of ``numbers`` it has (those above its head it has not).
-        Raises ChainError while the node does not answer."""
+        Raises ChainError while the node does not answer: at once for :data:`_NODE_RECHECK` s
+        after a look failed (the workers that waited for it do not each spend the retries again)."""
         with self._lock:
-            asked: list[int | str] = ["latest"] if self._top < 0 else ["latest", self._top]
-            answers = self._blocks(asked)
-            head = answers[0]
-            if head is None:
-                raise ChainError("the node has no latest block")
-            if self._top >= 0 and answers[1] != (self._top, self._known[self._top]):
-                self._known.clear()
-            number, block_hash = head
-            self._known = {n: h for n, h in self._known.items() if n < number}
-            self._known[number] = block_hash
-            self._top = number
-            wanted = sorted({n for n in numbers if n <= number})
-            missing = [n for n in wanted if n not in self._known]
-            for found in self._blocks(missing) if missing else []:
-                if found is not None:
-                    self._known[found[0]] = found[1]
-            if len(self._known) > self._KEEP:
-                for n in sorted(self._known)[: len(self._known) - self._KEEP]:
-                    del self._known[n]
-            return number, {n: self._known[n] for n in wanted if n in self._known}
+            if time.monotonic() - self._failed < _NODE_RECHECK:
+                raise ChainError("the node did not answer a moment ago")
+            try:
+                return self._look(numbers)
+            except ChainError:
+                self._failed = time.monotonic()
+                raise
+
+    def _look(self, numbers: Iterable[int]) -> tuple[int, dict[int, bytes]]:
+        """:meth:`of`, under the lock."""
+        asked: list[int | str] = ["latest"] if self._top < 0 else ["latest", self._top]
+        answers = self._blocks(asked)
+        head = answers[0]
+        if head is None:
+            raise ChainError("the node has no latest block")
+        if self._top >= 0 and answers[1] != (self._top, self._known[self._top]):
+            self._known.clear()
+        number, block_hash = head
+        self._known = {n: h for n, h in self._known.items() if n < number}
+        self._known[number] = block_hash
+        self._top = number
+        wanted = sorted({n for n in numbers if n <= number})
+        missing = [n for n in wanted if n not in self._known]
+        for found in self._blocks(missing) if missing else []:
+            if found is not None:
+                self._known[found[0]] = found[1]
+        if len(self._known) > self._KEEP:
+            for n in sorted(self._known)[: len(self._known) - self._KEEP]:
+                del self._known[n]
+        return number, {n: self._known[n] for n in wanted if n in self._known}
 
 
 @dataclass
