@@ -4,6 +4,7 @@ valid, captured once however often they are sent; and a node that goes away and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ import o2ochain
 from o2ochain import epcis
 from o2ochain._chain.connection import Anvil, dev_accounts, http_web3
 from tests import gs1_epcis
+from tests.postgres import PostgresServer
 
 #: GS1's examples, JSON-LD and XML.
 EXAMPLES = [*sorted(gs1_epcis.EXAMPLES.glob("*.jsonld")), *sorted(gs1_epcis.XML_EXAMPLES.glob("*.xml"))]
@@ -109,12 +111,14 @@ def partner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Partner]:
         _stop(process)
 
 
-def _serve(node: Anvil, tmp: Path, store: Path) -> tuple[subprocess.Popen[str], str]:
-    """``o2ochain serve --tokens`` on ``node`` with its own ``store`` (and so its own repository)."""
+def _serve(node: Anvil, tmp: Path, store: Path, *, database_url: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    """``o2ochain serve --tokens`` on ``node`` with its own ``store`` (and so its own repository;
+    in ``database_url``'s database when given)."""
     port = _free_port()
     command = [sys.executable, "-m", "o2ochain.cli", "serve", "--rpc", node.url, "--deployment", str(tmp / "deployments")]
     command += ["--store", str(store), "--port", str(port), "--tokens", str(tmp / "tokens.jsonl")]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | ({"DATABASE_URL": database_url} if database_url else {})
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -261,6 +265,28 @@ def _capture_children(server: int) -> list[int]:
         if parent == server and b"o2ochain.serve._capture" in command:
             found.append(int(entry.name))
     return found
+
+
+def test_a_repository_on_postgresql_behind_a_password_captures(partner: Partner, postgres_server: PostgresServer, tmp_path: Path) -> None:
+    # The capture process opens the repository itself: it must be given the password the URL
+    # the server was started with holds (a URL printed or logged hides it).
+    database = "epcis_password"
+    postgres_server.execute(f"DROP DATABASE IF EXISTS {database}")
+    postgres_server.execute(f"CREATE DATABASE {database} OWNER {postgres_server.role}")
+    url = postgres_server.url.rsplit("/", 1)[0] + "/" + database
+    assert ":" + postgres_server.password + "@" in url
+    process, served = _serve(partner.node, partner.tmp, tmp_path / "store", database_url=url)
+    try:
+        on_postgres = dataclasses.replace(partner, url=served, process=process)
+        job = on_postgres.capture(_document(3, 40_000), "application/ld+json")
+        assert job["success"] is True, job
+        found = on_postgres.events(EQ_bizStep="inspecting")  # this repository holds only these
+        assert sorted(event["epcList"][0] for event in found) == [f"urn:epc:id:giai:4000001.NODE{n}" for n in range(40_000, 40_003)]
+        assert all(event["o2o:anchor"]["status"] == "anchored" for event in found)
+        rows = postgres_server.query("SELECT count(*) AS n FROM epcis_events", database=database)
+        assert rows == [{"n": 3}]
+    finally:
+        _stop(process)
 
 
 def test_a_server_killed_outright_leaves_no_capture_process(partner: Partner, tmp_path: Path) -> None:

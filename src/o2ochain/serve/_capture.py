@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -80,9 +80,9 @@ class Setup:
     deployment: Any  # a Deployment (a dataclass of plain values)
     index: str | None
     store: Path
-    repository: str
+    repository: str = field(repr=False)  # with its password
     #: token digest -> (private key, brand, where the token was defined)
-    tokens: dict[bytes, tuple[bytes, int, str]]
+    tokens: dict[bytes, tuple[bytes, int, str]] = field(repr=False)
 
 
 class CaptureProcess:
@@ -119,7 +119,7 @@ class CaptureProcess:
             deployment=service.chain.deployment,
             index=index.url if isinstance(index, IndexClient) else None,
             store=service.chain.trace.store.root,
-            repository=service.repository.url,
+            repository=service.repository.secret_url,  # the child must log in as the server did
             tokens=keys,
         )
         return cls(service, setup).start()

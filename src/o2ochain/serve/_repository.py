@@ -333,6 +333,12 @@ class EventRepository:
         """The database's URL, password hidden."""
         return self._engine.url.render_as_string(hide_password=True)
 
+    @property
+    def secret_url(self) -> str:
+        """The database's URL with its password, for another process of ours that opens this
+        repository (the capture process, told over a pipe): never to be printed or logged."""
+        return self._engine.url.render_as_string(hide_password=False)
+
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         """A write transaction (on SQLite ``BEGIN IMMEDIATE``: it takes the write lock at once, so
