@@ -285,9 +285,8 @@ class _BlockHashes:
         if head is None:
             raise ChainError("the node has no latest block")
         if self._top >= 0 and answers[1] != (self._top, self._known[self._top]):
-            self._known.clear()
+            self._known.clear()  # also when the head moved back below the top (the node lacks it)
         number, block_hash = head
-        self._known = {n: h for n, h in self._known.items() if n < number}
         self._known[number] = block_hash
         self._top = number
         wanted = sorted({n for n in numbers if n <= number})
@@ -818,11 +817,13 @@ class _Worker(threading.Thread):
         self.sent = [sent for sent in self.sent if head - sent.block < _FINAL_DEPTH or now - sent.at < _KEEP_SENT]
         # Every block is checked, not only the newest: after a restart that lost blocks, the next
         # batch is mined on the shortened chain, and its block vouches for nothing sent before.
-        gone = [sent for sent in self.sent if sent.block_hash is None or hashes.get(sent.block) != sent.block_hash]
+        kept: list[_Sent] = []
+        gone: list[_Sent] = []
+        for sent in self.sent:
+            (kept if sent.block_hash is not None and hashes.get(sent.block) == sent.block_hash else gone).append(sent)
         if not gone:
             return
-        lost = {id(sent) for sent in gone}
-        self.sent = [sent for sent in self.sent if id(sent) not in lost]
+        self.sent = kept
         by_brand: dict[int, dict[str, epcis.EpcisEvent]] = defaultdict(dict)
         for sent in gone:
             by_brand[sent.brand].update(sent.events)
